@@ -1,0 +1,475 @@
+package scenarios
+
+import (
+	"container/heap"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"math"
+	"math/rand"
+	"time"
+
+	"github.com/eventsim/eventsim/catalog"
+	"github.com/eventsim/eventsim/events"
+)
+
+// Options tune how the engine plays a scenario. The zero value plays the
+// scenario once with its own seed on the default flavour.
+type Options struct {
+	// Seed 0 means the scenario's own seed (itself 1 unless the file says).
+	Seed int64
+	// Flavor is the LXD flavour whose catalogue and quirks apply; "" is lxd-5.0.
+	Flavor catalog.Flavor
+	// Start is the virtual time the scenario starts at; zero means the
+	// scenario's start, itself 2026-01-01T00:00:00Z unless the file says.
+	Start time.Time
+	// Loop plays the scenario again, virtual time running on, when it ends.
+	Loop bool
+
+	// check runs the scenario once to find mistakes; mixes and endless
+	// repeats play once and nothing is encoded.
+	check bool
+}
+
+// Record is one entry of the timeline: an event of either API, or a fault for
+// the servers, stamped with virtual time.
+type Record struct {
+	// Time is when it happens on the virtual clock.
+	Time time.Time
+	// API is "lxd" or "linode".
+	API string
+
+	// LXD events: the encoded event (one JSON object, no newline) and the
+	// fields servers filter on.
+	JSON     []byte
+	Type     string
+	Project  string
+	Location string
+
+	// Linode events: the Event as it stands after this change. JSON holds it
+	// encoded too.
+	Linode *events.LinodeEvent
+
+	// Fault is set for fault records, which carry no event.
+	Fault *Fault
+}
+
+// Engine turns a scenario into a timeline of records ordered by virtual time.
+// The same scenario, options and seed give the same records, byte for byte.
+// It holds only what is in flight, so a timeline of any length takes
+// constant memory.
+type Engine struct {
+	s    *Scenario
+	opts Options
+	seed int64
+	cat  *catalog.LXDCatalog
+	lcat *catalog.LinodeCatalog
+
+	pending pendingHeap
+	seq     uint64
+	tracks  []*track // live tracks, blocked or not
+	nextID  int      // track ids
+
+	lxd    *lxdWorld
+	linode *linodeWorld
+
+	start time.Time // of the current pass
+	last  time.Time // time of the last record
+	pass  int
+	err   error
+}
+
+// New makes an engine for a parsed scenario.
+func New(s *Scenario, opts Options) (*Engine, error) {
+	cat, err := catalog.LXD(opts.Flavor)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{s: s, opts: opts, cat: cat, lcat: catalog.Linode()}
+	e.seed = opts.Seed
+	if e.seed == 0 {
+		e.seed = s.Seed
+	}
+	e.start = opts.Start
+	if e.start.IsZero() {
+		e.start = s.Start
+	}
+	e.start = e.start.UTC()
+	e.linode = newLinodeWorld(e)
+	e.begin()
+	return e, nil
+}
+
+// Scenario returns the scenario being played.
+func (e *Engine) Scenario() *Scenario { return e.s }
+
+// Flavor returns the LXD flavour being played.
+func (e *Engine) Flavor() catalog.Flavor { return e.cat.Flavor }
+
+// Seed returns the seed in use.
+func (e *Engine) Seed() int64 { return e.seed }
+
+// Start returns the virtual time the first pass started at.
+func (e *Engine) Start() time.Time { return e.start }
+
+// begin starts a pass of the scenario at e.start.
+func (e *Engine) begin() {
+	e.lxd = newLXDWorld(e)
+	e.linode.reset()
+	root := e.newTrack("main", e.start, e.s.Steps)
+	e.tracks = append(e.tracks[:0], root)
+}
+
+func (e *Engine) newTrack(name string, at time.Time, steps []*Step) *track {
+	e.nextID++
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d/%d/%s/%d", e.seed, e.pass, name, e.nextID)
+	t := &track{
+		id:   e.nextID,
+		name: name,
+		now:  at,
+		rng:  rand.New(rand.NewSource(int64(h.Sum64()))),
+	}
+	t.fake = newFaker(t.rng)
+	t.push(&frame{steps: steps, count: 1})
+	return t
+}
+
+// Next returns the next record of the timeline, or io.EOF when a scenario
+// that does not loop has ended.
+func (e *Engine) Next() (*Record, error) {
+	for {
+		if e.err != nil {
+			return nil, e.err
+		}
+		t := e.earliestTrack()
+		if e.pending.Len() > 0 && (t == nil || !e.pending[0].at.After(t.now)) {
+			return e.pop(), nil
+		}
+		if t == nil {
+			if e.pending.Len() > 0 {
+				return e.pop(), nil
+			}
+			if !e.opts.Loop || e.opts.check {
+				return nil, io.EOF
+			}
+			if e.last.IsZero() || e.pass > 0 && e.last.Equal(e.start) {
+				return nil, errors.New("scenario makes no events, so it cannot loop")
+			}
+			e.pass++
+			e.start = e.last.Add(time.Second)
+			e.begin()
+			continue
+		}
+		if err := e.advance(t); err != nil {
+			e.err = err
+			return nil, err
+		}
+	}
+}
+
+// earliestTrack returns the runnable track with the smallest cursor, ties to
+// the oldest track.
+func (e *Engine) earliestTrack() *track {
+	var best *track
+	for _, t := range e.tracks {
+		if t.waiting > 0 {
+			continue
+		}
+		if best == nil || t.now.Before(best.now) {
+			best = t
+		}
+	}
+	return best
+}
+
+func (e *Engine) pop() *Record {
+	it := heap.Pop(&e.pending).(*pendingItem)
+	var r *Record
+	if it.proc != nil {
+		r = it.proc.record(it.at)
+		if next, ok := it.proc.advance(); ok {
+			e.schedule(next, nil, it.proc)
+		}
+	} else {
+		r = it.rec
+	}
+	r.Time = it.at
+	if !e.opts.check {
+		if err := e.encode(r); err != nil {
+			e.err = err
+		}
+	}
+	e.last = it.at
+	return r
+}
+
+// schedule puts a record (or a running Linode event) on the timeline.
+func (e *Engine) schedule(at time.Time, r *Record, p *linodeProc) {
+	e.seq++
+	heap.Push(&e.pending, &pendingItem{at: at, seq: e.seq, rec: r, proc: p})
+}
+
+// advance runs the next step of a track.
+func (e *Engine) advance(t *track) error {
+	f := t.top()
+	if f == nil {
+		e.finish(t)
+		return nil
+	}
+	if f.mix != nil {
+		return e.mixTick(t, f)
+	}
+	if f.i >= len(f.steps) {
+		f.done++
+		if f.count == 0 && !e.opts.check || int64(f.done) < f.count {
+			f.i = 0
+		} else {
+			t.pop()
+		}
+		return nil
+	}
+	st := f.steps[f.i]
+	f.i++
+	switch st.Kind {
+	case StepWait:
+		d := st.Wait
+		if st.Jitter > 0 {
+			d += time.Duration(t.rng.Int63n(int64(2*st.Jitter)+1)) - st.Jitter
+		}
+		t.now = t.now.Add(d)
+	case StepRepeat:
+		t.push(&frame{steps: st.Steps, count: st.Count})
+	case StepParallel:
+		t.waiting = len(st.Tracks)
+		for _, tr := range st.Tracks {
+			c := e.newTrack(t.name+"/"+tr.Name, t.now, tr.Steps)
+			c.parent = t
+			e.tracks = append(e.tracks, c)
+		}
+	case StepMix:
+		if e.opts.check {
+			for _, c := range st.Choices {
+				if err := e.verbCheck(c); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		m := &mixState{step: st, left: st.Count}
+		if st.Duration > 0 {
+			m.end = t.now.Add(st.Duration)
+		}
+		for _, c := range st.Choices {
+			m.total += c.Weight
+		}
+		t.push(&frame{mix: m})
+	case StepEmit:
+		r, err := e.emitRecord(st)
+		if err != nil {
+			return err
+		}
+		e.schedule(t.now, r, nil)
+		t.now = t.now.Add(time.Microsecond)
+	case StepFault:
+		e.schedule(t.now, &Record{API: st.Fault.API, Fault: st.Fault}, nil)
+	case StepLXD, StepLinode:
+		end, err := e.run(t, st, false)
+		if err != nil {
+			return err
+		}
+		t.now = end
+	}
+	return nil
+}
+
+// run plays one verb step at t.now and returns when its caller is done with it.
+func (e *Engine) run(t *track, st *Step, inMix bool) (time.Time, error) {
+	if st.Kind == StepLXD {
+		return e.lxd.run(t, st, inMix)
+	}
+	return e.linode.run(t, st, inMix)
+}
+
+// verbCheck checks a mix choice's fixed arguments without running it.
+func (e *Engine) verbCheck(st *Step) error {
+	if st.Kind == StepLXD {
+		return e.lxd.checkArgs(st)
+	}
+	return e.linode.checkArgs(st)
+}
+
+func (e *Engine) mixTick(t *track, f *frame) error {
+	m := f.mix
+	if m.left == 0 && m.step.Count > 0 || !m.end.IsZero() && !t.now.Before(m.end) {
+		t.pop()
+		return nil
+	}
+	// Respect the concurrency cap: wait for the earliest in-flight verb.
+	for len(m.inflight) >= m.step.Concurrency {
+		earliest := m.inflight[0]
+		for _, x := range m.inflight {
+			if x.Before(earliest) {
+				earliest = x
+			}
+		}
+		if earliest.After(t.now) {
+			t.now = earliest
+		}
+		m.prune(t.now)
+	}
+	pick := t.rng.Intn(m.total)
+	var choice *Step
+	for _, c := range m.step.Choices {
+		if pick < c.Weight {
+			choice = c
+			break
+		}
+		pick -= c.Weight
+	}
+	end, err := e.run(t, choice, true)
+	if err != nil {
+		return err
+	}
+	if end.After(t.now) {
+		m.inflight = append(m.inflight, end)
+	}
+	if m.step.Count > 0 {
+		m.left--
+	}
+	// Poisson arrivals at the mix's rate.
+	gap := time.Duration(t.rng.ExpFloat64() / m.step.Rate * float64(time.Second))
+	if gap < time.Microsecond {
+		gap = time.Microsecond
+	}
+	t.now = t.now.Add(gap)
+	m.prune(t.now)
+	return nil
+}
+
+// finish retires a track whose steps are done, waking its parent when it is
+// the last of a parallel step.
+func (e *Engine) finish(t *track) {
+	for i, x := range e.tracks {
+		if x == t {
+			e.tracks = append(e.tracks[:i], e.tracks[i+1:]...)
+			break
+		}
+	}
+	if p := t.parent; p != nil {
+		if t.now.After(p.now) {
+			p.now = t.now
+		}
+		p.waiting--
+	}
+}
+
+// track is one sequential line of steps with its own cursor and random source.
+type track struct {
+	id      int
+	name    string
+	now     time.Time
+	rng     *rand.Rand
+	fake    *faker
+	stack   []*frame
+	parent  *track
+	waiting int // children still running
+}
+
+type frame struct {
+	steps []*Step
+	i     int
+	count int64 // 0: forever
+	done  int
+	mix   *mixState
+}
+
+type mixState struct {
+	step     *Step
+	left     int64
+	end      time.Time
+	total    int
+	inflight []time.Time
+}
+
+func (m *mixState) prune(now time.Time) {
+	out := m.inflight[:0]
+	for _, x := range m.inflight {
+		if x.After(now) {
+			out = append(out, x)
+		}
+	}
+	m.inflight = out
+}
+
+func (t *track) push(f *frame) { t.stack = append(t.stack, f) }
+func (t *track) pop()          { t.stack = t.stack[:len(t.stack)-1] }
+func (t *track) top() *frame {
+	if len(t.stack) == 0 {
+		return nil
+	}
+	return t.stack[len(t.stack)-1]
+}
+
+// jitter returns d scaled by a random factor in [1-spread, 1+spread].
+func (t *track) jitter(d time.Duration, spread float64) time.Duration {
+	f := 1 + spread*(2*t.rng.Float64()-1)
+	return time.Duration(math.Round(float64(d) * f))
+}
+
+// between returns a random duration in [lo, hi].
+func (t *track) between(lo, hi time.Duration) time.Duration {
+	if hi <= lo {
+		return lo
+	}
+	return lo + time.Duration(t.rng.Int63n(int64(hi-lo)+1))
+}
+
+type pendingItem struct {
+	at   time.Time
+	seq  uint64
+	rec  *Record
+	proc *linodeProc
+}
+
+type pendingHeap []*pendingItem
+
+func (h pendingHeap) Len() int { return len(h) }
+func (h pendingHeap) Less(i, j int) bool {
+	if !h[i].at.Equal(h[j].at) {
+		return h[i].at.Before(h[j].at)
+	}
+	return h[i].seq < h[j].seq
+}
+func (h pendingHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *pendingHeap) Push(x any)   { *h = append(*h, x.(*pendingItem)) }
+func (h *pendingHeap) Pop() any {
+	old := *h
+	n := len(old)
+	it := old[n-1]
+	old[n-1] = nil
+	*h = old[:n-1]
+	return it
+}
+
+// check plays a parsed scenario once, as the engine would, to catch
+// references to entities that do not exist and other mistakes that only the
+// order of steps shows.
+func check(s *Scenario) error {
+	e, err := New(s, Options{check: true})
+	if err != nil {
+		return err
+	}
+	for i := 0; ; i++ {
+		if _, err := e.Next(); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		if i > 10_000_000 {
+			return nil
+		}
+	}
+}
