@@ -392,6 +392,17 @@ func lxdMethod(name string) string {
 	return "PUT"
 }
 
+// lxd50NoRequestor reports the LXD 5.0.2 quirk: instance events built from
+// the instance object rather than the request (create, update, rename,
+// delete, snapshots, backups) carry no requestor; state changes do.
+func lxd50NoRequestor(name string) bool {
+	switch name {
+	case "instance-created", "instance-updated", "instance-renamed", "instance-deleted", "instance-restored":
+		return true
+	}
+	return strings.HasPrefix(name, "instance-snapshot-") || strings.HasPrefix(name, "instance-backup-")
+}
+
 func describeLXD(f Flavor, name string) (*LXDAction, error) {
 	for _, r := range lxdResources {
 		if !strings.HasPrefix(name, r.prefix) {
@@ -410,7 +421,7 @@ func describeLXD(f Flavor, name string) (*LXDAction, error) {
 		}
 		// LXD 5.0.2 emits every instance event (and its snapshots' and
 		// backups') without a requestor; later daemons name the caller.
-		if f == LXD50 && strings.HasPrefix(name, "instance-") {
+		if f == LXD50 && lxd50NoRequestor(name) {
 			a.Requestor = false
 		}
 		if f == LXD50 && (r.kind == "storage-volume" || r.kind == "storage-volume-snapshot") {

@@ -266,7 +266,7 @@ func (e *Engine) advance(t *track) error {
 		}
 		t.push(&frame{mix: m})
 	case StepEmit:
-		r, err := e.emitRecord(st)
+		r, err := e.emitRecord(st, t.now)
 		if err != nil {
 			return err
 		}

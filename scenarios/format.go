@@ -596,7 +596,7 @@ func (p *parser) verbStep(n *yaml.Node, path string, st *Step, inMix bool) error
 		}
 		ap := join(path, k)
 		if !contains(spec.Args, k) {
-			return p.errf(v, ap, "verb %s takes no %q; it takes %s", st.Verb, k, listOrNone(spec.Args))
+			return p.errf(v, ap, "verb %s takes no %q; it takes %s%s", st.Verb, k, listOrNone(spec.Args), suggest(k, spec.Args))
 		}
 		val, err := p.argValue(v, ap, argTypes[api][k])
 		if err != nil {
@@ -622,7 +622,7 @@ func (p *parser) verbStep(n *yaml.Node, path string, st *Step, inMix bool) error
 
 func listOrNone(s []string) string {
 	if len(s) == 0 {
-		return "no arguments"
+		return "none"
 	}
 	return strings.Join(s, ", ")
 }

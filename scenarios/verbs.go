@@ -107,6 +107,7 @@ var LXDVerbs = map[string]VerbSpec{
 	"warning.reset":                  {Args: with(common, "name"), Doc: "reset a warning to new"},
 	"warning.delete":                 {Args: with(common, "name"), Doc: "delete a warning"},
 	"action":                         {Args: with(common, "action", "names", "context"), Required: []string{"action"}, Doc: "any lifecycle action of the flavour's catalogue, with its usual operation and logging"},
+	"tour":                           {Args: common, Doc: "every lifecycle action of the flavour's catalogue once, in order, each with its usual operation and logging"},
 	"log":                            {Args: []string{"member", "name", "context"}, Required: []string{"name"}, Doc: "a logging event (name is the message)"},
 }
 
@@ -154,6 +155,7 @@ var LinodeVerbs = map[string]VerbSpec{
 	"backups.enable":       {Args: linodeArgs, Doc: "enable backups on a Linode"},
 	"backups.cancel":       {Args: linodeArgs, Doc: "cancel backups on a Linode"},
 	"backups.restore":      {Args: with(linodeArgs, "target"), Doc: "restore a backup onto the Linode named target"},
+	"tour":                 {Args: []string{"async", "username"}, Doc: "every action of the catalogue (192) once, in order, each with its usual entity and progression"},
 	"action":               {Args: with(linodeArgs, "action", "entity", "secondary", "message"), Required: []string{"action"}, Doc: "any action of the catalogue, with its usual entity, status progression and duration"},
 }
 

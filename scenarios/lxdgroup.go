@@ -1,0 +1,377 @@
+package scenarios
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/eventsim/eventsim/catalog"
+	"github.com/eventsim/eventsim/events"
+)
+
+// lxdRequest is one REST request to the LXD daemon and what it does.
+type lxdRequest struct {
+	verb         string
+	verbDef      lxdVerb
+	action       *catalog.LXDAction
+	names        map[string]string
+	project      string // the request's project
+	eventProject string // project the events belong to, when not the request's
+	member       string
+	requestor    *events.LXDLifecycleRequestor
+	context      map[string]any
+	fail         string
+	took         *time.Duration
+	entity       *entity
+	child        string
+	oldName      string
+	newName      string
+	backupName   string
+	method, path string
+	opDesc       string
+	opResources  map[string][]string
+}
+
+// group builds the events of one request at advancing virtual times.
+type group struct {
+	w        *lxdWorld
+	t        *track
+	at       time.Time
+	location string
+	logging  bool
+}
+
+func (w *lxdWorld) group(t *track, req *lxdRequest) *group {
+	return &group{w: w, t: t, at: t.now, location: w.location(req.member), logging: w.e.s.LXD.Logging}
+}
+
+func (g *group) end() time.Time { return g.at }
+
+// step moves the group's clock on by about d.
+func (g *group) step(d time.Duration) {
+	if d > 0 {
+		g.at = g.at.Add(g.t.jitter(d, 0.3))
+	} else {
+		g.at = g.at.Add(time.Microsecond)
+	}
+}
+
+func (g *group) emit(typ, project string, meta []byte) {
+	e := g.w.e
+	r := &Record{API: "lxd", Type: typ, Project: project, Location: g.location}
+	if !e.opts.check {
+		r.JSON = appendLXDEvent(make([]byte, 0, 160+len(meta)), typ, g.at, meta, g.location, project)
+	}
+	e.schedule(g.at, r, nil)
+}
+
+func (g *group) log(d time.Duration, level, msg string, ctx map[string]string) {
+	if !g.logging {
+		return
+	}
+	g.step(d)
+	if g.w.e.opts.check {
+		g.emit(events.LXDTypeLogging, "", nil)
+		return
+	}
+	g.emit(events.LXDTypeLogging, "", mustJSON(events.LXDLogging{Message: msg, Level: level, Context: ctx}))
+}
+
+func (g *group) op(d time.Duration, op *events.LXDOperation, project string) {
+	g.step(d)
+	if g.w.e.opts.check {
+		g.emit(events.LXDTypeOperation, project, nil)
+		return
+	}
+	g.emit(events.LXDTypeOperation, project, mustJSON(op))
+}
+
+// appendLXDEvent writes the envelope in the daemon's field order.
+func appendLXDEvent(b []byte, typ string, at time.Time, meta []byte, location, project string) []byte {
+	b = append(b, `{"type":`...)
+	b = strconv.AppendQuote(b, typ)
+	b = append(b, `,"timestamp":"`...)
+	b = at.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","metadata":`...)
+	b = append(b, meta...)
+	if location != "" {
+		b = append(b, `,"location":`...)
+		b = strconv.AppendQuote(b, location)
+	}
+	if project != "" {
+		b = append(b, `,"project":`...)
+		b = strconv.AppendQuote(b, project)
+	}
+	return append(b, '}')
+}
+
+// requestPath fills a verb's path template.
+func (req *lxdRequest) requestPath() string {
+	if req.path != "" {
+		return req.path
+	}
+	p := req.verbDef.path
+	x := req.entity
+	repl := map[string]string{"{to}": req.newName, "{child}": req.child}
+	if x != nil {
+		name, parent := x.name, x.parent
+		if req.verbDef.childArg != "" && req.verbDef.parent != "" {
+			// The object is a child: {name} is its parent.
+			pool, vol, ok := strings.Cut(x.parent, "/")
+			if ok {
+				repl["{pool}"] = url.PathEscape(pool)
+				name = vol
+			} else {
+				name = x.parent
+			}
+			repl["{child}"] = url.PathEscape(x.name)
+		}
+		if req.verb == "storage-volume.backup" {
+			repl["{child}"] = ""
+		}
+		repl["{name}"] = url.PathEscape(name)
+		repl["{parent}"] = url.PathEscape(parent)
+	}
+	for k, v := range repl {
+		p = strings.ReplaceAll(p, k, v)
+	}
+	if req.verb == "instance.file-push" {
+		p = strings.ReplaceAll(p, "{path}", url.QueryEscape(fmt.Sprint(req.context["path"])))
+	}
+	if req.project != "" && req.project != "default" && req.action != nil && req.action.ProjectScoped {
+		if strings.Contains(p, "?") {
+			p += "&project=" + url.QueryEscape(req.project)
+		} else {
+			p += "?project=" + url.QueryEscape(req.project)
+		}
+	}
+	return p
+}
+
+// requestBody fills a verb's body template and pretty-prints it as the
+// daemon logs it: one tab of indent per level under a leading tab.
+func (req *lxdRequest) requestBody() string {
+	body := req.verbDef.body
+	if body == "" {
+		return ""
+	}
+	x := req.entity
+	cmd, _ := json.Marshal(req.context["command"])
+	repl := map[string]string{"{to}": req.newName, "{child}": req.child, "{type}": "container", "{image}": "debian/12", "{command}": string(cmd), "{label}": "client"}
+	if x != nil {
+		repl["{name}"] = x.name
+		repl["{target}"] = x.name
+		if x.typ != "" {
+			repl["{type}"] = x.typ
+		}
+		if req.verbDef.childArg != "" {
+			_, vol, ok := strings.Cut(x.parent, "/")
+			if !ok {
+				vol = x.parent
+			}
+			repl["{name}"] = vol
+		}
+	}
+	for k, v := range repl {
+		body = strings.ReplaceAll(body, k, v)
+	}
+	var v any
+	if json.Unmarshal([]byte(body), &v) != nil {
+		return ""
+	}
+	out, _ := json.MarshalIndent(v, "\t", "\t")
+	return "\n\t" + string(out)
+}
+
+// opResources lists what an operation touches, rendered as the daemon does:
+// "/1.0/<kind>/<name>" with raw names.
+func (req *lxdRequest) resources() map[string][]string {
+	if req.opResources != nil {
+		return req.opResources
+	}
+	x := req.entity
+	if x == nil {
+		return nil
+	}
+	switch {
+	case strings.HasPrefix(req.action.Name, "instance-"):
+		name := x.name
+		if x.kind == "instance-snapshot" {
+			name = x.parent
+		}
+		if req.oldName != "" {
+			name = req.oldName
+		}
+		switch req.action.Name {
+		case "instance-created", "instance-updated", "instance-renamed", "instance-deleted", "instance-snapshot-created", "instance-restored":
+			return map[string][]string{"containers": {"/1.0/containers/" + name}, "instances": {"/1.0/instances/" + name}}
+		}
+		return map[string][]string{"instances": {"/1.0/instances/" + name}}
+	case strings.HasPrefix(req.action.Name, "storage-volume-snapshot-"):
+		_, vol, _ := strings.Cut(x.parent, "/")
+		if req.action.Name == "storage-volume-snapshot-deleted" {
+			return map[string][]string{"storage_volume_snapshots": {"/1.0/storage_volume_snapshots/" + vol}}
+		}
+		return map[string][]string{"storage_volumes": {"/1.0/storage_volumes/" + vol}}
+	case req.action.Name == "storage-volume-backup-created":
+		return map[string][]string{"backups": {"/1.0/backups/" + req.backupName}, "storage_volumes": {"/1.0/storage_volumes/" + x.name}}
+	case strings.HasPrefix(req.action.Name, "image-"):
+		return nil
+	case req.action.Name == "cluster-member-added":
+		return map[string][]string{"cluster": {"/1.0/cluster/" + x.name}}
+	}
+	return nil
+}
+
+// play emits a request's events, interleaved as the real daemon does, and
+// returns when the client is done with it.
+func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
+	g := w.group(t, req)
+	a := req.action
+	project := req.project
+	if !a.ProjectScoped {
+		project = "default"
+	}
+	if req.eventProject != "" {
+		project = req.eventProject
+	}
+	method := req.method
+	if method == "" {
+		method = req.verbDef.method
+	}
+	if method == "" && req.verbDef.path == "" && req.path == "" {
+		method = a.Method
+	}
+	rq := req.requestor
+	if method == "" || !a.Requestor && a.Method == "" {
+		// The daemon acts on its own: only the lifecycle event.
+		w.lifecycle(g, req, project, nil)
+		return g.end()
+	}
+	reqCtx := map[string]string{"ip": rq.Address, "method": method, "protocol": rq.Protocol, "url": req.requestPath(), "username": rq.Username}
+	// The client asks for the server first, then makes its request.
+	g.log(0, "debug", "Handling API request", map[string]string{"ip": rq.Address, "method": "GET", "protocol": rq.Protocol, "url": "/1.0", "username": rq.Username})
+	g.log(1500*time.Microsecond, "debug", "Handling API request", reqCtx)
+	if body := req.requestBody(); body != "" && method != "GET" && method != "DELETE" {
+		g.log(40*time.Microsecond, "debug", "API Request"+body, reqCtx)
+	}
+	desc := req.opDesc
+	if desc == "" {
+		desc = a.Operation
+	}
+	if desc == "" {
+		// Synchronous: the lifecycle event, then the response.
+		g.step(1500 * time.Microsecond)
+		if req.fail != "" {
+			g.log(0, "debug", errorResponse(500, req.fail), map[string]string{"http_code": "500"})
+			return g.end()
+		}
+		w.lifecycle(g, req, project, rq)
+		code, meta := "200", "{}"
+		if method == "POST" {
+			code, meta = "201", "null"
+		}
+		g.log(40*time.Microsecond, "debug", syncResponse(meta), map[string]string{"http_code": code})
+		return g.end()
+	}
+	// Asynchronous: an operation runs the request.
+	opProject := project
+	logProject := project
+	if a.Resource == "project" {
+		opProject, logProject = "", ""
+	}
+	class := "task"
+	if a.Name == "instance-exec" || a.Name == "instance-console" {
+		class = "websocket"
+	}
+	g.step(800 * time.Microsecond)
+	created := g.at
+	op := &events.LXDOperation{
+		ID: t.fake.uuid(), Class: class, Description: desc, CreatedAt: created, UpdatedAt: created,
+		Resources: req.resources(), Location: g.location,
+	}
+	if class == "websocket" {
+		op.Metadata = map[string]any{"command": req.context["command"], "environment": map[string]any{"HOME": "/root", "LANG": "C.UTF-8", "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM": "xterm", "USER": "root"}, "fds": map[string]any{"0": t.fake.hex(32), "control": t.fake.hex(32)}, "interactive": false}
+		op.MayCancel = false
+	}
+	opCtx := map[string]string{"class": class, "description": desc, "operation": op.ID, "project": logProject}
+	setStatus := func(code int) {
+		op.StatusCode = code
+		op.Status = events.OpStatus[code]
+	}
+	g.log(0, "debug", "New operation", opCtx)
+	setStatus(events.OpPending)
+	g.op(20*time.Microsecond, op, opProject)
+	g.log(60*time.Microsecond, "debug", "Started operation", opCtx)
+	setStatus(events.OpRunning)
+	g.op(15*time.Microsecond, op, opProject)
+	g.log(600*time.Microsecond, "debug", "Handling API request", map[string]string{"ip": rq.Address, "method": "GET", "protocol": rq.Protocol, "url": "/1.0/operations/" + op.ID + "/wait", "username": rq.Username})
+	took := req.verbDef.took
+	if req.took != nil {
+		took = *req.took
+	}
+	if took == 0 {
+		took = 5 * time.Millisecond
+	}
+	g.step(took)
+	if req.fail != "" {
+		op.Err = req.fail
+		fctx := map[string]string{"class": class, "description": desc, "err": req.fail, "operation": op.ID, "project": logProject}
+		g.log(0, "debug", "Failure for operation", fctx)
+		setStatus(events.OpFailure)
+		g.op(15*time.Microsecond, op, opProject)
+		return g.end()
+	}
+	if class == "websocket" {
+		op.Metadata["return"] = 0
+		op.UpdatedAt = g.at
+		g.log(0, "debug", "Updated metadata for operation", opCtx)
+		g.op(15*time.Microsecond, op, opProject)
+	}
+	w.lifecycle(g, req, project, rq)
+	g.log(20*time.Microsecond, "debug", "Success for operation", opCtx)
+	setStatus(events.OpSuccess)
+	g.op(15*time.Microsecond, op, opProject)
+	return g.end()
+}
+
+func (w *lxdWorld) lifecycle(g *group, req *lxdRequest, project string, rq *events.LXDLifecycleRequestor) {
+	a := req.action
+	lc := events.LXDLifecycle{Action: a.Name, Source: a.SourcePath(req.names, req.project)}
+	if len(req.context) > 0 {
+		lc.Context = req.context
+	}
+	if a.Requestor && rq != nil {
+		lc.Requestor = rq
+	}
+	g.step(0)
+	if w.e.opts.check {
+		g.emit(events.LXDTypeLifecycle, project, nil)
+		return
+	}
+	g.emit(events.LXDTypeLifecycle, project, mustJSON(lc))
+}
+
+// syncResponse is the daemon's debug log of a sync answer.
+func syncResponse(meta string) string {
+	return "WriteJSON\n\t{\n\t\t\"type\": \"sync\",\n\t\t\"status\": \"Success\",\n\t\t\"status_code\": 200,\n\t\t\"operation\": \"\",\n\t\t\"error_code\": 0,\n\t\t\"error\": \"\",\n\t\t\"metadata\": " + meta + "\n\t}"
+}
+
+func errorResponse(code int, msg string) string {
+	m, _ := json.Marshal(msg)
+	return fmt.Sprintf("Error Response\n\t{\n\t\t\"type\": \"error\",\n\t\t\"status\": \"\",\n\t\t\"status_code\": 0,\n\t\t\"operation\": \"\",\n\t\t\"error_code\": %d,\n\t\t\"error\": %s,\n\t\t\"metadata\": null\n\t}", code, m)
+}
+
+// sortedNames is used to keep map-driven output deterministic.
+func sortedNames(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

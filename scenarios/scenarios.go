@@ -1,0 +1,89 @@
+// Package scenarios reads scenario files (declarative YAML saying what happens
+// and when) and plays them on a virtual clock into a timeline of LXD and
+// Linode events, deterministic for a given seed.
+//
+// A scenario is named by a built-in name (`eventsim scenarios list`) or a
+// file path; see docs/scenarios.md for the format.
+package scenarios
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strings"
+)
+
+//go:embed builtin/*.yaml
+var builtin embed.FS
+
+// Default is the scenario played when none is named.
+const Default = "demo"
+
+// Builtin describes one embedded scenario.
+type Builtin struct {
+	Name        string
+	Description string
+	APIs        []string
+}
+
+// List returns the built-in scenarios, sorted by name.
+func List() ([]Builtin, error) {
+	entries, err := fs.ReadDir(builtin, "builtin")
+	if err != nil {
+		return nil, err
+	}
+	var out []Builtin
+	for _, e := range entries {
+		name := strings.TrimSuffix(e.Name(), ".yaml")
+		s, err := Load(name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Builtin{Name: s.Name, Description: strings.TrimSpace(s.Description), APIs: s.APIs})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Source returns the text of a built-in scenario.
+func Source(name string) ([]byte, error) {
+	b, err := builtin.ReadFile(path.Join("builtin", name+".yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("unknown scenario %q, must be one of %s", name, strings.Join(builtinNames(), ", "))
+	}
+	return b, nil
+}
+
+func builtinNames() []string {
+	entries, _ := fs.ReadDir(builtin, "builtin")
+	out := make([]string, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, strings.TrimSuffix(e.Name(), ".yaml"))
+	}
+	return out
+}
+
+// ErrNotFound is returned for a name that is neither built in nor a file.
+var ErrNotFound = errors.New("scenario not found")
+
+// Load reads a scenario by built-in name or file path.
+func Load(nameOrPath string) (*Scenario, error) {
+	if nameOrPath == "" {
+		nameOrPath = Default
+	}
+	if b, err := builtin.ReadFile(path.Join("builtin", nameOrPath+".yaml")); err == nil {
+		return Parse("builtin:"+nameOrPath, b)
+	}
+	b, err := os.ReadFile(nameOrPath)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %q is not a built-in scenario (%s) nor a file", ErrNotFound, nameOrPath, strings.Join(builtinNames(), ", "))
+		}
+		return nil, fmt.Errorf("read scenario: %w", err)
+	}
+	return Parse(nameOrPath, b)
+}
