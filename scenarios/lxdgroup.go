@@ -78,7 +78,7 @@ func (g *group) log(d time.Duration, level, msg string, ctx map[string]string) {
 		g.emit(events.LXDTypeLogging, "", nil)
 		return
 	}
-	g.emit(events.LXDTypeLogging, "", mustJSON(events.LXDLogging{Message: msg, Level: level, Context: ctx}))
+	g.emit(events.LXDTypeLogging, "", appendLogging(make([]byte, 0, 256), msg, level, ctx))
 }
 
 func (g *group) op(d time.Duration, op *events.LXDOperation, project string) {
@@ -87,7 +87,7 @@ func (g *group) op(d time.Duration, op *events.LXDOperation, project string) {
 		g.emit(events.LXDTypeOperation, project, nil)
 		return
 	}
-	g.emit(events.LXDTypeOperation, project, mustJSON(op))
+	g.emit(events.LXDTypeOperation, project, appendOperation(make([]byte, 0, 512), op))
 }
 
 // appendLXDEvent writes the envelope in the daemon's field order.

@@ -87,3 +87,29 @@ func Load(nameOrPath string) (*Scenario, error) {
 	}
 	return Parse(nameOrPath, b)
 }
+
+// Endless reports whether the scenario never ends on its own: it holds a mix
+// with neither count nor duration, or a repeat forever.
+func (s *Scenario) Endless() bool { return endless(s.Steps) }
+
+func endless(steps []*Step) bool {
+	for _, st := range steps {
+		switch st.Kind {
+		case StepMix:
+			if st.Count == 0 && st.Duration == 0 {
+				return true
+			}
+		case StepRepeat:
+			if st.Count == 0 || endless(st.Steps) {
+				return true
+			}
+		case StepParallel:
+			for _, t := range st.Tracks {
+				if endless(t.Steps) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}

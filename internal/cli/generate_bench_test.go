@@ -1,0 +1,17 @@
+package cli
+
+import (
+	"io"
+	"testing"
+)
+
+// BenchmarkGenerateLXDSteady measures `eventsim generate --scenario lxd-steady`
+// writing NDJSON to a discarding writer.
+func BenchmarkGenerateLXDSteady(b *testing.B) {
+	opts := &GenerateOptions{IO: &IO{Out: io.Discard, Err: io.Discard}, Scenario: "lxd-steady", Count: int64(b.N), Format: "ndjson"}
+	b.ResetTimer()
+	if err := generateRun(opts); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}

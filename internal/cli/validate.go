@@ -1,0 +1,268 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"github.com/eventsim/eventsim/schemas"
+)
+
+// ValidateOptions are the flags of `eventsim validate`.
+type ValidateOptions struct {
+	IO    *IO
+	Kind  string
+	Files []string
+}
+
+// NewCmdValidate builds `eventsim validate`.
+func NewCmdValidate(streams *IO, runF func(*ValidateOptions) error) *cobra.Command {
+	opts := &ValidateOptions{IO: streams}
+	cmd := &cobra.Command{
+		Use:   "validate --kind lxd|linode FILE...",
+		Short: "Check events against the schemas",
+		Long: `Check each event of NDJSON files or JSON arrays ("-" reads standard input)
+against the project's schemas: LXD events (--kind lxd) or Linode Event
+objects (--kind linode). Each invalid record is reported with its file,
+line and the most specific problem. Exit 1 if any is invalid.`,
+		Example: `  eventsim generate --scenario lxd-steady --count 100000 | eventsim validate --kind lxd -`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Kind != "lxd" && opts.Kind != "linode" {
+				return usageErr("invalid --kind %q, must be lxd or linode", opts.Kind)
+			}
+			if len(args) == 0 {
+				return usageErr("validate needs at least one file, or - for standard input")
+			}
+			opts.Files = args
+			if runF != nil {
+				return runF(opts)
+			}
+			return validateRun(opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Kind, "kind", "", "what the files hold: lxd or linode (required)")
+	return cmd
+}
+
+func validateRun(opts *ValidateOptions) error {
+	schema := schemas.LXDEvent
+	if opts.Kind == "linode" {
+		schema = schemas.LinodeEvent
+	}
+	var total, bad int
+	for _, name := range opts.Files {
+		var r io.Reader
+		if name == "-" {
+			r = opts.IO.In
+			name = "<stdin>"
+		} else {
+			f, err := os.Open(name)
+			if err != nil {
+				return &UsageError{Err: fmt.Errorf("open %s: %w", name, err)}
+			}
+			defer f.Close()
+			r = f
+		}
+		n, b, err := validateStream(r, name, schema, opts.IO.Out)
+		total += n
+		bad += b
+		if err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(opts.IO.Err, "%d records checked, %d invalid\n", total, bad)
+	if bad > 0 {
+		return ErrFailed
+	}
+	return nil
+}
+
+// record is one document to check, with where it was found.
+type record struct {
+	line int
+	doc  []byte
+	err  error
+}
+
+// validateStream checks every record of r, NDJSON or a JSON array, in
+// parallel across the cores, reporting in input order.
+func validateStream(r io.Reader, name, schema string, out io.Writer) (int, int, error) {
+	br := bufio.NewReaderSize(r, 1<<20)
+	first, err := peekNonSpace(br)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return 0, 0, nil
+		}
+		return 0, 0, err
+	}
+	batches := make(chan []record, 4)
+	var readErr error
+	go func() {
+		defer close(batches)
+		if first == '[' {
+			readErr = readArray(br, batches)
+		} else {
+			readErr = readLines(br, batches)
+		}
+	}()
+	// Check batches on every core, keeping their order for the report.
+	type job struct {
+		recs []record
+		done chan struct{}
+	}
+	jobs := make(chan *job, 2*runtime.GOMAXPROCS(0))
+	ordered := make(chan *job, 2*runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i := 0; i < runtime.GOMAXPROCS(0); i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				for k := range j.recs {
+					if j.recs[k].err == nil {
+						j.recs[k].err = schemas.Validate(schema, j.recs[k].doc)
+					}
+				}
+				close(j.done)
+			}
+		}()
+	}
+	go func() {
+		for b := range batches {
+			j := &job{recs: b, done: make(chan struct{})}
+			ordered <- j
+			jobs <- j
+		}
+		close(jobs)
+		close(ordered)
+	}()
+	bw := bufio.NewWriter(out)
+	total, bad := 0, 0
+	for j := range ordered {
+		<-j.done
+		for _, rec := range j.recs {
+			total++
+			if rec.err != nil {
+				bad++
+				fmt.Fprintf(bw, "%s:%d: %v\n", name, rec.line, rec.err)
+			}
+		}
+	}
+	wg.Wait()
+	if err := bw.Flush(); err != nil {
+		return total, bad, err
+	}
+	return total, bad, readErr
+}
+
+const batchSize = 256
+
+func peekNonSpace(br *bufio.Reader) (byte, error) {
+	for {
+		b, err := br.Peek(1)
+		if err != nil {
+			return 0, err
+		}
+		switch b[0] {
+		case ' ', '\t', '\r', '\n':
+			_, _ = br.ReadByte()
+			continue
+		}
+		return b[0], nil
+	}
+}
+
+func readLines(br *bufio.Reader, out chan<- []record) error {
+	batch := make([]record, 0, batchSize)
+	line := 0
+	for {
+		l, err := br.ReadBytes('\n')
+		if len(l) > 0 {
+			line++
+			l = bytes.TrimSpace(l)
+			if len(l) > 0 {
+				batch = append(batch, record{line: line, doc: l})
+				if len(batch) == batchSize {
+					out <- batch
+					batch = make([]record, 0, batchSize)
+				}
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if len(batch) > 0 {
+		out <- batch
+	}
+	return nil
+}
+
+// readArray streams the elements of a JSON array, noting each one's line.
+func readArray(br *bufio.Reader, out chan<- []record) error {
+	cr := &countingReader{r: br, line: 1}
+	dec := json.NewDecoder(cr)
+	if _, err := dec.Token(); err != nil {
+		return err
+	}
+	batch := make([]record, 0, batchSize)
+	for dec.More() {
+		line := cr.lineAt(dec.InputOffset())
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			batch = append(batch, record{line: line, err: fmt.Errorf("not JSON: %w", err)})
+			out <- batch
+			return nil
+		}
+		batch = append(batch, record{line: line, doc: raw})
+		if len(batch) == batchSize {
+			out <- batch
+			batch = make([]record, 0, batchSize)
+		}
+	}
+	if len(batch) > 0 {
+		out <- batch
+	}
+	return nil
+}
+
+// countingReader remembers where each line starts, so a decoder offset can
+// be turned into a line number. It forgets lines behind the reader.
+type countingReader struct {
+	r      io.Reader
+	off    int64
+	line   int
+	starts []int64 // offsets of line starts not yet passed
+	base   int     // line number of starts[0]
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	for i := 0; i < n; i++ {
+		if p[i] == '\n' {
+			c.starts = append(c.starts, c.off+int64(i)+1)
+		}
+	}
+	c.off += int64(n)
+	return n, err
+}
+
+func (c *countingReader) lineAt(off int64) int {
+	// Skip whitespace and the comma before the element.
+	for len(c.starts) > 0 && c.starts[0] <= off {
+		c.starts = c.starts[1:]
+		c.line++
+	}
+	return c.line
+}
