@@ -22,8 +22,10 @@ type Scenario struct {
 	Description string
 	// APIs lists the APIs the scenario feeds: "lxd", "linode" or both.
 	APIs []string
-	// Start is the virtual time the scenario starts at.
-	Start time.Time
+	// Start is the virtual time the scenario starts at; StartSet says the
+	// file gave it (servers otherwise start at the wall clock's now).
+	Start    time.Time
+	StartSet bool
 	// Seed is the scenario's own seed; a seed given on the command line wins.
 	Seed   int64
 	LXD    LXDSettings
@@ -356,6 +358,7 @@ func (p *parser) scenario(doc *yaml.Node) (*Scenario, error) {
 			return nil, p.errf(n, "start", "must be an RFC 3339 time such as 2026-01-01T00:00:00Z, got %q", v)
 		}
 		s.Start = t.UTC()
+		s.StartSet = true
 	}
 	if n := f["seed"]; n != nil {
 		if s.Seed, err = p.int(n, "seed", math.MinInt64); err != nil {

@@ -1,0 +1,183 @@
+package simulator
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/eventsim/eventsim/events"
+	"github.com/eventsim/eventsim/scenarios"
+)
+
+// The control API, under /eventsim/v1/ on both servers' listeners (no clash
+// with LXD's /1.0 or Linode's /v4). See docs/control-api.md.
+//
+//	GET  /eventsim/v1/stats                 counts of clients, events, faults
+//	POST /eventsim/v1/run?scenario=NAME     play a built-in scenario or, with a YAML body, that scenario
+//	POST /eventsim/v1/emit?api=lxd|linode   deliver one event (JSON body) now
+//	POST /eventsim/v1/fault                 inject a fault (JSON body, as a fault step)
+//	POST /eventsim/v1/reset                 play the scenario again from the start, Linode store emptied
+func (s *Server) controlHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /eventsim/v1/stats", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.Stats())
+	})
+	mux.HandleFunc("POST /eventsim/v1/run", func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil {
+			controlError(w, http.StatusBadRequest, err)
+			return
+		}
+		var scen *scenarios.Scenario
+		if len(body) > 0 {
+			scen, err = scenarios.Parse("request body", body)
+		} else {
+			scen, err = scenarios.Load(r.URL.Query().Get("scenario"))
+		}
+		if err != nil {
+			controlError(w, http.StatusBadRequest, err)
+			return
+		}
+		if err := s.Run(scen); err != nil {
+			controlError(w, http.StatusBadRequest, err)
+			return
+		}
+		writeJSON(w, http.StatusAccepted, map[string]string{"scenario": scen.Name})
+	})
+	mux.HandleFunc("POST /eventsim/v1/emit", func(w http.ResponseWriter, r *http.Request) {
+		rec, err := s.recordFromBody(r)
+		if err != nil {
+			controlError(w, http.StatusBadRequest, err)
+			return
+		}
+		if err := s.Deliver(r.Context(), rec); err != nil {
+			controlError(w, http.StatusServiceUnavailable, err)
+			return
+		}
+		writeJSON(w, http.StatusAccepted, map[string]any{"api": rec.API})
+	})
+	mux.HandleFunc("POST /eventsim/v1/fault", func(w http.ResponseWriter, r *http.Request) {
+		var f struct {
+			scenarios.Fault
+			For   string `json:"for"`
+			Delay string `json:"delay"`
+		}
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&f); err != nil {
+			controlError(w, http.StatusBadRequest, fmt.Errorf("fault body: %w", err))
+			return
+		}
+		fl := f.Fault
+		for _, d := range []struct {
+			s   string
+			dst *time.Duration
+		}{{f.For, &fl.For}, {f.Delay, &fl.Delay}} {
+			if d.s != "" {
+				v, err := time.ParseDuration(d.s)
+				if err != nil || v < 0 {
+					controlError(w, http.StatusBadRequest, fmt.Errorf("invalid duration %q", d.s))
+					return
+				}
+				*d.dst = v
+			}
+		}
+		api, ok := scenarios.FaultKinds[fl.Kind]
+		if !ok {
+			controlError(w, http.StatusBadRequest, fmt.Errorf("unknown fault %q", fl.Kind))
+			return
+		}
+		if fl.API == "" {
+			fl.API = api
+		}
+		if fl.API != "lxd" && fl.API != "linode" || api != "both" && fl.API != api {
+			controlError(w, http.StatusBadRequest, fmt.Errorf("fault %s does not apply to api %q", fl.Kind, fl.API))
+			return
+		}
+		if fl.Kind == scenarios.FaultDisconnect && fl.Code == 0 {
+			fl.Code = 1001
+		}
+		if (fl.Kind == scenarios.FaultDuplicate || fl.Kind == scenarios.FaultDrop || fl.Kind == scenarios.FaultHTTPError || fl.Kind == scenarios.FaultRateLimit || fl.Kind == scenarios.FaultDropConn) && fl.Count == 0 && fl.For == 0 {
+			fl.Count = 1
+		}
+		if fl.Kind == scenarios.FaultHTTPError && fl.Status == 0 {
+			fl.Status = 500
+		}
+		if err := s.Deliver(r.Context(), &scenarios.Record{API: fl.API, Time: s.Now(), Fault: &fl}); err != nil {
+			controlError(w, http.StatusServiceUnavailable, err)
+			return
+		}
+		writeJSON(w, http.StatusAccepted, fl)
+	})
+	mux.HandleFunc("POST /eventsim/v1/reset", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.Reset(); err != nil {
+			controlError(w, http.StatusInternalServerError, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "reset"})
+	})
+	mux.HandleFunc("/eventsim/v1/", func(w http.ResponseWriter, r *http.Request) {
+		controlError(w, http.StatusNotFound, fmt.Errorf("no control route %s %s", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+// recordFromBody turns an emit request into a record.
+func (s *Server) recordFromBody(r *http.Request) (*scenarios.Record, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	switch api := r.URL.Query().Get("api"); api {
+	case "lxd":
+		var ev struct {
+			Type      string          `json:"type"`
+			Timestamp *time.Time      `json:"timestamp"`
+			Metadata  json.RawMessage `json:"metadata"`
+			Location  string          `json:"location"`
+			Project   string          `json:"project"`
+		}
+		if err := json.Unmarshal(body, &ev); err != nil {
+			return nil, fmt.Errorf("event body: %w", err)
+		}
+		if ev.Type == "" || len(ev.Metadata) == 0 {
+			return nil, errors.New("event body needs type and metadata")
+		}
+		if ev.Location == "" {
+			ev.Location = "none"
+		}
+		ts := now
+		if ev.Timestamp != nil {
+			ts = *ev.Timestamp
+		}
+		out, _ := json.Marshal(events.LXDEvent{Type: ev.Type, Timestamp: ts.UTC(), Metadata: ev.Metadata, Location: ev.Location, Project: ev.Project})
+		return &scenarios.Record{API: "lxd", Time: ts, JSON: out, Type: ev.Type, Project: ev.Project, Location: ev.Location}, nil
+	case "linode":
+		var ev events.LinodeEvent
+		if err := json.Unmarshal(body, &ev); err != nil {
+			return nil, fmt.Errorf("event body: %w", err)
+		}
+		if ev.ID <= 0 || ev.Action == "" || ev.Status == "" {
+			return nil, errors.New("event body needs id, action and status")
+		}
+		if time.Time(ev.Created).IsZero() {
+			ev.Created = events.LinodeTime(now)
+		}
+		out, _ := json.Marshal(ev)
+		return &scenarios.Record{API: "linode", Time: now, JSON: out, Linode: &ev}, nil
+	default:
+		return nil, fmt.Errorf("invalid api %q, must be lxd or linode", api)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func controlError(w http.ResponseWriter, status int, err error) {
+	writeJSON(w, status, map[string]string{"error": err.Error()})
+}

@@ -1,0 +1,250 @@
+// Package simulator runs the fake LXD and Linode servers together, fed by one
+// scenario played on a virtual clock, with a control API to steer them.
+//
+// It is a library first: Go tests construct a Server with Options, point
+// their clients at LXD().URL() or Linode().URL(), and Close it. The
+// `eventsim serve` command maps its flags onto the same Options.
+package simulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/eventsim/eventsim/catalog"
+	"github.com/eventsim/eventsim/scenarios"
+	"github.com/eventsim/eventsim/simulator/linode"
+	"github.com/eventsim/eventsim/simulator/lxd"
+)
+
+// Options configure a Server. The zero value plays the demo scenario as fast
+// as clients take events, serving LXD and Linode on free loopback ports.
+type Options struct {
+	// Scenario is a built-in name or a file; "" means "demo".
+	Scenario string
+	// Seed 0 means the scenario's own seed.
+	Seed int64
+	// Speed is how fast virtual time runs: 1 is real time, 10 ten times
+	// faster, 0 as fast as clients take events.
+	Speed float64
+	// Flavor is the LXD flavour played; "" means lxd-5.0.
+	Flavor catalog.Flavor
+	// Loop plays the scenario again when it ends; otherwise the servers stay
+	// up and idle.
+	Loop bool
+	// LXD and Linode configure the two servers; their Control, Flavor,
+	// Members, Projects and Clock fields are set by the simulator.
+	LXD    lxd.Options
+	Linode linode.Options
+	// Logger receives the player's logs; nil means discard.
+	Logger *slog.Logger
+}
+
+// Server is a running simulator.
+type Server struct {
+	opts   Options
+	log    *slog.Logger
+	lxd    *lxd.Server
+	linode *linode.Server
+
+	mu      sync.Mutex // guards the fields below
+	scen    *scenarios.Scenario
+	cancel  context.CancelFunc
+	done    chan struct{}
+	virt    time.Time // virtual time at wall
+	wall    time.Time
+	lastRec time.Time
+
+	records atomic.Int64
+}
+
+// New starts the servers and the player.
+func New(opts Options) (*Server, error) {
+	s := &Server{opts: opts, log: opts.Logger}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	scen, err := scenarios.Load(opts.Scenario)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := catalog.LXD(opts.Flavor); err != nil {
+		return nil, err
+	}
+	ctl := s.controlHandler()
+	lo := opts.LXD
+	lo.Flavor = opts.Flavor
+	lo.Members = scen.LXD.Members
+	lo.EventMode = scen.LXD.EventMode
+	lo.Projects = scen.LXD.Projects
+	lo.Control = ctl
+	lo.Backpressure = lo.Backpressure || opts.Speed == 0
+	if s.lxd, err = lxd.New(lo); err != nil {
+		return nil, fmt.Errorf("lxd server: %w", err)
+	}
+	no := opts.Linode
+	no.Control = ctl
+	no.Clock = s.Now
+	if s.linode, err = linode.New(no); err != nil {
+		s.lxd.Close()
+		return nil, fmt.Errorf("linode server: %w", err)
+	}
+	if err := s.Run(scen); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// LXD returns the fake LXD server.
+func (s *Server) LXD() *lxd.Server { return s.lxd }
+
+// Linode returns the fake Linode server.
+func (s *Server) Linode() *linode.Server { return s.linode }
+
+// Now returns the virtual time: where the scenario's clock stands.
+func (s *Server) Now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.nowLocked()
+}
+
+func (s *Server) nowLocked() time.Time {
+	if s.opts.Speed == 0 {
+		if s.lastRec.IsZero() {
+			return s.virt
+		}
+		return s.lastRec
+	}
+	return s.virt.Add(time.Duration(float64(time.Since(s.wall)) * s.opts.Speed))
+}
+
+// Run plays a scenario now, replacing the one playing.
+func (s *Server) Run(scen *scenarios.Scenario) error {
+	opts := scenarios.Options{Seed: s.opts.Seed, Flavor: s.opts.Flavor, Loop: s.opts.Loop}
+	if !scen.StartSet {
+		// Served events are stamped near the wall clock, as a live server's are.
+		opts.Start = time.Now().UTC().Truncate(time.Second)
+	}
+	eng, err := scenarios.New(scen, opts)
+	if err != nil {
+		return err
+	}
+	s.stop()
+	for _, p := range scen.LXD.Projects {
+		s.lxd.AddProject(p)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	s.mu.Lock()
+	s.scen, s.cancel, s.done = scen, cancel, done
+	s.virt, s.wall, s.lastRec = eng.Start(), time.Now(), time.Time{}
+	s.mu.Unlock()
+	s.log.Info("playing scenario", "scenario", scen.Name, "seed", eng.Seed(), "speed", s.opts.Speed)
+	go s.play(ctx, eng, done)
+	return nil
+}
+
+// stop ends the scenario playing, if any, and waits for its player.
+func (s *Server) stop() {
+	s.mu.Lock()
+	cancel, done := s.cancel, s.done
+	s.cancel, s.done = nil, nil
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+}
+
+// play releases each record when its virtual time comes.
+func (s *Server) play(ctx context.Context, eng *scenarios.Engine, done chan struct{}) {
+	defer close(done)
+	for {
+		r, err := eng.Next()
+		if errors.Is(err, io.EOF) {
+			s.log.Info("scenario ended; idle")
+			return
+		}
+		if err != nil {
+			s.log.Error("scenario stopped", "err", err)
+			return
+		}
+		if s.opts.Speed > 0 {
+			s.mu.Lock()
+			due := s.wall.Add(time.Duration(float64(r.Time.Sub(s.virt)) / s.opts.Speed))
+			s.mu.Unlock()
+			if d := time.Until(due); d > 0 {
+				t := time.NewTimer(d)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return
+				case <-t.C:
+				}
+			}
+		} else if ctx.Err() != nil {
+			return
+		}
+		if err := s.Deliver(ctx, r); err != nil && ctx.Err() == nil {
+			s.log.Warn("deliver", "err", err)
+		}
+		s.mu.Lock()
+		s.lastRec = r.Time
+		s.mu.Unlock()
+	}
+}
+
+// Deliver hands a record to the server of its API.
+func (s *Server) Deliver(ctx context.Context, r *scenarios.Record) error {
+	s.records.Add(1)
+	if r.API == "linode" {
+		return s.linode.Deliver(ctx, r)
+	}
+	return s.lxd.Deliver(ctx, r)
+}
+
+// Reset plays the current scenario again from the start, with an empty
+// Linode store.
+func (s *Server) Reset() error {
+	s.mu.Lock()
+	scen := s.scen
+	s.mu.Unlock()
+	s.stop()
+	s.linode.Reset()
+	return s.Run(scen)
+}
+
+// Stats says what the servers and the player have done.
+type Stats struct {
+	Scenario    string       `json:"scenario"`
+	Speed       float64      `json:"speed"`
+	VirtualTime time.Time    `json:"virtual_time"`
+	Records     int64        `json:"records"`
+	LXD         lxd.Stats    `json:"lxd"`
+	Linode      linode.Stats `json:"linode"`
+}
+
+// Stats returns the current counts.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	name := ""
+	if s.scen != nil {
+		name = s.scen.Name
+	}
+	now := s.nowLocked()
+	s.mu.Unlock()
+	return Stats{Scenario: name, Speed: s.opts.Speed, VirtualTime: now, Records: s.records.Load(), LXD: s.lxd.Stats(), Linode: s.linode.Stats()}
+}
+
+// Close stops the player and both servers: every LXD client gets a 1001
+// close frame, listeners close and the unix socket is removed.
+func (s *Server) Close() error {
+	s.stop()
+	return errors.Join(s.lxd.Close(), s.linode.Close())
+}
