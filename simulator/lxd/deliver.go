@@ -1,0 +1,343 @@
+package lxd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/eventsim/eventsim/scenarios"
+)
+
+// malformedFrame is what a malformed fault sends: the start of an event, cut
+// off, so that it is not JSON.
+var malformedFrame = []byte(`{"type":"lifecycle","timestamp":"2026-01-01T00:00:00Z","metadata":{"action":` + "\n")
+
+// event is one frame on its way to the clients.
+type event struct {
+	frame   []byte // the encoded event and its newline, shared by every client
+	typ     string
+	project string
+	all     bool // for every client, whatever its filters (faults)
+	ctl     int  // see item.ctl
+}
+
+// held is an event waiting for its release time (pause, latency).
+type held struct {
+	at time.Time
+	ev *event
+}
+
+// pipeline is the fault state events pass through on their way out.
+// s.seqMu must be held.
+type pipeline struct {
+	drop       int // events still to drop
+	dup        int // events still to send twice
+	reorderN   int // events to collect and send reversed; 0 when off
+	reorderBuf []*event
+
+	pauseUntil   time.Time
+	latency      time.Duration
+	latencyCount int       // events still to delay; 0 when by time
+	latencyUntil time.Time // end of a latency by time; zero when by count
+
+	held []held // in release order; release times never decrease
+}
+
+// Deliver hands the server one LXD record of the timeline: an event to send
+// to every client whose filters want it, or a fault to act on. The player
+// calls it in timeline order at the wall time it chooses; the server keeps
+// that order for every client. Deliver never waits for a client, unless
+// Options.Backpressure is set (see there); a client whose queue is full is
+// disconnected instead.
+func (s *Server) Deliver(ctx context.Context, r *scenarios.Record) error {
+	if r == nil {
+		return errors.New("deliver: nil record")
+	}
+	if r.API != "lxd" {
+		return fmt.Errorf("deliver %q record: %w", r.API, ErrNotLXD)
+	}
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		return ErrClosed
+	}
+	if r.Fault != nil {
+		return s.fault(r.Fault)
+	}
+	if len(r.JSON) == 0 {
+		return errors.New("deliver: lxd record has no json")
+	}
+	s.stats.records.Add(1)
+	ev := &event{frame: frameOf(r.JSON), typ: r.Type, project: r.Project}
+	s.seqMu.Lock()
+	s.submit(ev)
+	s.seqMu.Unlock()
+	if s.opts.Backpressure {
+		return s.waitQueues(ctx)
+	}
+	return nil
+}
+
+// frameOf copies an encoded event and ends it in a newline, as LXD's JSON
+// encoder does.
+func frameOf(j []byte) []byte {
+	if j[len(j)-1] == '\n' {
+		return slices.Clone(j)
+	}
+	f := make([]byte, len(j)+1)
+	copy(f, j)
+	f[len(j)] = '\n'
+	return f
+}
+
+// fault acts on a fault record. Faults that touch the stream (disconnect,
+// malformed) take their place in it after the events delivered before them.
+func (s *Server) fault(f *scenarios.Fault) error {
+	if f.API != "" && f.API != "lxd" {
+		return fmt.Errorf("deliver fault %s: %w", f, ErrNotLXD)
+	}
+	s.seqMu.Lock()
+	defer s.seqMu.Unlock()
+	p := &s.pipe
+	now := time.Now()
+	count := max(f.Count, 1)
+	switch f.Kind {
+	case scenarios.FaultDisconnect:
+		code := f.Code
+		if code == 0 {
+			code = closeGoingAway
+		}
+		if f.Abrupt {
+			code = ctlAbrupt
+		}
+		s.release(&event{all: true, ctl: code})
+	case scenarios.FaultMalformed:
+		s.release(&event{all: true, frame: malformedFrame})
+	case scenarios.FaultPause:
+		if f.For <= 0 {
+			return fmt.Errorf("deliver fault %s: a pause needs a duration", f)
+		}
+		p.pauseUntil = later(p.pauseUntil, now.Add(f.For))
+	case scenarios.FaultDuplicate:
+		p.dup += count
+	case scenarios.FaultDrop:
+		p.drop += count
+	case scenarios.FaultReorder:
+		s.flushReorder()
+		p.reorderN = max(count, 2)
+	case scenarios.FaultLatency:
+		if f.Delay <= 0 {
+			return fmt.Errorf("deliver fault %s: latency needs a delay", f)
+		}
+		p.latency = f.Delay
+		p.latencyCount = f.Count
+		p.latencyUntil = time.Time{}
+		if f.For > 0 {
+			p.latencyUntil = now.Add(f.For)
+		} else if f.Count <= 0 {
+			return fmt.Errorf("deliver fault %s: latency needs a duration or a count", f)
+		}
+	default:
+		return fmt.Errorf("deliver fault %s: unsupported by the lxd server, must be one of disconnect, pause, duplicate, drop, reorder, malformed, latency", f)
+	}
+	s.stats.faults.Add(1)
+	s.log.Info("fault", "fault", f.String())
+	return nil
+}
+
+// submit passes an event through drop, duplicate and reorder. s.seqMu must be held.
+func (s *Server) submit(ev *event) {
+	p := &s.pipe
+	if p.drop > 0 {
+		p.drop--
+		s.stats.dropped.Add(1)
+		return
+	}
+	n := 1
+	if p.dup > 0 {
+		p.dup--
+		n = 2
+	}
+	for range n {
+		if p.reorderN > 0 {
+			p.reorderBuf = append(p.reorderBuf, ev)
+			if len(p.reorderBuf) >= p.reorderN {
+				s.flushReorder()
+			}
+			continue
+		}
+		s.release(ev)
+	}
+}
+
+// flushReorder releases the events a reorder collected, last first, and ends
+// the reorder. s.seqMu must be held.
+func (s *Server) flushReorder() {
+	p := &s.pipe
+	buf := p.reorderBuf
+	p.reorderBuf, p.reorderN = nil, 0
+	for i := len(buf) - 1; i >= 0; i-- {
+		s.release(buf[i])
+	}
+}
+
+// release sends an event now, or holds it for a pause or a latency. Events
+// are never released before one held earlier. s.seqMu must be held.
+func (s *Server) release(ev *event) {
+	p := &s.pipe
+	now := time.Now()
+	at := now
+	if now.Before(p.pauseUntil) {
+		at = p.pauseUntil
+	}
+	if p.latency > 0 {
+		switch {
+		case !p.latencyUntil.IsZero() && !now.Before(p.latencyUntil), p.latencyUntil.IsZero() && p.latencyCount <= 0:
+			p.latency = 0 // over
+		default:
+			at = later(at, now.Add(p.latency))
+			if p.latencyCount > 0 {
+				p.latencyCount--
+				if p.latencyCount == 0 {
+					p.latency = 0
+				}
+			}
+		}
+	}
+	if n := len(p.held); n > 0 {
+		at = later(at, p.held[n-1].at)
+	} else if !at.After(now) {
+		s.broadcast(ev)
+		return
+	}
+	p.held = append(p.held, held{at, ev})
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// releaser sends held events when their time comes.
+func (s *Server) releaser() {
+	defer s.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		s.seqMu.Lock()
+		now := time.Now()
+		p := &s.pipe
+		i := 0
+		for ; i < len(p.held) && !p.held[i].at.After(now); i++ {
+			s.broadcast(p.held[i].ev)
+			p.held[i] = held{}
+		}
+		p.held = p.held[i:]
+		if len(p.held) == 0 {
+			p.held = nil
+		}
+		next := time.Hour
+		if len(p.held) > 0 {
+			next = p.held[0].at.Sub(now)
+		}
+		s.seqMu.Unlock()
+		timer.Reset(next)
+		select {
+		case <-s.quit:
+			return
+		case <-s.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// broadcast queues an event for every client that wants it, without ever
+// waiting: a client whose queue is full is evicted.
+func (s *Server) broadcast(ev *event) {
+	var full []*client
+	var sent uint64
+	it := item{frame: ev.frame, ctl: ev.ctl}
+	s.mu.RLock()
+	for c := range s.clients {
+		if !ev.all && !c.wants(ev) {
+			continue
+		}
+		select {
+		case c.queue <- it:
+			sent++
+		default:
+			full = append(full, c)
+		}
+	}
+	s.mu.RUnlock()
+	if it.frame != nil {
+		s.stats.sent.Add(sent)
+	}
+	for _, c := range full {
+		switch {
+		case it.ctl == ctlAbrupt:
+			c.raw.Close()
+		case it.ctl > 0:
+			c.requestClose(it.ctl, "eventsim fault: disconnect")
+		default:
+			c.evict(fmt.Sprintf("queue full: %d events waiting", cap(c.queue)))
+		}
+	}
+}
+
+// waitQueues waits, for Backpressure, until no client's queue is more than
+// half full, evicting clients that make no progress for the stall limit.
+func (s *Server) waitQueues(ctx context.Context) error {
+	var timer *time.Timer
+	for {
+		now := time.Now()
+		over := false
+		var stalled []*client
+		s.mu.RLock()
+		for c := range s.clients {
+			if len(c.queue) <= cap(c.queue)/2 || c.evicting.Load() {
+				c.overSince.Store(0)
+				continue
+			}
+			since := c.overSince.Load()
+			if since == 0 {
+				since = now.UnixNano()
+				c.overSince.Store(since)
+			}
+			if now.UnixNano()-max(since, c.progress.Load()) > int64(s.opts.stallLimit) {
+				stalled = append(stalled, c)
+				continue
+			}
+			over = true
+		}
+		s.mu.RUnlock()
+		for _, c := range stalled {
+			c.evict(fmt.Sprintf("no progress for %s with a queue over half full", s.opts.stallLimit))
+		}
+		if !over {
+			return nil
+		}
+		if timer == nil {
+			timer = time.NewTimer(time.Millisecond)
+			defer timer.Stop()
+		} else {
+			timer.Reset(time.Millisecond)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("deliver: wait for slow clients: %w", ctx.Err())
+		case <-s.quit:
+			return ErrClosed
+		case <-timer.C:
+		}
+	}
+}

@@ -1,0 +1,299 @@
+package lxd
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+
+	"github.com/eventsim/eventsim/catalog"
+)
+
+// apiError is an error with the HTTP status LXD answers it with. Its message
+// goes on the wire verbatim, in LXD's own words.
+type apiError struct {
+	status int
+	msg    string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+// Errors the API answers with, as LXD words them.
+var (
+	errNotFound      = &apiError{http.StatusNotFound, "not found"}
+	errNotAuthorized = &apiError{http.StatusForbidden, "not authorized"}
+	errNoProject     = &apiError{http.StatusNotFound, "Project not found"}
+	errBothProjects  = &apiError{http.StatusBadRequest, "Cannot specify a project when requesting all projects"}
+	errNotWebSocket  = &apiError{http.StatusBadRequest, "websocket: the client is not using the websocket protocol"}
+)
+
+// status maps an error to the HTTP status of its envelope, in one place.
+func status(err error) int {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae.status
+	}
+	return http.StatusInternalServerError
+}
+
+// syncResponse is LXD's envelope for a synchronous answer.
+type syncResponse struct {
+	Type       string `json:"type"`
+	Status     string `json:"status"`
+	StatusCode int    `json:"status_code"`
+	Operation  string `json:"operation"`
+	ErrorCode  int    `json:"error_code"`
+	Error      string `json:"error"`
+	Metadata   any    `json:"metadata"`
+}
+
+// handlerFunc is a route: it returns the metadata of a sync answer or an error.
+type handlerFunc func(r *http.Request) (any, error)
+
+// writeJSON writes a body as LXD does: compact JSON and a newline.
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		code = http.StatusInternalServerError
+		b, _ = json.Marshal(errorBody(code, "encode response: "+err.Error()))
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	w.Write(append(b, '\n'))
+}
+
+func errorBody(code int, msg string) syncResponse {
+	return syncResponse{Type: "error", ErrorCode: code, Error: msg}
+}
+
+// writeError answers with LXD's error envelope.
+func writeError(w http.ResponseWriter, err error) {
+	code := status(err)
+	writeJSON(w, code, errorBody(code, err.Error()))
+}
+
+// adapt turns a route into an http.Handler answering LXD envelopes.
+func adapt(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, err := h(r)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, syncResponse{Type: "sync", Status: "Success", StatusCode: 200, Metadata: v})
+	})
+}
+
+// routes builds the server's handler. Everything but GET / and GET /1.0 needs
+// a trusted client.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /{$}", adapt(func(*http.Request) (any, error) { return []string{"/1.0"}, nil }))
+	mux.Handle("GET /1.0", adapt(s.getServer))
+	mux.Handle("GET /1.0/{$}", adapt(s.getServer))
+	mux.Handle("GET /1.0/projects", s.trust(adapt(s.getProjects)))
+	mux.Handle("GET /1.0/projects/{name}", s.trust(adapt(s.getProject)))
+	mux.Handle("GET /1.0/events", s.trust(http.HandlerFunc(s.serveEvents)))
+	if s.opts.Control != nil {
+		mux.Handle("/eventsim/v1/", s.trust(s.opts.Control))
+	}
+	mux.Handle("/", adapt(func(*http.Request) (any, error) { return nil, errNotFound }))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Unknown methods on known paths answer LXD's 404 too, not the
+		// mux's plain-text 405.
+		if _, pattern := mux.Handler(r); pattern == "" {
+			writeError(w, errNotFound)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// trust answers 403 to clients not in the trust list.
+func (s *Server) trust(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.isTrusted(r) {
+			writeError(w, errNotAuthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// The real LXD 5.0.2 daemon's GET /1.0 body, verbatim; New starts from it.
+//
+//go:embed data/get-1.0-lxd-5.0.2.json
+var realServerJSON []byte
+
+// serverInfo is GET /1.0's metadata, fields in the daemon's order.
+type serverInfo struct {
+	Config        map[string]any `json:"config"`
+	APIExtensions []string       `json:"api_extensions"`
+	APIStatus     string         `json:"api_status"`
+	APIVersion    string         `json:"api_version"`
+	Auth          string         `json:"auth"`
+	Public        bool           `json:"public"`
+	AuthMethods   []string       `json:"auth_methods"`
+	Environment   *serverEnv     `json:"environment,omitempty"`
+}
+
+// serverEnv is GET /1.0's environment, fields in the daemon's order.
+type serverEnv struct {
+	Addresses               []string          `json:"addresses"`
+	Architectures           []string          `json:"architectures"`
+	Certificate             string            `json:"certificate"`
+	CertificateFingerprint  string            `json:"certificate_fingerprint"`
+	Driver                  string            `json:"driver"`
+	DriverVersion           string            `json:"driver_version"`
+	Firewall                string            `json:"firewall"`
+	Kernel                  string            `json:"kernel"`
+	KernelArchitecture      string            `json:"kernel_architecture"`
+	KernelFeatures          map[string]string `json:"kernel_features"`
+	KernelVersion           string            `json:"kernel_version"`
+	LXCFeatures             map[string]string `json:"lxc_features"`
+	OSName                  string            `json:"os_name"`
+	OSVersion               string            `json:"os_version"`
+	Project                 string            `json:"project"`
+	Server                  string            `json:"server"`
+	ServerClustered         bool              `json:"server_clustered"`
+	ServerEventMode         string            `json:"server_event_mode"`
+	ServerName              string            `json:"server_name"`
+	ServerPid               int               `json:"server_pid"`
+	ServerVersion           string            `json:"server_version"`
+	Storage                 string            `json:"storage"`
+	StorageVersion          string            `json:"storage_version"`
+	StorageSupportedDrivers []storageDriver   `json:"storage_supported_drivers"`
+}
+
+// storageDriver has no JSON tags in LXD, hence the capitalised keys.
+type storageDriver struct {
+	Name    string
+	Version string
+	Remote  bool
+}
+
+// flavorServer is what each flavour calls itself in GET /1.0.
+var flavorServer = map[catalog.Flavor]struct{ server, version string }{
+	catalog.LXD50: {"lxd", "5.0.2"},
+	catalog.LXD6:  {"lxd", "6.1"},
+	catalog.Incus: {"incus", "6.0.0"},
+}
+
+// newServerInfo starts from the real daemon's answer and makes it this
+// server's: its flavour, certificate, name, cluster and storage.
+func newServerInfo(s *Server) (*serverInfo, error) {
+	var env syncResponse
+	var info serverInfo
+	env.Metadata = &info
+	if err := json.Unmarshal(realServerJSON, &env); err != nil {
+		return nil, fmt.Errorf("decode embedded GET /1.0: %w", err)
+	}
+	e := info.Environment
+	fl := flavorServer[s.flavor]
+	e.Server, e.ServerVersion = fl.server, fl.version
+	e.Certificate, e.CertificateFingerprint = string(s.certPEM), s.certFP
+	e.ServerPid = os.Getpid()
+	e.ServerName, _ = hostname()
+	if len(s.opts.Members) > 0 {
+		e.ServerClustered = true
+		e.ServerName = s.opts.Members[0]
+	}
+	e.ServerEventMode = s.opts.EventMode
+	// A non-empty storage keeps lxc from printing its "lxd init" hint.
+	e.Storage, e.StorageVersion = "dir", "1"
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		e.KernelVersion = strings.TrimSpace(string(b))
+	}
+	if runtime.GOARCH != "amd64" {
+		e.KernelArchitecture = runtime.GOARCH
+		e.Architectures = []string{runtime.GOARCH}
+	}
+	return &info, nil
+}
+
+func hostname() (string, error) {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "localhost", err
+	}
+	return h, nil
+}
+
+// getServer answers GET /1.0. Untrusted TLS clients get what LXD gives them:
+// the extensions and auth "untrusted", no environment.
+func (s *Server) getServer(r *http.Request) (any, error) {
+	info := *s.info
+	if !s.isTrusted(r) {
+		info.Auth = "untrusted"
+		info.Environment = nil
+		info.Config = map[string]any{}
+		return &info, nil
+	}
+	env := *info.Environment
+	info.Environment = &env
+	if p := r.URL.Query().Get("project"); p != "" {
+		if !s.hasProject(p) {
+			return nil, errNoProject
+		}
+		env.Project = p
+	}
+	return &info, nil
+}
+
+// project is the object GET /1.0/projects/NAME answers.
+type project struct {
+	Config      map[string]string `json:"config"`
+	Description string            `json:"description"`
+	Name        string            `json:"name"`
+	UsedBy      []string          `json:"used_by"`
+}
+
+func projectObject(name string) project {
+	p := project{
+		Config: map[string]string{
+			"features.images": "true", "features.networks": "true", "features.profiles": "true",
+			"features.storage.buckets": "true", "features.storage.volumes": "true",
+		},
+		Name:   name,
+		UsedBy: []string{},
+	}
+	if name == "default" {
+		p.Description = "Default LXD project"
+		p.UsedBy = []string{"/1.0/profiles/default"}
+	} else {
+		p.UsedBy = []string{"/1.0/profiles/default?project=" + url.QueryEscape(name)}
+	}
+	return p
+}
+
+// getProjects answers GET /1.0/projects: URLs, or objects with recursion=1.
+func (s *Server) getProjects(r *http.Request) (any, error) {
+	names := s.projectList()
+	if rec := r.URL.Query().Get("recursion"); rec != "" && rec != "0" {
+		out := make([]project, len(names))
+		for i, n := range names {
+			out[i] = projectObject(n)
+		}
+		return out, nil
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = "/1.0/projects/" + url.PathEscape(n)
+	}
+	return out, nil
+}
+
+// getProject answers GET /1.0/projects/NAME.
+func (s *Server) getProject(r *http.Request) (any, error) {
+	name := r.PathValue("name")
+	if !slices.Contains(s.projectList(), name) {
+		return nil, errNoProject
+	}
+	return projectObject(name), nil
+}
