@@ -97,15 +97,18 @@ func (st *store) list(f *filter, cutoff int64, page, size int) pageResult {
 	}
 	skip := (page - 1) * size // the caller keeps this from overflowing
 
-	order := f.orderBy
+	// Without +order_by the order is by id, newest first unless +order
+	// says otherwise; with +order_by it is ascending unless +order says.
+	order, desc := f.orderBy, f.desc
 	if order == fieldNone {
 		order = fieldID
+		desc = desc || !f.order
 	}
 	if order == fieldID || order == fieldCreated && mono {
 		// Walk in order; ties on created are broken by id in the same
 		// direction, which id order already is.
 		k, step := 0, 1
-		if f.desc {
+		if desc {
 			k, step = n-1, -1
 		}
 		if len(rest) == 0 {
@@ -142,7 +145,7 @@ func (st *store) list(f *filter, cutoff int64, page, size int) pageResult {
 		if c == 0 {
 			c = cmpInt(a.id, b.id)
 		}
-		if f.desc {
+		if desc {
 			return c > 0
 		}
 		return c < 0
