@@ -1,0 +1,122 @@
+package linode
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/eventsim/eventsim/scenarios"
+)
+
+// activeFault is a fault still affecting requests.
+type activeFault struct {
+	f     *scenarios.Fault
+	left  int       // requests it still touches; -1 when only until bounds it
+	until time.Time // on the virtual clock; zero when only left bounds it
+}
+
+// faultSet holds the faults in force, oldest first.
+type faultSet struct {
+	n  atomic.Int32 // len(list), read without the lock on every request
+	mu sync.Mutex
+	l  []*activeFault
+}
+
+// faultPlan is what the faults make of one request.
+type faultPlan struct {
+	delay time.Duration
+	drop  bool
+	err   error // an injected error answer
+}
+
+func (fs *faultSet) add(f *scenarios.Fault, now time.Time) error {
+	switch f.Kind {
+	case scenarios.FaultHTTPError, scenarios.FaultRateLimit, scenarios.FaultLatency, scenarios.FaultDropConn:
+	default:
+		return fmt.Errorf("fault %q does not apply to the linode server", f.Kind)
+	}
+	a := &activeFault{f: f, left: f.Count}
+	if f.For > 0 {
+		a.until = now.Add(f.For)
+		if f.Count == 0 {
+			a.left = -1
+		}
+	} else if a.left <= 0 {
+		a.left = 1
+	}
+	fs.mu.Lock()
+	fs.l = append(fs.l, a)
+	fs.n.Store(int32(len(fs.l)))
+	fs.mu.Unlock()
+	return nil
+}
+
+func (fs *faultSet) reset() {
+	fs.mu.Lock()
+	fs.l = nil
+	fs.n.Store(0)
+	fs.mu.Unlock()
+}
+
+// take decides what the faults in force do to one request and uses them up:
+// a dropped connection wins; otherwise the oldest error fault answers; all
+// latency faults add their delay (the largest applies).
+func (fs *faultSet) take(now time.Time) (p faultPlan, hit bool) {
+	if fs.n.Load() == 0 {
+		return p, false
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	live := fs.l[:0]
+	for _, a := range fs.l {
+		if a.left == 0 || !a.until.IsZero() && !now.Before(a.until) {
+			continue
+		}
+		live = append(live, a)
+	}
+	clear(fs.l[len(live):])
+	fs.l = live
+	use := func(a *activeFault) {
+		hit = true
+		if a.left > 0 {
+			a.left--
+		}
+	}
+	for _, a := range fs.l {
+		if a.f.Kind == scenarios.FaultDropConn {
+			use(a)
+			p.drop = true
+			break
+		}
+	}
+	if !p.drop {
+		for _, a := range fs.l {
+			switch a.f.Kind {
+			case scenarios.FaultHTTPError:
+				use(a)
+				st := a.f.Status
+				if st == 0 {
+					st = http.StatusInternalServerError
+				}
+				p.err = &apiError{kind: errInjected, status: st, reason: http.StatusText(st)}
+			case scenarios.FaultRateLimit:
+				use(a)
+				ra := max(a.f.RetryAfter, 1)
+				p.err = &apiError{kind: errRateLimited, reason: "Too Many Requests", retryAfter: ra}
+			default:
+				continue
+			}
+			break
+		}
+	}
+	for _, a := range fs.l {
+		if a.f.Kind == scenarios.FaultLatency {
+			use(a)
+			p.delay = max(p.delay, a.f.Delay)
+		}
+	}
+	fs.n.Store(int32(len(fs.l)))
+	return p, hit
+}

@@ -1,0 +1,327 @@
+// Package linode is a fake of the Linode API v4 events endpoints, for testing
+// software that consumes /v4/account/events.
+//
+// It is a library first, like net/http/httptest: New starts a server on
+// loopback, Deliver feeds it the engine's records (an event as it stands
+// after each change, or a fault), and clients such as linodego list, get and
+// mark events exactly as they would against api.linode.com. See
+// docs/linode-server.md for the behaviour in full and where it departs from
+// the real API.
+package linode
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/eventsim/eventsim/scenarios"
+)
+
+// Defaults of Options.
+const (
+	// DefaultRateLimit requests per DefaultRatePeriod per token, the real
+	// API's published overall limit.
+	DefaultRateLimit  = 800
+	DefaultRatePeriod = 2 * time.Minute
+	// Window is how far back lists reach, in virtual time.
+	Window = 90 * 24 * time.Hour
+	// SpecVersion is sent as X-Spec-Version: the spec the facts come from.
+	SpecVersion = "4.229.1"
+	// ControlPrefix is where Options.Control is mounted.
+	ControlPrefix = "/eventsim/v1/"
+)
+
+// Header limits: net/http refuses headers over maxHeaderBytes itself (with a
+// plain-text 431 and a closed connection); between headerLimit and that, the
+// server answers 431 in the API's error envelope and keeps the connection.
+const (
+	headerLimit    = 64 << 10
+	maxHeaderBytes = 1 << 20
+)
+
+// Options configure a Server. The zero value works.
+type Options struct {
+	// Addr is the address to listen on; "" means 127.0.0.1:0.
+	Addr string
+	// Tokens are the accepted bearer tokens, with scope events:read_write.
+	// Empty means one generated token, returned by Server.Token.
+	Tokens []string
+	// ReadOnlyTokens may list and get events (scope events:read_only); they
+	// get a 403 on seen and read.
+	ReadOnlyTokens []string
+	// RateLimit is how many requests each token may make per RatePeriod;
+	// 0 means 800 and a negative value means no limit. RatePeriod 0 means
+	// two minutes. The window is fixed and runs on the real clock.
+	RateLimit  int
+	RatePeriod time.Duration
+	// Clock is the virtual "now": lists show events created within 90 days
+	// before it, and fault durations run on it. nil means time.Now.
+	Clock func() time.Time
+	// Control, if set, is mounted at /eventsim/v1/ (the path is passed on
+	// unchanged, and no token is needed).
+	Control http.Handler
+	// Logger receives request errors and faults; nil means no logs.
+	Logger *slog.Logger
+}
+
+// Stats counts what the server has done since it started or was Reset.
+type Stats struct {
+	// Events is how many events the store holds; Records how many records
+	// Deliver accepted (events and faults).
+	Events  int
+	Records int64
+	// Requests is every request served, Statuses the count per status.
+	Requests int64
+	Statuses map[int]int64
+	// Faulted is how many requests an injected fault answered (or delayed),
+	// Dropped how many connections were cut.
+	Faulted int64
+	Dropped int64
+}
+
+// Server is a running fake Linode API.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	clock   func() time.Time
+	token   string
+	scopes  map[string]bool // token -> read_write
+	limits  map[string]*limiter
+	anon    *limiter // requests without a valid token
+	handler http.Handler
+
+	mu sync.RWMutex // guards st
+	st *store
+
+	faults faultSet
+
+	records  atomic.Int64
+	requests atomic.Int64
+	faulted  atomic.Int64
+	dropped  atomic.Int64
+	statuses [600]atomic.Int64
+
+	ln        net.Listener
+	hs        *http.Server
+	closing   chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+	served    chan struct{}
+}
+
+// New starts a server listening on opts.Addr.
+func New(opts Options) (*Server, error) {
+	s := &Server{
+		opts:    opts,
+		log:     opts.Logger,
+		clock:   opts.Clock,
+		scopes:  map[string]bool{},
+		limits:  map[string]*limiter{},
+		st:      newStore(),
+		closing: make(chan struct{}),
+		served:  make(chan struct{}),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	limit, period := opts.RateLimit, opts.RatePeriod
+	if limit == 0 {
+		limit = DefaultRateLimit
+	}
+	if period <= 0 {
+		period = DefaultRatePeriod
+	}
+	tokens := opts.Tokens
+	if len(tokens) == 0 {
+		b := make([]byte, 16)
+		_, _ = rand.Read(b)
+		tokens = []string{"eventsim-" + hex.EncodeToString(b)}
+	}
+	s.token = tokens[0]
+	for _, t := range opts.ReadOnlyTokens {
+		s.scopes[t] = false
+	}
+	for _, t := range tokens {
+		s.scopes[t] = true
+	}
+	for t := range s.scopes {
+		if t == "" {
+			return nil, errors.New("empty token in Options")
+		}
+		s.limits[t] = &limiter{limit: limit, period: period}
+	}
+	s.anon = &limiter{limit: limit, period: period}
+	s.handler = http.HandlerFunc(s.serveHTTP)
+
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	s.ln = ln
+	s.hs = &http.Server{
+		Handler:           s.handler,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	go func() {
+		defer close(s.served)
+		if err := s.hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("linode server stopped", "err", err)
+		}
+	}()
+	return s, nil
+}
+
+// URL is the server's base URL, e.g. http://127.0.0.1:41234; the API is at
+// URL()+"/v4". Give it to linodego's SetBaseURL as it is.
+func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+
+// Token is the first read-write token: the generated one when Options.Tokens
+// was empty.
+func (s *Server) Token() string { return s.token }
+
+// Handler is the server's handler, for mounting elsewhere (httptest, a mux).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Close stops listening and waits for requests in flight (delayed ones are
+// cut short) and returns once the server is down. It is safe to call twice.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.closing)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.hs.Shutdown(ctx); err != nil {
+			s.closeErr = s.hs.Close()
+		}
+		<-s.served
+	})
+	return s.closeErr
+}
+
+// Deliver applies one record of the timeline: a Linode event is stored,
+// replacing the event with the same id (events progress by being delivered
+// again), and a Linode fault starts affecting requests. Records must come in
+// timeline order. A record for another API is an error.
+func (s *Server) Deliver(ctx context.Context, r *scenarios.Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if r == nil {
+		return errors.New("deliver: nil record")
+	}
+	switch {
+	case r.Fault != nil:
+		if r.Fault.API != "linode" {
+			return fmt.Errorf("deliver: fault %s is for api %q, want linode", r.Fault.Kind, r.Fault.API)
+		}
+		if err := s.faults.add(r.Fault, s.clock()); err != nil {
+			return fmt.Errorf("deliver: %w", err)
+		}
+		s.log.Info("linode fault", "fault", r.Fault.String())
+	case r.API != "linode":
+		return fmt.Errorf("deliver: record for api %q, want linode", r.API)
+	case r.Linode == nil:
+		return errors.New("deliver: linode record without an event")
+	default:
+		s.mu.Lock()
+		err := s.st.upsert(r.Linode)
+		s.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("deliver: %w", err)
+		}
+	}
+	s.records.Add(1)
+	return nil
+}
+
+// Reset forgets every event, seen mark, fault, rate-limit window and count.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	s.st.reset()
+	s.mu.Unlock()
+	s.faults.reset()
+	for _, l := range s.limits {
+		l.reset()
+	}
+	s.anon.reset()
+	s.records.Store(0)
+	s.requests.Store(0)
+	s.faulted.Store(0)
+	s.dropped.Store(0)
+	for i := range s.statuses {
+		s.statuses[i].Store(0)
+	}
+}
+
+// Stats returns the counts so far.
+func (s *Server) Stats() Stats {
+	s.mu.RLock()
+	n := len(s.st.ents)
+	s.mu.RUnlock()
+	st := Stats{
+		Events:   n,
+		Records:  s.records.Load(),
+		Requests: s.requests.Load(),
+		Faulted:  s.faulted.Load(),
+		Dropped:  s.dropped.Load(),
+		Statuses: map[int]int64{},
+	}
+	for i := range s.statuses {
+		if v := s.statuses[i].Load(); v > 0 {
+			st.Statuses[i] = v
+		}
+	}
+	return st
+}
+
+// limiter is a fixed-window request counter for one token.
+type limiter struct {
+	limit  int // negative: unlimited
+	period time.Duration
+
+	mu    sync.Mutex
+	start time.Time
+	count int
+}
+
+// take counts a request and returns whether it is allowed, what remains and
+// when the window resets.
+func (l *limiter) take(now time.Time) (ok bool, remaining int, reset time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.start.IsZero() || now.Sub(l.start) >= l.period {
+		l.start, l.count = now, 0
+	}
+	reset = l.start.Add(l.period)
+	if l.limit < 0 {
+		return true, 0, reset
+	}
+	if l.count >= l.limit {
+		return false, 0, reset
+	}
+	l.count++
+	return true, l.limit - l.count, reset
+}
+
+func (l *limiter) reset() {
+	l.mu.Lock()
+	l.start, l.count = time.Time{}, 0
+	l.mu.Unlock()
+}
