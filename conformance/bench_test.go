@@ -1,0 +1,86 @@
+package conformance
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"testing"
+)
+
+var uuidRe = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+
+// longStream repeats the real capture n times, giving every copy its own
+// operation ids, as a long-running daemon would.
+func longStream(b *testing.B, n int) [][]byte {
+	evs := loadCapture(b)
+	out := make([][]byte, 0, n*len(evs))
+	for i := range n {
+		suffix := []byte(fmt.Sprintf("%012x", i))
+		for _, e := range evs {
+			out = append(out, uuidRe.ReplaceAllFunc(e, func(m []byte) []byte {
+				return append(bytes.Clone(m[:24]), suffix...)
+			}))
+		}
+	}
+	return out
+}
+
+// BenchmarkCheckLXDStream is one checker over a long stream (50 copies of
+// the capture, 29,800 events): the shape cache warms up once, as it does on
+// a live connection or a large file.
+func BenchmarkCheckLXDStream(b *testing.B) {
+	evs := longStream(b, 50)
+	b.ReportAllocs()
+	n := 0
+	b.ResetTimer()
+	for b.Loop() {
+		c, err := NewEventChecker(EventOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, e := range evs {
+			c.Observe(Observation{Raw: e})
+		}
+		for _, r := range c.Results() {
+			if r.Status == Fail {
+				b.Fatalf("%s failed: %+v", r.ID, r.Findings[0])
+			}
+		}
+		n += len(evs)
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+}
+
+// benchEvents runs the offline checks over the real capture again and again,
+// a fresh checker per pass (the capture's operation ids repeat otherwise).
+func benchEvents(b *testing.B, opts EventOptions) {
+	evs := loadCapture(b)
+	b.ReportAllocs()
+	n := 0
+	b.ResetTimer()
+	for b.Loop() {
+		c, err := NewEventChecker(opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, e := range evs {
+			c.Observe(Observation{Raw: e})
+		}
+		for _, r := range c.Results() {
+			if r.Status == Fail {
+				b.Fatalf("%s failed: %+v", r.ID, r.Findings)
+			}
+		}
+		n += len(evs)
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkCheckLXDEvents is the default mode: each distinct event shape is
+// validated in full once, value rules on every event.
+func BenchmarkCheckLXDEvents(b *testing.B) { benchEvents(b, EventOptions{}) }
+
+// BenchmarkCheckLXDEventsFullValidation validates every event with gojsonschema.
+func BenchmarkCheckLXDEventsFullValidation(b *testing.B) {
+	benchEvents(b, EventOptions{FullValidation: true})
+}

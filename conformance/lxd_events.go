@@ -1,0 +1,745 @@
+package conformance
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/eventsim/eventsim/catalog"
+	"github.com/eventsim/eventsim/events"
+	"github.com/eventsim/eventsim/schemas"
+)
+
+// Event-level check ids. Each runs on every observed event, offline or live.
+const (
+	IDEventsSchema         = "lxd.events.schema"
+	IDEventsTimestamp      = "lxd.events.timestamp"
+	IDEventsClock          = "lxd.events.clock"
+	IDEventsLocation       = "lxd.events.location"
+	IDEventsOrder          = "lxd.events.order"
+	IDOperationStatus      = "lxd.operation.status"
+	IDOperationTransitions = "lxd.operation.transitions"
+	IDOperationTimes       = "lxd.operation.times"
+	IDLifecycleAction      = "lxd.lifecycle.action"
+	IDLifecycleSource      = "lxd.lifecycle.source"
+	IDLifecycleContext     = "lxd.lifecycle.context"
+	IDLifecycleRequestor   = "lxd.lifecycle.requestor"
+)
+
+var eventCheckNames = map[string]string{
+	IDEventsSchema:         "every event matches the lxd-event schema",
+	IDEventsTimestamp:      "timestamps are RFC 3339",
+	IDEventsClock:          "timestamps are near the local clock",
+	IDEventsLocation:       "location is present and consistent",
+	IDEventsOrder:          "events arrive in timestamp order",
+	IDOperationStatus:      "operation status and status_code agree",
+	IDOperationTransitions: "operations follow LXD's state machine",
+	IDOperationTimes:       "operation created_at and updated_at are consistent",
+	IDLifecycleAction:      "lifecycle actions are in the flavour's catalogue",
+	IDLifecycleSource:      "lifecycle sources match the action's path and project rule",
+	IDLifecycleContext:     "lifecycle context carries the catalogue's keys",
+	IDLifecycleRequestor:   "lifecycle requestor is present where the daemon sends one",
+}
+
+var eventCheckOrder = []string{
+	IDEventsSchema, IDEventsTimestamp, IDEventsClock, IDEventsLocation, IDEventsOrder,
+	IDOperationStatus, IDOperationTransitions, IDOperationTimes,
+	IDLifecycleAction, IDLifecycleSource, IDLifecycleContext, IDLifecycleRequestor,
+}
+
+// Validator checks a JSON document against a named schema (see package
+// schemas). It must be safe for concurrent use.
+type Validator func(schema string, doc []byte) error
+
+// EventOptions configures the event-level checks.
+type EventOptions struct {
+	// Flavor selects the action catalogue; "" means catalog.DefaultFlavor.
+	Flavor catalog.Flavor
+	// Strict turns known quirks and unknown actions into failures.
+	Strict bool
+	// Validate is the schema validator; nil means schemas.Validate.
+	Validate Validator
+	// FullValidation runs Validate on every event. Unset, each distinct
+	// event shape is validated once and the schema's value rules that the
+	// shape does not fix are checked directly (see shapeKey).
+	FullValidation bool
+	// ClockTolerance bounds |timestamp - time received|; 0 means 10s. Only
+	// observations with a Received time are checked.
+	ClockTolerance time.Duration
+	// ReorderWindow is how long (in event time) an operation's events are
+	// held after its final state so late siblings delivered out of order can
+	// still be put in timestamp order; 0 means 2s.
+	ReorderWindow time.Duration
+	// Clustered says the events come from a cluster, whose members each
+	// stamp their own location. Unset, all events must share one location.
+	Clustered bool
+}
+
+// Observation is one event as it was received.
+type Observation struct {
+	// Raw is the event's JSON, exactly as received.
+	Raw []byte
+	// Received is when it arrived; zero for events read from a file, which
+	// skips the clock check.
+	Received time.Time
+}
+
+// EventChecker runs the event-level checks over a stream of observations.
+// It is not safe for concurrent use: feed it from one goroutine.
+type EventChecker struct {
+	opts     EventOptions
+	cat      *catalog.LXDCatalog
+	validate Validator
+	rec      map[string]*recorder
+	shapes   map[string]error
+	buf      []byte
+
+	n          int
+	first      time.Time // timestamp of the first event: the stream's start
+	last       time.Time // latest timestamp seen
+	sawClock   bool
+	locations  map[string]int
+	ops        map[string]*opTrack
+	doneOps    map[string]time.Time
+	types      map[string]int
+	actions    map[string]int
+	outOfOrder int
+	// nextFlush is the event time after which some finished operation's
+	// reorder window has passed; zero when none is waiting.
+	nextFlush time.Time
+}
+
+// NewEventChecker makes a checker for the given options.
+func NewEventChecker(opts EventOptions) (*EventChecker, error) {
+	cat, err := catalog.LXD(opts.Flavor)
+	if err != nil {
+		return nil, &ConfigError{Field: "flavor", Msg: err.Error()}
+	}
+	if opts.ClockTolerance <= 0 {
+		opts.ClockTolerance = 10 * time.Second
+	}
+	if opts.ReorderWindow <= 0 {
+		opts.ReorderWindow = 2 * time.Second
+	}
+	c := &EventChecker{
+		opts: opts, cat: cat, validate: opts.Validate,
+		rec:       map[string]*recorder{},
+		shapes:    map[string]error{},
+		locations: map[string]int{},
+		ops:       map[string]*opTrack{},
+		doneOps:   map[string]time.Time{},
+		types:     map[string]int{},
+		actions:   map[string]int{},
+	}
+	if c.validate == nil {
+		c.validate = schemas.Validate
+	}
+	for _, id := range eventCheckOrder {
+		c.rec[id] = newRecorder(id, eventCheckNames[id])
+	}
+	return c, nil
+}
+
+// Events returns how many events were observed.
+func (c *EventChecker) Events() int { return c.n }
+
+// opTrack holds one operation's events until they can be judged in
+// timestamp order.
+type opTrack struct {
+	evs     []opEvent
+	final   bool
+	finalTS time.Time
+}
+
+type opEvent struct {
+	ts      time.Time
+	code    int
+	created time.Time
+	updated time.Time
+	raw     []byte
+}
+
+// Observe checks one event.
+func (c *EventChecker) Observe(o Observation) {
+	c.n++
+	raw := bytes.TrimSpace(o.Raw)
+	schema := c.rec[IDEventsSchema]
+	schema.checked++
+	var ev map[string]any
+	if err := json.Unmarshal(raw, &ev); err != nil || ev == nil {
+		if err == nil {
+			err = fmt.Errorf("null")
+		}
+		schema.fail(raw, "not one JSON object: %v", err)
+		return
+	}
+	c.checkSchema(raw, ev)
+
+	typ, _ := ev["type"].(string)
+	c.types[typ]++
+	md, _ := ev["metadata"].(map[string]any)
+	project, _ := ev["project"].(string)
+
+	// Timestamp.
+	tsRec := c.rec[IDEventsTimestamp]
+	tsRec.checked++
+	tsStr, _ := ev["timestamp"].(string)
+	ts, err := time.Parse(time.RFC3339Nano, tsStr)
+	if err != nil {
+		tsRec.fail(raw, "timestamp %q is not RFC 3339: %v", tsStr, err)
+	} else {
+		if c.first.IsZero() {
+			c.first = ts
+		}
+		if ts.Before(c.last) {
+			c.outOfOrder++
+			if c.outOfOrder <= 3 {
+				c.rec[IDEventsOrder].quirk(c.opts.Strict, raw, "timestamp %s is before the previous event's %s: events delivered out of order (LXD sends each event from its own goroutine)", tsStr, c.last.Format(time.RFC3339Nano))
+			}
+		} else {
+			c.last = ts
+		}
+		c.rec[IDEventsOrder].checked++
+		if !o.Received.IsZero() {
+			c.sawClock = true
+			clk := c.rec[IDEventsClock]
+			clk.checked++
+			if d := o.Received.Sub(ts); d > c.opts.ClockTolerance || d < -c.opts.ClockTolerance {
+				clk.fail(raw, "timestamp %s is %s away from the local clock at arrival (tolerance %s)", tsStr, d.Round(time.Millisecond), c.opts.ClockTolerance)
+			}
+		}
+	}
+
+	// Location.
+	loc := c.rec[IDEventsLocation]
+	loc.checked++
+	location, hasLoc := ev["location"].(string)
+	if !hasLoc || location == "" {
+		loc.fail(raw, "location is missing or empty; a standalone daemon says \"none\", a cluster member its own name")
+	} else {
+		c.locations[location]++
+		if !c.opts.Clustered && len(c.locations) == 2 && c.locations[location] == 1 {
+			loc.fail(raw, "location %q differs from the %q of earlier events, but the server is not clustered", location, c.otherLocation(location))
+		}
+	}
+
+	switch typ {
+	case events.LXDTypeOperation:
+		if md != nil {
+			c.observeOperation(raw, md, ts, location)
+		}
+	case events.LXDTypeLifecycle:
+		if md != nil {
+			c.observeLifecycle(raw, md, project)
+		}
+	}
+	c.flushOps(false)
+}
+
+func (c *EventChecker) otherLocation(not string) string {
+	for l := range c.locations {
+		if l != not {
+			return l
+		}
+	}
+	return ""
+}
+
+// checkSchema validates the event against the lxd-event schema. Unless
+// FullValidation is set, each distinct shape is validated once; see shapeKey.
+func (c *EventChecker) checkSchema(raw []byte, ev map[string]any) {
+	rec := c.rec[IDEventsSchema]
+	if c.opts.FullValidation {
+		if err := c.validate(schemas.LXDEvent, raw); err != nil {
+			rec.fail(raw, "%v", err)
+		}
+		return
+	}
+	c.buf = shapeKey(c.buf[:0], ev, 0, "")
+	err, seen := c.shapes[string(c.buf)]
+	if !seen {
+		err = c.validate(schemas.LXDEvent, raw)
+		c.shapes[string(c.buf)] = err
+	}
+	if err != nil {
+		rec.fail(raw, "%v", err)
+		return
+	}
+	if p := schemaValueProblem(ev); p != "" {
+		rec.fail(raw, "%s", p)
+	}
+}
+
+// Patterns of the lxd-event schema family that a shape does not fix.
+func schemaValueProblem(ev map[string]any) string {
+	if ts, _ := ev["timestamp"].(string); !timestampPattern(ts) {
+		return fmt.Sprintf("timestamp: does not match pattern of RFC 3339 with at most 9 fraction digits (got %q)", ts)
+	}
+	md, _ := ev["metadata"].(map[string]any)
+	switch ev["type"] {
+	case events.LXDTypeOperation:
+		if id, _ := md["id"].(string); !isUUID(id) {
+			return fmt.Sprintf("metadata.id: does not match the UUID pattern (got %q)", id)
+		}
+		for _, k := range []string{"created_at", "updated_at"} {
+			s, _ := md[k].(string)
+			if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
+				return fmt.Sprintf("metadata.%s: does not match format 'date-time' (got %q)", k, s)
+			}
+		}
+	case events.LXDTypeLifecycle:
+		src, _ := md["source"].(string)
+		if !(src == "/1.0" || strings.HasPrefix(src, "/1.0/") || strings.HasPrefix(src, "/1.0?")) {
+			return fmt.Sprintf("metadata.source: does not match pattern '^/1\\.0(/|$|\\?)' (got %q)", src)
+		}
+	}
+	return ""
+}
+
+// shapeKey writes a signature of a decoded event: every key and the JSON kind
+// of every value, recursively, plus the values the schemas constrain with a
+// const, an enum or a pattern on a small set of values (type, level, class,
+// status, status_code, action). Two events with the same signature get the
+// same verdict from the lxd-event schema except for the value rules left
+// (timestamp, operation id, created_at, updated_at, source), which
+// schemaValueProblem checks on every event. TestShapeCacheAgreesWithSchema
+// holds this claim against the schema on mutated events.
+func shapeKey(b []byte, v any, depth int, key string) []byte {
+	switch x := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b = append(b, '{')
+		for _, k := range keys {
+			b = append(b, k...)
+			b = append(b, ':')
+			b = shapeKey(b, x[k], depth+1, k)
+			b = append(b, ',')
+		}
+		return append(b, '}')
+	case []any:
+		b = append(b, '[')
+		for _, e := range x {
+			b = shapeKey(b, e, depth+1, "")
+			b = append(b, ',')
+		}
+		return append(b, ']')
+	case string:
+		if (depth == 1 && key == "type") || (depth == 2 && (key == "level" || key == "class" || key == "status" || key == "action")) {
+			b = append(b, '=')
+			b = append(b, x...)
+			return append(b, ';')
+		}
+		return append(b, 's')
+	case float64:
+		if depth == 2 && key == "status_code" {
+			return fmt.Appendf(b, "=%v;", x)
+		}
+		if x == math.Trunc(x) {
+			return append(b, 'i')
+		}
+		return append(b, 'f')
+	case bool:
+		return append(b, 'b')
+	case nil:
+		return append(b, 'z')
+	}
+	return append(b, '?')
+}
+
+func timestampPattern(s string) bool {
+	// ^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$
+	digits := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	if len(s) < 20 || !digits(s[0:4]) || s[4] != '-' || !digits(s[5:7]) || s[7] != '-' || !digits(s[8:10]) ||
+		s[10] != 'T' || !digits(s[11:13]) || s[13] != ':' || !digits(s[14:16]) || s[16] != ':' || !digits(s[17:19]) {
+		return false
+	}
+	rest := s[19:]
+	if rest[0] == '.' {
+		i := 1
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+		if i == 1 || i > 10 {
+			return false
+		}
+		rest = rest[i:]
+	}
+	if rest == "Z" {
+		return true
+	}
+	return len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && digits(rest[1:3]) && rest[3] == ':' && digits(rest[4:6])
+}
+
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		ch := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if ch != '-' {
+				return false
+			}
+		default:
+			if !(ch >= '0' && ch <= '9' || ch >= 'a' && ch <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (c *EventChecker) observeOperation(raw []byte, md map[string]any, ts time.Time, location string) {
+	st := c.rec[IDOperationStatus]
+	st.checked++
+	id, _ := md["id"].(string)
+	status, _ := md["status"].(string)
+	codeF, ok := md["status_code"].(float64)
+	code := int(codeF)
+	if !ok {
+		st.fail(raw, "status_code is missing or not a number")
+		return
+	}
+	if want, known := events.OpStatus[code]; !known {
+		st.fail(raw, "status_code %d is not an LXD status code", code)
+	} else if want != status {
+		st.fail(raw, "status %q does not agree with status_code %d, which LXD sends as %q", status, code, want)
+	}
+	if opLoc, _ := md["location"].(string); location != "" && opLoc != "" && opLoc != location {
+		c.rec[IDEventsLocation].fail(raw, "operation location %q differs from the event's location %q", opLoc, location)
+	}
+	times := c.rec[IDOperationTimes]
+	times.checked++
+	ca, _ := md["created_at"].(string)
+	ua, _ := md["updated_at"].(string)
+	created, err1 := time.Parse(time.RFC3339Nano, ca)
+	updated, err2 := time.Parse(time.RFC3339Nano, ua)
+	if err1 != nil || err2 != nil {
+		times.fail(raw, "created_at %q or updated_at %q is not RFC 3339", ca, ua)
+	} else if updated.Before(created) {
+		times.fail(raw, "updated_at %s is before created_at %s", ua, ca)
+	}
+	if id == "" {
+		return
+	}
+	if fin, done := c.doneOps[id]; done {
+		c.rec[IDOperationTransitions].fail(raw, "event for operation %s arrived after its final state (final at %s)", id, fin.Format(time.RFC3339Nano))
+		return
+	}
+	t := c.ops[id]
+	if t == nil {
+		t = &opTrack{}
+		c.ops[id] = t
+	}
+	t.evs = append(t.evs, opEvent{ts: ts, code: code, created: created, updated: updated, raw: raw})
+	if events.OpFinal(code) && !t.final {
+		t.final, t.finalTS = true, ts
+		if due := ts.Add(c.opts.ReorderWindow); c.nextFlush.IsZero() || due.Before(c.nextFlush) {
+			c.nextFlush = due
+		}
+	}
+}
+
+// legalNext lists the statuses an operation may move to from each status.
+var legalNext = map[int][]int{
+	events.OpPending:    {events.OpRunning, events.OpCancelling},
+	events.OpRunning:    {events.OpRunning, events.OpSuccess, events.OpFailure, events.OpCancelling},
+	events.OpCancelling: {events.OpCancelled, events.OpRunning, events.OpFailure},
+}
+
+// flushOps judges finished operations whose reorder window has passed, or
+// every operation when all is true.
+func (c *EventChecker) flushOps(all bool) {
+	if !all && (c.nextFlush.IsZero() || !c.last.After(c.nextFlush)) {
+		return
+	}
+	c.nextFlush = time.Time{}
+	for id, t := range c.ops {
+		if !all && t.final && !(c.last.Sub(t.finalTS) > c.opts.ReorderWindow) {
+			if due := t.finalTS.Add(c.opts.ReorderWindow); c.nextFlush.IsZero() || due.Before(c.nextFlush) {
+				c.nextFlush = due
+			}
+		}
+		if !all && !(t.final && c.last.Sub(t.finalTS) > c.opts.ReorderWindow) {
+			continue
+		}
+		c.judgeOp(id, t)
+		delete(c.ops, id)
+		if t.final {
+			c.doneOps[id] = t.finalTS
+		}
+	}
+}
+
+func (c *EventChecker) judgeOp(id string, t *opTrack) {
+	tr := c.rec[IDOperationTransitions]
+	tr.checked++
+	times := c.rec[IDOperationTimes]
+	sort.SliceStable(t.evs, func(i, j int) bool { return t.evs[i].ts.Before(t.evs[j].ts) })
+	first := t.evs[0]
+	// An operation created before the stream began may be met mid-way.
+	if first.code != events.OpPending && !first.created.Before(c.first) {
+		tr.fail(first.raw, "operation %s starts at %d %s; operations start Pending (105)", id, first.code, events.OpStatus[first.code])
+	}
+	for i := 1; i < len(t.evs); i++ {
+		prev, cur := t.evs[i-1], t.evs[i]
+		if !prev.created.Equal(cur.created) {
+			times.fail(cur.raw, "operation %s created_at changed from %s to %s", id, prev.created.Format(time.RFC3339Nano), cur.created.Format(time.RFC3339Nano))
+		}
+		if cur.updated.Before(prev.updated) {
+			times.fail(cur.raw, "operation %s updated_at went back from %s to %s", id, prev.updated.Format(time.RFC3339Nano), cur.updated.Format(time.RFC3339Nano))
+		}
+		if events.OpFinal(prev.code) {
+			tr.fail(cur.raw, "operation %s moved on after its final state %d %s (to %d)", id, prev.code, events.OpStatus[prev.code], cur.code)
+			break
+		}
+		ok := false
+		for _, n := range legalNext[prev.code] {
+			ok = ok || n == cur.code
+		}
+		if !ok {
+			tr.fail(cur.raw, "operation %s moved from %d %s to %d %s; allowed from %d: %v", id, prev.code, events.OpStatus[prev.code], cur.code, events.OpStatus[cur.code], prev.code, legalNext[prev.code])
+		}
+	}
+}
+
+func (c *EventChecker) observeLifecycle(raw []byte, md map[string]any, project string) {
+	actRec := c.rec[IDLifecycleAction]
+	srcRec := c.rec[IDLifecycleSource]
+	ctxRec := c.rec[IDLifecycleContext]
+	reqRec := c.rec[IDLifecycleRequestor]
+	actRec.checked++
+	action, _ := md["action"].(string)
+	source, _ := md["source"].(string)
+	ctx, _ := md["context"].(map[string]any)
+	c.actions[action]++
+	a := c.cat.Action(action)
+	if a == nil {
+		if c.opts.Strict {
+			actRec.fail(raw, "action %q is not in the %s catalogue", action, c.cat.Flavor)
+		} else {
+			actRec.warn(raw, "action %q is not in the %s catalogue (new daemons add actions; fails with --strict)", action, c.cat.Flavor)
+		}
+	}
+	ctxRec.checked++
+	if strings.HasSuffix(action, "-renamed") {
+		if s, _ := ctx["old_name"].(string); s == "" {
+			ctxRec.fail(raw, "%s has no old_name in its context; clients need it to follow the rename", action)
+		}
+	}
+	if a == nil {
+		return
+	}
+	for _, k := range a.Context {
+		if _, ok := ctx[k]; !ok {
+			ctxRec.fail(raw, "%s lacks context key %q (the catalogue's keys: %v)", action, k, a.Context)
+		}
+	}
+	srcRec.checked++
+	if p := c.sourceProblem(a, source, project); p != "" {
+		srcRec.fail(raw, "%s", p)
+	} else if a.PrefixVolume && !c.prefixedVolume(source, project) {
+		srcRec.quirk(c.opts.Strict, raw, "%s source %q does not name the custom volume PROJECT_NAME as LXD 5.0.2 does", action, source)
+	}
+	reqRec.checked++
+	req, hasReq := md["requestor"].(map[string]any)
+	switch {
+	case a.Requestor && !hasReq:
+		reqRec.fail(raw, "%s has no requestor; %s daemons name who asked", action, c.cat.Flavor)
+	case hasReq:
+		if p, _ := req["protocol"].(string); p == "" {
+			reqRec.fail(raw, "%s requestor has no protocol", action)
+		}
+	}
+}
+
+// sourceProblem checks a lifecycle source against the action's pattern and
+// LXD's project rule: "?project=P" exactly when the resource belongs to a
+// project P that is neither empty nor "default".
+func (c *EventChecker) sourceProblem(a *catalog.LXDAction, source, project string) string {
+	path, query, _ := strings.Cut(source, "?")
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return fmt.Sprintf("%s source %q has a malformed query: %v", a.Name, source, err)
+	}
+	qp := q.Get("project")
+	switch {
+	case qp != "" && !a.ProjectScoped:
+		return fmt.Sprintf("%s source %q carries ?project= but %s objects belong to no project", a.Name, source, a.Resource)
+	case qp != "" && (qp == "default"):
+		return fmt.Sprintf("%s source %q carries ?project=default; LXD leaves the default project out", a.Name, source)
+	case qp != "" && project != "" && qp != project:
+		return fmt.Sprintf("%s source %q names project %q but the event belongs to project %q", a.Name, source, qp, project)
+	case qp == "" && a.ProjectScoped && project != "" && project != "default":
+		return fmt.Sprintf("%s source %q lacks ?project=%s for an event of project %q", a.Name, source, project, project)
+	}
+	got := strings.Split(path, "/")
+	want := strings.Split(a.Source, "/")
+	if len(got) != len(want) {
+		return fmt.Sprintf("%s source %q does not match the pattern %s", a.Name, source, a.Source)
+	}
+	for i, w := range want {
+		g := got[i]
+		if strings.HasPrefix(w, "{") {
+			if g == "" {
+				return fmt.Sprintf("%s source %q has an empty %s in the pattern %s", a.Name, source, w, a.Source)
+			}
+			if w == "{type}" && strings.HasPrefix(a.Source, "/1.0/storage-pools/") {
+				switch g {
+				case "custom", "container", "virtual-machine", "image":
+				default:
+					return fmt.Sprintf("%s source %q has volume type %q; must be custom, container, virtual-machine or image", a.Name, source, g)
+				}
+			}
+			continue
+		}
+		if g != w {
+			return fmt.Sprintf("%s source %q does not match the pattern %s", a.Name, source, a.Source)
+		}
+	}
+	return ""
+}
+
+// prefixedVolume reports whether a custom volume source names the volume
+// PROJECT_NAME, or is not a custom volume at all.
+func (c *EventChecker) prefixedVolume(source, project string) bool {
+	path, _, _ := strings.Cut(source, "?")
+	parts := strings.Split(path, "/")
+	// /1.0/storage-pools/POOL/volumes/TYPE/NAME...
+	if len(parts) < 7 || parts[5] != "custom" {
+		return true
+	}
+	if project == "" {
+		project = "default"
+	}
+	return strings.HasPrefix(parts[6], project+"_")
+}
+
+// Results judges what is still pending and returns the outcome of every
+// event-level check. Call it once, after the last Observe.
+func (c *EventChecker) Results() []Result {
+	c.flushOps(true)
+	if !c.sawClock {
+		c.rec[IDEventsClock].skip("no arrival times (events from a file): there is no local clock to compare with")
+	}
+	if c.n == 0 {
+		for _, r := range c.rec {
+			if r.status == Pass && !r.skipped {
+				r.skip("no events were observed")
+			}
+		}
+	}
+	if c.outOfOrder > 0 {
+		c.rec[IDEventsOrder].notef("%d events arrived before an earlier-stamped one", c.outOfOrder)
+	}
+	if c.rec[IDOperationTransitions].checked == 0 && c.n > 0 {
+		c.rec[IDOperationTransitions].skip("no operation events were observed")
+		c.rec[IDOperationStatus].skip("no operation events were observed")
+		c.rec[IDOperationTimes].skip("no operation events were observed")
+	}
+	if c.rec[IDLifecycleAction].checked == 0 && c.n > 0 {
+		for _, id := range []string{IDLifecycleAction, IDLifecycleSource, IDLifecycleContext, IDLifecycleRequestor} {
+			c.rec[id].skip("no lifecycle events were observed")
+		}
+	}
+	if len(c.shapes) > 0 {
+		c.rec[IDEventsSchema].notef("%d distinct event shapes validated in full", len(c.shapes))
+	}
+	out := make([]Result, 0, len(eventCheckOrder))
+	for _, id := range eventCheckOrder {
+		out = append(out, c.rec[id].result())
+	}
+	return out
+}
+
+// Coverage says which types and actions were seen against the catalogue.
+func (c *EventChecker) Coverage() *Coverage {
+	cov := &Coverage{Flavor: string(c.cat.Flavor), Types: map[string]int{}, Actions: map[string]int{}, CatalogueSize: len(c.cat.Actions)}
+	for k, v := range c.types {
+		cov.Types[k] = v
+	}
+	for k, v := range c.actions {
+		cov.Actions[k] = v
+		if c.cat.Action(k) == nil {
+			cov.Unknown = append(cov.Unknown, k)
+		}
+	}
+	for _, a := range c.cat.Actions {
+		if c.actions[a.Name] == 0 {
+			cov.Missing = append(cov.Missing, a.Name)
+		}
+	}
+	sort.Strings(cov.Unknown)
+	return cov
+}
+
+// CheckLXDEventSlice runs the event-level checks over events held in memory
+// (one JSON object each), with no arrival times.
+func CheckLXDEventSlice(evs [][]byte, opts EventOptions) (*Report, error) {
+	start := time.Now()
+	c, err := NewEventChecker(opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range evs {
+		c.Observe(Observation{Raw: e})
+	}
+	return c.report("lxd-offline", "", start), nil
+}
+
+// CheckLXDEvents runs the event-level checks over newline-delimited JSON
+// events read from r (blank lines are skipped, as `lxc monitor --format json`
+// separates events with one). It stops early when ctx ends.
+func CheckLXDEvents(ctx context.Context, r io.Reader, opts EventOptions) (*Report, error) {
+	start := time.Now()
+	c, err := NewEventChecker(opts)
+	if err != nil {
+		return nil, err
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		if line%1024 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		c.Observe(Observation{Raw: append([]byte(nil), b...)})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read events: line %d: %w", line+1, err)
+	}
+	return c.report("lxd-offline", "", start), nil
+}
+
+func (c *EventChecker) report(suite, target string, start time.Time) *Report {
+	rep := &Report{Suite: suite, Target: target, Started: start, Strict: c.opts.Strict, Events: c.n}
+	rep.Results = c.Results()
+	rep.Coverage = c.Coverage()
+	rep.Elapsed = time.Since(start)
+	return rep
+}
