@@ -1,0 +1,398 @@
+package conformance
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// miniLXD speaks just enough LXD over a unix socket: GET /1.0, /1.0/events,
+// profiles, projects and operations. Each knob breaks one rule.
+type miniLXD struct {
+	mu        sync.Mutex
+	listeners map[*miniListener]bool
+	projects  map[string]bool
+
+	wrongStatusCode   bool // Running sent with status_code 105
+	illegalTransition bool // Running again after Success
+	ignoreTypeFilter  bool
+	projectLeak       bool // project listeners get every project's events
+	badTimestamp      bool
+	missingOldName    bool
+	badSource         bool
+	binaryFrames      bool
+	acceptBadType     bool
+	plainErrors       bool // refusals in plain text
+	notSync           bool // GET /1.0 answers an "async" envelope
+	noRequestor       bool
+	dropGlobal        bool // project listeners miss project-less events
+	clockSkew         bool
+	noLocation        bool
+	updatedBefore     bool // updated_at before created_at
+	silentProfile     bool // profile-created never sent
+	status500         bool // refusals answered 500, as LXD 5.0.2 does
+}
+
+type miniListener struct {
+	types   map[string]bool
+	project string
+	all     bool
+	out     chan []byte
+}
+
+var upgrader = websocket.Upgrader{}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+func (m *miniLXD) now() string {
+	t := time.Now().UTC()
+	if m.clockSkew {
+		t = t.Add(-time.Hour)
+	}
+	if m.badTimestamp {
+		return t.Format("2006-01-02 15:04:05")
+	}
+	return t.Format(time.RFC3339Nano)
+}
+
+func (m *miniLXD) emit(typ, project string, md map[string]any) {
+	ev := map[string]any{"type": typ, "timestamp": m.now(), "metadata": md}
+	if !m.noLocation {
+		ev["location"] = "none"
+	}
+	if project != "" {
+		ev["project"] = project
+	}
+	b, _ := json.Marshal(ev)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for l := range m.listeners {
+		if len(l.types) > 0 && !l.types[typ] && !m.ignoreTypeFilter {
+			continue
+		}
+		if !l.all {
+			if project != "" && project != l.project && !m.projectLeak {
+				continue
+			}
+			if project == "" && m.dropGlobal {
+				continue
+			}
+		}
+		select {
+		case l.out <- b:
+		default:
+		}
+	}
+}
+
+func (m *miniLXD) lifecycle(project, action, source string, ctx map[string]any) {
+	md := map[string]any{"action": action, "source": source}
+	if ctx != nil {
+		md["context"] = ctx
+	}
+	if !m.noRequestor {
+		md["requestor"] = map[string]any{"username": "root", "protocol": "unix", "address": "@"}
+	}
+	m.emit("lifecycle", project, md)
+}
+
+func (m *miniLXD) operation(project, desc string, run func()) string {
+	id := newUUID()
+	created := time.Now().UTC()
+	op := func(code int, status string) {
+		upd := created
+		if m.updatedBefore {
+			upd = created.Add(-time.Second)
+		}
+		if m.wrongStatusCode && code == 103 {
+			code = 105
+		}
+		m.emit("operation", project, map[string]any{
+			"id": id, "class": "task", "description": desc,
+			"created_at": created.Format(time.RFC3339Nano), "updated_at": upd.Format(time.RFC3339Nano),
+			"status": status, "status_code": code, "resources": nil, "metadata": nil,
+			"may_cancel": false, "err": "", "location": "none",
+		})
+	}
+	op(105, "Pending")
+	op(103, "Running")
+	run()
+	op(200, "Success")
+	if m.illegalTransition {
+		op(103, "Running")
+	}
+	return id
+}
+
+func (m *miniLXD) writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (m *miniLXD) sync(w http.ResponseWriter, status int, md any) {
+	typ := "sync"
+	if m.notSync {
+		typ = "async"
+	}
+	m.writeJSON(w, status, map[string]any{"type": typ, "status": "Success", "status_code": 200, "operation": "", "error_code": 0, "error": "", "metadata": md})
+}
+
+func (m *miniLXD) refuse(w http.ResponseWriter, code int, msg string) {
+	if m.status500 {
+		code = 500
+	}
+	if m.plainErrors {
+		http.Error(w, msg, code)
+		return
+	}
+	m.writeJSON(w, code, map[string]any{"type": "error", "status": "", "status_code": 0, "operation": "", "error_code": code, "error": msg, "metadata": nil})
+}
+
+func (m *miniLXD) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p, q := r.URL.Path, r.URL.Query()
+	var body map[string]any
+	_ = json.NewDecoder(r.Body).Decode(&body)
+	name, _ := body["name"].(string)
+	proj := q.Get("project")
+	if proj == "" {
+		proj = "default"
+	}
+	switch {
+	case p == "/1.0" && r.Method == "GET":
+		m.sync(w, 200, map[string]any{"api_extensions": []string{"projects"}, "api_status": "stable", "api_version": "1.0",
+			"auth": "trusted", "public": false, "auth_methods": []string{"tls"},
+			"environment": map[string]any{"server_clustered": false, "server_version": "5.0.2", "server_name": "mini"}})
+	case p == "/1.0/events":
+		m.events(w, r)
+	case p == "/1.0/profiles" && r.Method == "POST":
+		if !m.silentProfile {
+			src := "/1.0/profiles/" + name
+			if m.badSource {
+				src = "/1.0/profile/" + name
+			}
+			m.lifecycle(proj, "profile-created", src, nil)
+		}
+		m.sync(w, 201, nil)
+	case strings.HasPrefix(p, "/1.0/profiles/"):
+		n := strings.TrimPrefix(p, "/1.0/profiles/")
+		switch r.Method {
+		case "PUT":
+			m.lifecycle(proj, "profile-updated", "/1.0/profiles/"+n, nil)
+		case "POST":
+			ctx := map[string]any{"old_name": n}
+			if m.missingOldName {
+				ctx = nil
+			}
+			m.lifecycle(proj, "profile-renamed", "/1.0/profiles/"+name, ctx)
+		case "DELETE":
+			m.lifecycle(proj, "profile-deleted", "/1.0/profiles/"+n, nil)
+		}
+		m.sync(w, 200, nil)
+	case p == "/1.0/projects" && r.Method == "POST":
+		m.mu.Lock()
+		m.projects[name] = true
+		m.mu.Unlock()
+		m.lifecycle(name, "project-created", "/1.0/projects/"+name, nil)
+		m.sync(w, 201, nil)
+	case strings.HasPrefix(p, "/1.0/projects/"):
+		n := strings.TrimPrefix(p, "/1.0/projects/")
+		switch r.Method {
+		case "POST":
+			id := m.operation("", "Renaming project", func() {
+				m.lifecycle(name, "project-renamed", "/1.0/projects/"+name, map[string]any{"old_name": n})
+			})
+			m.writeJSON(w, 202, map[string]any{"type": "async", "status": "Operation created", "status_code": 100, "operation": "/1.0/operations/" + id, "error_code": 0, "error": "", "metadata": nil})
+			return
+		case "DELETE":
+			m.lifecycle(n, "project-deleted", "/1.0/projects/"+n, nil)
+		}
+		m.sync(w, 200, nil)
+	case strings.HasPrefix(p, "/1.0/operations/") && strings.HasSuffix(p, "/wait"):
+		m.sync(w, 200, map[string]any{})
+	case p == "/1.0/storage-pools":
+		m.sync(w, 200, []string{})
+	default:
+		m.refuse(w, 404, "not found")
+	}
+}
+
+func (m *miniLXD) events(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	l := &miniListener{types: map[string]bool{}, project: q.Get("project"), all: q.Get("all-projects") == "true", out: make(chan []byte, 1000)}
+	if l.project == "" {
+		l.project = "default"
+	}
+	m.mu.Lock()
+	known := m.projects[l.project]
+	m.mu.Unlock()
+	if !known && !l.all {
+		m.refuse(w, 404, "Project not found")
+		return
+	}
+	if t := q.Get("type"); t != "" {
+		for _, x := range strings.Split(t, ",") {
+			if x != "logging" && x != "operation" && x != "lifecycle" && !m.acceptBadType {
+				m.refuse(w, 400, fmt.Sprintf("%q isn't a supported event type", x))
+				return
+			}
+			l.types[x] = true
+		}
+	}
+	conn, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	m.mu.Lock()
+	m.listeners[l] = true
+	m.mu.Unlock()
+	m.emit("logging", "", map[string]any{"message": "Event listener server handler started", "level": "debug", "context": map[string]string{"id": newUUID()}})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	mt := websocket.TextMessage
+	if m.binaryFrames {
+		mt = websocket.BinaryMessage
+	}
+	defer func() {
+		m.mu.Lock()
+		delete(m.listeners, l)
+		m.mu.Unlock()
+		conn.Close()
+	}()
+	for {
+		select {
+		case b := <-l.out:
+			_ = conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			if err := conn.WriteMessage(mt, append(b, '\n')); err != nil {
+				return
+			}
+		case <-done:
+			return
+		}
+	}
+}
+
+// startMiniLXD serves m on a unix socket and returns the target.
+func startMiniLXD(t *testing.T, m *miniLXD) string {
+	t.Helper()
+	m.listeners = map[*miniListener]bool{}
+	m.projects = map[string]bool{"default": true}
+	dir, err := os.MkdirTemp("", "eslxd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "unix.socket")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: m}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() {
+		_ = srv.Close()
+		_ = os.RemoveAll(dir)
+	})
+	return "unix://" + sock
+}
+
+func runMiniLXD(t *testing.T, m *miniLXD, strict bool) *Report {
+	t.Helper()
+	target := startMiniLXD(t, m)
+	rep, err := RunLXD(t.Context(), LXDOptions{Target: target, Exercise: true, Settle: 150 * time.Millisecond, Strict: strict, MinEvents: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func TestLXDCorrectMiniServerPasses(t *testing.T) {
+	rep := runMiniLXD(t, &miniLXD{}, true)
+	for _, r := range rep.Results {
+		switch {
+		case r.ID == IDEventsKeepalive || r.ID == IDExerciseVolume:
+			if r.Status != Skip {
+				t.Errorf("%s: %s, want skip", r.ID, r.Status)
+			}
+		case r.Status != Pass:
+			t.Errorf("%s: %s %s %+v", r.ID, r.Status, r.Note, r.Findings)
+		}
+	}
+	if ExitCode(rep, nil) != 0 {
+		t.Errorf("exit code %d, want 0", ExitCode(rep, nil))
+	}
+}
+
+func TestLXDBrokenServersAreCaught(t *testing.T) {
+	tests := []struct {
+		name   string
+		break_ func(*miniLXD)
+		id     string
+		want   Status
+		strict bool
+	}{
+		{"wrong status code", func(m *miniLXD) { m.wrongStatusCode = true }, IDOperationStatus, Fail, false},
+		{"illegal transition", func(m *miniLXD) { m.illegalTransition = true }, IDOperationTransitions, Fail, false},
+		{"type filter ignored", func(m *miniLXD) { m.ignoreTypeFilter = true }, IDFilterType, Fail, false},
+		{"project leak", func(m *miniLXD) { m.projectLeak = true }, IDFilterProject, Fail, false},
+		{"bad timestamp", func(m *miniLXD) { m.badTimestamp = true }, IDEventsTimestamp, Fail, false},
+		{"missing old_name", func(m *miniLXD) { m.missingOldName = true }, IDLifecycleContext, Fail, false},
+		{"bad source path", func(m *miniLXD) { m.badSource = true }, IDLifecycleSource, Fail, false},
+		{"binary frames", func(m *miniLXD) { m.binaryFrames = true }, IDEventsFrames, Fail, false},
+		{"unknown type accepted", func(m *miniLXD) { m.acceptBadType = true }, IDFilterTypeInvalid, Fail, false},
+		{"wrong error envelope", func(m *miniLXD) { m.plainErrors = true }, IDFilterProjectBad, Fail, false},
+		{"GET /1.0 not sync", func(m *miniLXD) { m.notSync = true }, IDServer, Fail, false},
+		{"no requestor", func(m *miniLXD) { m.noRequestor = true }, IDLifecycleRequestor, Fail, false},
+		{"project-less events dropped", func(m *miniLXD) { m.dropGlobal = true }, IDFilterGlobal, Fail, false},
+		{"clock skew", func(m *miniLXD) { m.clockSkew = true }, IDEventsClock, Fail, false},
+		{"no location", func(m *miniLXD) { m.noLocation = true }, IDEventsLocation, Fail, false},
+		{"updated_at before created_at", func(m *miniLXD) { m.updatedBefore = true }, IDOperationTimes, Fail, false},
+		{"exercise event missing", func(m *miniLXD) { m.silentProfile = true }, IDExerciseProfile, Fail, false},
+		{"5.0.2's 500 is a warning", func(m *miniLXD) { m.status500 = true }, IDFilterTypeInvalid, Warn, false},
+		{"5.0.2's 500 fails when strict", func(m *miniLXD) { m.status500 = true }, IDFilterTypeInvalid, Fail, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &miniLXD{}
+			tc.break_(m)
+			rep := runMiniLXD(t, m, tc.strict)
+			r := rep.Result(tc.id)
+			if r == nil || r.Status != tc.want {
+				t.Fatalf("%s: got %+v, want %s", tc.id, r, tc.want)
+			}
+			t.Logf("%s: %s", tc.id, r.Findings[0].Problem)
+		})
+	}
+}
+
+func TestRunLXDBadTargets(t *testing.T) {
+	for _, target := range []string{"", "ftp://x", "unix://", "http://"} {
+		if _, err := RunLXD(t.Context(), LXDOptions{Target: target}); ExitCode(nil, err) != 2 {
+			t.Errorf("target %q: %v, want a config error", target, err)
+		}
+	}
+	_, err := RunLXD(t.Context(), LXDOptions{Target: "unix:///nonexistent/unix.socket"})
+	if err == nil || ExitCode(nil, err) != 2 {
+		t.Errorf("unreachable socket: %v", err)
+	}
+}
