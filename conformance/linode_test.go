@@ -285,10 +285,10 @@ func TestLinodeCorrectServerPasses(t *testing.T) {
 
 func TestLinodeBrokenServersAreCaught(t *testing.T) {
 	tests := []struct {
-		name  string
+		name   string
 		break_ func(*miniLinode)
-		id    string
-		want  Status
+		id     string
+		want   Status
 	}{
 		{"no auth", func(m *miniLinode) { m.noAuth = true }, IDLinodeAuth, Fail},
 		{"wrong 404", func(m *miniLinode) { m.plain404 = true }, IDLinodeNotFound, Fail},

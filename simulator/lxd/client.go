@@ -16,7 +16,7 @@ import (
 
 // WebSocket close codes the server sends.
 const (
-	closeGoingAway      = websocket.CloseGoingAway      // 1001: Close, missed pongs
+	closeGoingAway      = websocket.CloseGoingAway       // 1001: Close, missed pongs
 	closePolicyViolated = websocket.ClosePolicyViolation // 1008: queue full, stalled, data from client
 )
 
