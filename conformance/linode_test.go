@@ -308,6 +308,7 @@ func TestLinodeBrokenServersAreCaught(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			m := newMiniLinode(60)
 			tc.break_(m)
 			rep := runMiniLinode(t, m, true)

@@ -78,6 +78,7 @@ func (m *miniLXD) emit(typ, project string, md map[string]any) {
 		ev["project"] = project
 	}
 	b, _ := json.Marshal(ev)
+	b = append(b, '\n') // encoded once, shared read-only by every listener
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for l := range m.listeners {
@@ -284,7 +285,7 @@ func (m *miniLXD) events(w http.ResponseWriter, r *http.Request) {
 		select {
 		case b := <-l.out:
 			_ = conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-			if err := conn.WriteMessage(mt, append(b, '\n')); err != nil {
+			if err := conn.WriteMessage(mt, b); err != nil {
 				return
 			}
 		case <-done:
@@ -374,6 +375,7 @@ func TestLXDBrokenServersAreCaught(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			m := &miniLXD{}
 			tc.break_(m)
 			rep := runMiniLXD(t, m, tc.strict)
