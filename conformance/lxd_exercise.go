@@ -109,24 +109,27 @@ func (r *lxdRun) runExercise(ctx context.Context, all *listener) *exercise {
 	g := newGroup(IDExerciseProfile)
 	prof, prof2 := "eventsim-conform-"+token, "eventsim-conform-"+token+"-renamed"
 	func() {
+		live := "" // the profile that exists now, removed on the way out
 		defer func() {
-			for _, n := range []string{prof, prof2} {
-				_, _ = r.c.do(cleanCtx, "DELETE", "/1.0/profiles/"+n+pq, nil, nil)
+			if live != "" {
+				_, _ = r.c.do(cleanCtx, "DELETE", "/1.0/profiles/"+live+pq, nil, nil)
 			}
 		}()
 		if !r.request(ctx, g, "POST", "/1.0/profiles"+pq, map[string]any{"name": prof, "description": "eventsim conformance", "config": map[string]string{}, "devices": map[string]any{}}, "profile-created") {
 			return
 		}
+		live = prof
 		g.lcs = append(g.lcs, expectLC{action: "profile-created", sources: []string{r.src("profile-created", map[string]string{"name": prof}, p)}, project: p})
 		if r.request(ctx, g, "PUT", "/1.0/profiles/"+prof+pq, map[string]any{"description": "eventsim conformance, updated", "config": map[string]string{}, "devices": map[string]any{}}, "profile-updated") {
 			g.lcs = append(g.lcs, expectLC{action: "profile-updated", sources: []string{r.src("profile-updated", map[string]string{"name": prof}, p)}, project: p})
 		}
 		if r.request(ctx, g, "POST", "/1.0/profiles/"+prof+pq, map[string]any{"name": prof2}, "profile-renamed") {
 			g.lcs = append(g.lcs, expectLC{action: "profile-renamed", sources: []string{r.src("profile-renamed", map[string]string{"name": prof2}, p)}, oldName: prof, project: p})
-			prof = prof2
+			live = prof2
 		}
-		if r.request(ctx, g, "DELETE", "/1.0/profiles/"+prof+pq, nil, "profile-deleted") {
-			g.lcs = append(g.lcs, expectLC{action: "profile-deleted", sources: []string{r.src("profile-deleted", map[string]string{"name": prof}, p)}, project: p})
+		if r.request(ctx, g, "DELETE", "/1.0/profiles/"+live+pq, nil, "profile-deleted") {
+			g.lcs = append(g.lcs, expectLC{action: "profile-deleted", sources: []string{r.src("profile-deleted", map[string]string{"name": live}, p)}, project: p})
+			live = ""
 		}
 	}()
 
@@ -134,21 +137,24 @@ func (r *lxdRun) runExercise(ctx context.Context, all *listener) *exercise {
 	g = newGroup(IDExerciseProject)
 	pj, pj2 := "eventsim-conform-"+token, "eventsim-conform-"+token+"-renamed"
 	func() {
+		live := ""
 		defer func() {
-			for _, n := range []string{pj, pj2} {
-				_, _ = r.c.do(cleanCtx, "DELETE", "/1.0/projects/"+n, nil, nil)
+			if live != "" {
+				_, _ = r.c.do(cleanCtx, "DELETE", "/1.0/projects/"+live, nil, nil)
 			}
 		}()
 		if !r.request(ctx, g, "POST", "/1.0/projects", map[string]any{"name": pj, "description": "eventsim conformance", "config": map[string]string{}}, "project-created") {
 			return
 		}
+		live = pj
 		g.lcs = append(g.lcs, expectLC{action: "project-created", sources: []string{r.src("project-created", map[string]string{"name": pj}, "")}})
 		if r.request(ctx, g, "POST", "/1.0/projects/"+pj, map[string]any{"name": pj2}, "project-renamed") {
 			g.lcs = append(g.lcs, expectLC{action: "project-renamed", sources: []string{r.src("project-renamed", map[string]string{"name": pj2}, "")}, oldName: pj})
-			pj = pj2
+			live = pj2
 		}
-		if r.request(ctx, g, "DELETE", "/1.0/projects/"+pj, nil, "project-deleted") {
-			g.lcs = append(g.lcs, expectLC{action: "project-deleted", sources: []string{r.src("project-deleted", map[string]string{"name": pj}, "")}})
+		if r.request(ctx, g, "DELETE", "/1.0/projects/"+live, nil, "project-deleted") {
+			g.lcs = append(g.lcs, expectLC{action: "project-deleted", sources: []string{r.src("project-deleted", map[string]string{"name": live}, "")}})
+			live = ""
 		}
 	}()
 
@@ -176,21 +182,30 @@ func (r *lxdRun) runExercise(ctx context.Context, all *listener) *exercise {
 		}
 		vp := "/1.0/storage-pools/" + url.PathEscape(pool) + "/volumes/custom"
 		func() {
+			volLive, snapLive := false, false
 			defer func() {
-				_, _ = r.c.do(cleanCtx, "DELETE", vp+"/"+vol+"/snapshots/snap0"+pq, nil, nil)
-				_, _ = r.c.do(cleanCtx, "DELETE", vp+"/"+vol+pq, nil, nil)
+				if snapLive {
+					_, _ = r.c.do(cleanCtx, "DELETE", vp+"/"+vol+"/snapshots/snap0"+pq, nil, nil)
+				}
+				if volLive {
+					_, _ = r.c.do(cleanCtx, "DELETE", vp+"/"+vol+pq, nil, nil)
+				}
 			}()
 			if !r.request(ctx, g, "POST", vp+pq, map[string]any{"name": vol, "type": "custom", "config": map[string]string{}}, "storage-volume-created") {
 				return
 			}
+			volLive = true
 			g.lcs = append(g.lcs, expectLC{action: "storage-volume-created", sources: srcs("storage-volume-created", ""), project: p})
 			if r.request(ctx, g, "POST", vp+"/"+vol+"/snapshots"+pq, map[string]any{"name": "snap0"}, "storage-volume-snapshot-created") {
+				snapLive = true
 				g.lcs = append(g.lcs, expectLC{action: "storage-volume-snapshot-created", sources: srcs("storage-volume-snapshot-created", "snap0"), project: p})
 				if r.request(ctx, g, "DELETE", vp+"/"+vol+"/snapshots/snap0"+pq, nil, "storage-volume-snapshot-deleted") {
+					snapLive = false
 					g.lcs = append(g.lcs, expectLC{action: "storage-volume-snapshot-deleted", sources: srcs("storage-volume-snapshot-deleted", "snap0"), project: p})
 				}
 			}
 			if r.request(ctx, g, "DELETE", vp+"/"+vol+pq, nil, "storage-volume-deleted") {
+				volLive = false
 				g.lcs = append(g.lcs, expectLC{action: "storage-volume-deleted", sources: srcs("storage-volume-deleted", ""), project: p})
 			}
 		}()

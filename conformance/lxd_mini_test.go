@@ -328,7 +328,6 @@ func runMiniLXD(t *testing.T, m *miniLXD, strict bool) *Report {
 }
 
 func TestLXDCorrectMiniServerPasses(t *testing.T) {
-	t.Skip("data race in the mini server fixture under -race; see the issue 5 note")
 	rep := runMiniLXD(t, &miniLXD{}, true)
 	for _, r := range rep.Results {
 		switch {
