@@ -57,7 +57,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	h["Vary"] = hvVary
 	h["X-Spec-Version"] = hvSpec
 
-	if plan, hit := s.faults.take(s.clock()); hit {
+	if plan, hit := s.faults.take(s.clock); hit {
 		s.faulted.Add(1)
 		if plan.delay > 0 {
 			t := time.NewTimer(plan.delay)
@@ -82,10 +82,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{r: r, body: (*bp)[:0], lim: s.anon}
 	body, err := s.dispatch(c)
 	s.finish(w, c, body, err)
-	if cap(body) <= 1<<20 {
-		*bp = body[:0]
-		bufPool.Put(bp)
+	if cap(body) > cap(*bp) && cap(body) <= 1<<20 {
+		*bp = body[:0] // keep the grown buffer; very large ones go to the GC
 	}
+	bufPool.Put(bp)
 }
 
 // dispatch checks the request and runs its handler.
@@ -284,7 +284,7 @@ func headerSize(r *http.Request) int {
 	return n
 }
 
-// now is the virtual clock's Unix seconds.
+// cutoff is the oldest created a list shows, in Unix seconds.
 func (s *Server) cutoff() int64 { return s.clock().Add(-Window).Unix() }
 
 // Handlers.

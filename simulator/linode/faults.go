@@ -63,10 +63,11 @@ func (fs *faultSet) reset() {
 // take decides what the faults in force do to one request and uses them up:
 // a dropped connection wins; otherwise the oldest error fault answers; all
 // latency faults add their delay (the largest applies).
-func (fs *faultSet) take(now time.Time) (p faultPlan, hit bool) {
+func (fs *faultSet) take(clock func() time.Time) (p faultPlan, hit bool) {
 	if fs.n.Load() == 0 {
 		return p, false
 	}
+	now := clock()
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	live := fs.l[:0]

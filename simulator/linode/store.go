@@ -106,6 +106,12 @@ func (s *store) monotone() bool { return s.inversions == 0 }
 
 // find returns the position of id and whether it is there.
 func (s *store) find(id int64) (int, bool) {
+	// Engine ids are usually dense: try the position they would have then.
+	if n := len(s.ents); n > 0 {
+		if g := id - s.ents[0].id; g >= 0 && g < int64(n) && s.ents[g].id == id {
+			return int(g), true
+		}
+	}
 	return slices.BinarySearchFunc(s.ents, id, func(e entry, id int64) int {
 		switch {
 		case e.id < id:

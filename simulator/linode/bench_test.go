@@ -1,0 +1,287 @@
+package linode
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand"
+	"net"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/eventsim/eventsim/catalog"
+	"github.com/eventsim/eventsim/events"
+	"github.com/eventsim/eventsim/scenarios"
+)
+
+const bigN = 1_000_000
+
+// fill delivers n events as a long-running account would have them: every
+// action of the catalogue, a few seconds apart over the last 80 days,
+// finished or notifications, with boot configs and migration rates.
+func fill(tb testing.TB, s *Server, n int, now time.Time) {
+	tb.Helper()
+	rng := rand.New(rand.NewSource(1))
+	cat := catalog.Linode().Actions
+	// Most traffic is about linodes; the rest spreads over the catalogue.
+	var linodeActs []*catalog.LinodeAction
+	for _, a := range cat {
+		if a.EntityType == "linode" {
+			linodeActs = append(linodeActs, a)
+		}
+	}
+	start := now.Add(-80 * 24 * time.Hour)
+	step := 80 * 24 * time.Hour / time.Duration(n)
+	ev := &events.LinodeEvent{Details: json.RawMessage(`{}`)}
+	ent, sec := &events.LinodeEntity{}, &events.LinodeEntity{}
+	users := []string{"alice", "bob", "carol", "deploy-bot"}
+	r := &scenarios.Record{API: "linode", Linode: ev}
+	for i := range n {
+		a := cat[rng.Intn(len(cat))]
+		if rng.Intn(2) == 0 {
+			a = linodeActs[rng.Intn(len(linodeActs))]
+		}
+		id := 1000 + rng.Intn(5000)
+		*ev = events.LinodeEvent{
+			ID: int64(i + 1), Action: a.Name, Created: events.LinodeTime(start.Add(time.Duration(i) * step)),
+			Username: &users[rng.Intn(len(users))], Details: ev.Details, Status: events.LinodeNotification,
+		}
+		if a.EntityType != "" {
+			*ent = events.LinodeEntity{Label: fmt.Sprintf("%s-%d", a.EntityType, id), Type: a.EntityType,
+				URL: strings.ReplaceAll(strings.ReplaceAll(a.EntityURL, "{id}", strconv.Itoa(id)), "{parent}", "77")}
+			switch a.EntityID {
+			case "int":
+				ent.ID = id
+			case "name":
+				ent.ID = ent.Label
+			}
+			ev.Entity = ent
+		}
+		if a.SecondaryType != "" {
+			*sec = events.LinodeEntity{ID: 9, Label: "My Config", Type: a.SecondaryType, URL: fmt.Sprintf("/v4/linode/instances/%d/configs/9", id)}
+			ev.SecondaryEntity = sec
+		}
+		if a.Long {
+			d := float64(30 + rng.Intn(600))
+			ev.Status, ev.PercentComplete, ev.Duration, ev.TimeRemaining = events.LinodeFinished, ptr(100), &d, 0
+			if a.Rate {
+				ev.Rate = ptr("250 MB/s")
+			}
+		}
+		r.Time = time.Time(ev.Created)
+		if err := s.Deliver(tb.Context(), r); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+var big = struct {
+	sync.Once
+	s *Server
+}{}
+
+// bigServer is one server holding a million events, shared by benchmarks.
+func bigServer(b *testing.B) *Server {
+	big.Do(func() {
+		s, err := New(Options{RateLimit: -1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		fill(b, s, bigN, time.Now())
+		big.s = s
+	})
+	return big.s
+}
+
+// rawClient is a minimal HTTP/1.1 keep-alive client, so that the figures
+// measure the server rather than net/http's client.
+type rawClient struct {
+	c   net.Conn
+	br  *bufio.Reader
+	buf []byte
+}
+
+func dialRaw(tb testing.TB, s *Server) *rawClient {
+	c, err := net.Dial("tcp", s.ln.Addr().String())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &rawClient{c: c, br: bufio.NewReaderSize(c, 64<<10)}
+}
+
+// do sends one request and reads the answer, returning status and body.
+func (rc *rawClient) do(req []byte) (int, []byte, error) {
+	if _, err := rc.c.Write(req); err != nil {
+		return 0, nil, err
+	}
+	line, err := rc.br.ReadSlice('\n')
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(line) < 12 {
+		return 0, nil, fmt.Errorf("bad status line %q", line)
+	}
+	code, _ := strconv.Atoi(string(line[9:12]))
+	n := -1
+	for {
+		line, err := rc.br.ReadSlice('\n')
+		if err != nil {
+			return 0, nil, err
+		}
+		if len(line) <= 2 {
+			break
+		}
+		if len(line) > 16 && bytes.EqualFold(line[:15], []byte("Content-Length:")) {
+			n, _ = strconv.Atoi(string(bytes.TrimSpace(line[15:])))
+		}
+	}
+	if n < 0 {
+		return 0, nil, fmt.Errorf("no Content-Length")
+	}
+	if cap(rc.buf) < n {
+		rc.buf = make([]byte, n)
+	}
+	rc.buf = rc.buf[:n]
+	_, err = io.ReadFull(rc.br, rc.buf)
+	return code, rc.buf, err
+}
+
+func request(s *Server, path, filter string) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nAccept: application/json\r\n", path, s.ln.Addr(), s.Token())
+	if filter != "" {
+		fmt.Fprintf(&b, "X-Filter: %s\r\n", filter)
+	}
+	b.WriteString("\r\n")
+	return b.Bytes()
+}
+
+// loadParallel runs reqs (picked by the caller per iteration) over many
+// keep-alive connections and reports req/s.
+func loadParallel(b *testing.B, s *Server, pick func(rng *rand.Rand) []byte) {
+	b.SetParallelism(8) // 8 connections per core
+	var seed sync.Mutex
+	n := int64(0)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		rc := dialRaw(b, s)
+		defer rc.c.Close()
+		seed.Lock()
+		n++
+		rng := rand.New(rand.NewSource(n))
+		seed.Unlock()
+		for pb.Next() {
+			code, body, err := rc.do(pick(rng))
+			if err != nil || code != 200 {
+				b.Errorf("status %d err %v: %.200s", code, err, body)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+}
+
+// BenchmarkGetEvent: GET /v4/account/events/{id} over a million events.
+func BenchmarkGetEvent(b *testing.B) {
+	s := bigServer(b)
+	reqs := make([][]byte, 4096)
+	rng := rand.New(rand.NewSource(2))
+	for i := range reqs {
+		reqs[i] = request(s, "/v4/account/events/"+strconv.Itoa(1+rng.Intn(bigN)), "")
+	}
+	loadParallel(b, s, func(rng *rand.Rand) []byte { return reqs[rng.Intn(len(reqs))] })
+}
+
+// BenchmarkListFiltered: filtered lists over a million events.
+// "poller" is the figure of the brief: page_size 100, newest linode events.
+func BenchmarkListFiltered(b *testing.B) {
+	s := bigServer(b)
+	recent := time.Now().Add(-24 * time.Hour).UTC().Format(events.LinodeTimeFormat)
+	for _, bc := range []struct{ name, path, filter string }{
+		{"poller", "/v4/account/events?page=1&page_size=100", `{"+order_by":"created","+order":"desc","entity.type":"linode"}`},
+		{"poller-page50", "/v4/account/events?page=50&page_size=100", `{"+order_by":"created","+order":"desc","entity.type":"linode"}`},
+		{"waitfor", "/v4/account/events?page=1", `{"+order":"desc","+order_by":"created","action":"linode_boot","created":{"+gte":"` + recent + `"},"entity.id":1234,"entity.type":"linode"}`},
+		{"entity-scan", "/v4/account/events?page=1&page_size=100", `{"+order":"desc","+order_by":"created","entity.id":1234,"entity.type":"linode"}`},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			req := request(s, bc.path, bc.filter)
+			loadParallel(b, s, func(*rand.Rand) []byte { return req })
+		})
+	}
+}
+
+// BenchmarkDeliver: storing events as the engine delivers them.
+func BenchmarkDeliver(b *testing.B) {
+	s, err := New(Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	b.ReportAllocs()
+	fill(b, s, b.N, time.Now())
+}
+
+// BenchmarkStoreRSS reports the process's resident memory holding a store
+// of a million events (run it alone: -run XXX -bench StoreRSS -benchtime 1x).
+func BenchmarkStoreRSS(b *testing.B) {
+	for range b.N {
+		runtime.GC()
+		debug.FreeOSMemory()
+		before := vmRSS(b)
+		s, err := New(Options{RateLimit: -1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		fill(b, s, bigN, time.Now())
+		runtime.GC()
+		after := vmRSS(b)
+		b.ReportMetric(after/(1<<20), "MiB-RSS")
+		b.ReportMetric((after-before)/(1<<20), "MiB-store")
+		b.ReportMetric(float64(s.st.live)/bigN, "JSON-B/event")
+		s.Close()
+	}
+}
+
+// vmRSS reads the resident set size from /proc/self/status, in bytes.
+func vmRSS(tb testing.TB) float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		tb.Skip("no /proc/self/status:", err)
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			return kb * 1024
+		}
+	}
+	tb.Skip("no VmRSS")
+	return 0
+}
+
+// TestServeForLoad serves a million events for an outside load tool such as
+// wrk, when EVENTSIM_LINODE_LOAD is set to ADDR,SECONDS (e.g.
+// 127.0.0.1:8089,60). The token is "bench".
+func TestServeForLoad(t *testing.T) {
+	spec := os.Getenv("EVENTSIM_LINODE_LOAD")
+	if spec == "" {
+		t.Skip("set EVENTSIM_LINODE_LOAD=ADDR,SECONDS to serve a million events for a load tool")
+	}
+	addr, secs, _ := strings.Cut(spec, ",")
+	n, err := strconv.Atoi(secs)
+	if err != nil {
+		t.Fatalf("EVENTSIM_LINODE_LOAD=%q: want ADDR,SECONDS", spec)
+	}
+	s := newServer(t, Options{Addr: addr, Tokens: []string{"bench"}, RateLimit: -1})
+	fill(t, s, bigN, time.Now())
+	t.Logf("serving %d events at %s for %ds", bigN, s.URL(), n)
+	time.Sleep(time.Duration(n) * time.Second)
+}
