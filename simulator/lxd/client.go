@@ -26,6 +26,15 @@ const ctlAbrupt = -1
 // maxBatch is how many queued frames a writer writes before flushing.
 const maxBatch = 512
 
+// A writer whose last flush was less than busyWindow ago is on a busy
+// stream: it lingers up to linger after a batch's first frame for more
+// frames, so that one system call carries many of them (as Nagle's
+// algorithm would). Sparse events are flushed at once.
+const (
+	linger     = time.Millisecond
+	busyWindow = 2 * time.Millisecond
+)
+
 // item is one entry of a client's queue: a frame to write, or (ctl != 0) an
 // order to close the connection after the frames before it.
 type item struct {
@@ -60,6 +69,9 @@ type client struct {
 	closeCh    chan closeReq // capacity 1, filled once
 	pongCh     chan string   // pings from the client, to answer
 	readerDone chan struct{}
+
+	lastFlush time.Time   // writer only
+	lingerT   *time.Timer // writer only
 
 	missed    atomic.Int32 // pings sent and not answered
 	progress  atomic.Int64 // unix nanoseconds of the writer's last flush
@@ -180,6 +192,8 @@ func (c *client) writeLoop() {
 // then flushes. It returns false when the connection is done.
 func (c *client) writeBatch(it item) bool {
 	n := 0
+	start := time.Now()
+	busy := start.Sub(c.lastFlush) < busyWindow
 	for {
 		if it.ctl != 0 {
 			if c.bc.Flush() != nil {
@@ -195,17 +209,37 @@ func (c *client) writeBatch(it item) bool {
 			return false
 		}
 		n++
-		if n >= maxBatch || len(c.queue) == 0 {
+		if n >= maxBatch {
 			break
 		}
-		it = <-c.queue // only this goroutine receives, so this never blocks
+		if len(c.queue) > 0 {
+			it = <-c.queue // only this goroutine receives, so this never blocks
+			continue
+		}
+		wait := linger - time.Since(start)
+		if !busy || wait <= 0 {
+			break
+		}
+		if c.lingerT == nil {
+			c.lingerT = time.NewTimer(wait)
+		} else {
+			c.lingerT.Reset(wait)
+		}
+		select {
+		case it = <-c.queue:
+			c.lingerT.Stop()
+			continue
+		case <-c.lingerT.C:
+		}
+		break
 	}
 	if err := c.bc.Flush(); err != nil {
 		c.s.log.Info("event client write failed", "client", c.id, "remote", c.remote, "err", err)
 		return false
 	}
 	c.s.stats.written.Add(uint64(n))
-	c.progress.Store(time.Now().UnixNano())
+	c.lastFlush = time.Now()
+	c.progress.Store(c.lastFlush.UnixNano())
 	return true
 }
 
