@@ -194,6 +194,7 @@ func (c *client) writeBatch(it item) bool {
 	n := 0
 	start := time.Now()
 	busy := start.Sub(c.lastFlush) < busyWindow
+	lingered := false
 	for {
 		if it.ctl != 0 {
 			if c.bc.Flush() != nil {
@@ -217,21 +218,22 @@ func (c *client) writeBatch(it item) bool {
 			continue
 		}
 		wait := linger - time.Since(start)
-		if !busy || wait <= 0 {
+		if !busy || lingered || wait <= 0 {
 			break
 		}
+		// Sleep rather than wait on the queue, so that the frames arriving
+		// meanwhile do not wake this goroutine one by one.
+		lingered = true
 		if c.lingerT == nil {
 			c.lingerT = time.NewTimer(wait)
 		} else {
 			c.lingerT.Reset(wait)
 		}
-		select {
-		case it = <-c.queue:
-			c.lingerT.Stop()
-			continue
-		case <-c.lingerT.C:
+		<-c.lingerT.C
+		if len(c.queue) == 0 {
+			break
 		}
-		break
+		it = <-c.queue
 	}
 	if err := c.bc.Flush(); err != nil {
 		c.s.log.Info("event client write failed", "client", c.id, "remote", c.remote, "err", err)
