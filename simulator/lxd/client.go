@@ -31,8 +31,8 @@ const maxBatch = 512
 // frames, so that one system call carries many of them (as Nagle's
 // algorithm would). Sparse events are flushed at once.
 const (
-	linger     = time.Millisecond
-	busyWindow = 2 * time.Millisecond
+	linger     = 500 * time.Microsecond
+	busyWindow = time.Millisecond
 )
 
 // item is one entry of a client's queue: a frame to write, or (ctl != 0) an
