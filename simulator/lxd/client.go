@@ -200,6 +200,7 @@ func (c *client) writeBatch(it item) bool {
 			if c.bc.Flush() != nil {
 				return false
 			}
+			c.s.stats.written.Add(uint64(n))
 			if it.ctl > 0 {
 				c.writeClose(closeReq{it.ctl, "eventsim fault: disconnect"})
 			}

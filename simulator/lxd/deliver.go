@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/eventsim/eventsim/scenarios"
 )
 
@@ -110,7 +112,9 @@ func (s *Server) fault(f *scenarios.Fault) error {
 		if code == 0 {
 			code = closeGoingAway
 		}
-		if f.Abrupt {
+		// 1006 and 1015 must never be sent: they mean the connection
+		// ended without a close frame, which is what they get.
+		if f.Abrupt || code == websocket.CloseAbnormalClosure || code == websocket.CloseTLSHandshake {
 			code = ctlAbrupt
 		}
 		s.release(&event{all: true, ctl: code})

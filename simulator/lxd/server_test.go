@@ -523,6 +523,8 @@ func TestFaults(t *testing.T) {
 		{name: "reorder", recs: []*scenarios.Record{ev(1), fault(scenarios.Fault{Kind: scenarios.FaultReorder, Count: 3}), ev(2), ev(3), ev(4), ev(5)}, want: []int{1, 4, 3, 2, 5}},
 		{name: "disconnect", recs: []*scenarios.Record{ev(1), ev(2), fault(scenarios.Fault{Kind: scenarios.FaultDisconnect, Code: 4000})}, want: []int{1, 2}, close: 4000},
 		{name: "disconnect default code", recs: []*scenarios.Record{ev(1), fault(scenarios.Fault{Kind: scenarios.FaultDisconnect})}, want: []int{1}, close: 1001},
+		{name: "disconnect 1006 is abrupt", recs: []*scenarios.Record{ev(1), fault(scenarios.Fault{Kind: scenarios.FaultDisconnect, Code: 1006})}, want: []int{1}, close: websocket.CloseAbnormalClosure},
+		{name: "disconnect 1005 has no status", recs: []*scenarios.Record{ev(1), fault(scenarios.Fault{Kind: scenarios.FaultDisconnect, Code: 1005})}, want: []int{1}, close: websocket.CloseNoStatusReceived},
 		{name: "disconnect abrupt", recs: []*scenarios.Record{ev(1), fault(scenarios.Fault{Kind: scenarios.FaultDisconnect, Abrupt: true})}, want: []int{1}, close: websocket.CloseAbnormalClosure},
 		{name: "malformed", recs: []*scenarios.Record{ev(1), fault(scenarios.Fault{Kind: scenarios.FaultMalformed}), ev(2)}, want: []int{1, -1, 2},
 			check: func(t *testing.T, frames []string, _ []time.Duration) {
