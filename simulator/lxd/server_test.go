@@ -375,6 +375,12 @@ func TestDataFrameFromClient(t *testing.T) {
 			t.Errorf("message type %d: close %d, want 1008", mt, code)
 		}
 	}
+	// A frame over the 4 KiB read limit.
+	big := dial(t, s, "")
+	big.WriteMessage(websocket.TextMessage, make([]byte, 64<<10))
+	if code, _ := expectClose(t, big); code != websocket.CloseMessageTooBig && code != websocket.ClosePolicyViolation && code != websocket.CloseAbnormalClosure {
+		t.Errorf("oversized frame: close %d", code)
+	}
 	// Garbage that is not even WebSocket framing.
 	raw, err := net.Dial("tcp", s.Addrs()[0])
 	if err != nil {
