@@ -695,3 +695,18 @@ func TestClose(t *testing.T) {
 	http.DefaultClient.CloseIdleConnections()
 	goroutinesSettle(t, base)
 }
+
+func TestControlMounted(t *testing.T) {
+	ctl := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("control " + r.URL.Path))
+	})
+	s := newTestServer(t, Options{Control: ctl})
+	code, _, body := get(t, http.DefaultClient, s.URL()+"/eventsim/v1/stats")
+	if code != 200 || string(body) != "control /eventsim/v1/stats" {
+		t.Errorf("control: %d %q", code, body)
+	}
+	s2 := newTestServer(t, Options{})
+	if code, _, _ := get(t, http.DefaultClient, s2.URL()+"/eventsim/v1/stats"); code != 404 {
+		t.Errorf("no control: %d, want 404", code)
+	}
+}
