@@ -206,7 +206,9 @@ func (c *client) writeBatch(it item) bool {
 			}
 			return false
 		}
-		if err := c.ws.WriteMessage(websocket.TextMessage, it.frame); err != nil {
+		// The frame is ready-made (see frameOf); gorilla/websocket
+		// writes only control frames, through the same buffer.
+		if _, err := c.bc.Write(it.frame); err != nil {
 			c.s.log.Info("event client write failed", "client", c.id, "remote", c.remote, "err", err)
 			return false
 		}

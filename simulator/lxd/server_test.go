@@ -710,3 +710,28 @@ func TestControlMounted(t *testing.T) {
 		t.Errorf("no control: %d, want 404", code)
 	}
 }
+
+// TestFrameSizes checks the ready-made frames of every header size: short,
+// 16-bit and 64-bit lengths, and JSON that already ends in a newline.
+func TestFrameSizes(t *testing.T) {
+	s := newTestServer(t, Options{})
+	c := dial(t, s, "")
+	recs := []*scenarios.Record{bigRecord(1, 0), bigRecord(2, 1), bigRecord(3, 200), bigRecord(4, 65400), bigRecord(5, 70000), bigRecord(6, 1<<20)}
+	for i := range 200 { // every length around the 125 and 65535 boundaries
+		recs = append(recs, bigRecord(7, i), bigRecord(8, 65400+i))
+	}
+	nl := bigRecord(9, 10)
+	nl.JSON = append(nl.JSON, '\n')
+	recs = append(recs, nl)
+	for _, r := range recs {
+		if err := s.Deliver(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, f := range readFrames(t, c, len(recs)) {
+		want := strings.TrimSuffix(string(recs[i].JSON), "\n") + "\n"
+		if f != want {
+			t.Fatalf("frame %d: %d bytes, want %d", i, len(f), len(want))
+		}
+	}
+}
