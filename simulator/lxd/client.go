@@ -23,17 +23,10 @@ const (
 // ctlAbrupt in an item closes the connection with no close frame.
 const ctlAbrupt = -1
 
-// maxBatch is how many queued frames a writer writes before flushing.
+// maxBatch is how many queued frames a writer writes before flushing. A
+// writer flushes whatever is queued in one system call, so the busier the
+// stream, the bigger its batches.
 const maxBatch = 512
-
-// A writer whose last flush was less than busyWindow ago is on a busy
-// stream: it lingers up to linger after a batch's first frame for more
-// frames, so that one system call carries many of them (as Nagle's
-// algorithm would). Sparse events are flushed at once.
-const (
-	linger     = 500 * time.Microsecond
-	busyWindow = time.Millisecond
-)
 
 // item is one entry of a client's queue: a frame to write, or (ctl != 0) an
 // order to close the connection after the frames before it.
@@ -69,9 +62,6 @@ type client struct {
 	closeCh    chan closeReq // capacity 1, filled once
 	pongCh     chan string   // pings from the client, to answer
 	readerDone chan struct{}
-
-	lastFlush time.Time   // writer only
-	lingerT   *time.Timer // writer only
 
 	missed    atomic.Int32 // pings sent and not answered
 	progress  atomic.Int64 // unix nanoseconds of the writer's last flush
@@ -192,9 +182,6 @@ func (c *client) writeLoop() {
 // then flushes. It returns false when the connection is done.
 func (c *client) writeBatch(it item) bool {
 	n := 0
-	start := time.Now()
-	busy := start.Sub(c.lastFlush) < busyWindow
-	lingered := false
 	for {
 		if it.ctl != 0 {
 			if c.bc.Flush() != nil {
@@ -213,38 +200,17 @@ func (c *client) writeBatch(it item) bool {
 			return false
 		}
 		n++
-		if n >= maxBatch {
+		if n >= maxBatch || len(c.queue) == 0 {
 			break
 		}
-		if len(c.queue) > 0 {
-			it = <-c.queue // only this goroutine receives, so this never blocks
-			continue
-		}
-		wait := linger - time.Since(start)
-		if !busy || lingered || wait <= 0 {
-			break
-		}
-		// Sleep rather than wait on the queue, so that the frames arriving
-		// meanwhile do not wake this goroutine one by one.
-		lingered = true
-		if c.lingerT == nil {
-			c.lingerT = time.NewTimer(wait)
-		} else {
-			c.lingerT.Reset(wait)
-		}
-		<-c.lingerT.C
-		if len(c.queue) == 0 {
-			break
-		}
-		it = <-c.queue
+		it = <-c.queue // only this goroutine receives, so this never blocks
 	}
 	if err := c.bc.Flush(); err != nil {
 		c.s.log.Info("event client write failed", "client", c.id, "remote", c.remote, "err", err)
 		return false
 	}
 	c.s.stats.written.Add(uint64(n))
-	c.lastFlush = time.Now()
-	c.progress.Store(c.lastFlush.UnixNano())
+	c.progress.Store(time.Now().UnixNano())
 	return true
 }
 
