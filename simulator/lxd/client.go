@@ -23,7 +23,9 @@ const (
 // ctlAbrupt in an item closes the connection with no close frame.
 const ctlAbrupt = -1
 
-// maxBatch is how many queued frames a writer writes before flushing.
+// maxBatch is how many queued frames a writer writes before flushing. A
+// writer flushes whatever is queued in one system call, so the busier the
+// stream, the bigger its batches.
 const maxBatch = 512
 
 // item is one entry of a client's queue: a frame to write, or (ctl != 0) an
@@ -185,12 +187,15 @@ func (c *client) writeBatch(it item) bool {
 			if c.bc.Flush() != nil {
 				return false
 			}
+			c.s.stats.written.Add(uint64(n))
 			if it.ctl > 0 {
 				c.writeClose(closeReq{it.ctl, "eventsim fault: disconnect"})
 			}
 			return false
 		}
-		if err := c.ws.WriteMessage(websocket.TextMessage, it.frame); err != nil {
+		// The frame is ready-made (see frameOf); gorilla/websocket
+		// writes only control frames, through the same buffer.
+		if _, err := c.bc.Write(it.frame); err != nil {
 			c.s.log.Info("event client write failed", "client", c.id, "remote", c.remote, "err", err)
 			return false
 		}

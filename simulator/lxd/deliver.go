@@ -2,21 +2,23 @@ package lxd
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/eventsim/eventsim/scenarios"
 )
 
 // malformedFrame is what a malformed fault sends: the start of an event, cut
 // off, so that it is not JSON.
-var malformedFrame = []byte(`{"type":"lifecycle","timestamp":"2026-01-01T00:00:00Z","metadata":{"action":` + "\n")
+var malformedFrame = frameOf([]byte(`{"type":"lifecycle","timestamp":"2026-01-01T00:00:00Z","metadata":{"action":` + "\n"))
 
 // event is one frame on its way to the clients.
 type event struct {
-	frame   []byte // the encoded event and its newline, shared by every client
+	frame   []byte // the WebSocket frame of the event and its newline, shared by every client
 	typ     string
 	project string
 	all     bool // for every client, whatever its filters (faults)
@@ -81,15 +83,34 @@ func (s *Server) Deliver(ctx context.Context, r *scenarios.Record) error {
 	return nil
 }
 
-// frameOf copies an encoded event and ends it in a newline, as LXD's JSON
-// encoder does.
+// frameOf builds, once for every client, the WebSocket text frame of an
+// encoded event: the event ending in a newline, as LXD's JSON encoder writes
+// it. Server frames are not masked, so the same bytes go to every
+// connection (RFC 6455 section 5.2).
 func frameOf(j []byte) []byte {
-	if j[len(j)-1] == '\n' {
-		return slices.Clone(j)
+	n := len(j)
+	if j[n-1] != '\n' {
+		n++
 	}
-	f := make([]byte, len(j)+1)
-	copy(f, j)
-	f[len(j)] = '\n'
+	var f []byte
+	switch {
+	case n <= 125:
+		f = make([]byte, 2, 2+n)
+		f[1] = byte(n)
+	case n <= 0xffff:
+		f = make([]byte, 4, 4+n)
+		f[1] = 126
+		binary.BigEndian.PutUint16(f[2:], uint16(n))
+	default:
+		f = make([]byte, 10, 10+n)
+		f[1] = 127
+		binary.BigEndian.PutUint64(f[2:], uint64(n))
+	}
+	f[0] = 0x80 | websocket.TextMessage // FIN, text
+	f = append(f, j...)
+	if len(f) < cap(f) {
+		f = append(f, '\n')
+	}
 	return f
 }
 
@@ -110,7 +131,9 @@ func (s *Server) fault(f *scenarios.Fault) error {
 		if code == 0 {
 			code = closeGoingAway
 		}
-		if f.Abrupt {
+		// 1006 and 1015 must never be sent: they mean the connection
+		// ended without a close frame, which is what they get.
+		if f.Abrupt || code == websocket.CloseAbnormalClosure || code == websocket.CloseTLSHandshake {
 			code = ctlAbrupt
 		}
 		s.release(&event{all: true, ctl: code})

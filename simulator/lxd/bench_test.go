@@ -1,0 +1,174 @@
+package lxd
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/eventsim/eventsim/scenarios"
+)
+
+// benchRecord is a real lifecycle event from the capture (about 250 bytes).
+var benchRecord = &scenarios.Record{API: "lxd", Type: "lifecycle", Project: "default", Location: "none",
+	JSON: []byte(`{"type":"lifecycle","timestamp":"2026-11-21T05:46:41.353257134Z","metadata":{"action":"profile-created","source":"/1.0/profiles/wz","requestor":{"username":"root","protocol":"unix","address":"@"}},"location":"none","project":"default"}`)}
+
+// countingClients connects n clients that read and count frames.
+func countingClients(b *testing.B, s *Server, n int) (counts []*atomic.Int64, wait func(want int64)) {
+	b.Helper()
+	var wg sync.WaitGroup
+	for range n {
+		c := dial(b, s, "")
+		cnt := new(atomic.Int64)
+		counts = append(counts, cnt)
+		wg.Go(func() {
+			for {
+				if _, _, err := c.NextReader(); err != nil {
+					return
+				}
+				cnt.Add(1)
+			}
+		})
+	}
+	b.Cleanup(func() { s.Close(); wg.Wait() })
+	return counts, func(want int64) {
+		deadline := time.Now().Add(60 * time.Second)
+		for _, c := range counts {
+			for c.Load() < want {
+				if time.Now().After(deadline) {
+					b.Fatalf("client got %d of %d frames (stats %+v)", c.Load(), want, s.Stats())
+				}
+				time.Sleep(100 * time.Microsecond)
+			}
+		}
+	}
+}
+
+// BenchmarkDeliverOneClient: Deliver as fast as one client can take it
+// (Backpressure on, as the player's speed 0 runs), on loopback.
+func BenchmarkDeliverOneClient(b *testing.B) {
+	benchThroughput(b, 1)
+}
+
+// BenchmarkDeliver100Clients: the same with 100 clients; the metric counts
+// deliveries (events × clients).
+func BenchmarkDeliver100Clients(b *testing.B) {
+	benchThroughput(b, 100)
+}
+
+func benchThroughput(b *testing.B, clients int) {
+	s := newTestServer(b, Options{Backpressure: true})
+	_, wait := countingClients(b, s, clients)
+	ctx := b.Context()
+	start := time.Now()
+	for b.Loop() {
+		if err := s.Deliver(ctx, benchRecord); err != nil {
+			b.Fatal(err)
+		}
+	}
+	wait(int64(b.N))
+	elapsed := time.Since(start)
+	b.ReportMetric(float64(b.N*clients)/elapsed.Seconds(), "deliveries/s")
+	if st := s.Stats(); st.Evicted != 0 {
+		b.Fatalf("evicted clients: %+v", st)
+	}
+}
+
+// vmRSS reads the process's resident set size from /proc/self/status.
+func vmRSS(tb testing.TB) int64 {
+	tb.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		tb.Skipf("no /proc/self/status: %v", err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) == 3 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	tb.Skip("no VmRSS in /proc/self/status")
+	return 0
+}
+
+// BenchmarkIdleClientsRSS: the process's RSS with 1,000 idle clients
+// connected (clients and server both in this process).
+func BenchmarkIdleClientsRSS(b *testing.B) {
+	before := vmRSS(b)
+	s := newTestServer(b, Options{})
+	countingClients(b, s, 1000)
+	for b.Loop() {
+		time.Sleep(time.Millisecond)
+	}
+	after := vmRSS(b)
+	b.ReportMetric(float64(after)/(1<<20), "MiB-RSS")
+	b.ReportMetric(float64(after-before)/(1<<20), "MiB-RSS-added")
+}
+
+// BenchmarkLatency100Clients: 10,000 events/s for one second to 100
+// clients; the metric is the 99th percentile of the time from Deliver to a
+// client having the frame.
+func BenchmarkLatency100Clients(b *testing.B) {
+	const clients, rate, events = 100, 10000, 10000
+	s := newTestServer(b, Options{})
+	lat := make([][]time.Duration, clients)
+	var wg sync.WaitGroup
+	for i := range clients {
+		c := dial(b, s, "")
+		lat[i] = make([]time.Duration, 0, 4*events) // b.Loop runs one second's worth or two
+		wg.Go(func() {
+			buf := make([]byte, 4096)
+			for {
+				_, r, err := c.NextReader()
+				if err != nil {
+					return
+				}
+				n, err := io.ReadFull(r, buf)
+				if err != io.ErrUnexpectedEOF {
+					b.Errorf("frame of %d bytes: %v", n, err)
+					return
+				}
+				f := buf[:n]
+				now := time.Now().UnixNano()
+				j := bytes.Index(f, []byte(`"sent=`))
+				sent, _ := strconv.ParseInt(string(f[j+6:j+6+bytes.IndexByte(f[j+6:], '"')]), 10, 64)
+				lat[i] = append(lat[i], time.Duration(now-sent))
+			}
+		})
+	}
+	ctx := b.Context()
+	for b.Loop() {
+		start := time.Now()
+		for i := range events {
+			if d := time.Until(start.Add(time.Duration(i) * time.Second / rate)); d > 0 {
+				time.Sleep(d)
+			}
+			j := fmt.Sprintf(`{"type":"logging","timestamp":"2026-01-01T00:00:00Z","metadata":{"message":"sent=%d","level":"info","context":{}},"location":"none"}`, time.Now().UnixNano())
+			s.Deliver(ctx, &scenarios.Record{API: "lxd", JSON: []byte(j), Type: "logging"})
+		}
+	}
+	waitFor(b, func() bool { return s.Stats().Written >= uint64(clients*events*b.N) }, "frames written")
+	time.Sleep(50 * time.Millisecond)
+	s.Close()
+	wg.Wait()
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	if len(all) != clients*events*b.N {
+		b.Fatalf("got %d latencies, want %d (stats %+v)", len(all), clients*events*b.N, s.Stats())
+	}
+	slices.Sort(all)
+	b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(all[len(all)*90/100].Microseconds())/1000, "p90-ms")
+	b.ReportMetric(float64(all[len(all)*999/1000].Microseconds())/1000, "p999-ms")
+	b.ReportMetric(float64(all[len(all)-1].Microseconds())/1000, "max-ms")
+}
