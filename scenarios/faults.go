@@ -102,53 +102,12 @@ func (p *parser) faultStep(n *yaml.Node, path string, st *Step) error {
 			}
 		}
 	}
-	switch fl.Kind {
-	case FaultDisconnect:
-		if fl.Code == 0 {
-			fl.Code = 1001
+	if field, err := fl.Normalize(); err != nil {
+		at := n
+		if v := f[field]; v != nil {
+			at = v
 		}
-		if fl.Code < 1000 || fl.Code > 4999 {
-			return p.errf(f["code"], join(path, "code"), "must be a WebSocket close code from 1000 to 4999, got %d", fl.Code)
-		}
-	case FaultDuplicate, FaultDrop, FaultReorder:
-		if fl.Count == 0 {
-			fl.Count = 1
-		}
-		if fl.Kind == FaultReorder && fl.Count < 2 {
-			fl.Count = 2
-		}
-	case FaultPause:
-		if fl.For == 0 {
-			return p.errf(n, join(path, "for"), "missing: a pause needs for: DURATION")
-		}
-	case FaultHTTPError:
-		if fl.Status == 0 {
-			fl.Status = 500
-		}
-		if fl.Status != 500 && fl.Status != 502 && fl.Status != 503 && fl.Status != 504 {
-			return p.errf(f["status"], join(path, "status"), "must be 500, 502, 503 or 504, got %d", fl.Status)
-		}
-		if fl.Count == 0 && fl.For == 0 {
-			fl.Count = 1
-		}
-	case FaultRateLimit:
-		if fl.RetryAfter == 0 {
-			fl.RetryAfter = 1
-		}
-		if fl.Count == 0 && fl.For == 0 {
-			fl.Count = 1
-		}
-	case FaultLatency:
-		if fl.Delay == 0 {
-			return p.errf(n, join(path, "delay"), "missing: latency needs delay: DURATION")
-		}
-		if fl.Count == 0 && fl.For == 0 {
-			return p.errf(n, join(path, "for"), "missing: latency needs for: DURATION or count: N")
-		}
-	case FaultDropConn:
-		if fl.Count == 0 {
-			fl.Count = 1
-		}
+		return p.errf(at, join(path, field), "%v", err)
 	}
 	st.Fault = fl
 	return nil
@@ -165,4 +124,59 @@ func (f *Fault) String() string {
 		fmt.Fprintf(&b, " for=%s", f.For)
 	}
 	return b.String()
+}
+
+// Normalize fills in a fault's defaults and checks its parameters. On a
+// problem it names the field at fault. The parser and the control API both
+// use it, so a fault means the same wherever it comes from.
+func (fl *Fault) Normalize() (field string, err error) {
+	switch fl.Kind {
+	case FaultDisconnect:
+		if fl.Code == 0 {
+			fl.Code = 1001
+		}
+		if fl.Code < 1000 || fl.Code > 4999 {
+			return "code", fmt.Errorf("must be a WebSocket close code from 1000 to 4999, got %d", fl.Code)
+		}
+	case FaultDuplicate, FaultDrop, FaultReorder:
+		if fl.Count == 0 {
+			fl.Count = 1
+		}
+		if fl.Kind == FaultReorder && fl.Count < 2 {
+			fl.Count = 2
+		}
+	case FaultPause:
+		if fl.For == 0 {
+			return "for", fmt.Errorf("missing: a pause needs for: DURATION")
+		}
+	case FaultHTTPError:
+		if fl.Status == 0 {
+			fl.Status = 500
+		}
+		if fl.Status != 500 && fl.Status != 502 && fl.Status != 503 && fl.Status != 504 {
+			return "status", fmt.Errorf("must be 500, 502, 503 or 504, got %d", fl.Status)
+		}
+		if fl.Count == 0 && fl.For == 0 {
+			fl.Count = 1
+		}
+	case FaultRateLimit:
+		if fl.RetryAfter == 0 {
+			fl.RetryAfter = 1
+		}
+		if fl.Count == 0 && fl.For == 0 {
+			fl.Count = 1
+		}
+	case FaultLatency:
+		if fl.Delay == 0 {
+			return "delay", fmt.Errorf("missing: latency needs delay: DURATION")
+		}
+		if fl.Count == 0 && fl.For == 0 {
+			return "for", fmt.Errorf("missing: latency needs for: DURATION or count: N")
+		}
+	case FaultDropConn:
+		if fl.Count == 0 {
+			fl.Count = 1
+		}
+	}
+	return "", nil
 }

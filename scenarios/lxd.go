@@ -78,7 +78,7 @@ func (r *registry) names(project, parent string) []string {
 }
 
 // Kinds of objects whose names are global rather than per project.
-var globalKinds = map[string]bool{"project": true, "storage-pool": true, "certificate": true, "cluster-member": true, "network-zone": false}
+var globalKinds = map[string]bool{"project": true, "storage-pool": true, "certificate": true, "cluster-member": true}
 
 func newLXDWorld(e *Engine) *lxdWorld {
 	w := &lxdWorld{e: e, objs: map[string]*registry{}}
@@ -394,7 +394,7 @@ func orDefault(s, d string) string {
 // verb plays one high-level verb.
 func (w *lxdWorld) verb(t *track, st *Step, name string, v lxdVerb, req *lxdRequest, inMix bool) (time.Time, error) {
 	project := req.project
-	if globalKinds[v.kind] || v.kind == "server" || v.kind == "warning" && false {
+	if globalKinds[v.kind] || v.kind == "server" {
 		project = ""
 	}
 	// Find the parent, when the object lives under one.
@@ -559,13 +559,8 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v lxdVerb, x *enti
 	req.verb = verbName
 	names := map[string]string{"name": x.name}
 	child := ""
-	target := x // the object the source names
-	switch {
-	case v.childArg != "":
+	if v.childArg != "" {
 		child = x.name
-		if !v.create && !v.remove && v.action != "instance-restored" && v.action != "storage-volume-restored" {
-			break
-		}
 	}
 	// Fill the names the source pattern wants.
 	switch x.kind {
@@ -573,7 +568,6 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v lxdVerb, x *enti
 		names = map[string]string{"instance": parent.name, "name": x.name}
 		if v.action == "instance-restored" {
 			names = map[string]string{"name": parent.name}
-			target = parent
 		}
 	case "storage-volume":
 		pool, vol := x.parent, x.name
@@ -591,7 +585,6 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v lxdVerb, x *enti
 	case "image":
 		names = map[string]string{"name": x.name}
 	}
-	_ = target
 	if verbName == "storage-volume.backup" {
 		req.backupName = orDefault(arg(st, "backup"), fmt.Sprintf("backup%d", t.rng.Intn(10)))
 		names = map[string]string{"pool": x.parent, "type": "custom", "volume": x.name, "name": req.backupName}
@@ -651,7 +644,7 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v lxdVerb, x *enti
 	if v.rename {
 		to := arg(st, "to")
 		r := w.reg(x.kind)
-		if to == "" || req.fail != "" && false {
+		if to == "" {
 			to = w.newName(t, x.kind)
 		}
 		if r.get(storeProject(x.kind, x.project), x.parent, to) != nil {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -364,14 +363,4 @@ func syncResponse(meta string) string {
 func errorResponse(code int, msg string) string {
 	m, _ := json.Marshal(msg)
 	return fmt.Sprintf("Error Response\n\t{\n\t\t\"type\": \"error\",\n\t\t\"status\": \"\",\n\t\t\"status_code\": 0,\n\t\t\"operation\": \"\",\n\t\t\"error_code\": %d,\n\t\t\"error\": %s,\n\t\t\"metadata\": null\n\t}", code, m)
-}
-
-// sortedNames is used to keep map-driven output deterministic.
-func sortedNames(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -182,6 +182,8 @@ func TestBadScenariosGetOneClearError(t *testing.T) {
 		{"not yaml", "name: [x\n", "not valid YAML"},
 		{"bad rate", "name: x\napi: lxd\nsteps:\n  - mix:\n      rate: fast\n      verbs:\n        - lxd: instance.create\n", `x.yaml:5:13: steps[0].mix.rate: invalid rate "fast"`},
 		{"unknown linode entity", "name: x\napi: linode\nsteps:\n  - linode: linode.boot\n    label: nope\n", `linode "nope" does not exist`},
+		{"fault without its duration", "name: x\napi: lxd\nsteps:\n  - fault: pause\n", `x.yaml:4:5: steps[0].for: missing: a pause needs for: DURATION`},
+		{"bad close code", "name: x\napi: lxd\nsteps:\n  - fault: disconnect\n    code: 42\n", `x.yaml:5:11: steps[0].code: must be a WebSocket close code from 1000 to 4999, got 42`},
 		{"unknown fault", "name: x\napi: lxd\nsteps:\n  - fault: explode\n", `unknown fault "explode"`},
 		{"two kinds", "name: x\napi: lxd\nsteps:\n  - wait: 1s\n    lxd: config.update\n", `a step does one thing`},
 		{"missing project", "name: x\napi: lxd\nsteps:\n  - lxd: instance.create\n    project: nope\n", `project "nope" does not exist; projects are default`},

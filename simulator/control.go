@@ -95,14 +95,9 @@ func (s *Server) controlHandler() http.Handler {
 			controlError(w, http.StatusBadRequest, fmt.Errorf("fault %s does not apply to api %q", fl.Kind, fl.API))
 			return
 		}
-		if fl.Kind == scenarios.FaultDisconnect && fl.Code == 0 {
-			fl.Code = 1001
-		}
-		if (fl.Kind == scenarios.FaultDuplicate || fl.Kind == scenarios.FaultDrop || fl.Kind == scenarios.FaultHTTPError || fl.Kind == scenarios.FaultRateLimit || fl.Kind == scenarios.FaultDropConn) && fl.Count == 0 && fl.For == 0 {
-			fl.Count = 1
-		}
-		if fl.Kind == scenarios.FaultHTTPError && fl.Status == 0 {
-			fl.Status = 500
+		if field, err := fl.Normalize(); err != nil {
+			controlError(w, http.StatusBadRequest, fmt.Errorf("fault %s: %s: %w", fl.Kind, field, err))
+			return
 		}
 		if err := s.Deliver(r.Context(), &scenarios.Record{API: fl.API, Time: s.Now(), Fault: &fl}); err != nil {
 			controlError(w, http.StatusServiceUnavailable, err)
