@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/eventsim/eventsim/schemas"
@@ -48,6 +50,12 @@ type LinodeOptions struct {
 	// Insecure skips verifying an https target's certificate (--insecure).
 	Insecure bool
 
+	// Retries is how many times one request is sent again after a transient
+	// failure, as linodego does: a 429 (after its Retry-After), a 503, or a
+	// connection cut before any answer. Each retry is named in the check's
+	// note. 0 means 5; a negative value means none (--retries 0).
+	Retries int
+
 	// HTTPClient is used when set (tests); nil means a client with a 30s timeout.
 	HTTPClient *http.Client
 	// Validate is the schema validator; nil means schemas.Validate.
@@ -59,7 +67,14 @@ type linodeRun struct {
 	base string
 	hc   *http.Client
 	rep  *Report
+	// retried counts the transient failures retried since the last check
+	// was added, by kind ("429", "503", "connection reset"); add() puts
+	// them in that check's note.
+	retried map[string]int
 }
+
+// maxRetryAfter caps how long one 429's Retry-After makes the run wait.
+const maxRetryAfter = 2 * time.Minute
 
 type lnResp struct {
 	status int
@@ -75,7 +90,74 @@ func (x *lnResp) subject(method, p string, hdr string) []byte {
 	return fmt.Appendf(nil, "%s -> %d %s", s, x.status, bytes.TrimSpace(x.body))
 }
 
+// get sends one request, retrying transient failures as linodego does: 429
+// after Retry-After, 503 with a growing pause, and a connection closed
+// before any answer (a reset or EOF; "connection refused" is not retried, so
+// an unreachable target fails at once). The last answer is returned whatever
+// it is, so a server that stays unavailable is judged on it.
 func (r *linodeRun) get(ctx context.Context, method, p string, token bool, filter string) (*lnResp, error) {
+	retries := r.o.Retries
+	if retries == 0 {
+		retries = 5
+	}
+	pause := 250 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		x, err := r.send(ctx, method, p, token, filter)
+		var kind string
+		wait := pause
+		switch {
+		case err != nil && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)):
+			kind = "connection closed without an answer"
+		case err != nil:
+			return nil, err
+		case x.status == http.StatusTooManyRequests:
+			kind = "429"
+			wait = time.Second
+			if s, perr := strconv.Atoi(strings.TrimSpace(x.header.Get("Retry-After"))); perr == nil && s >= 0 {
+				wait = min(time.Duration(s)*time.Second, maxRetryAfter)
+			}
+		case x.status == http.StatusServiceUnavailable:
+			kind = "503"
+		default:
+			return x, nil
+		}
+		if attempt >= retries || ctx.Err() != nil {
+			return x, err
+		}
+		if r.retried == nil {
+			r.retried = map[string]int{}
+		}
+		r.retried[kind]++
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		pause = min(2*pause, 5*time.Second)
+	}
+}
+
+// retryNote says which transient failures were retried since the last call.
+func (r *linodeRun) retryNote() string {
+	if len(r.retried) == 0 {
+		return ""
+	}
+	kinds := make([]string, 0, len(r.retried))
+	for k := range r.retried {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = fmt.Sprintf("%s ×%d", k, r.retried[k])
+	}
+	r.retried = nil
+	return "retried transient failures as linodego does: " + strings.Join(parts, ", ")
+}
+
+func (r *linodeRun) send(ctx context.Context, method, p string, token bool, filter string) (*lnResp, error) {
 	var body io.Reader
 	if method == "POST" {
 		body = strings.NewReader("{}")
@@ -204,7 +286,13 @@ func RunLinode(ctx context.Context, o LinodeOptions) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: GET %s%s: %v", ErrTarget, r.base, list, err)
 	}
-	add := func(rec *recorder) { r.rep.Results = append(r.rep.Results, rec.result()) }
+	firstRetries := r.retryNote()
+	add := func(rec *recorder) {
+		if n := r.retryNote(); n != "" {
+			rec.notef("%s", n)
+		}
+		r.rep.Results = append(r.rep.Results, rec.result())
+	}
 
 	auth := newRecorder(IDLinodeAuth, "a request without a token is refused with 401 in the errors envelope")
 	if x, err := r.get(ctx, "GET", list, false, ""); err != nil {
@@ -215,6 +303,9 @@ func RunLinode(ctx context.Context, o LinodeOptions) (*Report, error) {
 	add(auth)
 
 	env := newRecorder(IDLinodeEnvelope, "a page is {data, page, pages, results} with valid Events")
+	if firstRetries != "" {
+		env.notef("%s", firstRetries)
+	}
 	env.checked++
 	subj := first.subject("GET", list, "")
 	var p1 lnPage
@@ -247,7 +338,7 @@ func RunLinode(ctx context.Context, o LinodeOptions) (*Report, error) {
 	// Walk every page at the smallest page size.
 	walk := newRecorder(IDLinodeWalk, "walking all pages gives `results` events, no duplicates, consistent `pages`")
 	schemaRec := newRecorder(IDLinodeEventSchema, "every Event matches the linode-event schema")
-	all, ok := r.walk(ctx, walk, schemaRec, "", 25)
+	all, ok := r.stableWalk(ctx, walk, schemaRec, nil, 25)
 	add(walk)
 	add(schemaRec)
 	r.rep.Events = len(all)
@@ -324,7 +415,7 @@ func RunLinode(ctx context.Context, o LinodeOptions) (*Report, error) {
 		} else if !json.Valid(x.body) {
 			seen.fail(x.subject("POST", q, ""), "the body is not JSON; linodego fails on an empty 200")
 		} else {
-			after, _ := r.walk(ctx, newRecorder("", ""), nil, "", 100)
+			after, _ := r.stableWalk(ctx, newRecorder("", ""), nil, nil, 100)
 			for _, e := range after {
 				if e.id <= mid && !e.seen {
 					seen.fail(e.raw, "event %d is not seen after POST .../%d/seen", e.id, mid)
@@ -365,10 +456,96 @@ func maps(m map[string]any) map[string]any {
 	return out
 }
 
+// walkAttempts is how many times a walk is tried while the list changes
+// under it before the walk is pinned to the events already there.
+const walkAttempts = 3
+
+// stableWalk walks a list as walk does. A live account gains events while it
+// is walked (newest first, so every page shifts by the events added, and a
+// client sees repeats); when `results` changes between the pages of a walk,
+// the walk is taken again, and after walkAttempts it is pinned to the ids
+// the first page showed ({"id":{"+lte":max}} ANDed with filter), which a
+// growing account cannot shift. Only the walk that counts is judged; the
+// note says what happened.
+func (r *linodeRun) stableWalk(ctx context.Context, rec, schemaRec *recorder, filter map[string]any, size int) ([]lnEvent, bool) {
+	fb := ""
+	if filter != nil {
+		b, _ := json.Marshal(filter)
+		fb = string(b)
+	}
+	var pin int64
+	for attempt := 1; ; attempt++ {
+		w := newRecorder(rec.info.ID, rec.info.Name)
+		var s *recorder
+		if schemaRec != nil {
+			s = newRecorder(schemaRec.info.ID, schemaRec.info.Name)
+		}
+		f := fb
+		if attempt > walkAttempts {
+			f = pinned(filter, pin)
+		}
+		evs, ok, moved := r.walk(ctx, w, s, f, size)
+		if attempt == 1 {
+			for _, e := range evs {
+				pin = max(pin, e.id)
+			}
+		}
+		if moved && attempt <= walkAttempts {
+			continue
+		}
+		if attempt > 1 {
+			if attempt > walkAttempts {
+				rec.notef("the list changed during %d walks; walked again pinned with X-Filter %s", walkAttempts, f)
+			} else {
+				rec.notef("the list changed while it was walked; walk %d was stable", attempt)
+			}
+		}
+		merge(rec, w)
+		if s != nil {
+			merge(schemaRec, s)
+		}
+		return evs, ok
+	}
+}
+
+// pinned ANDs {"id":{"+lte":pin}} with a filter, keeping its ordering keys
+// at the top level where the API requires them.
+func pinned(filter map[string]any, pin int64) string {
+	cond := map[string]any{"id": map[string]any{"+lte": pin}}
+	out := map[string]any{}
+	rest := map[string]any{}
+	for k, v := range filter {
+		if k == "+order" || k == "+order_by" {
+			out[k] = v
+		} else {
+			rest[k] = v
+		}
+	}
+	if len(rest) == 0 {
+		out["id"] = cond["id"]
+	} else {
+		out["+and"] = []any{rest, cond}
+	}
+	b, _ := json.Marshal(out)
+	return string(b)
+}
+
+// merge adds what src recorded to dst.
+func merge(dst, src *recorder) {
+	dst.checked += src.checked
+	dst.dropped += src.dropped
+	for _, f := range src.findings {
+		dst.add(f.Status, []byte(f.Subject), "%s", f.Problem)
+	}
+	if src.note != "" {
+		dst.notef("%s", src.note)
+	}
+}
+
 // walk fetches every page of a list and checks the paging on the way; with
-// schemaRec set it also validates every page and Event.
-func (r *linodeRun) walk(ctx context.Context, rec, schemaRec *recorder, filter string, size int) ([]lnEvent, bool) {
-	var out []lnEvent
+// schemaRec set it also validates every page and Event. moved says
+// `pages` or `results` changed between pages: the list changed under the walk.
+func (r *linodeRun) walk(ctx context.Context, rec, schemaRec *recorder, filter string, size int) (out []lnEvent, ok, moved bool) {
 	seen := map[int64]bool{}
 	pages, results := -1, -1
 	for page := 1; ; page++ {
@@ -376,18 +553,18 @@ func (r *linodeRun) walk(ctx context.Context, rec, schemaRec *recorder, filter s
 		x, err := r.get(ctx, "GET", q, true, filter)
 		if err != nil {
 			rec.fail(nil, "GET %s: %v", q, err)
-			return out, false
+			return out, false, moved
 		}
 		subj := x.subject("GET", q, filter)
 		rec.checked++
 		if x.status != 200 {
 			rec.fail(subj, "answered %d, want 200", x.status)
-			return out, false
+			return out, false, moved
 		}
 		var p lnPage
 		if err := json.Unmarshal(x.body, &p); err != nil {
 			rec.fail(subj, "not a page: %v", err)
-			return out, false
+			return out, false, moved
 		}
 		if schemaRec == nil {
 			// Filtered walks: the Events were validated on the plain walk.
@@ -411,6 +588,7 @@ func (r *linodeRun) walk(ctx context.Context, rec, schemaRec *recorder, filter s
 				rec.fail(subj, "pages is %d for %d results at page_size %d, want %d", pages, results, size, want)
 			}
 		} else if p.Pages != pages || p.Results != results {
+			moved = true
 			rec.fail(subj, "pages/results changed from %d/%d to %d/%d between pages", pages, results, p.Pages, p.Results)
 		}
 		if page < pages && len(p.Data) != size {
@@ -432,7 +610,7 @@ func (r *linodeRun) walk(ctx context.Context, rec, schemaRec *recorder, filter s
 	if results >= 0 && len(out) != results {
 		rec.fail(nil, "walking %d pages gave %d distinct events, but results says %d", pages, len(out), results)
 	}
-	return out, true
+	return out, true, moved
 }
 
 // matchesFilter evaluates the subset of X-Filter the checker sends.
@@ -547,6 +725,9 @@ func (r *linodeRun) filters(ctx context.Context, all []lnEvent, walked bool, add
 			r.errorEnvelope(bad, x, x.subject("GET", "/account/events", f), 400, "X-Filter")
 		}
 	}
+	if n := r.retryNote(); n != "" {
+		bad.notef("%s", n)
+	}
 	if !walked || len(all) == 0 {
 		for _, rec := range []*recorder{eq, ops, ord} {
 			rec.skip("no events to filter")
@@ -567,7 +748,10 @@ func (r *linodeRun) filters(ctx context.Context, all []lnEvent, walked bool, add
 
 	run := func(rec *recorder, filter map[string]any) []lnEvent {
 		fb, _ := json.Marshal(filter)
-		got, ok := r.walk(ctx, rec, nil, string(fb), 100)
+		got, ok := r.stableWalk(ctx, rec, nil, filter, 100)
+		if n := r.retryNote(); n != "" {
+			rec.notef("%s", n)
+		}
 		if !ok {
 			return nil
 		}
