@@ -3,6 +3,7 @@ package conformance
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -31,6 +32,16 @@ type miniLinode struct {
 	zonedCreated  bool // created carries a zone
 	noRateHeaders bool
 	seenBroken    bool // seen answers {} but marks nothing
+
+	// transient answers the next requests, one each, with these statuses
+	// (429 with Retry-After: 1; 0 cuts the connection without an answer).
+	transient []int
+	// growEvery adds a newer event at the front of the default order every
+	// growEvery list requests, as a live account does.
+	growEvery int
+	// growAt adds one such event at these list requests (counted from 1).
+	growAt map[int]bool
+	lists  int
 }
 
 func newMiniLinode(n int) *miniLinode {
@@ -84,6 +95,25 @@ func (m *miniLinode) eventView(e map[string]any) lnEvent {
 func (m *miniLinode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if len(m.transient) > 0 {
+		st := m.transient[0]
+		m.transient = m.transient[1:]
+		switch st {
+		case 0:
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				if tc, ok := conn.(*net.TCPConn); ok {
+					_ = tc.SetLinger(0)
+				}
+				conn.Close()
+			}
+			return
+		case http.StatusTooManyRequests:
+			w.Header().Set("Retry-After", "1")
+		}
+		m.fail(w, st, http.StatusText(st), "")
+		return
+	}
 	if !m.noAuth && r.Header.Get("Authorization") != "Bearer secret" {
 		m.fail(w, 401, "Invalid Token", "")
 		return
@@ -184,6 +214,17 @@ func stripOps(f map[string]any) map[string]any {
 }
 
 func (m *miniLinode) list(w http.ResponseWriter, r *http.Request) {
+	m.lists++
+	if m.growEvery > 0 && m.lists%m.growEvery == 0 || m.growAt[m.lists] {
+		n := len(m.events) + 1
+		e := map[string]any{}
+		for k, v := range m.events[0] {
+			e[k] = v
+		}
+		e["id"] = 5000 + n
+		e["created"] = fmt.Sprintf("2026-11-21T06:%02d:%02d", n/60%60, n%60)
+		m.events = append([]map[string]any{e}, m.events...)
+	}
 	page, size := 1, 100
 	if s := r.URL.Query().Get("page"); s != "" {
 		page, _ = strconv.Atoi(s)
@@ -259,9 +300,15 @@ func (m *miniLinode) list(w http.ResponseWriter, r *http.Request) {
 
 func runMiniLinode(t *testing.T, m *miniLinode, mutate bool) *Report {
 	t.Helper()
+	return runMiniLinodeOpts(t, m, LinodeOptions{Mutate: mutate})
+}
+
+func runMiniLinodeOpts(t *testing.T, m *miniLinode, o LinodeOptions) *Report {
+	t.Helper()
 	srv := httptest.NewServer(m)
 	t.Cleanup(srv.Close)
-	rep, err := RunLinode(t.Context(), LinodeOptions{Target: srv.URL + "/v4", Token: "secret", Mutate: mutate})
+	o.Target, o.Token = srv.URL+"/v4", "secret"
+	rep, err := RunLinode(t.Context(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,5 +381,77 @@ func TestLinodeBadOptionsAndUnreachable(t *testing.T) {
 	_, err := RunLinode(t.Context(), LinodeOptions{Target: "http://127.0.0.1:1/v4", Token: "t"})
 	if ExitCode(nil, err) != 2 || err == nil {
 		t.Errorf("unreachable: %v", err)
+	}
+}
+
+func TestLinodeRetriesTransientFailures(t *testing.T) {
+	t.Parallel()
+	m := newMiniLinode(60)
+	m.transient = []int{0, 503, 429, 503}
+	rep := runMiniLinodeOpts(t, m, LinodeOptions{})
+	for _, r := range rep.Results {
+		if r.Status != Pass && r.Status != Skip {
+			t.Errorf("%s: %s %s %+v", r.ID, r.Status, r.Note, r.Findings)
+		}
+	}
+	env := rep.Result(IDLinodeEnvelope)
+	for _, want := range []string{"429 ×1", "503 ×2", "connection closed without an answer ×1"} {
+		if !strings.Contains(env.Note, want) {
+			t.Errorf("the envelope's note %q does not name %q", env.Note, want)
+		}
+	}
+}
+
+func TestLinodeRetriesAreBounded(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		transient []int
+		retries   int
+	}{
+		{"no retries", []int{503}, -1},
+		{"more 503s than retries", []int{503, 503, 503}, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newMiniLinode(30)
+			m.transient = tc.transient
+			rep := runMiniLinodeOpts(t, m, LinodeOptions{Retries: tc.retries})
+			if r := rep.Result(IDLinodeEnvelope); r.Status != Fail {
+				t.Errorf("%s: %s, want fail after the retries ran out", r.ID, r.Status)
+			}
+		})
+	}
+}
+
+func TestLinodeWalkOfAGrowingAccount(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		growEvery int
+		growAt    map[int]bool
+		note      string
+	}{
+		// Request 1 is the first page, 2 and 3 the walk's pages 1 and 2: one
+		// event arrives between them, and the second walk is stable.
+		{"one arrival", 0, map[int]bool{3: true}, "walk 2 was stable"},
+		// An event arrives before every list request: the walk is pinned.
+		{"constant arrivals", 1, nil, "pinned"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newMiniLinode(60)
+			m.growEvery, m.growAt = tc.growEvery, tc.growAt
+			rep := runMiniLinodeOpts(t, m, LinodeOptions{})
+			walk := rep.Result(IDLinodeWalk)
+			if walk.Status != Pass || !strings.Contains(walk.Note, tc.note) {
+				t.Errorf("%s: %s, note %q, want pass noting %q; %+v", walk.ID, walk.Status, walk.Note, tc.note, walk.Findings)
+			}
+			for _, r := range rep.Results {
+				if r.Status == Fail {
+					t.Errorf("%s: %s %s %+v", r.ID, r.Status, r.Note, r.Findings)
+				}
+			}
+		})
 	}
 }
