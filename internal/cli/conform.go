@@ -16,7 +16,9 @@ import (
 	"github.com/eventsim/eventsim/conformance"
 )
 
-func init() { extraCommands = append(extraCommands, func(s *IO) *cobra.Command { return NewCmdConform(s, nil) }) }
+func init() {
+	extraCommands = append(extraCommands, func(s *IO) *cobra.Command { return NewCmdConform(s, nil) })
+}
 
 // TokenEnv is the environment variable `conform linode` reads the token
 // from when --token is not given; linodego and the Linode CLI use the same.
