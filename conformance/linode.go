@@ -53,7 +53,8 @@ type LinodeOptions struct {
 	// Retries is how many times one request is sent again after a transient
 	// failure, as linodego does: a 429 (after its Retry-After), a 503, or a
 	// connection cut before any answer. Each retry is named in the check's
-	// note. 0 means 5; a negative value means none (--retries 0).
+	// note. 0 means 10 (linode-failures alone stacks six transient failures
+	// on one request); a negative value means none (--retries 0).
 	Retries int
 
 	// HTTPClient is used when set (tests); nil means a client with a 30s timeout.
@@ -98,7 +99,7 @@ func (x *lnResp) subject(method, p string, hdr string) []byte {
 func (r *linodeRun) get(ctx context.Context, method, p string, token bool, filter string) (*lnResp, error) {
 	retries := r.o.Retries
 	if retries == 0 {
-		retries = 5
+		retries = 10
 	}
 	pause := 250 * time.Millisecond
 	for attempt := 0; ; attempt++ {
@@ -338,7 +339,7 @@ func RunLinode(ctx context.Context, o LinodeOptions) (*Report, error) {
 	// Walk every page at the smallest page size.
 	walk := newRecorder(IDLinodeWalk, "walking all pages gives `results` events, no duplicates, consistent `pages`")
 	schemaRec := newRecorder(IDLinodeEventSchema, "every Event matches the linode-event schema")
-	all, ok := r.stableWalk(ctx, walk, schemaRec, nil, 25)
+	all, ok := r.stableWalk(ctx, walk, schemaRec, nil, 25, 0)
 	add(walk)
 	add(schemaRec)
 	r.rep.Events = len(all)
@@ -415,7 +416,7 @@ func RunLinode(ctx context.Context, o LinodeOptions) (*Report, error) {
 		} else if !json.Valid(x.body) {
 			seen.fail(x.subject("POST", q, ""), "the body is not JSON; linodego fails on an empty 200")
 		} else {
-			after, _ := r.stableWalk(ctx, newRecorder("", ""), nil, nil, 100)
+			after, _ := r.stableWalk(ctx, newRecorder("", ""), nil, nil, 100, 0)
 			for _, e := range after {
 				if e.id <= mid && !e.seen {
 					seen.fail(e.raw, "event %d is not seen after POST .../%d/seen", e.id, mid)
@@ -464,16 +465,17 @@ const walkAttempts = 3
 // is walked (newest first, so every page shifts by the events added, and a
 // client sees repeats); when `results` changes between the pages of a walk,
 // the walk is taken again, and after walkAttempts it is pinned to the ids
-// the first page showed ({"id":{"+lte":max}} ANDed with filter), which a
-// growing account cannot shift. Only the walk that counts is judged; the
-// note says what happened.
-func (r *linodeRun) stableWalk(ctx context.Context, rec, schemaRec *recorder, filter map[string]any, size int) ([]lnEvent, bool) {
+// known ({"id":{"+lte":pin}} ANDed with filter), which a growing account
+// cannot shift. pin 0 means the largest id the first attempt saw. Only the
+// walk that counts is judged; the note says what happened. A walk that is
+// to be taken again stops at the first change, so a walk slower than the
+// account grows still ends.
+func (r *linodeRun) stableWalk(ctx context.Context, rec, schemaRec *recorder, filter map[string]any, size int, pin int64) ([]lnEvent, bool) {
 	fb := ""
 	if filter != nil {
 		b, _ := json.Marshal(filter)
 		fb = string(b)
 	}
-	var pin int64
 	for attempt := 1; ; attempt++ {
 		w := newRecorder(rec.info.ID, rec.info.Name)
 		var s *recorder
@@ -484,13 +486,14 @@ func (r *linodeRun) stableWalk(ctx context.Context, rec, schemaRec *recorder, fi
 		if attempt > walkAttempts {
 			f = pinned(filter, pin)
 		}
-		evs, ok, moved := r.walk(ctx, w, s, f, size)
-		if attempt == 1 {
+		retry := attempt <= walkAttempts
+		evs, ok, moved := r.walk(ctx, w, s, f, size, retry)
+		if attempt == 1 && pin == 0 {
 			for _, e := range evs {
 				pin = max(pin, e.id)
 			}
 		}
-		if moved && attempt <= walkAttempts {
+		if moved && retry {
 			continue
 		}
 		if attempt > 1 {
@@ -544,8 +547,9 @@ func merge(dst, src *recorder) {
 
 // walk fetches every page of a list and checks the paging on the way; with
 // schemaRec set it also validates every page and Event. moved says
-// `pages` or `results` changed between pages: the list changed under the walk.
-func (r *linodeRun) walk(ctx context.Context, rec, schemaRec *recorder, filter string, size int) (out []lnEvent, ok, moved bool) {
+// `pages` or `results` changed between pages: the list changed under the
+// walk; with stopOnMove the walk ends there.
+func (r *linodeRun) walk(ctx context.Context, rec, schemaRec *recorder, filter string, size int, stopOnMove bool) (out []lnEvent, ok, moved bool) {
 	seen := map[int64]bool{}
 	pages, results := -1, -1
 	for page := 1; ; page++ {
@@ -589,6 +593,9 @@ func (r *linodeRun) walk(ctx context.Context, rec, schemaRec *recorder, filter s
 			}
 		} else if p.Pages != pages || p.Results != results {
 			moved = true
+			if stopOnMove {
+				return out, true, moved
+			}
 			rec.fail(subj, "pages/results changed from %d/%d to %d/%d between pages", pages, results, p.Pages, p.Results)
 		}
 		if page < pages && len(p.Data) != size {
@@ -748,7 +755,7 @@ func (r *linodeRun) filters(ctx context.Context, all []lnEvent, walked bool, add
 
 	run := func(rec *recorder, filter map[string]any) []lnEvent {
 		fb, _ := json.Marshal(filter)
-		got, ok := r.stableWalk(ctx, rec, nil, filter, 100)
+		got, ok := r.stableWalk(ctx, rec, nil, filter, 100, maxID)
 		if n := r.retryNote(); n != "" {
 			rec.notef("%s", n)
 		}

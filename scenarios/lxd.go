@@ -888,6 +888,11 @@ func (w *lxdWorld) genericAction(t *track, st *Step, req *lxdRequest) (time.Time
 			req.names[ph] = "tls"
 		default:
 			req.names[ph] = w.newName(t, a.Resource)
+			// The custom volume a volume or snapshot event names, as the
+			// verbs name it (5.0.2's PROJECT_NAME).
+			if (ph == "volume" || ph == "name" && a.Resource == "storage-volume") && req.names["type"] == "custom" {
+				req.names[ph] = w.volumeName(a, req.project, req.names[ph])
+			}
 		}
 	}
 	req.context = map[string]any{}

@@ -175,7 +175,7 @@ answer; each retry is named in the report.`,
 	fl.StringVar(&opts.Linode.Token, "token", "", "bearer token (default: $"+TokenEnv+")")
 	fl.BoolVar(&opts.Linode.Mutate, "mutate", false, "also check POST .../{id}/seen, which marks the account's events seen")
 	fl.BoolVar(&opts.Linode.Insecure, "insecure", false, "do not verify an https target's certificate")
-	fl.IntVar(&retries, "retries", 5, "times to retry a request after a 429, a 503 or a dropped connection (0: never)")
+	fl.IntVar(&retries, "retries", 10, "times to retry a request after a 429, a 503 or a dropped connection (0: never)")
 	addReportFlags(cmd, opts)
 	return cmd
 }

@@ -83,8 +83,8 @@ func TestConformParsing(t *testing.T) {
 			}},
 		{"--token wins over the environment", []string{"linode", "--target", "http://h/v4", "--token", "flag"}, "envtoken",
 			func(t *testing.T, o *ConformOptions) {
-				if o.Linode.Token != "flag" || o.Linode.Retries != 5 {
-					t.Errorf("token %q retries %d, want flag and 5", o.Linode.Token, o.Linode.Retries)
+				if o.Linode.Token != "flag" || o.Linode.Retries != 10 {
+					t.Errorf("token %q retries %d, want flag and 10", o.Linode.Token, o.Linode.Retries)
 				}
 			}},
 	}
