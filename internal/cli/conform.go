@@ -21,7 +21,7 @@ func init() {
 }
 
 // TokenEnv is the environment variable `conform linode` reads the token
-// from when --token is not given; linodego and the Linode CLI use the same.
+// from when --token is not given, the variable linodego reads.
 const TokenEnv = "LINODE_TOKEN"
 
 // ReportFormats are the report formats conform writes.
@@ -136,8 +136,8 @@ equality, operators and ordering, invalid filters and rate-limit headers.
 With --mutate, also POST .../{id}/seen (it marks events seen on the account).
 
 The token comes from --token or, when that is not given, from the
-environment variable ` + TokenEnv + ` (as linodego and the Linode CLI read
-it); prefer the variable, since arguments show in process listings.
+environment variable ` + TokenEnv + ` (which linodego reads too); prefer
+the variable, since arguments show in process listings.
 
 Like linodego, each request is retried up to --retries times after a 429
 (once its Retry-After has passed), a 503, or a connection closed without an
