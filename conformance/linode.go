@@ -69,7 +69,8 @@ type linodeRun struct {
 	hc   *http.Client
 	rep  *Report
 	// retried counts the transient failures retried since the last check
-	// was added, by kind ("429", "503", "connection reset"); add() puts
+	// was added, by kind ("429", "503", "connection closed without an
+	// answer"); add() puts
 	// them in that check's note.
 	retried map[string]int
 }
