@@ -70,8 +70,7 @@ type linodeRun struct {
 	rep  *Report
 	// retried counts the transient failures retried since the last check
 	// was added, by kind ("429", "503", "connection closed without an
-	// answer"); add() puts
-	// them in that check's note.
+	// answer"); add() puts them in that check's note.
 	retried map[string]int
 }
 
