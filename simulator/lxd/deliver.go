@@ -75,6 +75,9 @@ func (s *Server) Deliver(ctx context.Context, r *scenarios.Record) error {
 	s.stats.records.Add(1)
 	ev := &event{frame: frameOf(r.JSON), typ: r.Type, project: r.Project}
 	s.seqMu.Lock()
+	if r.Time.After(s.lastAt) {
+		s.lastAt = r.Time
+	}
 	s.submit(ev)
 	s.seqMu.Unlock()
 	if s.opts.Backpressure {
