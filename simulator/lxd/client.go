@@ -51,9 +51,9 @@ type client struct {
 	// listener, local and lremote name the listener in the daemon's
 	// "Event listener server handler" logs.
 	listener, local, lremote string
-	ws     *websocket.Conn
-	bc     *bufConn // the hijacked connection, write-buffered
-	raw    net.Conn // bc's connection, for cutting it off
+	ws                       *websocket.Conn
+	bc                       *bufConn // the hijacked connection, write-buffered
+	raw                      net.Conn // bc's connection, for cutting it off
 
 	// Filters, fixed at connect.
 	types       []string // nil means every type

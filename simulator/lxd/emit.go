@@ -67,12 +67,13 @@ func (s *Server) clock() time.Time {
 }
 
 // stampLocked returns the time for the next event the server makes: its
-// clock, but never before an event already on the stream, so timestamps
-// stay in stream order. s.seqMu must be held.
+// clock, but always after every event already on the stream, so timestamps
+// follow stream order strictly (clients that reorder, like lxc monitor,
+// can sort them back). s.seqMu must be held.
 func (s *Server) stampLocked() time.Time {
 	at := s.clock()
-	if at.Before(s.lastAt) {
-		at = s.lastAt
+	if !at.After(s.lastAt) {
+		at = s.lastAt.Add(time.Nanosecond)
 	}
 	s.lastAt = at
 	return at
