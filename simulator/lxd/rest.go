@@ -177,8 +177,9 @@ type projectPut struct {
 }
 
 type projectsPost struct {
-	Name string `json:"name"`
-	projectPut
+	Name        string            `json:"name"`
+	Config      map[string]string `json:"config"`
+	Description *string           `json:"description"`
 }
 
 type projectObj struct {
@@ -375,8 +376,10 @@ type profilePut struct {
 }
 
 type profilesPost struct {
-	Name string `json:"name"`
-	profilePut
+	Name        string                       `json:"name"`
+	Config      map[string]string            `json:"config"`
+	Description *string                      `json:"description"`
+	Devices     map[string]map[string]string `json:"devices"`
 }
 
 // profileScope returns the project whose profiles a request works on.
@@ -459,7 +462,7 @@ func (s *Server) postProfiles(c *call) (*reply, error) {
 		return nil, conflict("Profile %q already exists", req.Name)
 	}
 	pr := &profile{Config: map[string]string{}, Devices: map[string]map[string]string{}, Name: req.Name, UsedBy: []string{}}
-	applyProfile(pr, req.profilePut, false)
+	applyProfile(pr, profilePut{Config: req.Config, Description: req.Description, Devices: req.Devices}, false)
 	m[req.Name] = pr
 	s.lifecycle("profile-created", map[string]string{"name": req.Name}, p, nil, c.rq)
 	return created(withProject("/1.0/profiles/"+url.PathEscape(req.Name), p)), nil
