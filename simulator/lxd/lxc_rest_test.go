@@ -54,8 +54,6 @@ func monitor(t *testing.T, s *Server, args ...string) <-chan map[string]any {
 	before := s.Stats().Connections
 	cmd := exec.Command(path, append([]string{"monitor", "--format", "json"}, args...)...)
 	cmd.Env = append(os.Environ(), "LXD_SOCKET="+s.SocketPath(), "LXD_DIR="+t.TempDir(), "LXD_CONF="+t.TempDir())
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +79,7 @@ func monitor(t *testing.T, s *Server, args ...string) <-chan map[string]any {
 			evs <- m
 		}
 	}()
-	waitFor(t, func() bool { return s.Stats().Connections > before }, "lxc monitor to connect: "+stderr.String())
+	waitFor(t, func() bool { return s.Stats().Connections > before }, "lxc monitor to connect")
 	return evs
 }
 
