@@ -85,9 +85,10 @@ var defaultProjectConfig = map[string]string{
 	"features.storage.buckets": "true", "features.storage.volumes": "true",
 }
 
-// newRestState makes the objects a fresh server has: the default profile in
-// the default project and the given storage pools ("default" when none).
-func newRestState(pools []string, loc string) *restState {
+// newRestState makes the objects a fresh server has: the default profile and
+// the given ones in the default project, and the given storage pools
+// ("default" when none).
+func newRestState(pools, profiles []string, loc string) *restState {
 	st := &restState{projects: map[string]*projectInfo{}, profiles: map[string]map[string]*profile{}, volumes: map[volKey]*volume{}}
 	if len(pools) == 0 {
 		pools = []string{"default"}
@@ -100,6 +101,12 @@ func newRestState(pools []string, loc string) *restState {
 			Config: map[string]string{"source": "/var/lib/lxd/storage-pools/" + p}, Name: p, Driver: "dir",
 			UsedBy: []string{}, Status: "Created", Locations: []string{loc},
 		})
+	}
+	m := st.profilesOf("default")
+	for _, p := range profiles {
+		if p != "" && m[p] == nil {
+			m[p] = &profile{Config: map[string]string{}, Devices: map[string]map[string]string{}, Name: p, UsedBy: []string{}}
+		}
 	}
 	return st
 }

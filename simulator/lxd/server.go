@@ -113,6 +113,9 @@ type Options struct {
 	// Pools are the storage pools (driver dir) that exist; empty means one,
 	// "default", as after `lxd init --auto`. Custom volumes can be made in them.
 	Pools []string
+	// Profiles are profiles that exist in the default project besides
+	// "default", which always does.
+	Profiles []string
 	// Logging makes the server emit the debug logging events a real daemon
 	// sends for each request it answers ("Handling API request",
 	// "API Request", "WriteJSON", operation and driver logs) and for each
@@ -252,7 +255,7 @@ func New(opts Options) (*Server, error) {
 	if s.info, err = newServerInfo(s); err != nil {
 		return nil, fmt.Errorf("new lxd server: %w", err)
 	}
-	s.rest = newRestState(opts.Pools, s.location())
+	s.rest = newRestState(opts.Pools, opts.Profiles, s.location())
 	s.handler = s.routes()
 	s.httpSrv = &http.Server{
 		Handler:           s.handler,
