@@ -385,3 +385,29 @@ func websocketDial(s *Server, query string) (int, error) {
 	c.Close()
 	return 101, nil
 }
+
+// TestPlayedProjects: projects created and deleted by played events come
+// and go like those of REST requests.
+func TestPlayedProjects(t *testing.T) {
+	s := newTestServer(t, Options{})
+	played := func(action string) {
+		t.Helper()
+		j := `{"type":"lifecycle","timestamp":"2026-01-01T00:00:00Z","metadata":{"action":"` + action + `","source":"/1.0/projects/played"},"location":"none","project":"played"}`
+		if err := s.Deliver(t.Context(), recordOf(t, []byte(j))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	played("project-created")
+	if _, _, env := do(t, s, "GET", "/1.0/projects", ""); string(env.Metadata) != `["/1.0/projects/default","/1.0/projects/played"]` {
+		t.Errorf("after project-created: %s", env.Metadata)
+	}
+	dial(t, s, "project=played")
+	played("project-updated")
+	played("project-deleted")
+	if _, _, env := do(t, s, "GET", "/1.0/projects", ""); string(env.Metadata) != `["/1.0/projects/default"]` {
+		t.Errorf("after project-deleted: %s", env.Metadata)
+	}
+	if code, err := websocketDial(s, "project=played"); err == nil || code != 404 {
+		t.Errorf("a listener on a played-and-deleted project: %d %v", code, err)
+	}
+}
