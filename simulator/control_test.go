@@ -104,10 +104,13 @@ func TestControlAPI(t *testing.T) {
 				{"POST", "/emit?api=lxd", "{", "event body: "},
 				{"POST", "/emit?api=lxd", `{"type":"lifecycle"}`, "event body needs type and metadata"},
 				{"POST", "/emit?api=linode", `{"id":0}`, "event body needs id, action and status"},
-				{"POST", "/fault", `{"kind":"earthquake"}`, `unknown fault "earthquake"`},
-				{"POST", "/fault", `{"kind":"pause","for":"soon"}`, `invalid duration "soon"`},
+				{"POST", "/fault", `{"kind":"earthquake"}`, `unknown fault "earthquake", must be one of disconnect, drop, drop-connection, duplicate, http-error, latency, malformed, pause, rate-limit, reorder`},
+				{"POST", "/fault", `{"kind":"pause","for":"soon"}`, `fault pause: for: invalid duration "soon", must be like 500ms or 2s`},
 				{"POST", "/fault", `{"kind":"pause"}`, "fault pause: for: missing: a pause needs for: DURATION"},
-				{"POST", "/fault", `{"kind":"drop","api":"linode"}`, `fault drop does not apply to api "linode"`},
+				{"POST", "/fault", `{"kind":"drop","api":"linode"}`, `fault drop applies to lxd, got api "linode"`},
+				{"POST", "/fault", `{"kind":"latency","delay":"1s","count":1}`, `fault latency needs api: lxd or linode`},
+				{"POST", "/fault", `{"kind":"latency","api":"aws","delay":"1s","count":1}`, `fault latency applies to lxd or linode, got api "aws"`},
+				{"POST", "/fault", `{"kind":"drop","cuont":2}`, `fault body: json: unknown field "cuont"`},
 				{"POST", "/fault", `not json`, "fault body: "},
 				{"GET", "/nope", "", "no control route GET /eventsim/v1/nope"},
 				{"DELETE", "/stats", "", "no control route DELETE /eventsim/v1/stats"},
@@ -197,6 +200,18 @@ func TestFaultsViaControl(t *testing.T) {
 			t.Errorf("events came %s after a 400ms pause began", d)
 		}
 	})
+	t.Run("latency", func(t *testing.T) {
+		c := wsDial(t, srv, "")
+		fault(`{"kind":"latency","api":"lxd","delay":"300ms","count":1}`)
+		start := time.Now()
+		emit("e-one")
+		if a := actionOf(nextFrame(t, c)); a != "e-one" {
+			t.Errorf("after latency: %s", a)
+		}
+		if d := time.Since(start); d < 250*time.Millisecond {
+			t.Errorf("a 300ms-late event came after %s", d)
+		}
+	})
 	t.Run("disconnect", func(t *testing.T) {
 		c := wsDial(t, srv, "")
 		u := wsDialUnix(t, srv)
@@ -213,7 +228,7 @@ func TestFaultsViaControl(t *testing.T) {
 			t.Errorf("after the disconnect: %s", a)
 		}
 	})
-	if st := srv.Stats(); st.LXD.Faults != 5 || st.LXD.Dropped != 2 {
-		t.Errorf("stats: faults %d dropped %d, want 5 and 2", st.LXD.Faults, st.LXD.Dropped)
+	if st := srv.Stats(); st.LXD.Faults != 6 || st.LXD.Dropped != 2 {
+		t.Errorf("stats: faults %d dropped %d, want 6 and 2", st.LXD.Faults, st.LXD.Dropped)
 	}
 }
