@@ -101,7 +101,7 @@ func (s *Server) emit(typ, project string, meta []byte) {
 	s.submit(&event{frame: frameOf(j), typ: typ, project: project})
 }
 
-// logf emits a debug logging event when Options.Logging is set.
+// logEvent emits a logging event when Options.Logging is set.
 func (s *Server) logEvent(level, msg string, ctx map[string]string) {
 	if !s.opts.Logging {
 		return
