@@ -15,6 +15,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/eventsim/eventsim/conformance"
 	"github.com/eventsim/eventsim/scenarios"
 	"github.com/eventsim/eventsim/simulator"
 )
@@ -268,5 +269,36 @@ func TestClose(t *testing.T) {
 	}
 	if err := srv.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+}
+
+// TestConformanceWhilePlaying runs the conformance suite with Exercise
+// against the whole simulator while the demo scenario plays in real time:
+// played events and the events of the suite's REST requests share the
+// stream, and every check passes with no warning.
+func TestConformanceWhilePlaying(t *testing.T) {
+	opts := simulator.Options{Scenario: "demo", Speed: 1}
+	opts.LXD.Socket = filepath.Join(t.TempDir(), "unix.socket")
+	srv, err := simulator.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	rep, err := conformance.RunLXD(t.Context(), conformance.LXDOptions{Target: "unix://" + srv.LXD().SocketPath(), Exercise: true, Duration: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Results {
+		if r.Status == conformance.Fail || r.Status == conformance.Warn {
+			for _, f := range r.Findings {
+				t.Errorf("%s %s: %s\n  %s", r.Status, r.ID, f.Problem, f.Subject)
+			}
+		}
+		if strings.HasPrefix(r.ID, "lxd.exercise.") && r.Status != conformance.Pass {
+			t.Errorf("%s: %s", r.ID, r.Status)
+		}
+	}
+	if st := srv.Stats(); st.LXD.Records == 0 || st.LXD.Emitted == 0 {
+		t.Errorf("want both played and REST events: %+v", st.LXD)
 	}
 }
