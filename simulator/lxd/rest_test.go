@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -410,4 +411,54 @@ func TestPlayedProjects(t *testing.T) {
 	if code, err := websocketDial(s, "project=played"); err == nil || code != 404 {
 		t.Errorf("a listener on a played-and-deleted project: %d %v", code, err)
 	}
+}
+
+// FuzzREST sends arbitrary methods, paths and bodies to the REST routes:
+// every answer is LXD's envelope with a status the API uses, and the
+// server keeps its invariants (default project and profile).
+func FuzzREST(f *testing.F) {
+	for _, seed := range []struct{ method, path, body string }{
+		{"POST", "/1.0/profiles", `{"name":"web","config":null,"description":"","devices":null}`},
+		{"PATCH", "/1.0/profiles/default", `{"config":{"a":"b"}}`},
+		{"POST", "/1.0/projects", `{"name":"p","config":{"features.profiles":"false"}}`},
+		{"POST", "/1.0/projects/p", `{"name":"q"}`},
+		{"DELETE", "/1.0/projects/default", ``},
+		{"POST", "/1.0/storage-pools/default/volumes/custom", `{"name":"v","content_type":"block"}`},
+		{"POST", "/1.0/storage-pools/default/volumes/custom/v/snapshots", `{}`},
+		{"PUT", "/1.0/storage-pools/default/volumes/custom/v", `{"restore":"snap0"}`},
+		{"GET", "/1.0/operations/x/wait?timeout=0", ``},
+		{"POST", "/1.0/profiles?project=%00", "\x00"},
+	} {
+		f.Add(seed.method, seed.path, seed.body)
+	}
+	s := newTestServer(f, Options{Logging: true})
+	h := s.Handler()
+	allowed := map[int]bool{200: true, 201: true, 202: true, 400: true, 403: true, 404: true, 409: true}
+	f.Fuzz(func(t *testing.T, method, path, body string) {
+		if !strings.HasPrefix(path, "/") {
+			path = "/" + path
+		}
+		req, err := http.NewRequest(method, "http://lxd"+path, strings.NewReader(body))
+		if err != nil {
+			return // not a request a client could send
+		}
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if !allowed[rec.Code] {
+			t.Fatalf("%s %q: status %d: %s", method, path, rec.Code, rec.Body.String())
+		}
+		var env envelope
+		if err := json.Unmarshal(rec.Body.Bytes(), &env); err != nil || env.Type == "" {
+			t.Fatalf("%s %q: not an envelope: %s", method, path, rec.Body.String())
+		}
+		if !s.hasProject("default") {
+			t.Fatal("the default project is gone")
+		}
+		s.rest.mu.Lock()
+		defer s.rest.mu.Unlock()
+		if s.rest.profilesOf("default")["default"] == nil {
+			t.Fatal("the default profile is gone")
+		}
+	})
 }
