@@ -4,7 +4,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/eventsim/eventsim/conformance"
 )
@@ -30,7 +29,7 @@ func TestConformanceExercise(t *testing.T) {
 			if strings.HasPrefix(tt.name, "tcp") {
 				target = s.URL()
 			}
-			rep, err := conformance.RunLXD(t.Context(), conformance.LXDOptions{Target: target, Exercise: true, Project: tt.project, Settle: 200 * time.Millisecond})
+			rep, err := conformance.RunLXD(t.Context(), conformance.LXDOptions{Target: target, Exercise: true, Project: tt.project})
 			if err != nil {
 				t.Fatal(err)
 			}

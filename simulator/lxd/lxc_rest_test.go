@@ -84,7 +84,8 @@ func monitor(t *testing.T, s *Server, args ...string) <-chan map[string]any {
 }
 
 // collect reads events until every wanted lifecycle action has been seen
-// (or 10 s pass) and a quiet 300 ms follows.
+// (or 10 s pass) and a quiet 300 ms follows (lxc prints each event from its
+// own goroutine, so the last one printed need not be the last one sent).
 func collect(t *testing.T, evs <-chan map[string]any, actions ...string) []map[string]any {
 	t.Helper()
 	var got []map[string]any
@@ -203,7 +204,7 @@ func TestLXCProfileCommands(t *testing.T) {
 		t.Errorf("lxc profile list after rename:\n%s", out)
 	}
 	lxcRun(t, sock, "", "profile", "delete", "web2")
-	got := collect(t, evs, "profile-deleted")
+	got := collect(t, evs, "profile-created", "profile-updated", "profile-renamed", "profile-deleted")
 	want := []string{
 		"profile-created /1.0/profiles/web default",
 		"profile-updated /1.0/profiles/web default",
@@ -238,7 +239,7 @@ func TestLXCProjectCommands(t *testing.T) {
 	lxcRun(t, sock, "", "profile", "delete", "p", "--project", "demo")
 	lxcRun(t, sock, "", "project", "rename", "demo", "demo2")
 	lxcRun(t, sock, "", "project", "delete", "demo2")
-	got := collect(t, evs, "project-deleted")
+	got := collect(t, evs, "project-created", "profile-created", "profile-deleted", "project-renamed", "project-deleted")
 	want := []string{
 		"project-created /1.0/projects/demo demo",
 		"profile-created /1.0/profiles/p?project=demo demo",
@@ -270,7 +271,7 @@ func TestLXCProjectCommands(t *testing.T) {
 			t.Errorf("no %q logging event among %d", w, len(msgs))
 		}
 	}
-	demo := collect(t, inDemo, "profile-deleted")
+	demo := collect(t, inDemo, "profile-created", "profile-deleted")
 	if lc := lifecycles(t, demo); !slices.Equal(lc, want[1:3]) {
 		t.Errorf("the project demo listener saw %v, want %v", lc, want[1:3])
 	}
@@ -290,7 +291,7 @@ func TestLXCStorageVolumeCommands(t *testing.T) {
 	}
 	lxcRun(t, sock, "", "storage", "volume", "rename", "pool1", "vol1", "vol2")
 	lxcRun(t, sock, "", "storage", "volume", "delete", "pool1", "vol2")
-	got := collect(t, evs, "storage-volume-deleted")
+	got := collect(t, evs, "storage-volume-created", "storage-volume-snapshot-created", "storage-volume-renamed", "storage-volume-snapshot-deleted", "storage-volume-deleted")
 	want := []string{
 		"storage-volume-created /1.0/storage-pools/pool1/volumes/custom/default_vol1 default type=custom",
 		"storage-volume-snapshot-created /1.0/storage-pools/pool1/volumes/custom/default_vol1/snapshots/snap0 default type=custom",

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -152,7 +153,7 @@ func splitRequests(all []capEvent) []capRequest {
 // longer ones are left out of the comparison.
 func TestRESTMatchesCapture(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "unix.socket")
-	newTestServer(t, Options{Socket: sock, Addr: "-", Pools: []string{"pool1"}, Logging: true})
+	srv := newTestServer(t, Options{Socket: sock, Addr: "-", Pools: []string{"pool1"}, Logging: true})
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", sock)
@@ -166,6 +167,7 @@ func TestRESTMatchesCapture(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	waitFor(t, func() bool { return srv.Stats().Clients == 1 }, "the listener to be registered")
 	frames := make(chan []byte, 1024)
 	go func() {
 		defer close(frames)
@@ -177,21 +179,37 @@ func TestRESTMatchesCapture(t *testing.T) {
 			frames <- b
 		}
 	}()
-	// window returns what the listener gets until it is quiet for 150ms.
+	// window delivers a marker event and returns what the listener got
+	// before it: the stream keeps order, so that is everything the
+	// request emitted, however slow the machine.
+	marks := 0
 	window := func() []capEvent {
+		marks++
+		mark := fmt.Sprintf("eventsim test marker %d", marks)
+		j := `{"type":"logging","timestamp":"2026-01-01T00:00:00Z","metadata":{"message":"` + mark + `","level":"info","context":{}},"location":"none"}`
+		if err := srv.Deliver(t.Context(), recordOf(t, []byte(j))); err != nil {
+			t.Fatal(err)
+		}
 		var got []capEvent
+		timeout := time.After(10 * time.Second)
 		for {
 			select {
-			case b := <-frames:
+			case b, ok := <-frames:
+				if !ok {
+					t.Fatal("the listener was cut off")
+				}
 				var e capEvent
 				if err := json.Unmarshal(b, &e); err != nil {
 					t.Fatalf("frame %s: %v", b, err)
 				}
+				if e.message() == mark {
+					return got
+				}
 				if len(e.message()) <= 333 {
 					got = append(got, e)
 				}
-			case <-time.After(150 * time.Millisecond):
-				return got
+			case <-timeout:
+				t.Fatalf("the marker never came; got %d events", len(got))
 			}
 		}
 	}
