@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/eventsim/eventsim/events"
@@ -65,19 +67,21 @@ func (s *Server) controlHandler() http.Handler {
 			For   string `json:"for"`
 			Delay string `json:"delay"`
 		}
-		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&f); err != nil {
+		dec := json.NewDecoder(io.LimitReader(r.Body, 1<<16))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&f); err != nil {
 			controlError(w, http.StatusBadRequest, fmt.Errorf("fault body: %w", err))
 			return
 		}
 		fl := f.Fault
 		for _, d := range []struct {
-			s   string
-			dst *time.Duration
-		}{{f.For, &fl.For}, {f.Delay, &fl.Delay}} {
+			name, s string
+			dst     *time.Duration
+		}{{"for", f.For, &fl.For}, {"delay", f.Delay, &fl.Delay}} {
 			if d.s != "" {
 				v, err := time.ParseDuration(d.s)
 				if err != nil || v < 0 {
-					controlError(w, http.StatusBadRequest, fmt.Errorf("invalid duration %q", d.s))
+					controlError(w, http.StatusBadRequest, fmt.Errorf("fault %s: %s: invalid duration %q, must be like 500ms or 2s", fl.Kind, d.name, d.s))
 					return
 				}
 				*d.dst = v
@@ -85,14 +89,25 @@ func (s *Server) controlHandler() http.Handler {
 		}
 		api, ok := scenarios.FaultKinds[fl.Kind]
 		if !ok {
-			controlError(w, http.StatusBadRequest, fmt.Errorf("unknown fault %q", fl.Kind))
+			kinds := make([]string, 0, len(scenarios.FaultKinds))
+			for k := range scenarios.FaultKinds {
+				kinds = append(kinds, k)
+			}
+			sort.Strings(kinds)
+			controlError(w, http.StatusBadRequest, fmt.Errorf("unknown fault %q, must be one of %s", fl.Kind, strings.Join(kinds, ", ")))
 			return
 		}
-		if fl.API == "" {
+		switch {
+		case fl.API == "" && api == "both":
+			controlError(w, http.StatusBadRequest, fmt.Errorf("fault %s needs api: lxd or linode", fl.Kind))
+			return
+		case fl.API == "":
 			fl.API = api
-		}
-		if fl.API != "lxd" && fl.API != "linode" || api != "both" && fl.API != api {
-			controlError(w, http.StatusBadRequest, fmt.Errorf("fault %s does not apply to api %q", fl.Kind, fl.API))
+		case api != "both" && fl.API != api:
+			controlError(w, http.StatusBadRequest, fmt.Errorf("fault %s applies to %s, got api %q", fl.Kind, api, fl.API))
+			return
+		case fl.API != "lxd" && fl.API != "linode":
+			controlError(w, http.StatusBadRequest, fmt.Errorf("fault %s applies to lxd or linode, got api %q", fl.Kind, fl.API))
 			return
 		}
 		if field, err := fl.Normalize(); err != nil {

@@ -38,7 +38,9 @@ type Options struct {
 	// up and idle.
 	Loop bool
 	// LXD and Linode configure the two servers; their Control, Flavor,
-	// Members, Projects and Clock fields are set by the simulator.
+	// Members, EventMode, Projects and Clock fields are set by the
+	// simulator, LXD.Pools and LXD.Profiles from the scenario when unset,
+	// and LXD.Logging when the scenario asks for logging (its default).
 	LXD    lxd.Options
 	Linode linode.Options
 	// Logger receives the player's logs; nil means discard.
@@ -82,6 +84,16 @@ func New(opts Options) (*Server, error) {
 	lo.Members = scen.LXD.Members
 	lo.EventMode = scen.LXD.EventMode
 	lo.Projects = scen.LXD.Projects
+	if len(lo.Pools) == 0 {
+		lo.Pools = scen.LXD.Pools
+	}
+	if len(lo.Profiles) == 0 {
+		lo.Profiles = scen.LXD.Profiles
+	}
+	lo.Logging = lo.Logging || scen.LXD.Logging
+	// Events of REST requests are stamped on the scenario's clock, so they
+	// take their place among the played ones.
+	lo.Clock = s.Now
 	lo.Control = ctl
 	lo.Backpressure = lo.Backpressure || opts.Speed == 0
 	if s.lxd, err = lxd.New(lo); err != nil {

@@ -32,8 +32,12 @@ func NewCmdServe(streams *IO) *cobra.Command {
 /1.0/events WebSocket (TCP, and a unix socket with --lxd-socket) and Linode's
 /v4/account/events. With no flags it plays the demo scenario in real time on
 free loopback ports and prints the addresses. A scenario that ends leaves the
-servers up and idle (--loop plays it again). The control API is under
-/eventsim/v1/ on every listener. SIGINT or SIGTERM shuts down cleanly.`,
+servers up and idle (--loop plays it again). The fake LXD also answers REST
+requests for profiles, projects and custom storage volumes (so lxc profile,
+project and storage volume commands work) with the events LXD 5.0.2 emits,
+stamped on the scenario's clock. The control API is under /eventsim/v1/ on
+every listener (docs/control-api.md). SIGINT or SIGTERM shuts down cleanly:
+event clients get close 1001, the unix socket is removed, the exit code is 0.`,
 		Example: `  eventsim serve
   eventsim serve --scenario lxd-steady --speed 0 --lxd-socket /tmp/lxd/unix.socket
   LXD_SOCKET=/tmp/lxd/unix.socket lxc monitor --format json`,

@@ -48,9 +48,12 @@ type client struct {
 	s      *Server
 	id     uint64
 	remote string
-	ws     *websocket.Conn
-	bc     *bufConn // the hijacked connection, write-buffered
-	raw    net.Conn // bc's connection, for cutting it off
+	// listener, local and lremote name the listener in the daemon's
+	// "Event listener server handler" logs.
+	listener, local, lremote string
+	ws                       *websocket.Conn
+	bc                       *bufConn // the hijacked connection, write-buffered
+	raw                      net.Conn // bc's connection, for cutting it off
 
 	// Filters, fixed at connect.
 	types       []string // nil means every type
@@ -313,6 +316,8 @@ func isTrue(v string) bool {
 // mistakes with LXD's error envelope before any upgrade, and otherwise
 // serves the client until its connection ends.
 func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
+	rq := requestorOf(r)
+	s.logEvent("debug", "Handling API request", map[string]string{"ip": rq.Address, "method": r.Method, "protocol": rq.Protocol, "url": r.RequestURI, "username": rq.Username})
 	q := r.URL.Query()
 	project := q.Get("project")
 	all := isTrue(q.Get("all-projects"))
@@ -393,6 +398,14 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("event client connected", "client", c.id, "remote", c.remote, "project", project, "all-projects", all, "types", types)
+	c.listener, c.lremote, c.local = newUUID(), rq.Address, s.sockPath
+	if !overUnix(r) {
+		if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+			c.local = a.String()
+		}
+	}
+	// As in LXD, the listener is added first, so it hears of itself.
+	s.logEvent("debug", "Event listener server handler started", map[string]string{"id": c.listener, "local": c.local, "remote": c.lremote})
 	go c.writeLoop()
 	defer s.wg.Done()
 	c.readLoop()
@@ -417,4 +430,7 @@ func (s *Server) unregister(c *client) {
 	delete(s.clients, c)
 	s.mu.Unlock()
 	s.log.Info("event client disconnected", "client", c.id, "remote", c.remote)
+	if c.listener != "" {
+		s.logEvent("debug", "Event listener server handler stopped", map[string]string{"listener": c.listener, "local": c.local, "remote": c.lremote})
+	}
 }

@@ -1,14 +1,17 @@
 package lxd
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"github.com/eventsim/eventsim/events"
 	"github.com/eventsim/eventsim/scenarios"
 )
 
@@ -73,14 +76,42 @@ func (s *Server) Deliver(ctx context.Context, r *scenarios.Record) error {
 		return errors.New("deliver: lxd record has no json")
 	}
 	s.stats.records.Add(1)
+	s.followProjects(r)
 	ev := &event{frame: frameOf(r.JSON), typ: r.Type, project: r.Project}
 	s.seqMu.Lock()
+	if r.Time.After(s.lastAt) {
+		s.lastAt = r.Time
+	}
 	s.submit(ev)
 	s.seqMu.Unlock()
 	if s.opts.Backpressure {
 		return s.waitQueues(ctx)
 	}
 	return nil
+}
+
+// Project lifecycle actions as they appear in an encoded event.
+var (
+	projectCreated = []byte(`"action":"project-created"`)
+	projectRenamed = []byte(`"action":"project-renamed"`)
+	projectDeleted = []byte(`"action":"project-deleted"`)
+)
+
+// followProjects keeps the projects in step with played project events,
+// which belong to the project they name: a created or renamed project
+// becomes a valid ?project= and is listed, a deleted one is not.
+func (s *Server) followProjects(r *scenarios.Record) {
+	if r.Type != events.LXDTypeLifecycle || r.Project == "" || r.Project == "default" || !bytes.Contains(r.JSON, []byte(`"action":"project-`)) {
+		return
+	}
+	switch {
+	case bytes.Contains(r.JSON, projectCreated), bytes.Contains(r.JSON, projectRenamed):
+		s.AddProject(r.Project)
+	case bytes.Contains(r.JSON, projectDeleted):
+		s.mu.Lock()
+		s.projects = slices.DeleteFunc(s.projects, func(p string) bool { return p == r.Project })
+		s.mu.Unlock()
+	}
 }
 
 // frameOf builds, once for every client, the WebSocket text frame of an

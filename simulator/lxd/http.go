@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"runtime"
-	"slices"
 	"strings"
 
 	"github.com/eventsim/eventsim/catalog"
@@ -94,12 +92,51 @@ func adapt(h handlerFunc) http.Handler {
 // a trusted client.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /{$}", adapt(func(*http.Request) (any, error) { return []string{"/1.0"}, nil }))
-	mux.Handle("GET /1.0", adapt(s.getServer))
-	mux.Handle("GET /1.0/{$}", adapt(s.getServer))
-	mux.Handle("GET /1.0/projects", s.trust(adapt(s.getProjects)))
-	mux.Handle("GET /1.0/projects/{name}", s.trust(adapt(s.getProject)))
+	open := func(h route) http.Handler { return s.openAPI(h) }
+	mux.Handle("GET /{$}", open(func(*call) (*reply, error) { return ok([]string{"/1.0"}), nil }))
+	mux.Handle("GET /1.0", open(s.getServer))
+	mux.Handle("GET /1.0/{$}", open(s.getServer))
 	mux.Handle("GET /1.0/events", s.trust(http.HandlerFunc(s.serveEvents)))
+	for _, rt := range []struct {
+		pattern string
+		h       route
+	}{
+		{"GET /1.0/projects", s.getProjects},
+		{"POST /1.0/projects", s.postProjects},
+		{"GET /1.0/projects/{name}", s.getProject},
+		{"PUT /1.0/projects/{name}", s.putProject},
+		{"PATCH /1.0/projects/{name}", s.putProject},
+		{"POST /1.0/projects/{name}", s.postProject},
+		{"DELETE /1.0/projects/{name}", s.deleteProject},
+		{"GET /1.0/profiles", s.getProfiles},
+		{"POST /1.0/profiles", s.postProfiles},
+		{"GET /1.0/profiles/{name}", s.getProfile},
+		{"PUT /1.0/profiles/{name}", s.putProfile},
+		{"PATCH /1.0/profiles/{name}", s.putProfile},
+		{"POST /1.0/profiles/{name}", s.postProfile},
+		{"DELETE /1.0/profiles/{name}", s.deleteProfile},
+		{"GET /1.0/storage-pools", s.getPools},
+		{"GET /1.0/storage-pools/{pool}", s.getPool},
+		{"GET /1.0/storage-pools/{pool}/volumes", s.getVolumes},
+		{"POST /1.0/storage-pools/{pool}/volumes", s.postVolumes},
+		{"GET /1.0/storage-pools/{pool}/volumes/{type}", s.getVolumes},
+		{"POST /1.0/storage-pools/{pool}/volumes/{type}", s.postVolumes},
+		{"GET /1.0/storage-pools/{pool}/volumes/{type}/{vol}", s.getVolume},
+		{"PUT /1.0/storage-pools/{pool}/volumes/{type}/{vol}", s.putVolume},
+		{"PATCH /1.0/storage-pools/{pool}/volumes/{type}/{vol}", s.putVolume},
+		{"POST /1.0/storage-pools/{pool}/volumes/{type}/{vol}", s.postVolume},
+		{"DELETE /1.0/storage-pools/{pool}/volumes/{type}/{vol}", s.deleteVolume},
+		{"GET /1.0/storage-pools/{pool}/volumes/{type}/{vol}/snapshots", s.getSnapshots},
+		{"POST /1.0/storage-pools/{pool}/volumes/{type}/{vol}/snapshots", s.postSnapshots},
+		{"GET /1.0/storage-pools/{pool}/volumes/{type}/{vol}/snapshots/{snap}", s.getSnapshot},
+		{"POST /1.0/storage-pools/{pool}/volumes/{type}/{vol}/snapshots/{snap}", s.postSnapshot},
+		{"DELETE /1.0/storage-pools/{pool}/volumes/{type}/{vol}/snapshots/{snap}", s.deleteSnapshot},
+		{"GET /1.0/operations", s.getOperations},
+		{"GET /1.0/operations/{id}", s.getOperation},
+		{"GET /1.0/operations/{id}/wait", s.waitOperation},
+	} {
+		mux.Handle(rt.pattern, s.api(rt.h))
+	}
 	if s.opts.Control != nil {
 		mux.Handle("/eventsim/v1/", s.trust(s.opts.Control))
 	}
@@ -227,13 +264,14 @@ func hostname() (string, error) {
 
 // getServer answers GET /1.0. Untrusted TLS clients get what LXD gives them:
 // the extensions and auth "untrusted", no environment.
-func (s *Server) getServer(r *http.Request) (any, error) {
+func (s *Server) getServer(c *call) (*reply, error) {
+	r := c.r
 	info := *s.info
 	if !s.isTrusted(r) {
 		info.Auth = "untrusted"
 		info.Environment = nil
 		info.Config = map[string]any{}
-		return &info, nil
+		return ok(&info), nil
 	}
 	env := *info.Environment
 	info.Environment = &env
@@ -243,57 +281,5 @@ func (s *Server) getServer(r *http.Request) (any, error) {
 		}
 		env.Project = p
 	}
-	return &info, nil
-}
-
-// project is the object GET /1.0/projects/NAME answers.
-type project struct {
-	Config      map[string]string `json:"config"`
-	Description string            `json:"description"`
-	Name        string            `json:"name"`
-	UsedBy      []string          `json:"used_by"`
-}
-
-func projectObject(name string) project {
-	p := project{
-		Config: map[string]string{
-			"features.images": "true", "features.networks": "true", "features.profiles": "true",
-			"features.storage.buckets": "true", "features.storage.volumes": "true",
-		},
-		Name:   name,
-		UsedBy: []string{},
-	}
-	if name == "default" {
-		p.Description = "Default LXD project"
-		p.UsedBy = []string{"/1.0/profiles/default"}
-	} else {
-		p.UsedBy = []string{"/1.0/profiles/default?project=" + url.QueryEscape(name)}
-	}
-	return p
-}
-
-// getProjects answers GET /1.0/projects: URLs, or objects with recursion=1.
-func (s *Server) getProjects(r *http.Request) (any, error) {
-	names := s.projectList()
-	if rec := r.URL.Query().Get("recursion"); rec != "" && rec != "0" {
-		out := make([]project, len(names))
-		for i, n := range names {
-			out[i] = projectObject(n)
-		}
-		return out, nil
-	}
-	out := make([]string, len(names))
-	for i, n := range names {
-		out[i] = "/1.0/projects/" + url.PathEscape(n)
-	}
-	return out, nil
-}
-
-// getProject answers GET /1.0/projects/NAME.
-func (s *Server) getProject(r *http.Request) (any, error) {
-	name := r.PathValue("name")
-	if !slices.Contains(s.projectList(), name) {
-		return nil, errNoProject
-	}
-	return projectObject(name), nil
+	return ok(&info), nil
 }

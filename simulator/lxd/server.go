@@ -110,6 +110,23 @@ type Options struct {
 	// stuck client cannot stall the run. Off, Deliver never waits.
 	Backpressure bool
 
+	// Pools are the storage pools (driver dir) that exist; empty means one,
+	// "default", as after `lxd init --auto`. Custom volumes can be made in them.
+	Pools []string
+	// Profiles are profiles that exist in the default project besides
+	// "default", which always does.
+	Profiles []string
+	// Logging makes the server emit the debug logging events a real daemon
+	// sends for each request it answers ("Handling API request",
+	// "API Request", "WriteJSON", operation and driver logs) and for each
+	// event listener ("Event listener server handler started"/"stopped").
+	// Off, REST requests still emit their operation and lifecycle events.
+	Logging bool
+	// Clock stamps the events the server makes itself (REST requests,
+	// listeners); nil means the wall clock. The simulator passes its
+	// virtual clock. Stamps never go back before an event already sent.
+	Clock func() time.Time
+
 	// Control, when set, is mounted at /eventsim/v1/ on every listener.
 	Control http.Handler
 	// Logger receives connection and fault logs; nil means discard.
@@ -141,6 +158,9 @@ type Stats struct {
 	Evicted uint64 `json:"evicted"`
 	// Faults counts fault records acted on.
 	Faults uint64 `json:"faults"`
+	// Emitted counts events the server made itself: those of REST requests
+	// and, with Logging, of event listeners.
+	Emitted uint64 `json:"emitted"`
 }
 
 // Server is a fake LXD daemon. Create it with New; it is safe for concurrent use.
@@ -168,15 +188,19 @@ type Server struct {
 	clients  map[*client]struct{}
 	closed   bool
 
-	seqMu sync.Mutex // orders Deliver and the releaser; guards pipe
-	pipe  pipeline
+	seqMu  sync.Mutex // orders Deliver and the releaser; guards pipe and lastAt
+	pipe   pipeline
+	lastAt time.Time // the latest event time on the stream
+
+	rest *restState // REST objects
+	ops  opStore    // operations of async requests
 
 	wake    chan struct{} // tells the releaser there is something held
 	quit    chan struct{} // closed by Close
 	closeMu sync.Mutex    // serialises Close
 
 	stats struct {
-		connections, rejected, records, sent, written, dropped, evicted, faults atomic.Uint64
+		connections, rejected, records, sent, written, dropped, evicted, faults, emitted atomic.Uint64
 	}
 }
 
@@ -231,10 +255,12 @@ func New(opts Options) (*Server, error) {
 	if s.info, err = newServerInfo(s); err != nil {
 		return nil, fmt.Errorf("new lxd server: %w", err)
 	}
+	s.rest = newRestState(opts.Pools, opts.Profiles, s.location())
 	s.handler = s.routes()
 	s.httpSrv = &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
+		ConnContext:       connContext,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 
@@ -380,6 +406,7 @@ func (s *Server) Stats() Stats {
 		Dropped:     s.stats.dropped.Load(),
 		Evicted:     s.stats.evicted.Load(),
 		Faults:      s.stats.faults.Load(),
+		Emitted:     s.stats.emitted.Load(),
 	}
 }
 

@@ -89,7 +89,7 @@ func TestProjects(t *testing.T) {
 		t.Errorf("projects %v, want %v", list.Metadata, want)
 	}
 	_, _, body = get(t, http.DefaultClient, s.URL()+"/1.0/projects?recursion=1")
-	var objs struct{ Metadata []project }
+	var objs struct{ Metadata []projectObj }
 	json.Unmarshal(body, &objs)
 	if len(objs.Metadata) != 3 || objs.Metadata[2].Name != "p2" || objs.Metadata[0].Config == nil {
 		t.Errorf("projects recursion=1: %s", body)

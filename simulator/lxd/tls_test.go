@@ -4,9 +4,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"math/big"
@@ -109,5 +111,54 @@ func TestTLSTrust(t *testing.T) {
 func TestBadTrustedCert(t *testing.T) {
 	if _, err := New(Options{TLS: true, TrustedCerts: [][]byte{[]byte("nope")}}); err == nil || !strings.Contains(err.Error(), "trusted certificate 0") {
 		t.Errorf("New with a bad certificate: %v", err)
+	}
+}
+
+// TestTLSRequestor: over TLS, REST requests are refused to untrusted
+// clients, and a trusted client is named by its certificate's fingerprint,
+// protocol tls and its address, in the logs and the lifecycle requestor.
+func TestTLSRequestor(t *testing.T) {
+	trusted, trustedPEM := clientCert(t)
+	untrusted, _ := clientCert(t)
+	s := newTestServer(t, Options{TLS: true, TrustedCerts: [][]byte{trustedPEM}, Logging: true})
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(s.Certificate())
+	client := func(c tls.Certificate) *http.Client {
+		return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{c}}}}
+	}
+	resp, err := client(untrusted).Post(s.URL()+"/1.0/profiles", "application/json", strings.NewReader(`{"name":"x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("untrusted POST /1.0/profiles: %d, want 403", resp.StatusCode)
+	}
+	d := websocket.Dialer{TLSClientConfig: &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{trusted}}}
+	ws, _, err := d.Dial(strings.Replace(s.URL(), "https", "wss", 1)+"/1.0/events?type=lifecycle", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	waitFor(t, func() bool { return s.Stats().Clients == 1 }, "the client")
+	resp, err = client(trusted).Post(s.URL()+"/1.0/profiles", "application/json", strings.NewReader(`{"name":"x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("trusted POST /1.0/profiles: %d", resp.StatusCode)
+	}
+	f := readFrames(t, ws, 1)[0]
+	var ev struct {
+		Metadata struct {
+			Requestor struct{ Username, Protocol, Address string }
+		}
+	}
+	json.Unmarshal([]byte(f), &ev)
+	rq := ev.Metadata.Requestor
+	sum := sha256.Sum256(trusted.Certificate[0])
+	if rq.Username != hex.EncodeToString(sum[:]) || rq.Protocol != "tls" || !strings.HasPrefix(rq.Address, "127.0.0.1:") {
+		t.Errorf("requestor %+v in %s", rq, f)
 	}
 }

@@ -1,0 +1,145 @@
+package lxd
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/eventsim/eventsim/catalog"
+	"github.com/eventsim/eventsim/events"
+	"github.com/eventsim/eventsim/scenarios"
+)
+
+// The events the server makes itself: those of the REST requests it answers
+// and of its event listeners. They are encoded by the scenario engine's LXD
+// encoders, so they have the bytes of played events, and go through the same
+// pipeline as delivered records (order, filters, faults).
+
+// connKind is the context key saying which listener a request came in on.
+type connKind struct{}
+
+// connContext marks requests that came in on the unix socket.
+func connContext(ctx context.Context, c net.Conn) context.Context {
+	if _, ok := c.(*net.UnixConn); ok {
+		return context.WithValue(ctx, connKind{}, "unix")
+	}
+	return ctx
+}
+
+// overUnix reports whether a request came in on the unix socket.
+func overUnix(r *http.Request) bool { return r.Context().Value(connKind{}) == "unix" }
+
+// requestorOf says who made a request, as LXD names callers: root over the
+// unix socket; over TCP the client certificate's fingerprint (none on
+// plain HTTP), protocol "tls" and the client's address.
+func requestorOf(r *http.Request) *events.LXDLifecycleRequestor {
+	if overUnix(r) {
+		return &events.LXDLifecycleRequestor{Username: "root", Protocol: "unix", Address: "@"}
+	}
+	user := ""
+	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+		sum := sha256.Sum256(r.TLS.PeerCertificates[0].Raw)
+		user = hex.EncodeToString(sum[:])
+	}
+	return &events.LXDLifecycleRequestor{Username: user, Protocol: "tls", Address: r.RemoteAddr}
+}
+
+// location is what the server's own events say in location: "none" for a
+// standalone server, the first member's name for a cluster.
+func (s *Server) location() string {
+	if len(s.opts.Members) > 0 {
+		return s.opts.Members[0]
+	}
+	return "none"
+}
+
+// clock returns the server's time: Options.Clock, or the wall clock.
+func (s *Server) clock() time.Time {
+	if s.opts.Clock != nil {
+		return s.opts.Clock().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// stampLocked returns the time for the next event the server makes: its
+// clock, but always after every event already on the stream, so timestamps
+// follow stream order strictly (clients that reorder, like lxc monitor,
+// can sort them back). s.seqMu must be held.
+func (s *Server) stampLocked() time.Time {
+	at := s.clock()
+	if !at.After(s.lastAt) {
+		at = s.lastAt.Add(time.Nanosecond)
+	}
+	s.lastAt = at
+	return at
+}
+
+// stamp is stampLocked for callers not holding s.seqMu.
+func (s *Server) stamp() time.Time {
+	s.seqMu.Lock()
+	defer s.seqMu.Unlock()
+	return s.stampLocked()
+}
+
+// emit puts an event the server made on the stream, stamped now.
+func (s *Server) emit(typ, project string, meta []byte) {
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		return
+	}
+	s.seqMu.Lock()
+	defer s.seqMu.Unlock()
+	j := scenarios.LXDEventJSON(typ, s.stampLocked(), meta, s.location(), project)
+	s.stats.emitted.Add(1)
+	s.submit(&event{frame: frameOf(j), typ: typ, project: project})
+}
+
+// logEvent emits a logging event when Options.Logging is set.
+func (s *Server) logEvent(level, msg string, ctx map[string]string) {
+	if !s.opts.Logging {
+		return
+	}
+	s.emit(events.LXDTypeLogging, "", scenarios.LXDLoggingJSON(msg, level, ctx))
+}
+
+// catalog returns the server's flavour's action catalogue.
+func (s *Server) catalog() *catalog.LXDCatalog { return catalog.MustLXD(s.flavor) }
+
+// lifecycle emits a lifecycle event of the flavour's catalogue.
+func (s *Server) lifecycle(action string, names map[string]string, project string, ctx map[string]any, rq *events.LXDLifecycleRequestor) {
+	a := s.catalog().Action(action)
+	if a == nil {
+		return // the flavour has no such action
+	}
+	lc := events.LXDLifecycle{Action: action, Source: a.SourcePath(names, project)}
+	if len(ctx) > 0 {
+		lc.Context = ctx
+	}
+	if a.Requestor {
+		lc.Requestor = rq
+	}
+	evProject := project
+	switch {
+	case a.Resource == "project":
+		evProject = names["name"] // project events belong to the project itself
+	case !a.ProjectScoped || evProject == "":
+		evProject = "default"
+	}
+	s.emit(events.LXDTypeLifecycle, evProject, scenarios.LXDLifecycleJSON(&lc))
+}
+
+// newUUID returns a random (version 4) UUID.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}

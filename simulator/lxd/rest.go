@@ -1,0 +1,171 @@
+package lxd
+
+import (
+	"maps"
+	"slices"
+	"sync"
+	"time"
+)
+
+// The REST objects the fake keeps (projects, profiles, storage pools, custom
+// volumes and their snapshots) and the requests that change them. Each
+// request emits what LXD 5.0.2 emits for it; see docs/lxd-server.md.
+
+// restState is the server's objects. mu serialises every change, so the
+// events of one request are never interleaved with those of another change;
+// it is taken before s.seqMu and s.mu, never after.
+type restState struct {
+	mu       sync.Mutex
+	projects map[string]*projectInfo        // config of projects; absent means the defaults
+	profiles map[string]map[string]*profile // project -> name -> profile
+	pools    []*pool
+	volumes  map[volKey]*volume
+}
+
+type projectInfo struct {
+	config      map[string]string
+	description string
+}
+
+type volKey struct{ pool, project, name string }
+
+// profile is the object GET /1.0/profiles/NAME answers.
+type profile struct {
+	Config      map[string]string            `json:"config"`
+	Description string                       `json:"description"`
+	Devices     map[string]map[string]string `json:"devices"`
+	Name        string                       `json:"name"`
+	UsedBy      []string                     `json:"used_by"`
+}
+
+// pool is the object GET /1.0/storage-pools/NAME answers.
+type pool struct {
+	Config      map[string]string `json:"config"`
+	Description string            `json:"description"`
+	Name        string            `json:"name"`
+	Driver      string            `json:"driver"`
+	UsedBy      []string          `json:"used_by"`
+	Status      string            `json:"status"`
+	Locations   []string          `json:"locations"`
+}
+
+// volume is the object GET …/volumes/custom/NAME answers.
+type volume struct {
+	Config      map[string]string `json:"config"`
+	Description string            `json:"description"`
+	Name        string            `json:"name"`
+	Type        string            `json:"type"`
+	UsedBy      []string          `json:"used_by"`
+	Location    string            `json:"location"`
+	ContentType string            `json:"content_type"`
+	Project     string            `json:"project"`
+	CreatedAt   time.Time         `json:"created_at"`
+	snapshots   []*volumeSnapshot
+}
+
+// volumeSnapshot is the object GET …/snapshots/NAME answers.
+type volumeSnapshot struct {
+	Config      map[string]string `json:"config"`
+	Description string            `json:"description"`
+	Name        string            `json:"name"`
+	ContentType string            `json:"content_type"`
+	CreatedAt   time.Time         `json:"created_at"`
+	ExpiresAt   *time.Time        `json:"expires_at"`
+}
+
+// Default configuration of projects, as LXD 5.0.2 sets it on creation.
+var defaultProjectConfig = map[string]string{
+	"features.images": "true", "features.networks": "true", "features.profiles": "true",
+	"features.storage.buckets": "true", "features.storage.volumes": "true",
+}
+
+// newRestState makes the objects a fresh server has: the default profile and
+// the given ones in the default project, and the given storage pools
+// ("default" when none).
+func newRestState(pools, profiles []string, loc string) *restState {
+	st := &restState{projects: map[string]*projectInfo{}, profiles: map[string]map[string]*profile{}, volumes: map[volKey]*volume{}}
+	if len(pools) == 0 {
+		pools = []string{"default"}
+	}
+	for _, p := range pools {
+		if p == "" || slices.ContainsFunc(st.pools, func(x *pool) bool { return x.Name == p }) {
+			continue
+		}
+		st.pools = append(st.pools, &pool{
+			Config: map[string]string{"source": "/var/lib/lxd/storage-pools/" + p}, Name: p, Driver: "dir",
+			UsedBy: []string{}, Status: "Created", Locations: []string{loc},
+		})
+	}
+	m := st.profilesOf("default")
+	for _, p := range profiles {
+		if p != "" && m[p] == nil {
+			m[p] = &profile{Config: map[string]string{}, Devices: map[string]map[string]string{}, Name: p, UsedBy: []string{}}
+		}
+	}
+	return st
+}
+
+// info returns a project's configuration. st.mu must be held.
+func (st *restState) info(project string) *projectInfo {
+	if pi := st.projects[project]; pi != nil {
+		return pi
+	}
+	pi := &projectInfo{config: maps.Clone(defaultProjectConfig)}
+	if project == "default" {
+		pi.description = "Default LXD project"
+	}
+	st.projects[project] = pi
+	return pi
+}
+
+// featureProject is the project whose objects of a feature ("profiles",
+// "storage.volumes") a project uses: its own, or default's when the
+// feature is off. st.mu must be held.
+func (st *restState) featureProject(project, feature string) string {
+	if project == "default" || st.info(project).config["features."+feature] == "false" {
+		return "default"
+	}
+	return project
+}
+
+// profilesOf returns a project's profiles, made with its default profile on
+// first use. st.mu must be held.
+func (st *restState) profilesOf(project string) map[string]*profile {
+	m := st.profiles[project]
+	if m == nil {
+		m = map[string]*profile{"default": {
+			Config: map[string]string{}, Description: "Default LXD profile", Devices: map[string]map[string]string{},
+			Name: "default", UsedBy: []string{},
+		}}
+		if project != "default" {
+			m["default"].Description = "Default LXD profile for project " + project
+		}
+		st.profiles[project] = m
+	}
+	return m
+}
+
+func (st *restState) pool(name string) *pool {
+	for _, p := range st.pools {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// empty reports whether a project holds nothing but its default profile.
+// st.mu must be held.
+func (st *restState) empty(project string) bool {
+	for name := range st.profiles[project] {
+		if name != "default" {
+			return false
+		}
+	}
+	for k := range st.volumes {
+		if k.project == project {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,209 @@
+package lxd
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+)
+
+// REST requests on projects: the requests and their events are
+// described in docs/lxd-server.md.
+
+type projectPut struct {
+	Config      map[string]string `json:"config"`
+	Description *string           `json:"description"`
+}
+
+type projectsPost struct {
+	Name        string            `json:"name"`
+	Config      map[string]string `json:"config"`
+	Description *string           `json:"description"`
+}
+
+type projectObj struct {
+	Config      map[string]string `json:"config"`
+	Description string            `json:"description"`
+	Name        string            `json:"name"`
+	UsedBy      []string          `json:"used_by"`
+}
+
+// projectObject builds GET /1.0/projects/NAME's answer. st.mu must be held.
+func (s *Server) projectObject(name string) projectObj {
+	st := s.rest
+	pi := st.info(name)
+	p := projectObj{Config: maps.Clone(pi.config), Description: pi.description, Name: name, UsedBy: []string{}}
+	for _, n := range slices.Sorted(maps.Keys(st.profilesOf(st.featureProject(name, "profiles")))) {
+		if st.featureProject(name, "profiles") == name {
+			p.UsedBy = append(p.UsedBy, withProject("/1.0/profiles/"+url.PathEscape(n), name))
+		}
+	}
+	return p
+}
+
+// getProjects answers GET /1.0/projects: URLs, or objects with recursion=1.
+func (s *Server) getProjects(c *call) (*reply, error) {
+	names := s.projectList()
+	s.rest.mu.Lock()
+	defer s.rest.mu.Unlock()
+	if c.recursion() {
+		out := make([]projectObj, len(names))
+		for i, n := range names {
+			out[i] = s.projectObject(n)
+		}
+		return ok(out), nil
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = "/1.0/projects/" + url.PathEscape(n)
+	}
+	return ok(out), nil
+}
+
+// getProject answers GET /1.0/projects/NAME.
+func (s *Server) getProject(c *call) (*reply, error) {
+	name := c.r.PathValue("name")
+	if !s.hasProject(name) {
+		return nil, errNoProject
+	}
+	s.rest.mu.Lock()
+	defer s.rest.mu.Unlock()
+	return ok(s.projectObject(name)), nil
+}
+
+// postProjects answers POST /1.0/projects: project-created, sent to the
+// new project itself.
+func (s *Server) postProjects(c *call) (*reply, error) {
+	var req projectsPost
+	if err := c.decode(&req); err != nil {
+		return nil, err
+	}
+	if err := validName("project", req.Name); err != nil {
+		return nil, err
+	}
+	s.rest.mu.Lock()
+	defer s.rest.mu.Unlock()
+	if s.hasProject(req.Name) {
+		return nil, conflict("Project %q already exists", req.Name)
+	}
+	pi := &projectInfo{config: maps.Clone(defaultProjectConfig)}
+	maps.Copy(pi.config, req.Config)
+	if req.Description != nil {
+		pi.description = *req.Description
+	}
+	s.rest.projects[req.Name] = pi
+	s.AddProject(req.Name)
+	s.lifecycle("project-created", map[string]string{"name": req.Name}, "", nil, c.rq)
+	return created("/1.0/projects/" + url.PathEscape(req.Name)), nil
+}
+
+// putProject answers PUT and PATCH /1.0/projects/NAME: project-updated.
+func (s *Server) putProject(c *call) (*reply, error) {
+	name := c.r.PathValue("name")
+	var req projectPut
+	if err := c.decode(&req); err != nil {
+		return nil, err
+	}
+	s.rest.mu.Lock()
+	defer s.rest.mu.Unlock()
+	if !s.hasProject(name) {
+		return nil, errNoProject
+	}
+	pi := s.rest.info(name)
+	if c.r.Method == http.MethodPut {
+		pi.config = maps.Clone(defaultProjectConfig)
+		pi.description = ""
+	}
+	maps.Copy(pi.config, req.Config)
+	if req.Description != nil {
+		pi.description = *req.Description
+	}
+	s.lifecycle("project-updated", map[string]string{"name": name}, "", nil, c.rq)
+	return emptyOK(), nil
+}
+
+// postProject answers POST /1.0/projects/NAME {"name": NEW}: an operation
+// "Renaming project" without a project, whose run emits project-renamed
+// (sent to the renamed project) or fails as LXD's does.
+func (s *Server) postProject(c *call) (*reply, error) {
+	name := c.r.PathValue("name")
+	var req struct {
+		Name string `json:"name"`
+	}
+	if err := c.decode(&req); err != nil {
+		return nil, err
+	}
+	if err := validName("project", req.Name); err != nil {
+		return nil, err
+	}
+	if name == "default" {
+		return nil, forbidden("The 'default' project cannot be renamed")
+	}
+	if !s.hasProject(name) {
+		return nil, errNoProject
+	}
+	op := s.startOperation("Renaming project", "", nil)
+	return &reply{op: op, run: func() error {
+		s.rest.mu.Lock()
+		defer s.rest.mu.Unlock()
+		switch {
+		case !s.hasProject(name):
+			return errors.New("Project not found")
+		case !s.rest.empty(name):
+			return errors.New("Only empty projects can be renamed")
+		case s.hasProject(req.Name):
+			return fmt.Errorf("A project named %q already exists", req.Name)
+		}
+		s.renameProject(name, req.Name)
+		s.lifecycle("project-renamed", map[string]string{"name": req.Name}, "", map[string]any{"old_name": name}, c.rq)
+		return nil
+	}}, nil
+}
+
+// renameProject moves a project and its objects to a new name. s.rest.mu
+// must be held.
+func (s *Server) renameProject(from, to string) {
+	s.mu.Lock()
+	if i := slices.Index(s.projects, from); i >= 0 {
+		s.projects[i] = to
+	}
+	s.mu.Unlock()
+	st := s.rest
+	if pi, ok := st.projects[from]; ok {
+		st.projects[to] = pi
+		delete(st.projects, from)
+	}
+	if m, ok := st.profiles[from]; ok {
+		st.profiles[to] = m
+		delete(st.profiles, from)
+		if d := m["default"]; d != nil {
+			d.Description = "Default LXD profile for project " + to
+		}
+	}
+}
+
+// deleteProject answers DELETE /1.0/projects/NAME: project-deleted, sent
+// to the deleted project.
+func (s *Server) deleteProject(c *call) (*reply, error) {
+	name := c.r.PathValue("name")
+	if name == "default" {
+		return nil, forbidden("The 'default' project cannot be deleted")
+	}
+	s.rest.mu.Lock()
+	defer s.rest.mu.Unlock()
+	if !s.hasProject(name) {
+		return nil, errNoProject
+	}
+	if !s.rest.empty(name) {
+		return nil, badRequest("Only empty projects can be removed")
+	}
+	s.mu.Lock()
+	s.projects = slices.DeleteFunc(s.projects, func(p string) bool { return p == name })
+	s.mu.Unlock()
+	delete(s.rest.projects, name)
+	delete(s.rest.profiles, name)
+	s.lifecycle("project-deleted", map[string]string{"name": name}, "", nil, c.rq)
+	return emptyOK(), nil
+}
