@@ -61,6 +61,10 @@ type Server struct {
 	virt    time.Time // virtual time at wall
 	wall    time.Time
 	lastRec time.Time
+	// next is a lower bound on the time of every record still to be
+	// played: the record the player holds, or while it asks the engine for
+	// one, the last one delivered. Zero when the scenario has ended.
+	next time.Time
 
 	records atomic.Int64
 }
@@ -93,7 +97,7 @@ func New(opts Options) (*Server, error) {
 	lo.Logging = lo.Logging || scen.LXD.Logging
 	// Events of REST requests are stamped on the scenario's clock, so they
 	// take their place among the played ones.
-	lo.Clock = s.Now
+	lo.Clock = s.streamNow
 	lo.Control = ctl
 	lo.Backpressure = lo.Backpressure || opts.Speed == 0
 	if s.lxd, err = lxd.New(lo); err != nil {
@@ -136,6 +140,20 @@ func (s *Server) nowLocked() time.Time {
 	return s.virt.Add(time.Duration(float64(time.Since(s.wall)) * s.opts.Speed))
 }
 
+// streamNow stamps the events the LXD server makes itself (REST requests):
+// the virtual time, but never past the record the player is about to
+// deliver, so that a player running a few milliseconds late cannot put a
+// played event after a later-stamped REST event on the stream.
+func (s *Server) streamNow() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.nowLocked()
+	if !s.next.IsZero() && s.next.Before(now) {
+		return s.next
+	}
+	return now
+}
+
 // Run plays a scenario now, replacing the one playing.
 func (s *Server) Run(scen *scenarios.Scenario) error {
 	opts := scenarios.Options{Seed: s.opts.Seed, Flavor: s.opts.Flavor, Loop: s.opts.Loop}
@@ -155,7 +173,7 @@ func (s *Server) Run(scen *scenarios.Scenario) error {
 	done := make(chan struct{})
 	s.mu.Lock()
 	s.scen, s.cancel, s.done = scen, cancel, done
-	s.virt, s.wall, s.lastRec = eng.Start(), time.Now(), time.Time{}
+	s.virt, s.wall, s.lastRec, s.next = eng.Start(), time.Now(), time.Time{}, eng.Start()
 	s.mu.Unlock()
 	s.log.Info("playing scenario", "scenario", scen.Name, "seed", eng.Seed(), "speed", s.opts.Speed)
 	go s.play(ctx, eng, done)
@@ -179,6 +197,11 @@ func (s *Server) play(ctx context.Context, eng *scenarios.Engine, done chan stru
 	defer close(done)
 	for {
 		r, err := eng.Next()
+		if err != nil {
+			s.mu.Lock()
+			s.next = time.Time{}
+			s.mu.Unlock()
+		}
 		if errors.Is(err, io.EOF) {
 			s.log.Info("scenario ended; idle")
 			return
@@ -187,6 +210,9 @@ func (s *Server) play(ctx context.Context, eng *scenarios.Engine, done chan stru
 			s.log.Error("scenario stopped", "err", err)
 			return
 		}
+		s.mu.Lock()
+		s.next = r.Time
+		s.mu.Unlock()
 		if s.opts.Speed > 0 {
 			s.mu.Lock()
 			due := s.wall.Add(time.Duration(float64(r.Time.Sub(s.virt)) / s.opts.Speed))

@@ -67,13 +67,14 @@ func (s *Server) clock() time.Time {
 }
 
 // stampLocked returns the time for the next event the server makes: its
-// clock, but always after every event already on the stream, so timestamps
-// follow stream order strictly (clients that reorder, like lxc monitor,
-// can sort them back). s.seqMu must be held.
+// clock, but never before an event already on the stream, so timestamps
+// follow stream order (equal stamps are allowed: played records may share a
+// time, and a REST event between two of them must not run ahead of the
+// second). s.seqMu must be held.
 func (s *Server) stampLocked() time.Time {
 	at := s.clock()
-	if !at.After(s.lastAt) {
-		at = s.lastAt.Add(time.Nanosecond)
+	if at.Before(s.lastAt) {
+		at = s.lastAt
 	}
 	s.lastAt = at
 	return at
