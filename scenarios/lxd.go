@@ -358,20 +358,25 @@ func (w *lxdWorld) pick(t *track, st *Step, kind, project, parent, nameArg, need
 		}
 		return x, nil
 	}
-	var cands []*entity
-	for _, x := range r.list {
+	// Two passes over the registry rather than a list of candidates: count
+	// the candidates, draw one, then find it. Same draw, no allocation.
+	skipDefault := kind == "profile" || kind == "project"
+	eligible := func(x *entity) bool {
 		if x.project != project || parent != "" && x.parent != parent || x.busyUntil.After(t.now) {
-			continue
+			return false
 		}
-		if need != "" && !contains(strings.Split(need, "|"), x.state) {
-			continue
+		if need != "" && !stateIn(need, x.state) {
+			return false
 		}
-		if kind == "profile" && x.name == "default" || kind == "project" && x.name == "default" {
-			continue
-		}
-		cands = append(cands, x)
+		return !(skipDefault && x.name == "default")
 	}
-	if len(cands) == 0 {
+	n := 0
+	for _, x := range r.list {
+		if eligible(x) {
+			n++
+		}
+	}
+	if n == 0 {
 		if inMix {
 			return nil, nil
 		}
@@ -381,7 +386,28 @@ func (w *lxdWorld) pick(t *track, st *Step, kind, project, parent, nameArg, need
 		}
 		return nil, &Error{Pos: st.Pos, Msg: fmt.Sprintf("no %s%s exists for %s to act on in project %s; create one first", state, kind, st.Verb, orDefault(project, "default"))}
 	}
-	return cands[t.rng.Intn(len(cands))], nil
+	k := t.rng.Intn(n)
+	for _, x := range r.list {
+		if eligible(x) {
+			if k == 0 {
+				return x, nil
+			}
+			k--
+		}
+	}
+	panic("unreachable: candidate count changed during pick")
+}
+
+// stateIn reports whether state is one of need's "|"-separated states.
+func stateIn(need, state string) bool {
+	for need != "" {
+		s, rest, _ := strings.Cut(need, "|")
+		if s == state {
+			return true
+		}
+		need = rest
+	}
+	return false
 }
 
 func orDefault(s, d string) string {
@@ -482,7 +508,7 @@ func (w *lxdWorld) verb(t *track, st *Step, name string, v lxdVerb, req *lxdRequ
 			}
 			return w.fallback(t, st, v.kind, req)
 		}
-		if v.need != "" && !contains(strings.Split(v.need, "|"), x.state) && req.fail == "" {
+		if v.need != "" && !stateIn(v.need, x.state) && req.fail == "" {
 			req.fail = stateError(v, x)
 		}
 	}
@@ -499,14 +525,20 @@ func storeProject(kind, project string) string {
 	return project
 }
 
-func deleteVerb(kind string) string {
+// deleteVerb returns the verb that removes an object of a kind, or "".
+func deleteVerb(kind string) string { return deleteVerbs[kind] }
+
+// deleteVerbs maps each kind to the one verb that removes it, built once from
+// lxdVerbs (TestOneDeleteVerbPerKind holds that there is only one).
+var deleteVerbs = func() map[string]string {
+	out := map[string]string{}
 	for name, v := range lxdVerbs {
-		if v.kind == kind && v.remove {
-			return name
+		if v.remove {
+			out[v.kind] = name
 		}
 	}
-	return ""
-}
+	return out
+}()
 
 func stateError(v lxdVerb, x *entity) string {
 	switch x.state {
@@ -535,9 +567,12 @@ func (w *lxdWorld) fallback(t *track, st *Step, kind string, req *lxdRequest) (t
 	return w.verb(t, st, cv, lxdVerbs[cv], req, true)
 }
 
+// stateVerbs names the verb that brings an instance into a needed state.
+var stateVerbs = map[string]string{"stopped": "instance.stop", "running": "instance.start", "frozen": "instance.pause", "running|frozen": "instance.start"}
+
 // fallbackState moves an instance toward the state a mix verb needed.
 func (w *lxdWorld) fallbackState(t *track, st *Step, v lxdVerb, req *lxdRequest) (time.Time, error) {
-	next := map[string]string{"stopped": "instance.stop", "running": "instance.start", "frozen": "instance.pause", "running|frozen": "instance.start"}[v.need]
+	next := stateVerbs[v.need]
 	if next == "" {
 		return w.fallback(t, st, v.kind, req)
 	}
