@@ -66,42 +66,58 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// appendStringMap writes a map with sorted keys, as encoding/json does.
-func appendStringMap(b []byte, m map[string]string) []byte {
-	if m == nil {
-		return append(b, "null"...)
-	}
-	keys := make([]string, 0, 8)
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	b = append(b, '{')
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, k)
-		b = append(b, ':')
-		b = appendString(b, m[k])
-	}
-	return append(b, '}')
-}
-
 func appendTime(b []byte, t time.Time) []byte {
 	b = append(b, '"')
 	b = t.UTC().AppendFormat(b, time.RFC3339Nano)
 	return append(b, '"')
 }
 
-// appendLogging encodes events.LXDLogging.
-func appendLogging(b []byte, msg, level string, ctx map[string]string) []byte {
+// ctxKV is one entry of a logging context.
+type ctxKV struct{ k, v string }
+
+// logCtx is a logging context as its entries sorted by key, which is how
+// encoding/json writes the map[string]string of events.LXDLogging. Building
+// it as a slice in key order saves a map and a sort per event; nil encodes as
+// null, like a nil map.
+type logCtx []ctxKV
+
+// logCtxOf turns a map into a logCtx.
+func logCtxOf(m map[string]string) logCtx {
+	if m == nil {
+		return nil
+	}
+	out := make(logCtx, 0, len(m))
+	for k, v := range m {
+		out = append(out, ctxKV{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].k < out[j].k })
+	return out
+}
+
+func appendLogCtx(b []byte, ctx logCtx) []byte {
+	if ctx == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '{')
+	for i, kv := range ctx {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, kv.k)
+		b = append(b, ':')
+		b = appendString(b, kv.v)
+	}
+	return append(b, '}')
+}
+
+// appendLogging encodes events.LXDLogging; ctx must be sorted by key.
+func appendLogging(b []byte, msg, level string, ctx logCtx) []byte {
 	b = append(b, `{"message":`...)
 	b = appendString(b, msg)
 	b = append(b, `,"level":`...)
 	b = appendString(b, level)
 	b = append(b, `,"context":`...)
-	b = appendStringMap(b, ctx)
+	b = appendLogCtx(b, ctx)
 	return append(b, '}')
 }
 

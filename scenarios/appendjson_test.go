@@ -18,8 +18,14 @@ func TestAppendersMatchEncodingJSON(t *testing.T) {
 		}
 		ctx := map[string]string{"b": s, "a": "x", s: "key"}
 		want, _ = json.Marshal(events.LXDLogging{Message: s, Level: "debug", Context: ctx})
-		if got := appendLogging(nil, s, "debug", ctx); string(got) != string(want) {
+		if got := appendLogging(nil, s, "debug", logCtxOf(ctx)); string(got) != string(want) {
 			t.Errorf("appendLogging(%q) = %s, want %s", s, got, want)
+		}
+	}
+	for _, ctx := range []map[string]string{nil, {}, {"z": "1", "a": "2", "m": ""}} {
+		want, _ := json.Marshal(events.LXDLogging{Message: "m", Level: "info", Context: ctx})
+		if got := appendLogging(nil, "m", "info", logCtxOf(ctx)); string(got) != string(want) {
+			t.Errorf("appendLogging(context %v) = %s, want %s", ctx, got, want)
 		}
 	}
 	at := time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC)

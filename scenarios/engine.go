@@ -78,6 +78,9 @@ type Engine struct {
 	last  time.Time // time of the last record
 	pass  int
 	err   error
+
+	// bodies caches pretty-printed request body templates (see requestBody).
+	bodies map[string]*bodyTemplate
 }
 
 // New makes an engine for a parsed scenario.
@@ -86,7 +89,7 @@ func New(s *Scenario, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{s: s, opts: opts, cat: cat, lcat: catalog.Linode()}
+	e := &Engine{s: s, opts: opts, cat: cat, lcat: catalog.Linode(), bodies: map[string]*bodyTemplate{}}
 	e.seed = opts.Seed
 	if e.seed == 0 {
 		e.seed = s.Seed
