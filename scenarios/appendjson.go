@@ -183,3 +183,65 @@ func appendOperation(b []byte, op *events.LXDOperation) []byte {
 	b = appendString(b, op.Location)
 	return append(b, '}')
 }
+
+// appendLifecycle encodes events.LXDLifecycle. Context values of the kinds
+// the engine makes (strings, lists of strings) are written by hand; any other
+// value goes through encoding/json.
+func appendLifecycle(b []byte, lc *events.LXDLifecycle) []byte {
+	b = append(b, `{"action":`...)
+	b = appendString(b, lc.Action)
+	b = append(b, `,"source":`...)
+	b = appendString(b, lc.Source)
+	if len(lc.Context) > 0 {
+		b = append(b, `,"context":{`...)
+		var arr [8]string
+		keys := arr[:0]
+		for k := range lc.Context {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, k)
+			b = append(b, ':')
+			b = appendAny(b, lc.Context[k])
+		}
+		b = append(b, '}')
+	}
+	if rq := lc.Requestor; rq != nil {
+		b = append(b, `,"requestor":{"username":`...)
+		b = appendString(b, rq.Username)
+		b = append(b, `,"protocol":`...)
+		b = appendString(b, rq.Protocol)
+		b = append(b, `,"address":`...)
+		b = appendString(b, rq.Address)
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+// appendAny writes a decoded JSON value as encoding/json does.
+func appendAny(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case string:
+		return appendString(b, x)
+	case []any:
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendAny(b, e)
+		}
+		return append(b, ']')
+	}
+	m, err := json.Marshal(v)
+	if err != nil {
+		// As encoding/json would fail the whole event; the engine only
+		// holds values that came from JSON or YAML, which marshal.
+		panic(err)
+	}
+	return append(b, m...)
+}

@@ -40,4 +40,17 @@ func TestAppendersMatchEncodingJSON(t *testing.T) {
 			t.Errorf("appendOperation = %s\nwant %s", got, want)
 		}
 	}
+	lcs := []events.LXDLifecycle{
+		{Action: "instance-created", Source: "/1.0/instances/c1"},
+		{Action: "instance-exec", Source: "/1.0/instances/c1?project=a&b", Context: map[string]any{"command": []any{"/bin/sh", "-c", "<x>"}, "type": "container", "ünï": "\u2028"},
+			Requestor: &events.LXDLifecycleRequestor{Username: "root", Protocol: "unix", Address: "@"}},
+		{Action: "x", Source: "/1.0", Context: map[string]any{"n": 1, "f": 2.5, "b": true, "nil": nil, "m": map[string]any{"z": "1", "a": []any{1, "2"}}, "list": []any{}, "k1": "", "k2": "", "k3": "", "k4": "", "k5": ""}},
+		{Action: "y", Source: "/1.0", Context: map[string]any{}},
+	}
+	for _, lc := range lcs {
+		want, _ := json.Marshal(lc)
+		if got := appendLifecycle(nil, &lc); string(got) != string(want) {
+			t.Errorf("appendLifecycle = %s\nwant %s", got, want)
+		}
+	}
 }

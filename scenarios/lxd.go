@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"sort"
@@ -20,6 +19,7 @@ type lxdWorld struct {
 	depth   int // fallbacks taken for the current mix verb
 	members []string
 	objs    map[string]*registry // by kind
+	scratch []*entity            // pick's candidates, reused
 }
 
 // entity is one LXD object.
@@ -358,25 +358,25 @@ func (w *lxdWorld) pick(t *track, st *Step, kind, project, parent, nameArg, need
 		}
 		return x, nil
 	}
-	// Two passes over the registry rather than a list of candidates: count
-	// the candidates, draw one, then find it. Same draw, no allocation.
+	// The candidates go into a scratch list the world keeps, so a pick
+	// allocates nothing; states are compared as bits.
 	skipDefault := kind == "profile" || kind == "project"
-	eligible := func(x *entity) bool {
-		if x.project != project || parent != "" && x.parent != parent || x.busyUntil.After(t.now) {
-			return false
-		}
-		if need != "" && !stateIn(need, x.state) {
-			return false
-		}
-		return !(skipDefault && x.name == "default")
-	}
-	n := 0
+	needBits := stateBits(need)
+	cands := w.scratch[:0]
 	for _, x := range r.list {
-		if eligible(x) {
-			n++
+		if x.project != project || parent != "" && x.parent != parent || x.busyUntil.After(t.now) {
+			continue
 		}
+		if need != "" && stateBit(x.state)&needBits == 0 {
+			continue
+		}
+		if skipDefault && x.name == "default" {
+			continue
+		}
+		cands = append(cands, x)
 	}
-	if n == 0 {
+	w.scratch = cands[:0]
+	if len(cands) == 0 {
 		if inMix {
 			return nil, nil
 		}
@@ -386,16 +386,33 @@ func (w *lxdWorld) pick(t *track, st *Step, kind, project, parent, nameArg, need
 		}
 		return nil, &Error{Pos: st.Pos, Msg: fmt.Sprintf("no %s%s exists for %s to act on in project %s; create one first", state, kind, st.Verb, orDefault(project, "default"))}
 	}
-	k := t.rng.Intn(n)
-	for _, x := range r.list {
-		if eligible(x) {
-			if k == 0 {
-				return x, nil
-			}
-			k--
-		}
+	x := cands[t.rng.Intn(len(cands))]
+	clear(cands)
+	return x, nil
+}
+
+// stateBit gives each instance state a bit; other strings get none.
+func stateBit(state string) uint8 {
+	switch state {
+	case "stopped":
+		return 1
+	case "running":
+		return 2
+	case "frozen":
+		return 4
 	}
-	panic("unreachable: candidate count changed during pick")
+	return 0
+}
+
+// stateBits gives the bits of need's "|"-separated states.
+func stateBits(need string) uint8 {
+	var bits uint8
+	for need != "" {
+		s, rest, _ := strings.Cut(need, "|")
+		bits |= stateBit(s)
+		need = rest
+	}
+	return bits
 }
 
 // stateIn reports whether state is one of need's "|"-separated states.
@@ -983,14 +1000,4 @@ func (w *lxdWorld) logStep(t *track, st *Step, req *lxdRequest) (time.Time, erro
 	g := w.group(t, req)
 	g.log(0, "info", arg(st, "name"), logCtxOf(ctx))
 	return g.end(), nil
-}
-
-// Encoding helpers shared by the LXD group builder.
-
-func mustJSON(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return b
 }

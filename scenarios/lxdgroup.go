@@ -449,7 +449,7 @@ func (w *lxdWorld) lifecycle(g *group, req *lxdRequest, project string, rq *even
 		g.emit(events.LXDTypeLifecycle, project, nil)
 		return
 	}
-	g.emit(events.LXDTypeLifecycle, project, mustJSON(lc))
+	g.emit(events.LXDTypeLifecycle, project, appendLifecycle(make([]byte, 0, 256), &lc))
 }
 
 // syncResponse is the daemon's debug log of a sync answer.

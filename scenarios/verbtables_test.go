@@ -56,7 +56,7 @@ func TestRequestBodyTemplatesMatchSlowPath(t *testing.T) {
 		for _, n := range names {
 			for _, cmd := range []any{nil, []any{"/bin/sh", "-c", "uptime"}, []any{"echo", "<x>"}} {
 				req := &lxdRequest{verb: verb, verbDef: v, newName: n + "2", child: "snap" + n,
-					entity: &entity{kind: v.kind, name: n, parent: "default/" + n, typ: "virtual-machine"},
+					entity:  &entity{kind: v.kind, name: n, parent: "default/" + n, typ: "virtual-machine"},
 					context: map[string]any{"command": cmd}}
 				vals, c := req.bodyValues()
 				want := req.requestBodySlow(vals, c)
@@ -73,5 +73,25 @@ func TestRequestBodyTemplatesMatchSlowPath(t *testing.T) {
 	}
 	if len(cache) == 0 {
 		t.Fatal("no body template was cached")
+	}
+}
+
+// pick filters states by bits; they must agree with stateIn for every need a
+// verb has and every state a verb leaves.
+func TestStateBitsAgreeWithStateIn(t *testing.T) {
+	states := map[string]bool{"": true}
+	needs := map[string]bool{}
+	for _, v := range lxdVerbs {
+		states[v.to] = true
+		if v.need != "" {
+			needs[v.need] = true
+		}
+	}
+	for need := range needs {
+		for state := range states {
+			if got, want := stateBit(state)&stateBits(need) != 0, stateIn(need, state); got != want {
+				t.Errorf("need %q, state %q: bits say %v, stateIn says %v", need, state, got, want)
+			}
+		}
 	}
 }
