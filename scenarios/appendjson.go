@@ -121,8 +121,9 @@ func appendLogging(b []byte, msg, level string, ctx logCtx) []byte {
 	return append(b, '}')
 }
 
-// appendOperation encodes events.LXDOperation.
-func appendOperation(b []byte, op *events.LXDOperation) []byte {
+// appendOperation encodes events.LXDOperation whose Metadata, encoded, is
+// meta (nil for a nil map); op.Metadata itself is not read.
+func appendOperation(b []byte, op *events.LXDOperation, meta []byte) []byte {
 	b = append(b, `{"id":`...)
 	b = appendString(b, op.ID)
 	b = append(b, `,"class":`...)
@@ -169,11 +170,10 @@ func appendOperation(b []byte, op *events.LXDOperation) []byte {
 		b = append(b, '}')
 	}
 	b = append(b, `,"metadata":`...)
-	if op.Metadata == nil {
+	if meta == nil {
 		b = append(b, "null"...)
 	} else {
-		m, _ := json.Marshal(op.Metadata)
-		b = append(b, m...)
+		b = append(b, meta...)
 	}
 	b = append(b, `,"may_cancel":`...)
 	b = strconv.AppendBool(b, op.MayCancel)

@@ -36,7 +36,11 @@ func TestAppendersMatchEncodingJSON(t *testing.T) {
 	}
 	for _, op := range ops {
 		want, _ := json.Marshal(op)
-		if got := appendOperation(nil, op); string(got) != string(want) {
+		var meta []byte
+		if op.Metadata != nil {
+			meta, _ = json.Marshal(op.Metadata)
+		}
+		if got := appendOperation(nil, op, meta); string(got) != string(want) {
 			t.Errorf("appendOperation = %s\nwant %s", got, want)
 		}
 	}

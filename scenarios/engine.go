@@ -26,6 +26,10 @@ type Options struct {
 	Start time.Time
 	// Loop plays the scenario again, virtual time running on, when it ends.
 	Loop bool
+	// DeferJSON leaves the JSON of LXD logging and operation events to the
+	// caller: Next returns them with JSON nil, and Record.AppendJSON writes
+	// them, on any goroutine. Unset, every record comes with its JSON.
+	DeferJSON bool
 
 	// check runs the scenario once to find mistakes; mixes and endless
 	// repeats play once and nothing is encoded.
@@ -50,6 +54,9 @@ type Record struct {
 	// Linode events: the Event as it stands after this change. JSON holds it
 	// encoded too.
 	Linode *events.LinodeEvent
+
+	// lazy is the metadata of an LXD event not yet encoded into JSON.
+	lazy lazyMeta
 
 	// Fault is set for fault records, which carry no event.
 	Fault *Fault
@@ -200,6 +207,10 @@ func (e *Engine) pop() *Record {
 	}
 	r.Time = it.at
 	if !e.opts.check {
+		if r.lazy.kind != 0 && !e.opts.DeferJSON {
+			r.JSON = r.AppendJSON(make([]byte, 0, 640))
+			r.lazy = lazyMeta{}
+		}
 		if err := e.encode(r); err != nil {
 			e.err = err
 		}

@@ -61,12 +61,18 @@ func (g *group) step(d time.Duration) {
 }
 
 func (g *group) emit(typ, project string, meta []byte) {
-	e := g.w.e
-	r := &Record{API: "lxd", Type: typ, Project: project, Location: g.location}
-	if !e.opts.check {
+	r := g.record(typ, project)
+	if !g.w.e.opts.check {
 		r.JSON = appendLXDEvent(make([]byte, 0, 160+len(meta)), typ, g.at, meta, g.location, project)
 	}
-	e.schedule(g.at, r, nil)
+}
+
+// record schedules an LXD event at the group's time; its JSON or its lazy
+// metadata is for the caller to fill.
+func (g *group) record(typ, project string) *Record {
+	r := &Record{API: "lxd", Type: typ, Project: project, Location: g.location}
+	g.w.e.schedule(g.at, r, nil)
+	return r
 }
 
 func (g *group) log(d time.Duration, level, msg string, ctx logCtx) {
@@ -74,30 +80,87 @@ func (g *group) log(d time.Duration, level, msg string, ctx logCtx) {
 		return
 	}
 	g.step(d)
-	if g.w.e.opts.check {
-		g.emit(events.LXDTypeLogging, "", nil)
-		return
+	r := g.record(events.LXDTypeLogging, "")
+	if !g.w.e.opts.check {
+		// Encoded when the record leaves the engine (see lazyMeta); the
+		// context is never changed after it is handed over.
+		r.lazy = lazyMeta{kind: lazyLogging, msg: msg, level: level, ctx: ctx}
 	}
-	g.emit(events.LXDTypeLogging, "", appendLogging(make([]byte, 0, 256), msg, level, ctx))
 }
 
 func (g *group) op(d time.Duration, op *events.LXDOperation, project string) {
 	g.step(d)
+	r := g.record(events.LXDTypeOperation, project)
 	if g.w.e.opts.check {
-		g.emit(events.LXDTypeOperation, project, nil)
 		return
 	}
-	g.emit(events.LXDTypeOperation, project, appendOperation(make([]byte, 0, 512), op))
+	// The operation changes after this (status, metadata), so the record
+	// keeps a copy, with its metadata map encoded now.
+	cp := *op
+	var meta []byte
+	if cp.Metadata != nil {
+		var err error
+		if meta, err = json.Marshal(cp.Metadata); err != nil {
+			panic(err) // the engine puts only strings, numbers, lists and maps there
+		}
+		cp.Metadata = nil
+	}
+	r.lazy = lazyMeta{kind: lazyOperation, op: &cp, opMeta: meta}
+}
+
+// lazyMeta is the metadata of an LXD logging or operation event, kept until
+// the event's JSON is written: by the engine as the record leaves it, or by
+// the caller with Record.AppendJSON when Options.DeferJSON is set, so that
+// encoding can run on another core than the engine.
+type lazyMeta struct {
+	kind       uint8 // 0: none; JSON is (or will not be) set
+	msg, level string
+	ctx        logCtx
+	op         *events.LXDOperation // Metadata nil; opMeta holds it encoded
+	opMeta     []byte
+}
+
+const (
+	lazyLogging = 1 + iota
+	lazyOperation
+)
+
+// AppendJSON appends the event's JSON to b: r.JSON, or, for a record whose
+// encoding was deferred (Options.DeferJSON), the encoding of its metadata in
+// the envelope. It does not change r, so records may be encoded on any
+// goroutine once the engine has returned them.
+func (r *Record) AppendJSON(b []byte) []byte {
+	if r.lazy.kind == 0 {
+		return append(b, r.JSON...)
+	}
+	b = appendLXDEventHead(b, r.Type, r.Time)
+	switch r.lazy.kind {
+	case lazyLogging:
+		b = appendLogging(b, r.lazy.msg, r.lazy.level, r.lazy.ctx)
+	case lazyOperation:
+		b = appendOperation(b, r.lazy.op, r.lazy.opMeta)
+	}
+	return appendLXDEventTail(b, r.Location, r.Project)
 }
 
 // appendLXDEvent writes the envelope in the daemon's field order.
 func appendLXDEvent(b []byte, typ string, at time.Time, meta []byte, location, project string) []byte {
+	b = appendLXDEventHead(b, typ, at)
+	b = append(b, meta...)
+	return appendLXDEventTail(b, location, project)
+}
+
+// appendLXDEventHead writes the envelope up to the metadata.
+func appendLXDEventHead(b []byte, typ string, at time.Time) []byte {
 	b = append(b, `{"type":`...)
 	b = strconv.AppendQuote(b, typ)
 	b = append(b, `,"timestamp":"`...)
 	b = at.UTC().AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `","metadata":`...)
-	b = append(b, meta...)
+	return append(b, `","metadata":`...)
+}
+
+// appendLXDEventTail writes the envelope after the metadata.
+func appendLXDEventTail(b []byte, location, project string) []byte {
 	if location != "" {
 		b = append(b, `,"location":`...)
 		b = strconv.AppendQuote(b, location)

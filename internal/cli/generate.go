@@ -115,6 +115,8 @@ func generateRun(opts *GenerateOptions) error {
 		Seed:   opts.Seed,
 		Flavor: catalog.Flavor(opts.Flavor),
 		Loop:   opts.Count > 0 || opts.Duration > 0,
+		// Events are encoded here, on another core than the engine.
+		DeferJSON: true,
 	})
 	if err != nil {
 		return &UsageError{Err: err}
@@ -141,7 +143,70 @@ func generateRun(opts *GenerateOptions) error {
 			progressbar.OptionShowIts(), progressbar.OptionSetItsString("events"),
 			progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
 	}
+	// The engine plays on its own goroutine and hands over batches of
+	// records; this one encodes and writes them. Order is kept, so the
+	// output is the same bytes as a single loop would write.
+	batches := make(chan []*scenarios.Record, 4)
+	free := make(chan []*scenarios.Record, 6)
+	done := make(chan struct{})
+	defer close(done)
+	var engErr error
+	go func() {
+		defer close(batches)
+		engErr = playRecords(eng, opts, api, batches, free, done)
+	}()
+	var n int64
+	var buf []byte
+	for batch := range batches {
+		for _, r := range batch {
+			buf = r.AppendJSON(buf[:0])
+			if err := w.Write(buf); err != nil {
+				return fmt.Errorf("write: %w", err)
+			}
+		}
+		n += int64(len(batch))
+		if bar != nil {
+			_ = bar.Set64(n)
+		}
+		clear(batch)
+		select {
+		case free <- batch[:0]:
+		default:
+		}
+	}
+	if engErr != nil {
+		return engErr
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	return bw.Flush()
+}
+
+// genBatch is how many records the engine hands over at a time.
+const genBatch = 512
+
+// playRecords runs the engine until the output has what opts ask for,
+// sending the records to write in batches. It stops early when done closes.
+func playRecords(eng *scenarios.Engine, opts *GenerateOptions, api string, out chan<- []*scenarios.Record, free <-chan []*scenarios.Record, done <-chan struct{}) error {
 	end := eng.Start().Add(opts.Duration)
+	batch := make([]*scenarios.Record, 0, genBatch)
+	send := func() bool {
+		select {
+		case out <- batch:
+		case <-done:
+			return false
+		}
+		select {
+		case batch = <-free:
+		default:
+			batch = make([]*scenarios.Record, 0, genBatch)
+		}
+		return true
+	}
 	var n int64
 	for opts.Count == 0 || n < opts.Count {
 		r, err := eng.Next()
@@ -157,19 +222,14 @@ func generateRun(opts *GenerateOptions) error {
 		if r.Fault != nil || r.API != api {
 			continue
 		}
-		if err := w.Write(r.JSON); err != nil {
-			return fmt.Errorf("write: %w", err)
-		}
+		batch = append(batch, r)
 		n++
-		if bar != nil && n%4096 == 0 {
-			_ = bar.Set64(n)
+		if len(batch) == genBatch && !send() {
+			return nil
 		}
 	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("write: %w", err)
+	if len(batch) > 0 {
+		send()
 	}
-	if bar != nil {
-		_ = bar.Finish()
-	}
-	return bw.Flush()
+	return nil
 }
