@@ -57,6 +57,12 @@ func validateRun(opts *ValidateOptions) error {
 	if opts.Kind == "linode" {
 		schema = schemas.LinodeEvent
 	}
+	// One Validator for every file: it learns which shapes of event are
+	// valid and judges the next of the same shape without gojsonschema.
+	v, err := schemas.NewValidator(schema)
+	if err != nil {
+		return err
+	}
 	var total, bad int
 	for _, name := range opts.Files {
 		var r io.Reader
@@ -71,7 +77,7 @@ func validateRun(opts *ValidateOptions) error {
 			defer f.Close()
 			r = f
 		}
-		n, b, err := validateStream(r, name, schema, opts.IO.Out)
+		n, b, err := validateStream(r, name, v, opts.IO.Out)
 		total += n
 		bad += b
 		if err != nil {
@@ -94,7 +100,7 @@ type record struct {
 
 // validateStream checks every record of r, NDJSON or a JSON array, in
 // parallel across the cores, reporting in input order.
-func validateStream(r io.Reader, name, schema string, out io.Writer) (int, int, error) {
+func validateStream(r io.Reader, name string, v *schemas.Validator, out io.Writer) (int, int, error) {
 	br := bufio.NewReaderSize(r, 1<<20)
 	first, err := peekNonSpace(br)
 	if err != nil {
@@ -128,7 +134,7 @@ func validateStream(r io.Reader, name, schema string, out io.Writer) (int, int, 
 			for j := range jobs {
 				for k := range j.recs {
 					if j.recs[k].err == nil {
-						j.recs[k].err = schemas.Validate(schema, j.recs[k].doc)
+						j.recs[k].err = v.Validate(j.recs[k].doc)
 					}
 				}
 				close(j.done)
