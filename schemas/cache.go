@@ -118,7 +118,7 @@ type cnode struct {
 	// multipleOf, uniqueItems); formatOther: so is any non-string value
 	// (format applies to numbers too).
 	byValue, formatOther bool
-	str                  []func(string) bool  // pattern, format, minLength, maxLength
+	str                  []func(string) bool   // pattern, format, minLength, maxLength
 	num                  []func(*big.Rat) bool // minimum, maximum, exclusive forms
 	// all is this node and every node that applies at the same place
 	// through subs, each once.
