@@ -58,12 +58,26 @@ func NewValidator(name string) (*Validator, error) {
 		return nil, err
 	}
 	v := &Validator{name: name, valid: map[string]struct{}{}}
-	root, err := shapeRules(name)
-	if err == nil {
-		v.root = root
+	if r := allShapeRules()[name]; r.err == nil {
+		v.root = r.root
 	}
 	return v, nil
 }
+
+type shapeRulesOrErr struct {
+	root *cnode
+	err  error
+}
+
+// allShapeRules reduces every schema once; cnodes are never changed after.
+var allShapeRules = sync.OnceValue(func() map[string]shapeRulesOrErr {
+	out := map[string]shapeRulesOrErr{}
+	for _, n := range Names() {
+		root, err := shapeRules(n)
+		out[n] = shapeRulesOrErr{root, err}
+	}
+	return out
+})
 
 // Cached reports whether the Validator judges documents by shape at all;
 // false when the schema uses a keyword it does not know.

@@ -49,6 +49,9 @@ it makes plays again with time running on.`,
   eventsim generate --scenario ./my.yaml --seed 7 --duration 1h --format yaml`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("count") && cmd.Flags().Changed("duration") {
+				return usageErr("--count and --duration cannot be used together: give one")
+			}
 			if opts.Count < 0 {
 				return usageErr("invalid --count %d, must be 0 or more", opts.Count)
 			}

@@ -224,13 +224,15 @@ func readArray(br *bufio.Reader, out chan<- []record) error {
 	}
 	batch := make([]record, 0, batchSize)
 	for dec.More() {
-		line := cr.lineAt(dec.InputOffset())
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			batch = append(batch, record{line: line, err: fmt.Errorf("not JSON: %w", err)})
+			batch = append(batch, record{line: cr.lineAt(dec.InputOffset()), err: fmt.Errorf("not JSON: %w", err)})
 			out <- batch
 			return nil
 		}
+		// The element ends at the decoder's offset; its line is where it
+		// starts, past the comma and blank lines before it.
+		line := cr.lineAt(dec.InputOffset() - int64(len(raw)))
 		batch = append(batch, record{line: line, doc: raw})
 		if len(batch) == batchSize {
 			out <- batch
@@ -265,7 +267,6 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 func (c *countingReader) lineAt(off int64) int {
-	// Skip whitespace and the comma before the element.
 	for len(c.starts) > 0 && c.starts[0] <= off {
 		c.starts = c.starts[1:]
 		c.line++
