@@ -502,6 +502,14 @@ func (w *lxdWorld) verb(t *track, st *Step, name string, v lxdVerb, req *lxdRequ
 		x = &entity{kind: v.kind, project: project, parent: parentName, name: n, state: v.to, member: req.member}
 	case v.kind == "server":
 		x = &entity{kind: "server"}
+	case v.kind == "warning" && inMix && len(w.reg("warning").list) >= populationCap:
+		// A mix acts on the warnings it has made once there are enough of
+		// them, rather than making up a new one each time: a daemon has a
+		// handful of warnings, and the world keeps constant memory.
+		var err error
+		if x, err = w.pick(t, st, "warning", project, "", "name", "", true); err != nil || x == nil {
+			return t.now, err // all busy: nothing this tick
+		}
 	case v.kind == "warning":
 		n := arg(st, "name")
 		if n == "" {
