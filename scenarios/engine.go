@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"container/heap"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -195,7 +194,7 @@ func (e *Engine) earliestTrack() *track {
 }
 
 func (e *Engine) pop() *Record {
-	it := heap.Pop(&e.pending).(*pendingItem)
+	it := e.pending.pop()
 	var r *Record
 	if it.proc != nil {
 		r = it.proc.record(it.at)
@@ -222,7 +221,7 @@ func (e *Engine) pop() *Record {
 // schedule puts a record (or a running Linode event) on the timeline.
 func (e *Engine) schedule(at time.Time, r *Record, p *linodeProc) {
 	e.seq++
-	heap.Push(&e.pending, &pendingItem{at: at, seq: e.seq, rec: r, proc: p})
+	e.pending.push(pendingItem{at: at, seq: e.seq, rec: r, proc: p})
 }
 
 // advance runs the next step of a track.
@@ -447,24 +446,57 @@ type pendingItem struct {
 	proc *linodeProc
 }
 
-type pendingHeap []*pendingItem
+// pendingHeap is a binary min-heap of what is scheduled, by time then by
+// order of scheduling. (at, seq) orders items totally, so the order they
+// come out in does not depend on how the heap is laid out.
+type pendingHeap []pendingItem
 
 func (h pendingHeap) Len() int { return len(h) }
-func (h pendingHeap) Less(i, j int) bool {
-	if !h[i].at.Equal(h[j].at) {
-		return h[i].at.Before(h[j].at)
+
+func (h pendingHeap) less(i, j int) bool {
+	if c := h[i].at.Compare(h[j].at); c != 0 {
+		return c < 0
 	}
 	return h[i].seq < h[j].seq
 }
-func (h pendingHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *pendingHeap) Push(x any)   { *h = append(*h, x.(*pendingItem)) }
-func (h *pendingHeap) Pop() any {
-	old := *h
-	n := len(old)
-	it := old[n-1]
-	old[n-1] = nil
-	*h = old[:n-1]
-	return it
+
+func (h *pendingHeap) push(it pendingItem) {
+	*h = append(*h, it)
+	q := *h
+	for i := len(q) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !q.less(i, parent) {
+			break
+		}
+		q[i], q[parent] = q[parent], q[i]
+		i = parent
+	}
+}
+
+func (h *pendingHeap) pop() pendingItem {
+	q := *h
+	top := q[0]
+	last := len(q) - 1
+	q[0] = q[last]
+	q[last] = pendingItem{}
+	q = q[:last]
+	for i := 0; ; {
+		l := 2*i + 1
+		if l >= len(q) {
+			break
+		}
+		m := l
+		if r := l + 1; r < len(q) && q.less(r, l) {
+			m = r
+		}
+		if !q.less(m, i) {
+			break
+		}
+		q[i], q[m] = q[m], q[i]
+		i = m
+	}
+	*h = q
+	return top
 }
 
 // check plays a parsed scenario once, as the engine would, to catch

@@ -1,6 +1,10 @@
 package scenarios
 
-import "testing"
+import (
+	"math/rand"
+	"testing"
+	"time"
+)
 
 // deleteVerbs is built from lxdVerbs by ranging over a map: it is only
 // deterministic if no kind has two verbs that remove it.
@@ -93,5 +97,44 @@ func TestStateBitsAgreeWithStateIn(t *testing.T) {
 				t.Errorf("need %q, state %q: bits say %v, stateIn says %v", need, state, got, want)
 			}
 		}
+	}
+}
+
+// The pending heap gives items back by time, then by order of scheduling.
+func TestPendingHeapOrder(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var h pendingHeap
+	var seq uint64
+	popped := 0
+	for i := 0; i < 20000; i++ {
+		if h.Len() == 0 || rng.Intn(3) > 0 {
+			seq++
+			// Few distinct times, so ties on time are common.
+			h.push(pendingItem{at: base.Add(time.Duration(rng.Intn(50)) * time.Millisecond), seq: seq})
+			continue
+		}
+		it := h.pop()
+		popped++
+		if popped%50 == 0 {
+			for _, o := range h {
+				if o.at.Before(it.at) || o.at.Equal(it.at) && o.seq < it.seq {
+					t.Fatalf("popped %v/%d while %v/%d was waiting", it.at, it.seq, o.at, o.seq)
+				}
+			}
+		}
+	}
+	var all []pendingItem
+	for h.Len() > 0 {
+		all = append(all, h.pop())
+	}
+	for i := 1; i < len(all); i++ {
+		a, b := all[i-1], all[i]
+		if b.at.Before(a.at) || b.at.Equal(a.at) && b.seq < a.seq {
+			t.Fatalf("drained out of order at %d: %v/%d then %v/%d", i, a.at, a.seq, b.at, b.seq)
+		}
+	}
+	if len(all) < 100 {
+		t.Fatalf("only %d items left to drain", len(all))
 	}
 }
