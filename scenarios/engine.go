@@ -153,7 +153,7 @@ func (e *Engine) Next() (*Record, error) {
 			return nil, e.err
 		}
 		t := e.earliestTrack()
-		if e.pending.Len() > 0 && (t == nil || !e.pending[0].at.After(t.now)) {
+		if e.pending.Len() > 0 && (t == nil || !e.pending.peek().at.After(t.now)) {
 			return e.pop(), nil
 		}
 		if t == nil {
@@ -448,24 +448,52 @@ type pendingItem struct {
 
 // pendingHeap is a binary min-heap of what is scheduled, by time then by
 // order of scheduling. (at, seq) orders items totally, so the order they
-// come out in does not depend on how the heap is laid out.
-type pendingHeap []pendingItem
-
-func (h pendingHeap) Len() int { return len(h) }
-
-func (h pendingHeap) less(i, j int) bool {
-	if c := h[i].at.Compare(h[j].at); c != 0 {
-		return c < 0
-	}
-	return h[i].seq < h[j].seq
+// come out in does not depend on how the heap is laid out. The heap itself
+// holds only keys without pointers, which the garbage collector does not
+// have to watch as they move; the items wait in a slab.
+type pendingHeap struct {
+	keys  []pendingKey
+	items []pendingItem
+	free  []int32 // unused slots of items
 }
 
+type pendingKey struct {
+	sec  int64 // at, as seconds and nanoseconds since the Unix epoch
+	nsec int32
+	slot int32 // in items
+	seq  uint64
+}
+
+func (h *pendingHeap) Len() int { return len(h.keys) }
+
+func less(a, b *pendingKey) bool {
+	if a.sec != b.sec {
+		return a.sec < b.sec
+	}
+	if a.nsec != b.nsec {
+		return a.nsec < b.nsec
+	}
+	return a.seq < b.seq
+}
+
+// peek returns the first item without taking it; the heap must not be empty.
+func (h *pendingHeap) peek() *pendingItem { return &h.items[h.keys[0].slot] }
+
 func (h *pendingHeap) push(it pendingItem) {
-	*h = append(*h, it)
-	q := *h
+	var slot int32
+	if n := len(h.free); n > 0 {
+		slot = h.free[n-1]
+		h.free = h.free[:n-1]
+		h.items[slot] = it
+	} else {
+		slot = int32(len(h.items))
+		h.items = append(h.items, it)
+	}
+	h.keys = append(h.keys, pendingKey{sec: it.at.Unix(), nsec: int32(it.at.Nanosecond()), slot: slot, seq: it.seq})
+	q := h.keys
 	for i := len(q) - 1; i > 0; {
 		parent := (i - 1) / 2
-		if !q.less(i, parent) {
+		if !less(&q[i], &q[parent]) {
 			break
 		}
 		q[i], q[parent] = q[parent], q[i]
@@ -473,12 +501,12 @@ func (h *pendingHeap) push(it pendingItem) {
 	}
 }
 
+// pop takes the first item; the heap must not be empty.
 func (h *pendingHeap) pop() pendingItem {
-	q := *h
-	top := q[0]
+	q := h.keys
+	slot := q[0].slot
 	last := len(q) - 1
 	q[0] = q[last]
-	q[last] = pendingItem{}
 	q = q[:last]
 	for i := 0; ; {
 		l := 2*i + 1
@@ -486,17 +514,20 @@ func (h *pendingHeap) pop() pendingItem {
 			break
 		}
 		m := l
-		if r := l + 1; r < len(q) && q.less(r, l) {
+		if r := l + 1; r < len(q) && less(&q[r], &q[l]) {
 			m = r
 		}
-		if !q.less(m, i) {
+		if !less(&q[m], &q[i]) {
 			break
 		}
 		q[i], q[m] = q[m], q[i]
 		i = m
 	}
-	*h = q
-	return top
+	h.keys = q
+	it := h.items[slot]
+	h.items[slot] = pendingItem{}
+	h.free = append(h.free, slot)
+	return it
 }
 
 // check plays a parsed scenario once, as the engine would, to catch

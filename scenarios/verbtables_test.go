@@ -117,7 +117,8 @@ func TestPendingHeapOrder(t *testing.T) {
 		it := h.pop()
 		popped++
 		if popped%50 == 0 {
-			for _, o := range h {
+			for _, k := range h.keys {
+				o := h.items[k.slot]
 				if o.at.Before(it.at) || o.at.Equal(it.at) && o.seq < it.seq {
 					t.Fatalf("popped %v/%d while %v/%d was waiting", it.at, it.seq, o.at, o.seq)
 				}
