@@ -30,13 +30,39 @@ type entity struct {
 	pool                        string
 	member                      string
 	busyUntil                   time.Time
+	slot                        int // index in its registry's list; -1 when in none
 }
 
 // registry keeps the objects of one kind in creation order, so random picks
 // are deterministic.
 type registry struct {
 	list []*entity
+	// info holds, beside each entity of list, what pick filters on, so a
+	// pick reads one compact array instead of every entity. Whoever changes
+	// an entity's state or busyUntil calls sync.
+	info []entInfo
 	idx  map[string]int
+}
+
+// entInfo is what pick needs to know of an entity.
+type entInfo struct {
+	project, parent string
+	busySec         int64 // busyUntil, as Unix seconds and nanoseconds
+	busyNsec        int32
+	state           uint8 // stateBit of state
+	isDefault       bool  // named "default"
+}
+
+func infoOf(x *entity) entInfo {
+	return entInfo{project: x.project, parent: x.parent, busySec: x.busyUntil.Unix(), busyNsec: int32(x.busyUntil.Nanosecond()),
+		state: stateBit(x.state), isDefault: x.name == "default"}
+}
+
+// sync refreshes x's info after its state or busyUntil changed.
+func (r *registry) sync(x *entity) {
+	if x.slot >= 0 && x.slot < len(r.list) && r.list[x.slot] == x {
+		r.info[x.slot] = infoOf(x)
+	}
 }
 
 func key(project, parent, name string) string { return project + "\x00" + parent + "\x00" + name }
@@ -50,7 +76,9 @@ func (r *registry) get(project, parent, name string) *entity {
 
 func (r *registry) add(x *entity) {
 	r.idx[key(x.project, x.parent, x.name)] = len(r.list)
+	x.slot = len(r.list)
 	r.list = append(r.list, x)
+	r.info = append(r.info, infoOf(x))
 }
 
 func (r *registry) remove(x *entity) {
@@ -60,9 +88,14 @@ func (r *registry) remove(x *entity) {
 		return
 	}
 	last := len(r.list) - 1
+	r.list[i].slot = -1
 	r.list[i] = r.list[last]
+	r.info[i] = r.info[last]
+	r.list[i].slot = i
 	r.idx[key(r.list[i].project, r.list[i].parent, r.list[i].name)] = i
+	r.list[last] = nil
 	r.list = r.list[:last]
+	r.info = r.info[:last]
 	delete(r.idx, k)
 }
 
@@ -363,17 +396,20 @@ func (w *lxdWorld) pick(t *track, st *Step, kind, project, parent, nameArg, need
 	skipDefault := kind == "profile" || kind == "project"
 	needBits := stateBits(need)
 	cands := w.scratch[:0]
-	for _, x := range r.list {
-		if x.project != project || parent != "" && x.parent != parent || x.busyUntil.After(t.now) {
+	nowSec, nowNsec := t.now.Unix(), int32(t.now.Nanosecond())
+	for i := range r.info {
+		in := &r.info[i]
+		if in.project != project || parent != "" && in.parent != parent ||
+			in.busySec > nowSec || in.busySec == nowSec && in.busyNsec > nowNsec {
 			continue
 		}
-		if need != "" && stateBit(x.state)&needBits == 0 {
+		if need != "" && in.state&needBits == 0 {
 			continue
 		}
-		if skipDefault && x.name == "default" {
+		if skipDefault && in.isDefault {
 			continue
 		}
-		cands = append(cands, x)
+		cands = append(cands, r.list[i])
 	}
 	w.scratch = cands[:0]
 	if len(cands) == 0 {
@@ -763,6 +799,7 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v lxdVerb, x *enti
 		x.state = v.to
 	}
 	x.busyUntil = end
+	w.reg(x.kind).sync(x)
 	if verbName == "image.import" {
 		if alias := arg(st, "alias"); alias != "" {
 			a := &entity{kind: "image-alias", project: x.project, name: alias}

@@ -139,3 +139,40 @@ func TestPendingHeapOrder(t *testing.T) {
 		t.Fatalf("only %d items left to drain", len(all))
 	}
 }
+
+// pick reads entInfo rather than the entities: it must always say what the
+// entities say, and every entity must know its slot.
+func TestRegistryInfoFollowsEntities(t *testing.T) {
+	for _, name := range []string{"lxd-steady", "lxd-catalogue-tour", "lxd-cluster", "lxd-projects", "lxd-instance-lifecycle", "demo"} {
+		e, err := New(mustLoad(t, name), Options{Loop: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked := 0
+		for i := 0; i < 60000; i++ {
+			if _, err := e.Next(); err != nil {
+				t.Fatal(err)
+			}
+			if i%97 != 0 {
+				continue
+			}
+			for kind, r := range e.lxd.objs {
+				if len(r.info) != len(r.list) {
+					t.Fatalf("%s: %s: %d infos for %d entities", name, kind, len(r.info), len(r.list))
+				}
+				for j, x := range r.list {
+					if x.slot != j {
+						t.Fatalf("%s: %s %s: slot %d, at %d", name, kind, x.name, x.slot, j)
+					}
+					if r.info[j] != infoOf(x) {
+						t.Fatalf("%s: %s %s: info %+v, entity says %+v", name, kind, x.name, r.info[j], infoOf(x))
+					}
+					checked++
+				}
+			}
+		}
+		if checked == 0 {
+			t.Fatalf("%s: no entity checked", name)
+		}
+	}
+}
