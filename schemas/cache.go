@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/xeipuuv/gojsonschema"
@@ -255,7 +256,7 @@ func (b *ruleBuilder) fill(n *cnode, file, ptr string, s map[string]any) error {
 			n.str = append(n.str, re.MatchString)
 		case k == "format":
 			f, _ := v.(string)
-			n.str = append(n.str, func(s string) bool { return gojsonschema.FormatCheckers.IsFormat(f, s) })
+			n.str = append(n.str, formatCheck(f))
 			n.formatOther = true
 		case k == "minLength" || k == "maxLength":
 			lim, ok := v.(float64)
@@ -491,4 +492,19 @@ func appendRaw(b []byte, s string) []byte {
 	b = strconv.AppendInt(b, int64(len(s)), 10)
 	b = append(b, ':')
 	return append(b, s...)
+}
+
+// formatCheck is gojsonschema's check of a format. For date-time it tries
+// RFC 3339 first, which gojsonschema accepts too: most strings pass that way
+// without the failed parses (and their errors) of the other layouts it tries.
+func formatCheck(f string) func(string) bool {
+	if f == "date-time" {
+		return func(s string) bool {
+			if _, err := time.Parse(time.RFC3339, s); err == nil {
+				return true
+			}
+			return gojsonschema.FormatCheckers.IsFormat(f, s)
+		}
+	}
+	return func(s string) bool { return gojsonschema.FormatCheckers.IsFormat(f, s) }
 }
