@@ -489,3 +489,23 @@ func TestGenerateNDJSONLines(t *testing.T) {
 		}
 	}
 }
+
+// failingWriter fails every write after the first n bytes.
+type failingWriter struct{ n int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if w.n <= 0 {
+		return 0, os.ErrClosed
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+// A write error stops generate (and its engine goroutine) with exit 2.
+func TestGenerateStopsOnWriteError(t *testing.T) {
+	var errOut bytes.Buffer
+	code := Main([]string{"generate", "--scenario", "lxd-steady", "--count", "1000000"}, strings.NewReader(""), &failingWriter{n: 1 << 20}, &errOut)
+	if code != ExitUsage || !strings.Contains(errOut.String(), "write: ") || !strings.Contains(errOut.String(), "file already closed") {
+		t.Errorf("exit %d, stderr %q", code, errOut.String())
+	}
+}
