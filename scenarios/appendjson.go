@@ -66,47 +66,64 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// appendStringMap writes a map with sorted keys, as encoding/json does.
-func appendStringMap(b []byte, m map[string]string) []byte {
-	if m == nil {
-		return append(b, "null"...)
-	}
-	keys := make([]string, 0, 8)
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	b = append(b, '{')
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, k)
-		b = append(b, ':')
-		b = appendString(b, m[k])
-	}
-	return append(b, '}')
-}
-
 func appendTime(b []byte, t time.Time) []byte {
 	b = append(b, '"')
 	b = t.UTC().AppendFormat(b, time.RFC3339Nano)
 	return append(b, '"')
 }
 
-// appendLogging encodes events.LXDLogging.
-func appendLogging(b []byte, msg, level string, ctx map[string]string) []byte {
+// ctxKV is one entry of a logging context.
+type ctxKV struct{ k, v string }
+
+// logCtx is a logging context as its entries sorted by key, which is how
+// encoding/json writes the map[string]string of events.LXDLogging. Building
+// it as a slice in key order saves a map and a sort per event; nil encodes as
+// null, like a nil map.
+type logCtx []ctxKV
+
+// logCtxOf turns a map into a logCtx.
+func logCtxOf(m map[string]string) logCtx {
+	if m == nil {
+		return nil
+	}
+	out := make(logCtx, 0, len(m))
+	for k, v := range m {
+		out = append(out, ctxKV{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].k < out[j].k })
+	return out
+}
+
+func appendLogCtx(b []byte, ctx logCtx) []byte {
+	if ctx == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '{')
+	for i, kv := range ctx {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, kv.k)
+		b = append(b, ':')
+		b = appendString(b, kv.v)
+	}
+	return append(b, '}')
+}
+
+// appendLogging encodes events.LXDLogging; ctx must be sorted by key.
+func appendLogging(b []byte, msg, level string, ctx logCtx) []byte {
 	b = append(b, `{"message":`...)
 	b = appendString(b, msg)
 	b = append(b, `,"level":`...)
 	b = appendString(b, level)
 	b = append(b, `,"context":`...)
-	b = appendStringMap(b, ctx)
+	b = appendLogCtx(b, ctx)
 	return append(b, '}')
 }
 
-// appendOperation encodes events.LXDOperation.
-func appendOperation(b []byte, op *events.LXDOperation) []byte {
+// appendOperation encodes events.LXDOperation whose Metadata, encoded, is
+// meta (nil for a nil map); op.Metadata itself is not read.
+func appendOperation(b []byte, op *events.LXDOperation, meta []byte) []byte {
 	b = append(b, `{"id":`...)
 	b = appendString(b, op.ID)
 	b = append(b, `,"class":`...)
@@ -153,11 +170,10 @@ func appendOperation(b []byte, op *events.LXDOperation) []byte {
 		b = append(b, '}')
 	}
 	b = append(b, `,"metadata":`...)
-	if op.Metadata == nil {
+	if meta == nil {
 		b = append(b, "null"...)
 	} else {
-		m, _ := json.Marshal(op.Metadata)
-		b = append(b, m...)
+		b = append(b, meta...)
 	}
 	b = append(b, `,"may_cancel":`...)
 	b = strconv.AppendBool(b, op.MayCancel)
@@ -166,4 +182,66 @@ func appendOperation(b []byte, op *events.LXDOperation) []byte {
 	b = append(b, `,"location":`...)
 	b = appendString(b, op.Location)
 	return append(b, '}')
+}
+
+// appendLifecycle encodes events.LXDLifecycle. Context values of the kinds
+// the engine makes (strings, lists of strings) are written by hand; any other
+// value goes through encoding/json.
+func appendLifecycle(b []byte, lc *events.LXDLifecycle) []byte {
+	b = append(b, `{"action":`...)
+	b = appendString(b, lc.Action)
+	b = append(b, `,"source":`...)
+	b = appendString(b, lc.Source)
+	if len(lc.Context) > 0 {
+		b = append(b, `,"context":{`...)
+		var arr [8]string
+		keys := arr[:0]
+		for k := range lc.Context {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, k)
+			b = append(b, ':')
+			b = appendAny(b, lc.Context[k])
+		}
+		b = append(b, '}')
+	}
+	if rq := lc.Requestor; rq != nil {
+		b = append(b, `,"requestor":{"username":`...)
+		b = appendString(b, rq.Username)
+		b = append(b, `,"protocol":`...)
+		b = appendString(b, rq.Protocol)
+		b = append(b, `,"address":`...)
+		b = appendString(b, rq.Address)
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+// appendAny writes a decoded JSON value as encoding/json does.
+func appendAny(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case string:
+		return appendString(b, x)
+	case []any:
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendAny(b, e)
+		}
+		return append(b, ']')
+	}
+	m, err := json.Marshal(v)
+	if err != nil {
+		// As encoding/json would fail the whole event; the engine only
+		// holds values that came from JSON or YAML, which marshal.
+		panic(err)
+	}
+	return append(b, m...)
 }

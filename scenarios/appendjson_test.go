@@ -18,8 +18,14 @@ func TestAppendersMatchEncodingJSON(t *testing.T) {
 		}
 		ctx := map[string]string{"b": s, "a": "x", s: "key"}
 		want, _ = json.Marshal(events.LXDLogging{Message: s, Level: "debug", Context: ctx})
-		if got := appendLogging(nil, s, "debug", ctx); string(got) != string(want) {
+		if got := appendLogging(nil, s, "debug", logCtxOf(ctx)); string(got) != string(want) {
 			t.Errorf("appendLogging(%q) = %s, want %s", s, got, want)
+		}
+	}
+	for _, ctx := range []map[string]string{nil, {}, {"z": "1", "a": "2", "m": ""}} {
+		want, _ := json.Marshal(events.LXDLogging{Message: "m", Level: "info", Context: ctx})
+		if got := appendLogging(nil, "m", "info", logCtxOf(ctx)); string(got) != string(want) {
+			t.Errorf("appendLogging(context %v) = %s, want %s", ctx, got, want)
 		}
 	}
 	at := time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC)
@@ -30,8 +36,25 @@ func TestAppendersMatchEncodingJSON(t *testing.T) {
 	}
 	for _, op := range ops {
 		want, _ := json.Marshal(op)
-		if got := appendOperation(nil, op); string(got) != string(want) {
+		var meta []byte
+		if op.Metadata != nil {
+			meta, _ = json.Marshal(op.Metadata)
+		}
+		if got := appendOperation(nil, op, meta); string(got) != string(want) {
 			t.Errorf("appendOperation = %s\nwant %s", got, want)
+		}
+	}
+	lcs := []events.LXDLifecycle{
+		{Action: "instance-created", Source: "/1.0/instances/c1"},
+		{Action: "instance-exec", Source: "/1.0/instances/c1?project=a&b", Context: map[string]any{"command": []any{"/bin/sh", "-c", "<x>"}, "type": "container", "ünï": "\u2028"},
+			Requestor: &events.LXDLifecycleRequestor{Username: "root", Protocol: "unix", Address: "@"}},
+		{Action: "x", Source: "/1.0", Context: map[string]any{"n": 1, "f": 2.5, "b": true, "nil": nil, "m": map[string]any{"z": "1", "a": []any{1, "2"}}, "list": []any{}, "k1": "", "k2": "", "k3": "", "k4": "", "k5": ""}},
+		{Action: "y", Source: "/1.0", Context: map[string]any{}},
+	}
+	for _, lc := range lcs {
+		want, _ := json.Marshal(lc)
+		if got := appendLifecycle(nil, &lc); string(got) != string(want) {
+			t.Errorf("appendLifecycle = %s\nwant %s", got, want)
 		}
 	}
 }

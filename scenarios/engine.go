@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"container/heap"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -26,6 +25,10 @@ type Options struct {
 	Start time.Time
 	// Loop plays the scenario again, virtual time running on, when it ends.
 	Loop bool
+	// DeferJSON leaves the JSON of LXD logging and operation events to the
+	// caller: Next returns them with JSON nil, and Record.AppendJSON writes
+	// them, on any goroutine. Unset, every record comes with its JSON.
+	DeferJSON bool
 
 	// check runs the scenario once to find mistakes; mixes and endless
 	// repeats play once and nothing is encoded.
@@ -50,6 +53,9 @@ type Record struct {
 	// Linode events: the Event as it stands after this change. JSON holds it
 	// encoded too.
 	Linode *events.LinodeEvent
+
+	// lazy is the metadata of an LXD event not yet encoded into JSON.
+	lazy lazyMeta
 
 	// Fault is set for fault records, which carry no event.
 	Fault *Fault
@@ -78,6 +84,9 @@ type Engine struct {
 	last  time.Time // time of the last record
 	pass  int
 	err   error
+
+	// bodies caches pretty-printed request body templates (see requestBody).
+	bodies map[string]*bodyTemplate
 }
 
 // New makes an engine for a parsed scenario.
@@ -86,7 +95,7 @@ func New(s *Scenario, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{s: s, opts: opts, cat: cat, lcat: catalog.Linode()}
+	e := &Engine{s: s, opts: opts, cat: cat, lcat: catalog.Linode(), bodies: map[string]*bodyTemplate{}}
 	e.seed = opts.Seed
 	if e.seed == 0 {
 		e.seed = s.Seed
@@ -144,7 +153,7 @@ func (e *Engine) Next() (*Record, error) {
 			return nil, e.err
 		}
 		t := e.earliestTrack()
-		if e.pending.Len() > 0 && (t == nil || !e.pending[0].at.After(t.now)) {
+		if e.pending.Len() > 0 && (t == nil || !e.pending.peek().at.After(t.now)) {
 			return e.pop(), nil
 		}
 		if t == nil {
@@ -185,7 +194,7 @@ func (e *Engine) earliestTrack() *track {
 }
 
 func (e *Engine) pop() *Record {
-	it := heap.Pop(&e.pending).(*pendingItem)
+	it := e.pending.pop()
 	var r *Record
 	if it.proc != nil {
 		r = it.proc.record(it.at)
@@ -197,6 +206,10 @@ func (e *Engine) pop() *Record {
 	}
 	r.Time = it.at
 	if !e.opts.check {
+		if r.lazy.kind != 0 && !e.opts.DeferJSON {
+			r.JSON = r.AppendJSON(make([]byte, 0, 640))
+			r.lazy = lazyMeta{}
+		}
 		if err := e.encode(r); err != nil {
 			e.err = err
 		}
@@ -208,7 +221,7 @@ func (e *Engine) pop() *Record {
 // schedule puts a record (or a running Linode event) on the timeline.
 func (e *Engine) schedule(at time.Time, r *Record, p *linodeProc) {
 	e.seq++
-	heap.Push(&e.pending, &pendingItem{at: at, seq: e.seq, rec: r, proc: p})
+	e.pending.push(pendingItem{at: at, seq: e.seq, rec: r, proc: p})
 }
 
 // advance runs the next step of a track.
@@ -433,23 +446,87 @@ type pendingItem struct {
 	proc *linodeProc
 }
 
-type pendingHeap []*pendingItem
-
-func (h pendingHeap) Len() int { return len(h) }
-func (h pendingHeap) Less(i, j int) bool {
-	if !h[i].at.Equal(h[j].at) {
-		return h[i].at.Before(h[j].at)
-	}
-	return h[i].seq < h[j].seq
+// pendingHeap is a binary min-heap of what is scheduled, by time then by
+// order of scheduling. (at, seq) orders items totally, so the order they
+// come out in does not depend on how the heap is laid out. The heap itself
+// holds only keys without pointers, which the garbage collector does not
+// have to watch as they move; the items wait in a slab.
+type pendingHeap struct {
+	keys  []pendingKey
+	items []pendingItem
+	free  []int32 // unused slots of items
 }
-func (h pendingHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *pendingHeap) Push(x any)   { *h = append(*h, x.(*pendingItem)) }
-func (h *pendingHeap) Pop() any {
-	old := *h
-	n := len(old)
-	it := old[n-1]
-	old[n-1] = nil
-	*h = old[:n-1]
+
+type pendingKey struct {
+	sec  int64 // at, as seconds and nanoseconds since the Unix epoch
+	nsec int32
+	slot int32 // in items
+	seq  uint64
+}
+
+func (h *pendingHeap) Len() int { return len(h.keys) }
+
+func less(a, b *pendingKey) bool {
+	if a.sec != b.sec {
+		return a.sec < b.sec
+	}
+	if a.nsec != b.nsec {
+		return a.nsec < b.nsec
+	}
+	return a.seq < b.seq
+}
+
+// peek returns the first item without taking it; the heap must not be empty.
+func (h *pendingHeap) peek() *pendingItem { return &h.items[h.keys[0].slot] }
+
+func (h *pendingHeap) push(it pendingItem) {
+	var slot int32
+	if n := len(h.free); n > 0 {
+		slot = h.free[n-1]
+		h.free = h.free[:n-1]
+		h.items[slot] = it
+	} else {
+		slot = int32(len(h.items))
+		h.items = append(h.items, it)
+	}
+	h.keys = append(h.keys, pendingKey{sec: it.at.Unix(), nsec: int32(it.at.Nanosecond()), slot: slot, seq: it.seq})
+	q := h.keys
+	for i := len(q) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !less(&q[i], &q[parent]) {
+			break
+		}
+		q[i], q[parent] = q[parent], q[i]
+		i = parent
+	}
+}
+
+// pop takes the first item; the heap must not be empty.
+func (h *pendingHeap) pop() pendingItem {
+	q := h.keys
+	slot := q[0].slot
+	last := len(q) - 1
+	q[0] = q[last]
+	q = q[:last]
+	for i := 0; ; {
+		l := 2*i + 1
+		if l >= len(q) {
+			break
+		}
+		m := l
+		if r := l + 1; r < len(q) && less(&q[r], &q[l]) {
+			m = r
+		}
+		if !less(&q[m], &q[i]) {
+			break
+		}
+		q[i], q[m] = q[m], q[i]
+		i = m
+	}
+	h.keys = q
+	it := h.items[slot]
+	h.items[slot] = pendingItem{}
+	h.free = append(h.free, slot)
 	return it
 }
 

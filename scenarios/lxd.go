@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"sort"
@@ -20,6 +19,7 @@ type lxdWorld struct {
 	depth   int // fallbacks taken for the current mix verb
 	members []string
 	objs    map[string]*registry // by kind
+	scratch []*entity            // pick's candidates, reused
 }
 
 // entity is one LXD object.
@@ -30,13 +30,39 @@ type entity struct {
 	pool                        string
 	member                      string
 	busyUntil                   time.Time
+	slot                        int // index in its registry's list; -1 when in none
 }
 
 // registry keeps the objects of one kind in creation order, so random picks
 // are deterministic.
 type registry struct {
 	list []*entity
+	// info holds, beside each entity of list, what pick filters on, so a
+	// pick reads one compact array instead of every entity. Whoever changes
+	// an entity's state or busyUntil calls sync.
+	info []entInfo
 	idx  map[string]int
+}
+
+// entInfo is what pick needs to know of an entity.
+type entInfo struct {
+	project, parent string
+	busySec         int64 // busyUntil, as Unix seconds and nanoseconds
+	busyNsec        int32
+	state           uint8 // stateBit of state
+	isDefault       bool  // named "default"
+}
+
+func infoOf(x *entity) entInfo {
+	return entInfo{project: x.project, parent: x.parent, busySec: x.busyUntil.Unix(), busyNsec: int32(x.busyUntil.Nanosecond()),
+		state: stateBit(x.state), isDefault: x.name == "default"}
+}
+
+// sync refreshes x's info after its state or busyUntil changed.
+func (r *registry) sync(x *entity) {
+	if x.slot >= 0 && x.slot < len(r.list) && r.list[x.slot] == x {
+		r.info[x.slot] = infoOf(x)
+	}
 }
 
 func key(project, parent, name string) string { return project + "\x00" + parent + "\x00" + name }
@@ -50,7 +76,9 @@ func (r *registry) get(project, parent, name string) *entity {
 
 func (r *registry) add(x *entity) {
 	r.idx[key(x.project, x.parent, x.name)] = len(r.list)
+	x.slot = len(r.list)
 	r.list = append(r.list, x)
+	r.info = append(r.info, infoOf(x))
 }
 
 func (r *registry) remove(x *entity) {
@@ -60,9 +88,14 @@ func (r *registry) remove(x *entity) {
 		return
 	}
 	last := len(r.list) - 1
+	r.list[i].slot = -1
 	r.list[i] = r.list[last]
+	r.info[i] = r.info[last]
+	r.list[i].slot = i
 	r.idx[key(r.list[i].project, r.list[i].parent, r.list[i].name)] = i
+	r.list[last] = nil
 	r.list = r.list[:last]
+	r.info = r.info[:last]
 	delete(r.idx, k)
 }
 
@@ -358,19 +391,27 @@ func (w *lxdWorld) pick(t *track, st *Step, kind, project, parent, nameArg, need
 		}
 		return x, nil
 	}
-	var cands []*entity
-	for _, x := range r.list {
-		if x.project != project || parent != "" && x.parent != parent || x.busyUntil.After(t.now) {
+	// The candidates go into a scratch list the world keeps, so a pick
+	// allocates nothing; states are compared as bits.
+	skipDefault := kind == "profile" || kind == "project"
+	needBits := stateBits(need)
+	cands := w.scratch[:0]
+	nowSec, nowNsec := t.now.Unix(), int32(t.now.Nanosecond())
+	for i := range r.info {
+		in := &r.info[i]
+		if in.project != project || parent != "" && in.parent != parent ||
+			in.busySec > nowSec || in.busySec == nowSec && in.busyNsec > nowNsec {
 			continue
 		}
-		if need != "" && !contains(strings.Split(need, "|"), x.state) {
+		if need != "" && in.state&needBits == 0 {
 			continue
 		}
-		if kind == "profile" && x.name == "default" || kind == "project" && x.name == "default" {
+		if skipDefault && in.isDefault {
 			continue
 		}
-		cands = append(cands, x)
+		cands = append(cands, r.list[i])
 	}
+	w.scratch = cands[:0]
 	if len(cands) == 0 {
 		if inMix {
 			return nil, nil
@@ -381,7 +422,45 @@ func (w *lxdWorld) pick(t *track, st *Step, kind, project, parent, nameArg, need
 		}
 		return nil, &Error{Pos: st.Pos, Msg: fmt.Sprintf("no %s%s exists for %s to act on in project %s; create one first", state, kind, st.Verb, orDefault(project, "default"))}
 	}
-	return cands[t.rng.Intn(len(cands))], nil
+	x := cands[t.rng.Intn(len(cands))]
+	clear(cands)
+	return x, nil
+}
+
+// stateBit gives each instance state a bit; other strings get none.
+func stateBit(state string) uint8 {
+	switch state {
+	case "stopped":
+		return 1
+	case "running":
+		return 2
+	case "frozen":
+		return 4
+	}
+	return 0
+}
+
+// stateBits gives the bits of need's "|"-separated states.
+func stateBits(need string) uint8 {
+	var bits uint8
+	for need != "" {
+		s, rest, _ := strings.Cut(need, "|")
+		bits |= stateBit(s)
+		need = rest
+	}
+	return bits
+}
+
+// stateIn reports whether state is one of need's "|"-separated states.
+func stateIn(need, state string) bool {
+	for need != "" {
+		s, rest, _ := strings.Cut(need, "|")
+		if s == state {
+			return true
+		}
+		need = rest
+	}
+	return false
 }
 
 func orDefault(s, d string) string {
@@ -459,6 +538,14 @@ func (w *lxdWorld) verb(t *track, st *Step, name string, v lxdVerb, req *lxdRequ
 		x = &entity{kind: v.kind, project: project, parent: parentName, name: n, state: v.to, member: req.member}
 	case v.kind == "server":
 		x = &entity{kind: "server"}
+	case v.kind == "warning" && inMix && len(w.reg("warning").list) >= populationCap:
+		// A mix acts on the warnings it has made once there are enough of
+		// them, rather than making up a new one each time: a daemon has a
+		// handful of warnings, and the world keeps constant memory.
+		var err error
+		if x, err = w.pick(t, st, "warning", project, "", "name", "", true); err != nil || x == nil {
+			return t.now, err // all busy: nothing this tick
+		}
 	case v.kind == "warning":
 		n := arg(st, "name")
 		if n == "" {
@@ -482,7 +569,7 @@ func (w *lxdWorld) verb(t *track, st *Step, name string, v lxdVerb, req *lxdRequ
 			}
 			return w.fallback(t, st, v.kind, req)
 		}
-		if v.need != "" && !contains(strings.Split(v.need, "|"), x.state) && req.fail == "" {
+		if v.need != "" && !stateIn(v.need, x.state) && req.fail == "" {
 			req.fail = stateError(v, x)
 		}
 	}
@@ -499,14 +586,20 @@ func storeProject(kind, project string) string {
 	return project
 }
 
-func deleteVerb(kind string) string {
+// deleteVerb returns the verb that removes an object of a kind, or "".
+func deleteVerb(kind string) string { return deleteVerbs[kind] }
+
+// deleteVerbs maps each kind to the one verb that removes it, built once from
+// lxdVerbs (TestOneDeleteVerbPerKind holds that there is only one).
+var deleteVerbs = func() map[string]string {
+	out := map[string]string{}
 	for name, v := range lxdVerbs {
-		if v.kind == kind && v.remove {
-			return name
+		if v.remove {
+			out[v.kind] = name
 		}
 	}
-	return ""
-}
+	return out
+}()
 
 func stateError(v lxdVerb, x *entity) string {
 	switch x.state {
@@ -535,9 +628,12 @@ func (w *lxdWorld) fallback(t *track, st *Step, kind string, req *lxdRequest) (t
 	return w.verb(t, st, cv, lxdVerbs[cv], req, true)
 }
 
+// stateVerbs names the verb that brings an instance into a needed state.
+var stateVerbs = map[string]string{"stopped": "instance.stop", "running": "instance.start", "frozen": "instance.pause", "running|frozen": "instance.start"}
+
 // fallbackState moves an instance toward the state a mix verb needed.
 func (w *lxdWorld) fallbackState(t *track, st *Step, v lxdVerb, req *lxdRequest) (time.Time, error) {
-	next := map[string]string{"stopped": "instance.stop", "running": "instance.start", "frozen": "instance.pause", "running|frozen": "instance.start"}[v.need]
+	next := stateVerbs[v.need]
 	if next == "" {
 		return w.fallback(t, st, v.kind, req)
 	}
@@ -703,6 +799,7 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v lxdVerb, x *enti
 		x.state = v.to
 	}
 	x.busyUntil = end
+	w.reg(x.kind).sync(x)
 	if verbName == "image.import" {
 		if alias := arg(st, "alias"); alias != "" {
 			a := &entity{kind: "image-alias", project: x.project, name: alias}
@@ -951,16 +1048,6 @@ func (w *lxdWorld) logStep(t *track, st *Step, req *lxdRequest) (time.Time, erro
 		}
 	}
 	g := w.group(t, req)
-	g.log(0, "info", arg(st, "name"), ctx)
+	g.log(0, "info", arg(st, "name"), logCtxOf(ctx))
 	return g.end(), nil
-}
-
-// Encoding helpers shared by the LXD group builder.
-
-func mustJSON(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return b
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/eventsim/eventsim/catalog"
 	"github.com/eventsim/eventsim/events"
@@ -60,43 +61,106 @@ func (g *group) step(d time.Duration) {
 }
 
 func (g *group) emit(typ, project string, meta []byte) {
-	e := g.w.e
-	r := &Record{API: "lxd", Type: typ, Project: project, Location: g.location}
-	if !e.opts.check {
+	r := g.record(typ, project)
+	if !g.w.e.opts.check {
 		r.JSON = appendLXDEvent(make([]byte, 0, 160+len(meta)), typ, g.at, meta, g.location, project)
 	}
-	e.schedule(g.at, r, nil)
 }
 
-func (g *group) log(d time.Duration, level, msg string, ctx map[string]string) {
+// record schedules an LXD event at the group's time; its JSON or its lazy
+// metadata is for the caller to fill.
+func (g *group) record(typ, project string) *Record {
+	r := &Record{API: "lxd", Type: typ, Project: project, Location: g.location}
+	g.w.e.schedule(g.at, r, nil)
+	return r
+}
+
+func (g *group) log(d time.Duration, level, msg string, ctx logCtx) {
 	if !g.logging {
 		return
 	}
 	g.step(d)
-	if g.w.e.opts.check {
-		g.emit(events.LXDTypeLogging, "", nil)
-		return
+	r := g.record(events.LXDTypeLogging, "")
+	if !g.w.e.opts.check {
+		// Encoded when the record leaves the engine (see lazyMeta); the
+		// context is never changed after it is handed over.
+		r.lazy = lazyMeta{kind: lazyLogging, msg: msg, level: level, ctx: ctx}
 	}
-	g.emit(events.LXDTypeLogging, "", appendLogging(make([]byte, 0, 256), msg, level, ctx))
 }
 
 func (g *group) op(d time.Duration, op *events.LXDOperation, project string) {
 	g.step(d)
+	r := g.record(events.LXDTypeOperation, project)
 	if g.w.e.opts.check {
-		g.emit(events.LXDTypeOperation, project, nil)
 		return
 	}
-	g.emit(events.LXDTypeOperation, project, appendOperation(make([]byte, 0, 512), op))
+	// The operation changes after this (status, metadata), so the record
+	// keeps a copy, with its metadata map encoded now.
+	cp := *op
+	var meta []byte
+	if cp.Metadata != nil {
+		var err error
+		if meta, err = json.Marshal(cp.Metadata); err != nil {
+			panic(err) // the engine puts only strings, numbers, lists and maps there
+		}
+		cp.Metadata = nil
+	}
+	r.lazy = lazyMeta{kind: lazyOperation, op: &cp, opMeta: meta}
+}
+
+// lazyMeta is the metadata of an LXD logging or operation event, kept until
+// the event's JSON is written: by the engine as the record leaves it, or by
+// the caller with Record.AppendJSON when Options.DeferJSON is set, so that
+// encoding can run on another core than the engine.
+type lazyMeta struct {
+	kind       uint8 // 0: none; JSON is (or will not be) set
+	msg, level string
+	ctx        logCtx
+	op         *events.LXDOperation // Metadata nil; opMeta holds it encoded
+	opMeta     []byte
+}
+
+const (
+	lazyLogging = 1 + iota
+	lazyOperation
+)
+
+// AppendJSON appends the event's JSON to b: r.JSON, or, for a record whose
+// encoding was deferred (Options.DeferJSON), the encoding of its metadata in
+// the envelope. It does not change r, so records may be encoded on any
+// goroutine once the engine has returned them.
+func (r *Record) AppendJSON(b []byte) []byte {
+	if r.lazy.kind == 0 {
+		return append(b, r.JSON...)
+	}
+	b = appendLXDEventHead(b, r.Type, r.Time)
+	switch r.lazy.kind {
+	case lazyLogging:
+		b = appendLogging(b, r.lazy.msg, r.lazy.level, r.lazy.ctx)
+	case lazyOperation:
+		b = appendOperation(b, r.lazy.op, r.lazy.opMeta)
+	}
+	return appendLXDEventTail(b, r.Location, r.Project)
 }
 
 // appendLXDEvent writes the envelope in the daemon's field order.
 func appendLXDEvent(b []byte, typ string, at time.Time, meta []byte, location, project string) []byte {
+	b = appendLXDEventHead(b, typ, at)
+	b = append(b, meta...)
+	return appendLXDEventTail(b, location, project)
+}
+
+// appendLXDEventHead writes the envelope up to the metadata.
+func appendLXDEventHead(b []byte, typ string, at time.Time) []byte {
 	b = append(b, `{"type":`...)
 	b = strconv.AppendQuote(b, typ)
 	b = append(b, `,"timestamp":"`...)
 	b = at.UTC().AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `","metadata":`...)
-	b = append(b, meta...)
+	return append(b, `","metadata":`...)
+}
+
+// appendLXDEventTail writes the envelope after the metadata.
+func appendLXDEventTail(b []byte, location, project string) []byte {
 	if location != "" {
 		b = append(b, `,"location":`...)
 		b = strconv.AppendQuote(b, location)
@@ -151,32 +215,126 @@ func (req *lxdRequest) requestPath() string {
 	return p
 }
 
-// requestBody fills a verb's body template and pretty-prints it as the
-// daemon logs it: one tab of indent per level under a leading tab.
-func (req *lxdRequest) requestBody() string {
-	body := req.verbDef.body
-	if body == "" {
-		return ""
-	}
-	x := req.entity
-	cmd, _ := json.Marshal(req.context["command"])
-	repl := map[string]string{"{to}": req.newName, "{child}": req.child, "{type}": "container", "{image}": "debian/12", "{command}": string(cmd), "{label}": "client"}
-	if x != nil {
-		repl["{name}"] = x.name
-		repl["{target}"] = x.name
+// bodySlots are the string placeholders of body templates, in the order
+// bodyValues returns their values.
+var bodySlots = [...]string{"{to}", "{child}", "{type}", "{image}", "{label}", "{name}", "{target}"}
+
+// bodyValues returns the values of bodySlots for this request, and the
+// command as JSON for {command}.
+func (req *lxdRequest) bodyValues() (vals [len(bodySlots)]string, cmd string) {
+	c, _ := json.Marshal(req.context["command"])
+	vals = [...]string{req.newName, req.child, "container", "debian/12", "client", "", ""}
+	if x := req.entity; x != nil {
+		vals[5], vals[6] = x.name, x.name
 		if x.typ != "" {
-			repl["{type}"] = x.typ
+			vals[2] = x.typ
 		}
 		if req.verbDef.childArg != "" {
 			_, vol, ok := strings.Cut(x.parent, "/")
 			if !ok {
 				vol = x.parent
 			}
-			repl["{name}"] = vol
+			vals[5] = vol
+		}
+	} else {
+		// Left in place, as the slow path leaves them.
+		vals[5], vals[6] = "{name}", "{target}"
+	}
+	return vals, string(c)
+}
+
+// requestBody fills a verb's body template and pretty-prints it as the
+// daemon logs it: one tab of indent per level under a leading tab. The
+// pretty-printed form of each template is made once per engine with markers
+// where the names go (bodyTemplate), so a request only splices its names in.
+func (req *lxdRequest) requestBody(cache map[string]*bodyTemplate) string {
+	body := req.verbDef.body
+	if body == "" {
+		return ""
+	}
+	vals, cmd := req.bodyValues()
+	for _, v := range vals {
+		if !plainBodyValue(v) {
+			return req.requestBodySlow(vals, cmd)
 		}
 	}
-	for k, v := range repl {
-		body = strings.ReplaceAll(body, k, v)
+	key := strings.ReplaceAll(body, "{command}", cmd)
+	tmpl, ok := cache[key]
+	if !ok {
+		tmpl = newBodyTemplate(key)
+		cache[key] = tmpl
+	}
+	if tmpl == nil {
+		return ""
+	}
+	b := make([]byte, 0, 2*len(body)+32)
+	b = append(b, "\n\t"...)
+	for i, lit := range tmpl.lits {
+		b = append(b, lit...)
+		if i < len(tmpl.slots) {
+			q := appendString(nil, vals[tmpl.slots[i]])
+			b = append(b, q[1:len(q)-1]...)
+		}
+	}
+	return string(b)
+}
+
+// plainBodyValue reports whether a name goes into a body template's JSON
+// source unchanged by decoding: no quote, backslash, control character,
+// brace (a placeholder) or invalid UTF-8. Other names take the slow path.
+func plainBodyValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c == '{' {
+			return false
+		}
+	}
+	return utf8.ValidString(s)
+}
+
+// bodyTemplate is a body template pretty-printed once, cut where the names go.
+type bodyTemplate struct {
+	lits  []string // len(slots)+1 literal pieces
+	slots []int    // index into bodySlots of the name between lits[i] and lits[i+1]
+}
+
+// bodyMark brackets a slot's index in the pretty-printed template: the
+// JSON escape of U+0001, which no name that plainBodyValue accepts contains.
+const bodyMark = `\u0001`
+
+// newBodyTemplate pretty-prints a template whose {command} is filled in,
+// with each name placeholder replaced by a marked slot index; nil when the
+// template is not JSON (the body is then left out, as the slow path does).
+func newBodyTemplate(body string) *bodyTemplate {
+	for i, p := range bodySlots {
+		body = strings.ReplaceAll(body, p, bodyMark+strconv.Itoa(i)+bodyMark)
+	}
+	var v any
+	if json.Unmarshal([]byte(body), &v) != nil {
+		return nil
+	}
+	out, _ := json.MarshalIndent(v, "\t", "\t")
+	t := &bodyTemplate{}
+	rest := string(out)
+	for {
+		before, after, found := strings.Cut(rest, bodyMark)
+		if !found {
+			t.lits = append(t.lits, rest)
+			return t
+		}
+		idx, after2, _ := strings.Cut(after, bodyMark)
+		n, _ := strconv.Atoi(idx)
+		t.lits = append(t.lits, before)
+		t.slots = append(t.slots, n)
+		rest = after2
+	}
+}
+
+// requestBodySlow fills the template by substitution and pretty-prints the
+// result; requestBody's templates give the same bytes for plain names.
+func (req *lxdRequest) requestBodySlow(vals [len(bodySlots)]string, cmd string) string {
+	body := strings.ReplaceAll(req.verbDef.body, "{command}", cmd)
+	for i, p := range bodySlots {
+		body = strings.ReplaceAll(body, p, vals[i])
 	}
 	var v any
 	if json.Unmarshal([]byte(body), &v) != nil {
@@ -251,11 +409,13 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 		w.lifecycle(g, req, project, nil)
 		return g.end()
 	}
-	reqCtx := map[string]string{"ip": rq.Address, "method": method, "protocol": rq.Protocol, "url": req.requestPath(), "username": rq.Username}
+	reqCtx := logCtx{{"ip", rq.Address}, {"method", method}, {"protocol", rq.Protocol}, {"url", req.requestPath()}, {"username", rq.Username}}
 	// The client asks for the server first, then makes its request.
-	g.log(0, "debug", "Handling API request", map[string]string{"ip": rq.Address, "method": "GET", "protocol": rq.Protocol, "url": "/1.0", "username": rq.Username})
+	g.log(0, "debug", "Handling API request", logCtx{{"ip", rq.Address}, {"method", "GET"}, {"protocol", rq.Protocol}, {"url", "/1.0"}, {"username", rq.Username}})
 	g.log(1500*time.Microsecond, "debug", "Handling API request", reqCtx)
-	if body := req.requestBody(); body != "" && method != "GET" && method != "DELETE" {
+	if method == "GET" || method == "DELETE" {
+		// No body is logged.
+	} else if body := req.requestBody(w.e.bodies); body != "" {
 		g.log(40*time.Microsecond, "debug", "API Request"+body, reqCtx)
 	}
 	desc := req.opDesc
@@ -266,7 +426,7 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 		// Synchronous: the lifecycle event, then the response.
 		g.step(1500 * time.Microsecond)
 		if req.fail != "" {
-			g.log(0, "debug", errorResponse(500, req.fail), map[string]string{"http_code": "500"})
+			g.log(0, "debug", errorResponse(500, req.fail), logCtx{{"http_code", "500"}})
 			return g.end()
 		}
 		w.lifecycle(g, req, project, rq)
@@ -274,7 +434,7 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 		if method == "POST" {
 			code, meta = "201", "null"
 		}
-		g.log(40*time.Microsecond, "debug", syncResponse(meta), map[string]string{"http_code": code})
+		g.log(40*time.Microsecond, "debug", syncResponse(meta), logCtx{{"http_code", code}})
 		return g.end()
 	}
 	// Asynchronous: an operation runs the request.
@@ -297,7 +457,7 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 		op.Metadata = map[string]any{"command": req.context["command"], "environment": map[string]any{"HOME": "/root", "LANG": "C.UTF-8", "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM": "xterm", "USER": "root"}, "fds": map[string]any{"0": t.fake.hex(32), "control": t.fake.hex(32)}, "interactive": false}
 		op.MayCancel = false
 	}
-	opCtx := map[string]string{"class": class, "description": desc, "operation": op.ID, "project": logProject}
+	opCtx := logCtx{{"class", class}, {"description", desc}, {"operation", op.ID}, {"project", logProject}}
 	setStatus := func(code int) {
 		op.StatusCode = code
 		op.Status = events.OpStatus[code]
@@ -308,7 +468,7 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 	g.log(60*time.Microsecond, "debug", "Started operation", opCtx)
 	setStatus(events.OpRunning)
 	g.op(15*time.Microsecond, op, opProject)
-	g.log(600*time.Microsecond, "debug", "Handling API request", map[string]string{"ip": rq.Address, "method": "GET", "protocol": rq.Protocol, "url": "/1.0/operations/" + op.ID + "/wait", "username": rq.Username})
+	g.log(600*time.Microsecond, "debug", "Handling API request", logCtx{{"ip", rq.Address}, {"method", "GET"}, {"protocol", rq.Protocol}, {"url", "/1.0/operations/" + op.ID + "/wait"}, {"username", rq.Username}})
 	took := req.verbDef.took
 	if req.took != nil {
 		took = *req.took
@@ -319,7 +479,7 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 	g.step(took)
 	if req.fail != "" {
 		op.Err = req.fail
-		fctx := map[string]string{"class": class, "description": desc, "err": req.fail, "operation": op.ID, "project": logProject}
+		fctx := logCtx{{"class", class}, {"description", desc}, {"err", req.fail}, {"operation", op.ID}, {"project", logProject}}
 		g.log(0, "debug", "Failure for operation", fctx)
 		setStatus(events.OpFailure)
 		g.op(15*time.Microsecond, op, opProject)
@@ -352,7 +512,7 @@ func (w *lxdWorld) lifecycle(g *group, req *lxdRequest, project string, rq *even
 		g.emit(events.LXDTypeLifecycle, project, nil)
 		return
 	}
-	g.emit(events.LXDTypeLifecycle, project, mustJSON(lc))
+	g.emit(events.LXDTypeLifecycle, project, appendLifecycle(make([]byte, 0, 256), &lc))
 }
 
 // syncResponse is the daemon's debug log of a sync answer.

@@ -171,11 +171,20 @@ func problems(errs []gojsonschema.ResultError) []Problem {
 		}
 		rs = append(rs, ranked{Problem{Field: field, Description: describe(e), Value: e.Value()}, depth, weak})
 	}
+	// gojsonschema reports in an order that follows Go map iteration, so
+	// ties are broken by field and description: the same document always
+	// gets the same first problem.
 	sort.SliceStable(rs, func(i, j int) bool {
 		if rs[i].weak != rs[j].weak {
 			return !rs[i].weak
 		}
-		return rs[i].depth > rs[j].depth
+		if rs[i].depth != rs[j].depth {
+			return rs[i].depth > rs[j].depth
+		}
+		if rs[i].p.Field != rs[j].p.Field {
+			return rs[i].p.Field < rs[j].p.Field
+		}
+		return rs[i].p.Description < rs[j].p.Description
 	})
 	out := make([]Problem, len(rs))
 	for i, r := range rs {

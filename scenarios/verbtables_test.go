@@ -1,0 +1,178 @@
+package scenarios
+
+import (
+	"math/rand"
+	"testing"
+	"time"
+)
+
+// deleteVerbs is built from lxdVerbs by ranging over a map: it is only
+// deterministic if no kind has two verbs that remove it.
+func TestOneDeleteVerbPerKind(t *testing.T) {
+	seen := map[string]string{}
+	for name, v := range lxdVerbs {
+		if !v.remove {
+			continue
+		}
+		if other, ok := seen[v.kind]; ok {
+			t.Errorf("kind %s is removed by both %s and %s", v.kind, other, name)
+		}
+		seen[v.kind] = name
+	}
+	for kind, name := range seen {
+		if got := deleteVerb(kind); got != name {
+			t.Errorf("deleteVerb(%s) = %q, want %q", kind, got, name)
+		}
+	}
+	if got := deleteVerb("server"); got != "" {
+		t.Errorf("deleteVerb(server) = %q, want none", got)
+	}
+}
+
+func TestStateIn(t *testing.T) {
+	for _, c := range []struct {
+		need, state string
+		want        bool
+	}{
+		{"stopped", "stopped", true},
+		{"stopped", "running", false},
+		{"running|frozen", "frozen", true},
+		{"running|frozen", "running", true},
+		{"running|frozen", "stopped", false},
+		{"running|frozen", "running|frozen", false},
+		{"", "", false},
+	} {
+		if got := stateIn(c.need, c.state); got != c.want {
+			t.Errorf("stateIn(%q, %q) = %v, want %v", c.need, c.state, got, c.want)
+		}
+	}
+}
+
+// The cached body templates must give exactly what filling the template and
+// pretty-printing it gives, for every verb and for awkward names.
+func TestRequestBodyTemplatesMatchSlowPath(t *testing.T) {
+	names := []string{"web1", "a<b>&c", "ünï✓", "line\u2028sep", `quo"te`, `back\slash`, "bad\xffutf8", "{name}", "tab\there", ""}
+	cache := map[string]*bodyTemplate{}
+	for verb, v := range lxdVerbs {
+		if v.body == "" {
+			continue
+		}
+		for _, n := range names {
+			for _, cmd := range []any{nil, []any{"/bin/sh", "-c", "uptime"}, []any{"echo", "<x>"}} {
+				req := &lxdRequest{verb: verb, verbDef: v, newName: n + "2", child: "snap" + n,
+					entity:  &entity{kind: v.kind, name: n, parent: "default/" + n, typ: "virtual-machine"},
+					context: map[string]any{"command": cmd}}
+				vals, c := req.bodyValues()
+				want := req.requestBodySlow(vals, c)
+				if got := req.requestBody(cache); got != want {
+					t.Errorf("%s with name %q: body\n%s\nwant\n%s", verb, n, got, want)
+				}
+			}
+		}
+		req := &lxdRequest{verb: verb, verbDef: v}
+		vals, c := req.bodyValues()
+		if got, want := req.requestBody(cache), req.requestBodySlow(vals, c); got != want {
+			t.Errorf("%s without entity: body %q, want %q", verb, got, want)
+		}
+	}
+	if len(cache) == 0 {
+		t.Fatal("no body template was cached")
+	}
+}
+
+// pick filters states by bits; they must agree with stateIn for every need a
+// verb has and every state a verb leaves.
+func TestStateBitsAgreeWithStateIn(t *testing.T) {
+	states := map[string]bool{"": true}
+	needs := map[string]bool{}
+	for _, v := range lxdVerbs {
+		states[v.to] = true
+		if v.need != "" {
+			needs[v.need] = true
+		}
+	}
+	for need := range needs {
+		for state := range states {
+			if got, want := stateBit(state)&stateBits(need) != 0, stateIn(need, state); got != want {
+				t.Errorf("need %q, state %q: bits say %v, stateIn says %v", need, state, got, want)
+			}
+		}
+	}
+}
+
+// The pending heap gives items back by time, then by order of scheduling.
+func TestPendingHeapOrder(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var h pendingHeap
+	var seq uint64
+	popped := 0
+	for i := 0; i < 20000; i++ {
+		if h.Len() == 0 || rng.Intn(3) > 0 {
+			seq++
+			// Few distinct times, so ties on time are common.
+			h.push(pendingItem{at: base.Add(time.Duration(rng.Intn(50)) * time.Millisecond), seq: seq})
+			continue
+		}
+		it := h.pop()
+		popped++
+		if popped%50 == 0 {
+			for _, k := range h.keys {
+				o := h.items[k.slot]
+				if o.at.Before(it.at) || o.at.Equal(it.at) && o.seq < it.seq {
+					t.Fatalf("popped %v/%d while %v/%d was waiting", it.at, it.seq, o.at, o.seq)
+				}
+			}
+		}
+	}
+	var all []pendingItem
+	for h.Len() > 0 {
+		all = append(all, h.pop())
+	}
+	for i := 1; i < len(all); i++ {
+		a, b := all[i-1], all[i]
+		if b.at.Before(a.at) || b.at.Equal(a.at) && b.seq < a.seq {
+			t.Fatalf("drained out of order at %d: %v/%d then %v/%d", i, a.at, a.seq, b.at, b.seq)
+		}
+	}
+	if len(all) < 100 {
+		t.Fatalf("only %d items left to drain", len(all))
+	}
+}
+
+// pick reads entInfo rather than the entities: it must always say what the
+// entities say, and every entity must know its slot.
+func TestRegistryInfoFollowsEntities(t *testing.T) {
+	for _, name := range []string{"lxd-steady", "lxd-catalogue-tour", "lxd-cluster", "lxd-projects", "lxd-instance-lifecycle", "demo"} {
+		e, err := New(mustLoad(t, name), Options{Loop: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked := 0
+		for i := 0; i < 60000; i++ {
+			if _, err := e.Next(); err != nil {
+				t.Fatal(err)
+			}
+			if i%97 != 0 {
+				continue
+			}
+			for kind, r := range e.lxd.objs {
+				if len(r.info) != len(r.list) {
+					t.Fatalf("%s: %s: %d infos for %d entities", name, kind, len(r.info), len(r.list))
+				}
+				for j, x := range r.list {
+					if x.slot != j {
+						t.Fatalf("%s: %s %s: slot %d, at %d", name, kind, x.name, x.slot, j)
+					}
+					if r.info[j] != infoOf(x) {
+						t.Fatalf("%s: %s %s: info %+v, entity says %+v", name, kind, x.name, r.info[j], infoOf(x))
+					}
+					checked++
+				}
+			}
+		}
+		if checked == 0 {
+			t.Fatalf("%s: no entity checked", name)
+		}
+	}
+}
