@@ -23,19 +23,26 @@ func LXDEventJSON(typ string, at time.Time, metadata []byte, location, project s
 // LXDLoggingJSON encodes the metadata of a logging event: message, level and
 // context (an empty context is written as {}).
 func LXDLoggingJSON(message, level string, context map[string]string) []byte {
-	return appendLogging(make([]byte, 0, 128+len(message)), message, level, context)
+	return appendLogging(make([]byte, 0, 128+len(message)), message, level, logCtxOf(context))
 }
 
 // LXDOperationJSON encodes the metadata of an operation event in the
 // daemon's field order.
 func LXDOperationJSON(op *events.LXDOperation) []byte {
-	return appendOperation(make([]byte, 0, 512), op)
+	var meta []byte
+	if op.Metadata != nil {
+		var err error
+		if meta, err = json.Marshal(op.Metadata); err != nil {
+			panic("scenarios: operation metadata: " + err.Error()) // values are the server's own
+		}
+	}
+	return appendOperation(make([]byte, 0, 512), op, meta)
 }
 
 // LXDLifecycleJSON encodes the metadata of a lifecycle event; context and
 // requestor are left out when empty.
 func LXDLifecycleJSON(lc *events.LXDLifecycle) []byte {
-	return mustJSON(lc)
+	return appendLifecycle(make([]byte, 0, 256), lc)
 }
 
 // LXDSyncResponseLog is the message of the daemon's debug log of a sync
