@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"net/url"
 	"sort"
 	"strings"
@@ -67,9 +66,10 @@ type EventOptions struct {
 	Strict bool
 	// Validate is the schema validator; nil means schemas.Validate.
 	Validate Validator
-	// FullValidation runs Validate on every event. Unset, each distinct
-	// event shape is validated once and the schema's value rules that the
-	// shape does not fix are checked directly (see shapeKey).
+	// FullValidation runs gojsonschema on every event. Unset, and with the
+	// default Validate, each distinct event shape is validated in full once
+	// and the value rules a shape does not fix are checked on every event
+	// (schemas.Validator).
 	FullValidation bool
 	// ClockTolerance bounds |timestamp - time received|; 0 means 10s. Only
 	// observations with a Received time are checked.
@@ -99,8 +99,7 @@ type EventChecker struct {
 	cat      *catalog.LXDCatalog
 	validate Validator
 	rec      map[string]*recorder
-	shapes   map[string]error
-	buf      []byte
+	shapes   *schemas.Validator // nil: c.validate on every event
 
 	n          int
 	first      time.Time // timestamp of the first event: the stream's start
@@ -132,7 +131,6 @@ func NewEventChecker(opts EventOptions) (*EventChecker, error) {
 	c := &EventChecker{
 		opts: opts, cat: cat, validate: opts.Validate,
 		rec:       map[string]*recorder{},
-		shapes:    map[string]error{},
 		locations: map[string]int{},
 		ops:       map[string]*opTrack{},
 		doneOps:   map[string]time.Time{},
@@ -141,6 +139,11 @@ func NewEventChecker(opts EventOptions) (*EventChecker, error) {
 	}
 	if c.validate == nil {
 		c.validate = schemas.Validate
+		if !opts.FullValidation {
+			if c.shapes, err = schemas.NewValidator(schemas.LXDEvent); err != nil {
+				return nil, err
+			}
+		}
 	}
 	for _, id := range eventCheckOrder {
 		c.rec[id] = newRecorder(id, eventCheckNames[id])
@@ -253,160 +256,21 @@ func (c *EventChecker) otherLocation(not string) string {
 	return ""
 }
 
-// checkSchema validates the event against the lxd-event schema. Unless
-// FullValidation is set, each distinct shape is validated once; see shapeKey.
+// checkSchema validates the event against the lxd-event schema. With the
+// default validator and without FullValidation, a schemas.Validator judges
+// it: each new event shape is validated in full once, and the value rules a
+// shape does not fix (formats, patterns) are checked on every event.
 func (c *EventChecker) checkSchema(raw []byte, ev map[string]any) {
 	rec := c.rec[IDEventsSchema]
-	if c.opts.FullValidation {
-		if err := c.validate(schemas.LXDEvent, raw); err != nil {
-			rec.fail(raw, "%v", err)
-		}
-		return
-	}
-	c.buf = shapeKey(c.buf[:0], ev, 0, "")
-	err, seen := c.shapes[string(c.buf)]
-	if !seen {
+	var err error
+	if c.shapes != nil {
+		err = c.shapes.ValidateValue(ev)
+	} else {
 		err = c.validate(schemas.LXDEvent, raw)
-		c.shapes[string(c.buf)] = err
 	}
 	if err != nil {
 		rec.fail(raw, "%v", err)
-		return
 	}
-	if p := schemaValueProblem(ev); p != "" {
-		rec.fail(raw, "%s", p)
-	}
-}
-
-// Patterns of the lxd-event schema family that a shape does not fix.
-func schemaValueProblem(ev map[string]any) string {
-	if ts, _ := ev["timestamp"].(string); !timestampPattern(ts) {
-		return fmt.Sprintf("timestamp: does not match pattern of RFC 3339 with at most 9 fraction digits (got %q)", ts)
-	}
-	md, _ := ev["metadata"].(map[string]any)
-	switch ev["type"] {
-	case events.LXDTypeOperation:
-		if id, _ := md["id"].(string); !isUUID(id) {
-			return fmt.Sprintf("metadata.id: does not match the UUID pattern (got %q)", id)
-		}
-		for _, k := range []string{"created_at", "updated_at"} {
-			s, _ := md[k].(string)
-			if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
-				return fmt.Sprintf("metadata.%s: does not match format 'date-time' (got %q)", k, s)
-			}
-		}
-	case events.LXDTypeLifecycle:
-		src, _ := md["source"].(string)
-		if !(src == "/1.0" || strings.HasPrefix(src, "/1.0/") || strings.HasPrefix(src, "/1.0?")) {
-			return fmt.Sprintf("metadata.source: does not match pattern '^/1\\.0(/|$|\\?)' (got %q)", src)
-		}
-	}
-	return ""
-}
-
-// shapeKey writes a signature of a decoded event: every key and the JSON kind
-// of every value, recursively, plus the values the schemas constrain with a
-// const, an enum or a pattern on a small set of values (type, level, class,
-// status, status_code, action). Two events with the same signature get the
-// same verdict from the lxd-event schema except for the value rules left
-// (timestamp, operation id, created_at, updated_at, source), which
-// schemaValueProblem checks on every event. TestShapeCacheAgreesWithSchema
-// holds this claim against the schema on mutated events.
-func shapeKey(b []byte, v any, depth int, key string) []byte {
-	switch x := v.(type) {
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		b = append(b, '{')
-		for _, k := range keys {
-			b = append(b, k...)
-			b = append(b, ':')
-			b = shapeKey(b, x[k], depth+1, k)
-			b = append(b, ',')
-		}
-		return append(b, '}')
-	case []any:
-		b = append(b, '[')
-		for _, e := range x {
-			b = shapeKey(b, e, depth+1, "")
-			b = append(b, ',')
-		}
-		return append(b, ']')
-	case string:
-		if (depth == 1 && key == "type") || (depth == 2 && (key == "level" || key == "class" || key == "status" || key == "action")) {
-			b = append(b, '=')
-			b = append(b, x...)
-			return append(b, ';')
-		}
-		return append(b, 's')
-	case float64:
-		if depth == 2 && key == "status_code" {
-			return fmt.Appendf(b, "=%v;", x)
-		}
-		if x == math.Trunc(x) {
-			return append(b, 'i')
-		}
-		return append(b, 'f')
-	case bool:
-		return append(b, 'b')
-	case nil:
-		return append(b, 'z')
-	}
-	return append(b, '?')
-}
-
-func timestampPattern(s string) bool {
-	// ^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$
-	digits := func(s string) bool {
-		for i := 0; i < len(s); i++ {
-			if s[i] < '0' || s[i] > '9' {
-				return false
-			}
-		}
-		return true
-	}
-	if len(s) < 20 || !digits(s[0:4]) || s[4] != '-' || !digits(s[5:7]) || s[7] != '-' || !digits(s[8:10]) ||
-		s[10] != 'T' || !digits(s[11:13]) || s[13] != ':' || !digits(s[14:16]) || s[16] != ':' || !digits(s[17:19]) {
-		return false
-	}
-	rest := s[19:]
-	if rest[0] == '.' {
-		i := 1
-		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
-			i++
-		}
-		if i == 1 || i > 10 {
-			return false
-		}
-		rest = rest[i:]
-	}
-	if rest == "Z" {
-		return true
-	}
-	return len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && digits(rest[1:3]) && rest[3] == ':' && digits(rest[4:6])
-}
-
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < 36; i++ {
-		ch := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if ch != '-' {
-				return false
-			}
-		default:
-			if !(ch >= '0' && ch <= '9' || ch >= 'a' && ch <= 'f') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 func (c *EventChecker) observeOperation(raw []byte, md map[string]any, ts time.Time, location string) {
@@ -662,8 +526,8 @@ func (c *EventChecker) Results() []Result {
 			c.rec[id].skip("no lifecycle events were observed")
 		}
 	}
-	if len(c.shapes) > 0 {
-		c.rec[IDEventsSchema].notef("%d distinct event shapes validated in full", len(c.shapes))
+	if c.shapes != nil && c.shapes.Shapes() > 0 {
+		c.rec[IDEventsSchema].notef("%d distinct event shapes validated in full", c.shapes.Shapes())
 	}
 	out := make([]Result, 0, len(eventCheckOrder))
 	for _, id := range eventCheckOrder {
