@@ -1,42 +1,18 @@
 package conformance
 
 import (
-	"bufio"
-	"os"
 	"testing"
+
+	"github.com/eventsim/eventsim/internal/lxdcapture"
 )
 
-const capturePath = "testdata/lxd-5.0.2-captured-events.ndjson"
-
-func loadCapture(tb testing.TB) [][]byte {
-	tb.Helper()
-	f, err := os.Open(capturePath)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	var out [][]byte
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		out = append(out, append([]byte(nil), sc.Bytes()...))
-	}
-	if err := sc.Err(); err != nil {
-		tb.Fatal(err)
-	}
-	return out
-}
+func loadCapture(testing.TB) [][]byte { return lxdcapture.Lines() }
 
 // TestRealCapturePasses: every event a real LXD 5.0.2 daemon sent passes the
 // offline checks, in both validation modes.
 func TestRealCapturePasses(t *testing.T) {
 	for _, full := range []bool{false, true} {
-		f, err := os.Open(capturePath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rep, err := CheckLXDEvents(t.Context(), f, EventOptions{FullValidation: full})
-		f.Close()
+		rep, err := CheckLXDEvents(t.Context(), lxdcapture.Reader(), EventOptions{FullValidation: full})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,25 +1,12 @@
 package schemas
 
 import (
-	"bufio"
-	"os"
 	"testing"
+
+	"github.com/eventsim/eventsim/internal/lxdcapture"
 )
 
-func loadCapture(tb testing.TB) [][]byte {
-	f, err := os.Open(capture)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	var out [][]byte
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		out = append(out, append([]byte(nil), sc.Bytes()...))
-	}
-	return out
-}
+func loadCapture(testing.TB) [][]byte { return lxdcapture.Lines() }
 
 // BenchmarkValidateLXD measures schema validation of real LXD events, one core.
 func BenchmarkValidateLXD(b *testing.B) {

@@ -1,18 +1,17 @@
 package schemas_test
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand"
-	"os"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/eventsim/eventsim/catalog"
+	"github.com/eventsim/eventsim/internal/lxdcapture"
 	"github.com/eventsim/eventsim/scenarios"
 	"github.com/eventsim/eventsim/schemas"
 )
@@ -23,16 +22,7 @@ func corpus(t *testing.T, schema string) []any {
 	t.Helper()
 	var raws [][]byte
 	if schema == schemas.LXDEvent {
-		f, err := os.Open("testdata/lxd-5.0.2-captured-events.ndjson")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			raws = append(raws, append([]byte(nil), sc.Bytes()...))
-		}
+		raws = lxdcapture.Lines()
 	}
 	type run struct {
 		name   string
@@ -290,10 +280,7 @@ func deepCopy(v any) any {
 // learnt the shapes of real events: whatever the bytes, it must give what
 // full validation gives, problem for problem.
 func FuzzValidatorAgrees(f *testing.F) {
-	raw, err := os.ReadFile("testdata/lxd-5.0.2-captured-events.ndjson")
-	if err != nil {
-		f.Fatal(err)
-	}
+	raw := lxdcapture.NDJSON
 	lxd, err := schemas.NewValidator(schemas.LXDEvent)
 	if err != nil {
 		f.Fatal(err)

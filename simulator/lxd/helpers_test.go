@@ -1,14 +1,11 @@
 package lxd
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
@@ -18,6 +15,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/eventsim/eventsim/internal/lxdcapture"
 	"github.com/eventsim/eventsim/scenarios"
 )
 
@@ -122,22 +120,21 @@ func expectClose(t testing.TB, c *websocket.Conn) (code int, text string) {
 	}
 }
 
-// captured loads the real daemon's events from testdata as records.
+// captured returns, as records, the real daemon's events of the reference
+// capture: every operation and lifecycle event and the first 60 logging
+// events, in the capture's order.
 func captured(t testing.TB) []*scenarios.Record {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "lxd-5.0.2-events.ndjson"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	var out []*scenarios.Record
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		out = append(out, recordOf(t, bytes.Clone(sc.Bytes())))
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
+	logs := 0
+	for _, line := range lxdcapture.Lines() {
+		if bytes.Contains(line, []byte(`"type":"logging"`)) {
+			if logs == 60 {
+				continue
+			}
+			logs++
+		}
+		out = append(out, recordOf(t, line))
 	}
 	return out
 }

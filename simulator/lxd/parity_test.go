@@ -1,19 +1,18 @@
 package lxd
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/eventsim/eventsim/internal/lxdcapture"
 	"github.com/gorilla/websocket"
 )
 
@@ -84,17 +83,10 @@ var notModelled = map[string]bool{
 // the client's own traffic (its GETs and its event listeners).
 func captureRequests(t *testing.T) []capRequest {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "lxd-5.0.2-capture-full.ndjson"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	var all []capEvent
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
+	for _, line := range lxdcapture.Lines() {
 		var e capEvent
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+		if err := json.Unmarshal(line, &e); err != nil {
 			t.Fatal(err)
 		}
 		all = append(all, e)
