@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/eventsim/eventsim/events"
 	"github.com/gorilla/websocket"
 )
 
@@ -81,16 +82,8 @@ func newLXDClient(o LXDOptions) (*lxdClient, error) {
 	return c, nil
 }
 
-// lxdResponse is LXD's response envelope.
-type lxdResponse struct {
-	Type       string          `json:"type"`
-	Status     string          `json:"status"`
-	StatusCode int             `json:"status_code"`
-	Operation  string          `json:"operation"`
-	ErrorCode  int             `json:"error_code"`
-	Error      string          `json:"error"`
-	Metadata   json.RawMessage `json:"metadata"`
-}
+// lxdResponse is LXD's response envelope, its metadata left raw.
+type lxdResponse = events.LXDResponse[json.RawMessage]
 
 // httpExchange is one request and its answer, kept for findings.
 type httpExchange struct {

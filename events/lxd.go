@@ -127,3 +127,17 @@ var LXDTypes = map[string][]string{
 
 // LXDTimeFormat is how LXD writes timestamps: RFC 3339 with nanoseconds, UTC.
 const LXDTimeFormat = time.RFC3339Nano
+
+// LXDResponse is the envelope of every answer of LXD's REST API: "sync"
+// (status_code 200), "async" (202 with the operation's URL and the operation
+// as metadata) or "error" (error_code and error). M is the metadata's type:
+// a decoder can take it raw, a server its own value.
+type LXDResponse[M any] struct {
+	Type       string `json:"type"`
+	Status     string `json:"status"`
+	StatusCode int    `json:"status_code"`
+	Operation  string `json:"operation"`
+	ErrorCode  int    `json:"error_code"`
+	Error      string `json:"error"`
+	Metadata   M      `json:"metadata"`
+}

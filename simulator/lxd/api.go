@@ -130,15 +130,7 @@ func (s *Server) answerError(w http.ResponseWriter, err error) {
 }
 
 // asyncResponse is LXD's envelope for a request answered by an operation.
-type asyncResponse struct {
-	Type       string              `json:"type"`
-	Status     string              `json:"status"`
-	StatusCode int                 `json:"status_code"`
-	Operation  string              `json:"operation"`
-	ErrorCode  int                 `json:"error_code"`
-	Error      string              `json:"error"`
-	Metadata   events.LXDOperation `json:"metadata"`
-}
+type asyncResponse = events.LXDResponse[events.LXDOperation]
 
 // answerAsync answers 202 with the running operation, then runs it.
 func (s *Server) answerAsync(w http.ResponseWriter, rep *reply) {

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/eventsim/eventsim/catalog"
+	"github.com/eventsim/eventsim/events"
 )
 
 // apiError is an error with the HTTP status LXD answers it with. Its message
@@ -40,16 +41,8 @@ func status(err error) int {
 	return http.StatusInternalServerError
 }
 
-// syncResponse is LXD's envelope for a synchronous answer.
-type syncResponse struct {
-	Type       string `json:"type"`
-	Status     string `json:"status"`
-	StatusCode int    `json:"status_code"`
-	Operation  string `json:"operation"`
-	ErrorCode  int    `json:"error_code"`
-	Error      string `json:"error"`
-	Metadata   any    `json:"metadata"`
-}
+// syncResponse is LXD's envelope for a synchronous answer or an error.
+type syncResponse = events.LXDResponse[any]
 
 // handlerFunc is a route: it returns the metadata of a sync answer or an error.
 type handlerFunc func(r *http.Request) (any, error)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/eventsim/eventsim/events"
 	"github.com/eventsim/eventsim/scenarios"
 )
 
@@ -46,15 +47,7 @@ func do(t *testing.T, s *Server, method, path, body string) (int, http.Header, e
 	return resp.StatusCode, resp.Header, env
 }
 
-type envelope struct {
-	Type       string          `json:"type"`
-	Status     string          `json:"status"`
-	StatusCode int             `json:"status_code"`
-	Operation  string          `json:"operation"`
-	ErrorCode  int             `json:"error_code"`
-	Error      string          `json:"error"`
-	Metadata   json.RawMessage `json:"metadata"`
-}
+type envelope = events.LXDResponse[json.RawMessage]
 
 // lifecycleOf reads a frame and returns action, source and project of a
 // lifecycle event ("" for other types).
