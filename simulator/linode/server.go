@@ -16,8 +16,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -159,9 +161,9 @@ func New(opts Options) (*Server, error) {
 		if t == "" {
 			return nil, errors.New("empty token in Options")
 		}
-		s.limits[t] = &limiter{limit: limit, period: period}
+		s.limits[t] = newLimiter(limit, period)
 	}
-	s.anon = &limiter{limit: limit, period: period}
+	s.anon = newLimiter(limit, period)
 	s.handler = http.HandlerFunc(s.serveHTTP)
 
 	addr := opts.Addr
@@ -291,7 +293,9 @@ func (s *Server) Stats() Stats {
 	return st
 }
 
-// limiter is a fixed-window request counter for one token.
+// limiter is a fixed-window request counter for one token. It also keeps
+// the X-RateLimit-* header values ready-made, so that answering a request
+// allocates nothing for them.
 type limiter struct {
 	limit  int // negative: unlimited
 	period time.Duration
@@ -299,6 +303,29 @@ type limiter struct {
 	mu    sync.Mutex
 	start time.Time
 	count int
+
+	hvLimit   []string   // X-RateLimit-Limit, fixed
+	remaining [][]string // X-RateLimit-Remaining per value, made on first use; nil when unlimited or too large to keep
+	resetAt   int64      // the Unix second hvReset holds
+	hvReset   []string   // X-RateLimit-Reset
+}
+
+// maxKeptRemaining is the largest limit whose X-RateLimit-Remaining values
+// are kept (about 40 bytes each); above it they are formatted per request.
+const maxKeptRemaining = 1 << 14
+
+// hvUnlimited is what an unlimited limiter reports as limit and remaining.
+var hvUnlimited = []string{strconv.Itoa(math.MaxInt32)}
+
+func newLimiter(limit int, period time.Duration) *limiter {
+	l := &limiter{limit: limit, period: period, hvLimit: hvUnlimited}
+	if limit >= 0 {
+		l.hvLimit = []string{strconv.Itoa(limit)}
+	}
+	if limit >= 0 && limit <= maxKeptRemaining {
+		l.remaining = make([][]string, limit+1)
+	}
+	return l
 }
 
 // take counts a request and returns whether it is allowed, what remains and
@@ -318,6 +345,32 @@ func (l *limiter) take(now time.Time) (ok bool, remaining int, reset time.Time) 
 	}
 	l.count++
 	return true, l.limit - l.count, reset
+}
+
+// headers sets X-RateLimit-Limit, -Remaining and -Reset as the window stands.
+func (l *limiter) headers(h http.Header) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	start := l.start
+	if start.IsZero() {
+		start = time.Now()
+	}
+	h["X-Ratelimit-Limit"] = l.hvLimit
+	switch n := max(0, l.limit-l.count); {
+	case l.limit < 0:
+		h["X-Ratelimit-Remaining"] = hvUnlimited
+	case l.remaining != nil:
+		if l.remaining[n] == nil {
+			l.remaining[n] = []string{strconv.Itoa(n)}
+		}
+		h["X-Ratelimit-Remaining"] = l.remaining[n]
+	default:
+		h["X-Ratelimit-Remaining"] = []string{strconv.Itoa(n)}
+	}
+	if reset := start.Add(l.period).Unix(); reset != l.resetAt || l.hvReset == nil {
+		l.resetAt, l.hvReset = reset, []string{strconv.FormatInt(reset, 10)}
+	}
+	h["X-Ratelimit-Reset"] = l.hvReset
 }
 
 func (l *limiter) reset() {
