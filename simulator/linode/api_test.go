@@ -470,3 +470,90 @@ func TestStatsAndReset(t *testing.T) {
 		t.Errorf("after Reset: %s", body)
 	}
 }
+
+// TestGetAfterProgress checks that an event's cached encoding follows it as
+// it progresses: each GET, by id or in a list, answers exactly the event as
+// last delivered, with seen and read as marked.
+func TestGetAfterProgress(t *testing.T) {
+	s := newServer(t, Options{})
+	created := time.Now().Add(-time.Minute).Truncate(time.Second)
+	deliver(t, s, event(6, "linode_create", "linode", 123, created, events.LinodeFinished))
+	for i, status := range []string{events.LinodeScheduled, events.LinodeStarted, events.LinodeStarted, events.LinodeFinished} {
+		ev := event(7, "linode_boot", "linode", 123, created, status)
+		if i == 2 {
+			ev.PercentComplete, ev.Duration, ev.Rate = ptr(70), ptr(31.5), ptr("5 MB/s")
+		}
+		if i == 3 {
+			ev.Read = true // delivered read: stays read
+		}
+		deliver(t, s, ev)
+		if i == 1 {
+			// Seen marks survive progress without being part of the encoding.
+			if code, _, body := do(t, s, "POST", "/v4/account/events/7/seen", nil); code != 200 {
+				t.Fatalf("seen: %d %s", code, body)
+			}
+		}
+		want := *ev
+		want.Seen = i >= 1
+		wantJSON, err := json.Marshal(&want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, _, body := do(t, s, "GET", "/v4/account/events/7", nil)
+		if code != 200 || string(body) != string(wantJSON) {
+			t.Errorf("step %d (%s): GET answered %d\n%s\nwant\n%s", i, status, code, body, wantJSON)
+		}
+		_, _, body = do(t, s, "GET", "/v4/account/events", map[string]string{"X-Filter": `{"id":7}`})
+		if p := page(t, body); len(p.Data) != 1 || p.Data[0].Status != status || *p.Data[0].PercentComplete != *ev.PercentComplete || p.Data[0].Seen != want.Seen {
+			t.Errorf("step %d (%s): list answered %s", i, status, body)
+		}
+	}
+}
+
+// TestLimiterHeaders checks the ready-made X-RateLimit-* values as windows
+// pass, and limits too large to keep values for.
+func TestLimiterHeaders(t *testing.T) {
+	t0 := time.Unix(1_800_000_000, 0)
+	check := func(t *testing.T, l *limiter, limit, remaining string, reset int64) {
+		t.Helper()
+		h := http.Header{}
+		l.headers(h)
+		if got := h["X-Ratelimit-Limit"]; len(got) != 1 || got[0] != limit {
+			t.Errorf("limit %q, want %s", got, limit)
+		}
+		if got := h["X-Ratelimit-Remaining"]; len(got) != 1 || got[0] != remaining {
+			t.Errorf("remaining %q, want %s", got, remaining)
+		}
+		if got := h["X-Ratelimit-Reset"]; len(got) != 1 || got[0] != strconv.FormatInt(reset, 10) {
+			t.Errorf("reset %q, want %d", got, reset)
+		}
+	}
+	t.Run("limited", func(t *testing.T) {
+		l := newLimiter(2, time.Minute)
+		l.take(t0)
+		check(t, l, "2", "1", t0.Unix()+60)
+		l.take(t0.Add(time.Second))
+		check(t, l, "2", "0", t0.Unix()+60)
+		if ok, _, _ := l.take(t0.Add(2 * time.Second)); ok {
+			t.Error("third request allowed")
+		}
+		check(t, l, "2", "0", t0.Unix()+60)
+		l.take(t0.Add(61 * time.Second)) // a new window
+		check(t, l, "2", "1", t0.Unix()+121)
+		l.reset()
+		l.take(t0.Add(200 * time.Second))
+		check(t, l, "2", "1", t0.Unix()+260)
+	})
+	t.Run("unlimited", func(t *testing.T) {
+		l := newLimiter(-1, time.Minute)
+		for range 3 {
+			l.take(t0)
+		}
+		check(t, l, "2147483647", "2147483647", t0.Unix()+60)
+	})
+	t.Run("large", func(t *testing.T) {
+		l := newLimiter(maxKeptRemaining+10, time.Second)
+		l.take(t0)
+		check(t, l, strconv.Itoa(maxKeptRemaining+10), strconv.Itoa(maxKeptRemaining+9), t0.Unix()+1)
+	})
+}
