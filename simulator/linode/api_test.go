@@ -25,6 +25,17 @@ func TestBadInput(t *testing.T) {
 	for range MaxFilterDepth {
 		okDeep = `{"+or":[` + okDeep + `]}`
 	}
+	deepOr, deepMixed := `{"id":1}`, `{"id":1}`
+	for i := range MaxFilterDepth + 1 {
+		deepOr = `{"+or":[` + deepOr + `]}`
+		if i%2 == 0 {
+			deepMixed = `{"+and":[{"action":"linode_boot"},` + deepMixed + `]}`
+		} else {
+			deepMixed = `{"+or":[` + deepMixed + `,{"id":2}]}`
+		}
+	}
+	// JSON nested far deeper than any filter, within the header limit.
+	jsonBomb := `{"id":` + strings.Repeat("[", 30000) + strings.Repeat("]", 30000) + `}`
 	tests := []struct {
 		name, method, path, filter string
 		hdr                        map[string]string
@@ -36,6 +47,9 @@ func TestBadInput(t *testing.T) {
 		{"trailing data", "GET", "/v4/account/events", `{"id":1} {}`, nil, 400, "X-Filter", "Could not apply filter: invalid JSON"},
 		{"too deep", "GET", "/v4/account/events", deep, nil, 400, "X-Filter", "Could not apply filter: +and and +or nest deeper than 8 levels"},
 		{"deep at limit", "GET", "/v4/account/events", okDeep, nil, 200, "", ""},
+		{"too deep or", "GET", "/v4/account/events", deepOr, nil, 400, "X-Filter", "Could not apply filter: +and and +or nest deeper than 8 levels"},
+		{"too deep mixed", "GET", "/v4/account/events", deepMixed, nil, 400, "X-Filter", "Could not apply filter: +and and +or nest deeper than 8 levels"},
+		{"json bomb", "GET", "/v4/account/events", jsonBomb, nil, 400, "X-Filter", "Could not apply filter"},
 		{"seen", "GET", "/v4/account/events", `{"seen":false}`, nil, 400, "X-Filter", "Cannot filter on seen"},
 		{"unknown field", "GET", "/v4/account/events", `{"status":"finished"}`, nil, 400, "X-Filter", "Cannot filter on status"},
 		{"nested entity", "GET", "/v4/account/events", `{"entity":{"type":"linode"}}`, nil, 400, "X-Filter", "Cannot filter on entity"},
@@ -64,7 +78,12 @@ func TestBadInput(t *testing.T) {
 		{"id beyond int64", "GET", "/v4/account/events/9223372036854775808", "", nil, 400, "eventId", "eventId must be an integer"},
 		{"id max int64", "GET", "/v4/account/events/9223372036854775807", "", nil, 404, "", "Not found"},
 		{"id 0", "GET", "/v4/account/events/0", "", nil, 404, "", "Not found"},
+		{"id -1", "GET", "/v4/account/events/-1", "", nil, 404, "", "Not found"},
+		{"id 1.5", "GET", "/v4/account/events/1.5", "", nil, 400, "eventId", "eventId must be an integer"},
+		{"id empty", "GET", "/v4/account/events//", "", nil, 400, "eventId", "eventId must be an integer"},
 		{"seen abc", "POST", "/v4/account/events/abc/seen", "", nil, 400, "eventId", "eventId must be"},
+		{"seen beyond int64", "POST", "/v4/account/events/99999999999999999999/seen", "", nil, 400, "eventId", "eventId must be"},
+		{"read abc", "POST", "/v4/account/events/abc/read", "", nil, 400, "eventId", "eventId must be"},
 		{"unknown route", "GET", "/v4/linode/instances", "", nil, 404, "", "Not found: no route for GET /v4/linode/instances"},
 		{"unknown version", "GET", "/v3/account/events", "", nil, 404, "", "Not found: no route for GET /v3/account/events"},
 		{"unknown verb", "POST", "/v4/account/events/1/unseen", "", nil, 404, "", "Not found: no route for POST"},
@@ -72,6 +91,9 @@ func TestBadInput(t *testing.T) {
 		{"post list", "POST", "/v4/account/events", "", nil, 405, "", "Method Not Allowed: POST /v4/account/events"},
 		{"delete event", "DELETE", "/v4/account/events/1", "", nil, 405, "", "Method Not Allowed: DELETE"},
 		{"get seen", "GET", "/v4/account/events/1/seen", "", nil, 405, "", "Method Not Allowed: GET"},
+		{"put event", "PUT", "/v4/account/events/1", "", nil, 405, "", "Method Not Allowed: PUT"},
+		{"patch read", "PATCH", "/v4/account/events/1/read", "", nil, 405, "", "Method Not Allowed: PATCH"},
+		{"delete list", "DELETE", "/v4beta/account/events", "", nil, 405, "", "Method Not Allowed: DELETE"},
 		{"no token", "GET", "/v4/account/events", "", map[string]string{"Authorization": ""}, 401, "", "Invalid Token"},
 		{"basic auth", "GET", "/v4/account/events", "", map[string]string{"Authorization": "Basic Zm9vOmJhcg=="}, 401, "", "Invalid Token"},
 		{"huge header", "GET", "/v4/account/events", "", map[string]string{"X-Junk": strings.Repeat("a", 100<<10)}, 431, "", "Request headers too large"},
