@@ -106,22 +106,32 @@ func (s *Server) dispatch(c *call) ([]byte, error) {
 		return nil, err
 	}
 	tok, ok := bearer(r)
-	rw, known := s.scopes[tok]
-	if !ok || !known {
-		s.anon.take(time.Now())
-		return nil, &apiError{kind: errUnauthorized, reason: "Invalid Token"}
+	ti, known := s.tokens[tok]
+	if err := s.admit(c, ok && known, ti, rt.write); err != nil {
+		return nil, err
 	}
-	c.lim, c.scope = s.limits[tok], hvReadOnly
-	if rw {
+	return rt.h(s, c)
+}
+
+// admit runs the checks between routing and the handler: the token (known
+// says whether the request bore a valid one, ti is its entry), the rate
+// limit and the scope a route that writes needs.
+func (s *Server) admit(c *call, known bool, ti token, write bool) error {
+	if !known {
+		s.anon.take(time.Now())
+		return &apiError{kind: errUnauthorized, reason: "Invalid Token"}
+	}
+	c.lim, c.scope = ti.lim, hvReadOnly
+	if ti.rw {
 		c.scope = hvReadWrite
 	}
 	if allowed, _, reset := c.lim.take(time.Now()); !allowed {
-		return nil, &apiError{kind: errRateLimited, reason: "Too Many Requests", retryAfter: secondsUntil(reset)}
+		return &apiError{kind: errRateLimited, reason: "Too Many Requests", retryAfter: secondsUntil(reset)}
 	}
-	if rt.write && !rw {
-		return nil, &apiError{kind: errForbidden, reason: "Unauthorized"}
+	if write && !ti.rw {
+		return &apiError{kind: errForbidden, reason: "Unauthorized"}
 	}
-	return rt.h(s, c)
+	return nil
 }
 
 // route resolves /v4[beta]/account/events[/{id}[/seen|/read]].
@@ -198,33 +208,14 @@ func (s *Server) finish(w http.ResponseWriter, c *call, body []byte, err error) 
 	}
 	h["X-Oauth-Scopes"] = scope
 	h["X-Accepted-Oauth-Scopes"] = accepted
-	code := http.StatusOK
-	if err != nil {
-		code = status(err)
-		var ae *apiError
-		e := events.LinodeError{Reason: http.StatusText(code)}
-		if errors.As(err, &ae) {
-			e = events.LinodeError{Reason: ae.reason, Field: ae.field}
-			if ae.retryAfter > 0 {
-				h["Retry-After"] = retryAfterValue(ae.retryAfter)
-			}
-			if ae.allow != "" {
-				h["Allow"] = []string{ae.allow}
-			}
-		} else {
-			s.log.Error("linode request failed", "err", err)
+	code, body, ae := s.answer(body, err)
+	if ae != nil {
+		if ae.retryAfter > 0 {
+			h["Retry-After"] = retryAfterValue(ae.retryAfter)
 		}
-		if e.Reason == "" {
-			e.Reason = "Unknown error"
+		if ae.allow != "" {
+			h["Allow"] = []string{ae.allow}
 		}
-		body = append(body[:0], `{"errors":[{"reason":`...)
-		body = appendString(body, e.Reason)
-		if e.Field != "" {
-			body = append(body, `,"field":`...)
-			body = appendString(body, e.Field)
-		}
-		body = append(body, "}]}"...)
-		s.log.Debug("linode error answer", "status", code, "reason", e.Reason)
 	}
 	if len(body) > autoLengthMax {
 		h["Content-Length"] = []string{strconv.Itoa(len(body))}
@@ -232,6 +223,34 @@ func (s *Server) finish(w http.ResponseWriter, c *call, body []byte, err error) 
 	w.WriteHeader(code)
 	s.statuses[code].Add(1)
 	_, _ = w.Write(body)
+}
+
+// answer turns a handler's result into the status and body to send: body
+// with 200, or the error envelope (written over body) with the status the
+// error maps to. ae, when not nil, may ask for Retry-After and Allow.
+func (s *Server) answer(body []byte, err error) (code int, out []byte, ae *apiError) {
+	if err == nil {
+		return http.StatusOK, body, nil
+	}
+	code = status(err)
+	e := events.LinodeError{Reason: http.StatusText(code)}
+	if errors.As(err, &ae) {
+		e = events.LinodeError{Reason: ae.reason, Field: ae.field}
+	} else {
+		s.log.Error("linode request failed", "err", err)
+	}
+	if e.Reason == "" {
+		e.Reason = "Unknown error"
+	}
+	out = append(body[:0], `{"errors":[{"reason":`...)
+	out = appendString(out, e.Reason)
+	if e.Field != "" {
+		out = append(out, `,"field":`...)
+		out = appendString(out, e.Field)
+	}
+	out = append(out, "}]}"...)
+	s.log.Debug("linode error answer", "status", code, "reason", e.Reason)
+	return code, out, ae
 }
 
 var retryMu sync.Mutex

@@ -95,8 +95,7 @@ type Server struct {
 	log     *slog.Logger
 	clock   func() time.Time
 	token   string
-	scopes  map[string]bool // token -> read_write
-	limits  map[string]*limiter
+	tokens  map[string]token
 	anon    *limiter // requests without a valid token
 	handler http.Handler
 
@@ -125,8 +124,7 @@ func New(opts Options) (*Server, error) {
 		opts:    opts,
 		log:     opts.Logger,
 		clock:   opts.Clock,
-		scopes:  map[string]bool{},
-		limits:  map[string]*limiter{},
+		tokens:  map[string]token{},
 		st:      newStore(),
 		closing: make(chan struct{}),
 		served:  make(chan struct{}),
@@ -152,16 +150,17 @@ func New(opts Options) (*Server, error) {
 	}
 	s.token = tokens[0]
 	for _, t := range opts.ReadOnlyTokens {
-		s.scopes[t] = false
+		s.tokens[t] = token{}
 	}
 	for _, t := range tokens {
-		s.scopes[t] = true
+		s.tokens[t] = token{rw: true}
 	}
-	for t := range s.scopes {
+	for t, ti := range s.tokens {
 		if t == "" {
 			return nil, errors.New("empty token in Options")
 		}
-		s.limits[t] = newLimiter(limit, period)
+		ti.lim = newLimiter(limit, period)
+		s.tokens[t] = ti
 	}
 	s.anon = newLimiter(limit, period)
 	s.handler = http.HandlerFunc(s.serveHTTP)
@@ -259,8 +258,8 @@ func (s *Server) Reset() {
 	s.st.reset()
 	s.mu.Unlock()
 	s.faults.reset()
-	for _, l := range s.limits {
-		l.reset()
+	for _, ti := range s.tokens {
+		ti.lim.reset()
 	}
 	s.anon.reset()
 	s.records.Store(0)
@@ -291,6 +290,12 @@ func (s *Server) Stats() Stats {
 		}
 	}
 	return st
+}
+
+// token is what the server knows of an accepted token.
+type token struct {
+	rw  bool // scope events:read_write, else events:read_only
+	lim *limiter
 }
 
 // limiter is a fixed-window request counter for one token. It also keeps
