@@ -3,7 +3,6 @@ package linode
 import (
 	"errors"
 	"math"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -277,8 +276,8 @@ func (s *Server) drop(w http.ResponseWriter) {
 	s.dropped.Add(1)
 	if hj, ok := w.(http.Hijacker); ok {
 		if conn, _, err := hj.Hijack(); err == nil {
-			if tc, ok := conn.(*net.TCPConn); ok {
-				_ = tc.SetLinger(0) // reset, as a crashed proxy would
+			if lc, ok := conn.(interface{ SetLinger(int) error }); ok {
+				_ = lc.SetLinger(0) // reset, as a crashed proxy would
 			}
 			_ = conn.Close()
 			return

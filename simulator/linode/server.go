@@ -110,12 +110,15 @@ type Server struct {
 	dropped  atomic.Int64
 	statuses [600]atomic.Int64
 
-	ln        net.Listener
+	ln        net.Listener     // accepted by acceptLoop, for the fast path
+	conns     connSet          // connections on the fast path
+	handed    *handoffListener // connections the fast path gave to hs
+	handoffs  atomic.Int64     // how many, for tests
 	hs        *http.Server
 	closing   chan struct{}
 	closeOnce sync.Once
 	closeErr  error
-	served    chan struct{}
+	served    sync.WaitGroup // acceptLoop and hs.Serve
 }
 
 // New starts a server listening on opts.Addr.
@@ -127,7 +130,6 @@ func New(opts Options) (*Server, error) {
 		tokens:  map[string]token{},
 		st:      newStore(),
 		closing: make(chan struct{}),
-		served:  make(chan struct{}),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -174,16 +176,22 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	s.ln = ln
+	s.handed = newHandoffListener(ln.Addr())
 	s.hs = &http.Server{
 		Handler:           s.handler,
 		MaxHeaderBytes:    maxHeaderBytes,
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
+	s.served.Add(2)
 	go func() {
-		defer close(s.served)
-		if err := s.hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		defer s.served.Done()
+		s.acceptLoop()
+	}()
+	go func() {
+		defer s.served.Done()
+		if err := s.hs.Serve(s.handed); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("linode server stopped", "err", err)
 		}
 	}()
@@ -206,15 +214,25 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closing)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = s.ln.Close()
+		fast := make(chan struct{})
+		go func() {
+			defer close(fast)
+			s.conns.shutdown(closeTimeout)
+		}()
+		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 		defer cancel()
 		if err := s.hs.Shutdown(ctx); err != nil {
 			s.closeErr = s.hs.Close()
 		}
-		<-s.served
+		<-fast
+		s.served.Wait()
 	})
 	return s.closeErr
 }
+
+// closeTimeout is how long Close waits for requests in flight.
+const closeTimeout = 5 * time.Second
 
 // Deliver applies one record of the timeline: a Linode event is stored,
 // replacing the event with the same id (events progress by being delivered
@@ -354,28 +372,36 @@ func (l *limiter) take(now time.Time) (ok bool, remaining int, reset time.Time) 
 
 // headers sets X-RateLimit-Limit, -Remaining and -Reset as the window stands.
 func (l *limiter) headers(h http.Header) {
+	limit, remaining, reset := l.values()
+	h["X-Ratelimit-Limit"] = limit
+	h["X-Ratelimit-Remaining"] = remaining
+	h["X-Ratelimit-Reset"] = reset
+}
+
+// values returns X-RateLimit-Limit, -Remaining and -Reset as the window
+// stands, each a one-element header value that must not be modified.
+func (l *limiter) values() (limit, remaining, reset []string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	start := l.start
 	if start.IsZero() {
 		start = time.Now()
 	}
-	h["X-Ratelimit-Limit"] = l.hvLimit
 	switch n := max(0, l.limit-l.count); {
 	case l.limit < 0:
-		h["X-Ratelimit-Remaining"] = hvUnlimited
+		remaining = hvUnlimited
 	case l.remaining != nil:
 		if l.remaining[n] == nil {
 			l.remaining[n] = []string{strconv.Itoa(n)}
 		}
-		h["X-Ratelimit-Remaining"] = l.remaining[n]
+		remaining = l.remaining[n]
 	default:
-		h["X-Ratelimit-Remaining"] = []string{strconv.Itoa(n)}
+		remaining = []string{strconv.Itoa(n)}
 	}
-	if reset := start.Add(l.period).Unix(); reset != l.resetAt || l.hvReset == nil {
-		l.resetAt, l.hvReset = reset, []string{strconv.FormatInt(reset, 10)}
+	if r := start.Add(l.period).Unix(); r != l.resetAt || l.hvReset == nil {
+		l.resetAt, l.hvReset = r, []string{strconv.FormatInt(r, 10)}
 	}
-	h["X-Ratelimit-Reset"] = l.hvReset
+	return l.hvLimit, remaining, l.hvReset
 }
 
 func (l *limiter) reset() {
