@@ -227,10 +227,16 @@ func (s *Server) finish(w http.ResponseWriter, c *call, body []byte, err error) 
 // answer turns a handler's result into the status and body to send: body
 // with 200, or the error envelope (written over body) with the status the
 // error maps to. ae, when not nil, may ask for Retry-After and Allow.
-func (s *Server) answer(body []byte, err error) (code int, out []byte, ae *apiError) {
+func (s *Server) answer(body []byte, err error) (int, []byte, *apiError) {
 	if err == nil {
 		return http.StatusOK, body, nil
 	}
+	return s.errorAnswer(body, err)
+}
+
+// errorAnswer is answer for an error; apart, so that the success path does
+// not pay for errors.As's escaping pointer.
+func (s *Server) errorAnswer(body []byte, err error) (code int, out []byte, ae *apiError) {
 	code = status(err)
 	e := events.LinodeError{Reason: http.StatusText(code)}
 	if errors.As(err, &ae) {
