@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -328,6 +329,11 @@ func (s *Server) serveFast(out []byte, r *fastReq) []byte {
 func (s *Server) serveConn(nc net.Conn) {
 	handed := false
 	defer func() {
+		// As net/http does for a handler: a bug costs the connection, not
+		// the server.
+		if v := recover(); v != nil {
+			s.log.Error("linode fast path panic", "panic", v, "stack", string(debug.Stack()))
+		}
 		s.conns.done(nc, !handed)
 	}()
 	buf := make([]byte, fastMax)
