@@ -49,7 +49,7 @@ const (
 // fastReq is one plain request, as parseFast reads it.
 type fastReq struct {
 	id   int64
-	auth []byte // the Authorization value, trimmed
+	auth []byte // the first Authorization value, trimmed; nil when there is none
 }
 
 type fastStatus uint8
@@ -67,7 +67,7 @@ func parseFast(b []byte) (r fastReq, n int, st fastStatus) {
 	end := bytes.Index(b, crlfcrlf)
 	if end < 0 {
 		// A bare LF could end a request net/http accepts: not ours.
-		if bytes.IndexByte(b, '\n') >= 0 && bareLF(b) || len(b) >= fastMax {
+		if bareLF(b) || len(b) >= fastMax {
 			return r, 0, fastHandoff
 		}
 		return r, 0, fastMore
@@ -120,9 +120,6 @@ func parseFast(b []byte) (r fastReq, n int, st fastStatus) {
 	}
 	if hosts != 1 {
 		return r, 0, fastHandoff
-	}
-	if r.auth == nil {
-		r.auth = []byte{} // present or not, an empty token is refused alike
 	}
 	return r, n, fastOK
 }
