@@ -335,7 +335,9 @@ func vmRSS(tb testing.TB) float64 {
 //
 //	go test -c -o /tmp/linode.test ./simulator/linode
 //	/tmp/linode.test -load-serve 127.0.0.1:8089 -load-for 5m &
+//	# wait for its "serving 1000000 events" line (about 5 s): the store fills after the port opens
 //	wrk -t1 -c16 -d10s -s simulator/linode/testdata/getevent.lua http://127.0.0.1:8089
+//	wrk -t1 -c16 -d10s -H 'Authorization: Bearer bench' http://127.0.0.1:8089/v4/account/events/123456
 //
 // The token is "bench" and there is no rate limit.
 var (
