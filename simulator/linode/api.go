@@ -1,7 +1,9 @@
 package linode
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
@@ -254,7 +256,9 @@ func (s *Server) errorAnswer(body []byte, err error) (code int, out []byte, ae *
 		out = appendString(out, e.Field)
 	}
 	out = append(out, "}]}"...)
-	s.log.Debug("linode error answer", "status", code, "reason", e.Reason)
+	if s.log.Enabled(context.Background(), slog.LevelDebug) { // the arguments would allocate
+		s.log.Debug("linode error answer", "status", code, "reason", e.Reason)
+	}
 	return code, out, ae
 }
 
