@@ -3,6 +3,7 @@ package linode
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -438,4 +440,93 @@ func FuzzParseFast(f *testing.F) {
 			t.Fatalf("token: net/http %q %v, fast %q", tok, ok, fastBearer(r.auth))
 		}
 	})
+}
+
+// TestFastPathStress mixes, under the race detector, clients on both paths
+// (GETs by id, lists, seen marks), events progressing, faults coming and
+// going, and finally Close while requests are in flight: every answer is
+// one the API gives, and Close returns.
+func TestFastPathStress(t *testing.T) {
+	s, err := New(Options{RateLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	history(t, s, 1, 200, time.Now())
+	tr := &http.Transport{MaxIdleConnsPerHost: 4}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	bad := make(chan string, 100)
+	for w := range 6 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				method, path := "GET", "/v4/account/events/"+strconv.Itoa(1+(i*7+w)%220)
+				switch i % 5 {
+				case 3:
+					path = "/v4/account/events?page_size=25"
+				case 4:
+					method, path = "POST", "/v4/account/events/"+strconv.Itoa(1+i%200)+"/seen"
+				}
+				req, _ := http.NewRequest(method, s.URL()+path, nil)
+				req.Header.Set("Authorization", "Bearer "+s.Token())
+				resp, err := client.Do(req)
+				if err != nil {
+					continue // a dropped connection, or the server closing
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				switch resp.StatusCode {
+				case 200, 404, 503:
+				default:
+					select {
+					case bad <- fmt.Sprintf("%s %s: %d %s", method, path, resp.StatusCode, body):
+					default:
+					}
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(3 * time.Millisecond):
+			}
+			if err := s.Deliver(t.Context(), rec(event(int64(1+i%200), "linode_boot", "linode", 100, time.Now(), events.LinodeStarted))); err != nil {
+				t.Error(err)
+			}
+			if i%20 == 0 {
+				kind := []string{scenarios.FaultHTTPError, scenarios.FaultDropConn, scenarios.FaultLatency}[i/20%3]
+				f := &scenarios.Fault{Kind: kind, API: "linode", Status: 503, Count: 3, Delay: 5 * time.Millisecond}
+				if err := s.Deliver(t.Context(), &scenarios.Record{API: "linode", Fault: f}); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+	})
+	time.Sleep(400 * time.Millisecond)
+	start := time.Now()
+	if err := s.Close(); err != nil {
+		t.Error(err)
+	}
+	if d := time.Since(start); d > 6*time.Second {
+		t.Errorf("Close took %v", d)
+	}
+	close(stop)
+	wg.Wait()
+	close(bad)
+	for b := range bad {
+		t.Error(b)
+	}
+	st := s.Stats()
+	if st.Statuses[200] < 50 || s.handoffs.Load() == 0 {
+		t.Errorf("too little traffic to mean anything: %+v, %d handoffs", st, s.handoffs.Load())
+	}
 }
