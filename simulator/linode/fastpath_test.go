@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math/rand"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -528,5 +529,58 @@ func TestFastPathStress(t *testing.T) {
 	st := s.Stats()
 	if st.Statuses[200] < 50 || s.handoffs.Load() == 0 {
 		t.Errorf("too little traffic to mean anything: %+v, %d handoffs", st, s.handoffs.Load())
+	}
+}
+
+// TestFastPathGarbage sends random bytes, and valid requests cut or spliced
+// with random bytes, on many connections: whatever the answers, the server
+// keeps serving and never answers 500.
+func TestFastPathGarbage(t *testing.T) {
+	s := newServer(t, Options{RateLimit: -1})
+	history(t, s, 1, 5, time.Now())
+	rng := rand.New(rand.NewSource(7))
+	valid := getReq("/v4/account/events/3", s.Token())
+	var inputs [][]byte
+	for i := range 200 {
+		var b []byte
+		switch i % 4 {
+		case 0:
+			b = make([]byte, rng.Intn(20000))
+			rng.Read(b)
+		case 1:
+			b = []byte(valid[:rng.Intn(len(valid))])
+			b = append(b, bytes.Repeat([]byte{byte(rng.Intn(256))}, rng.Intn(100))...)
+		case 2:
+			b = []byte(strings.Repeat(valid, 1+rng.Intn(5)))
+			b[rng.Intn(len(b))] = byte(rng.Intn(256))
+		default:
+			b = []byte(valid + strings.Repeat("\r\n", rng.Intn(10)) + valid[:rng.Intn(len(valid))])
+		}
+		inputs = append(inputs, b)
+	}
+	var wg sync.WaitGroup
+	for w := range 20 {
+		wg.Go(func() {
+			for _, b := range inputs[w*10 : w*10+10] {
+				c, err := net.Dial("tcp", s.ln.Addr().String())
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				_ = c.SetDeadline(time.Now().Add(200 * time.Millisecond))
+				_, _ = c.Write(b)
+				_, _ = io.Copy(io.Discard, c) // until the server closes or the deadline passes
+				c.Close()
+			}
+		})
+	}
+	wg.Wait()
+	rc := dialServer(t, s)
+	rc.send(valid)
+	if r, b := rc.read("GET"); r.StatusCode != 200 || !strings.HasPrefix(string(b), `{"id":3,`) {
+		t.Errorf("after garbage: %d %s", r.StatusCode, b)
+	}
+	if n := s.Stats().Statuses[500]; n != 0 {
+		t.Errorf("%d answers were 500", n)
 	}
 }
