@@ -25,9 +25,9 @@ import (
 // `eventsim serve` runs (simulator.New), played scenarios and the control
 // API, seen through linodego as a real consumer sees them.
 
-// silenceLinodegoLog hides linodego's retry and wait messages, which it
+// e2eSilenceLog hides linodego's retry and wait messages, which it
 // writes through the standard logger, for the rest of the test.
-func silenceLinodegoLog(t *testing.T) {
+func e2eSilenceLog(t *testing.T) {
 	t.Helper()
 	w := log.Writer()
 	log.SetOutput(io.Discard)
@@ -60,16 +60,16 @@ func e2eClient(s *simulator.Server, retries int) *linodego.Client {
 	c.SetRetryCount(retries)
 	c.SetRetryWaitTime(10 * time.Millisecond)
 	c.SetRetryMaxWaitTime(2 * time.Second)
-	c.SetLogger(quietLogger{})
+	c.SetLogger(e2eQuietLogger{})
 	return &c
 }
 
-// quietLogger drops resty's warnings about failed attempts.
-type quietLogger struct{}
+// e2eQuietLogger drops resty's warnings about failed attempts.
+type e2eQuietLogger struct{}
 
-func (quietLogger) Errorf(string, ...any) {}
-func (quietLogger) Warnf(string, ...any)  {}
-func (quietLogger) Debugf(string, ...any) {}
+func (e2eQuietLogger) Errorf(string, ...any) {}
+func (e2eQuietLogger) Warnf(string, ...any)  {}
+func (e2eQuietLogger) Debugf(string, ...any) {}
 
 // e2eCut reports whether err is how linodego reports a connection cut
 // without an answer: an Error made from the transport's error, no response.
@@ -149,7 +149,7 @@ func e2eEntityID(ctx context.Context, t *testing.T, c *linodego.Client, label st
 // request it touches. linodego with retries off sees each one in turn; the
 // server keeps serving afterwards.
 func TestLinodeE2EFailures(t *testing.T) {
-	silenceLinodegoLog(t)
+	e2eSilenceLog(t)
 	ctx := t.Context()
 	s := e2eSim(t, simulator.Options{Scenario: "linode-failures"})
 	e2eWaitRecords(t, s, e2eRecords(t, "linode-failures"))
@@ -232,7 +232,7 @@ func TestLinodeE2EFailures(t *testing.T) {
 // The cut connection reaches the caller; the 503 burst and the 429s are
 // retried, honouring Retry-After, and the list then succeeds.
 func TestLinodeE2EFailuresRetried(t *testing.T) {
-	silenceLinodegoLog(t)
+	e2eSilenceLog(t)
 	ctx := t.Context()
 	s := e2eSim(t, simulator.Options{Scenario: "linode-failures"})
 	e2eWaitRecords(t, s, e2eRecords(t, "linode-failures"))
@@ -259,7 +259,7 @@ func TestLinodeE2EFailuresRetried(t *testing.T) {
 // real speed while linodego's WaitForEventFinished waits for web-1's boot
 // and an EventPoller, made before db-1 boots, waits for db-1's.
 func TestLinodeE2EProvisioningWaiters(t *testing.T) {
-	silenceLinodegoLog(t)
+	e2eSilenceLog(t)
 	ctx := t.Context()
 	minStart := time.Now().UTC().Truncate(time.Second)
 	s := e2eSim(t, simulator.Options{Scenario: "linode-provisioning", Speed: 40})
@@ -344,7 +344,7 @@ func e2eControl(t *testing.T, s *simulator.Server, method, path, body string, wa
 // TestLinodeE2EControl drives the simulator through the control API on the
 // Linode listener and checks that linodego sees each change.
 func TestLinodeE2EControl(t *testing.T) {
-	silenceLinodegoLog(t)
+	e2eSilenceLog(t)
 	ctx := t.Context()
 	s := e2eSim(t, simulator.Options{Scenario: "linode-provisioning"})
 	prov := e2eRecords(t, "linode-provisioning")
@@ -445,7 +445,7 @@ func TestLinodeE2EControl(t *testing.T) {
 // listener is not behind the API's token, rate limit or faults, while the API
 // beside it still answers in its own envelope.
 func TestLinodeE2EControlNotAPI(t *testing.T) {
-	silenceLinodegoLog(t)
+	e2eSilenceLog(t)
 	ctx := t.Context()
 	s := e2eSim(t, simulator.Options{Scenario: "linode-provisioning", Linode: linode.Options{RateLimit: 1}})
 	c := e2eClient(s, 0)
