@@ -1,9 +1,10 @@
 package linode
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"math"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -44,7 +45,13 @@ type route struct {
 	write bool // needs events:read_write
 }
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+// callPool recycles calls with their body buffers: a GET by id allocates
+// nothing of its own.
+var callPool = sync.Pool{New: func() any { return &call{body: make([]byte, 0, 4096)} }}
+
+// maxPooledBody is the largest body buffer kept for reuse; larger ones (long
+// pages) go to the GC.
+const maxPooledBody = 1 << 20
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Control != nil && strings.HasPrefix(r.URL.Path, ControlPrefix) {
@@ -78,14 +85,15 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	bp := bufPool.Get().(*[]byte)
-	c := &call{r: r, body: (*bp)[:0], lim: s.anon}
+	c := callPool.Get().(*call)
+	c.r, c.lim = r, s.anon
 	body, err := s.dispatch(c)
 	s.finish(w, c, body, err)
-	if cap(body) > cap(*bp) && cap(body) <= 1<<20 {
-		*bp = body[:0] // keep the grown buffer; very large ones go to the GC
+	if cap(body) > cap(c.body) && cap(body) <= maxPooledBody {
+		c.body = body // keep the grown buffer
 	}
-	bufPool.Put(bp)
+	*c = call{body: c.body[:0]}
+	callPool.Put(c)
 }
 
 // dispatch checks the request and runs its handler.
@@ -99,22 +107,32 @@ func (s *Server) dispatch(c *call) ([]byte, error) {
 		return nil, err
 	}
 	tok, ok := bearer(r)
-	rw, known := s.scopes[tok]
-	if !ok || !known {
-		s.anon.take(time.Now())
-		return nil, &apiError{kind: errUnauthorized, reason: "Invalid Token"}
+	ti, known := s.tokens[tok]
+	if err := s.admit(c, ok && known, ti, rt.write); err != nil {
+		return nil, err
 	}
-	c.lim, c.scope = s.limits[tok], hvReadOnly
-	if rw {
+	return rt.h(s, c)
+}
+
+// admit runs the checks between routing and the handler: the token (known
+// says whether the request bore a valid one, ti is its entry), the rate
+// limit and the scope a route that writes needs.
+func (s *Server) admit(c *call, known bool, ti token, write bool) error {
+	if !known {
+		s.anon.take(time.Now())
+		return &apiError{kind: errUnauthorized, reason: "Invalid Token"}
+	}
+	c.lim, c.scope = ti.lim, hvReadOnly
+	if ti.rw {
 		c.scope = hvReadWrite
 	}
 	if allowed, _, reset := c.lim.take(time.Now()); !allowed {
-		return nil, &apiError{kind: errRateLimited, reason: "Too Many Requests", retryAfter: secondsUntil(reset)}
+		return &apiError{kind: errRateLimited, reason: "Too Many Requests", retryAfter: secondsUntil(reset)}
 	}
-	if rt.write && !rw {
-		return nil, &apiError{kind: errForbidden, reason: "Unauthorized"}
+	if write && !ti.rw {
+		return &apiError{kind: errForbidden, reason: "Unauthorized"}
 	}
-	return rt.h(s, c)
+	return nil
 }
 
 // route resolves /v4[beta]/account/events[/{id}[/seen|/read]].
@@ -168,51 +186,80 @@ func notFoundRoute(r *http.Request) error {
 	return &apiError{kind: errNotFound, reason: "Not found: no route for " + r.Method + " " + r.URL.Path}
 }
 
+// autoLengthMax is the largest body net/http gives a Content-Length of its
+// own (one Write of at most its 2048-byte pre-chunking buffer, then the
+// handler returns). Setting the header only above it keeps the response's
+// header map at 8 entries, small enough for Go's map to stay in one group,
+// which makes net/http's per-response copy of it much cheaper.
+const autoLengthMax = 2048
+
 // finish is the one place answers are written: a body with 200, or the
 // error envelope with the status the error maps to.
 func (s *Server) finish(w http.ResponseWriter, c *call, body []byte, err error) {
 	h := w.Header()
-	s.rateHeaders(h, c.lim)
-	h["X-Oauth-Scopes"] = hvUnknown
+	c.lim.headers(h)
+	// Each key is assigned once: Go's map grows out of its single group when
+	// a full one is assigned to, even to overwrite a key.
+	scope, accepted := hvUnknown, hvReadOnly
 	if c.scope != nil {
-		h["X-Oauth-Scopes"] = c.scope
+		scope = c.scope
 	}
-	h["X-Accepted-Oauth-Scopes"] = hvReadOnly
 	if c.accepted != nil {
-		h["X-Accepted-Oauth-Scopes"] = c.accepted
+		accepted = c.accepted
 	}
-	code := http.StatusOK
-	if err != nil {
-		code = status(err)
-		var ae *apiError
-		e := events.LinodeError{Reason: http.StatusText(code)}
-		if errors.As(err, &ae) {
-			e = events.LinodeError{Reason: ae.reason, Field: ae.field}
-			if ae.retryAfter > 0 {
-				h["Retry-After"] = retryAfterValue(ae.retryAfter)
-			}
-			if ae.allow != "" {
-				h["Allow"] = []string{ae.allow}
-			}
-		} else {
-			s.log.Error("linode request failed", "err", err)
+	h["X-Oauth-Scopes"] = scope
+	h["X-Accepted-Oauth-Scopes"] = accepted
+	code, body, ae := s.answer(body, err)
+	if ae != nil {
+		if ae.retryAfter > 0 {
+			h["Retry-After"] = retryAfterValue(ae.retryAfter)
 		}
-		if e.Reason == "" {
-			e.Reason = "Unknown error"
+		if ae.allow != "" {
+			h["Allow"] = []string{ae.allow}
 		}
-		body = append(body[:0], `{"errors":[{"reason":`...)
-		body = appendString(body, e.Reason)
-		if e.Field != "" {
-			body = append(body, `,"field":`...)
-			body = appendString(body, e.Field)
-		}
-		body = append(body, "}]}"...)
-		s.log.Debug("linode error answer", "status", code, "reason", e.Reason)
 	}
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	if len(body) > autoLengthMax {
+		h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	}
 	w.WriteHeader(code)
 	s.statuses[code].Add(1)
 	_, _ = w.Write(body)
+}
+
+// answer turns a handler's result into the status and body to send: body
+// with 200, or the error envelope (written over body) with the status the
+// error maps to. ae, when not nil, may ask for Retry-After and Allow.
+func (s *Server) answer(body []byte, err error) (int, []byte, *apiError) {
+	if err == nil {
+		return http.StatusOK, body, nil
+	}
+	return s.errorAnswer(body, err)
+}
+
+// errorAnswer is answer for an error; apart, so that the success path does
+// not pay for errors.As's escaping pointer.
+func (s *Server) errorAnswer(body []byte, err error) (code int, out []byte, ae *apiError) {
+	code = status(err)
+	e := events.LinodeError{Reason: http.StatusText(code)}
+	if errors.As(err, &ae) {
+		e = events.LinodeError{Reason: ae.reason, Field: ae.field}
+	} else {
+		s.log.Error("linode request failed", "err", err)
+	}
+	if e.Reason == "" {
+		e.Reason = "Unknown error"
+	}
+	out = append(body[:0], `{"errors":[{"reason":`...)
+	out = appendString(out, e.Reason)
+	if e.Field != "" {
+		out = append(out, `,"field":`...)
+		out = appendString(out, e.Field)
+	}
+	out = append(out, "}]}"...)
+	if s.log.Enabled(context.Background(), slog.LevelDebug) { // the arguments would allocate
+		s.log.Debug("linode error answer", "status", code, "reason", e.Reason)
+	}
+	return code, out, ae
 }
 
 var retryMu sync.Mutex
@@ -230,21 +277,6 @@ func retryAfterValue(n int) []string {
 	return v
 }
 
-func (s *Server) rateHeaders(h http.Header, l *limiter) {
-	l.mu.Lock()
-	limit, count, start := l.limit, l.count, l.start
-	l.mu.Unlock()
-	if start.IsZero() {
-		start = time.Now()
-	}
-	if limit < 0 {
-		limit, count = math.MaxInt32, 0
-	}
-	h["X-Ratelimit-Limit"] = []string{strconv.Itoa(limit)}
-	h["X-Ratelimit-Remaining"] = []string{strconv.Itoa(max(0, limit-count))}
-	h["X-Ratelimit-Reset"] = []string{strconv.FormatInt(start.Add(l.period).Unix(), 10)}
-}
-
 func secondsUntil(t time.Time) int {
 	return max(1, int(math.Ceil(time.Until(t).Seconds())))
 }
@@ -254,8 +286,8 @@ func (s *Server) drop(w http.ResponseWriter) {
 	s.dropped.Add(1)
 	if hj, ok := w.(http.Hijacker); ok {
 		if conn, _, err := hj.Hijack(); err == nil {
-			if tc, ok := conn.(*net.TCPConn); ok {
-				_ = tc.SetLinger(0) // reset, as a crashed proxy would
+			if lc, ok := conn.(interface{ SetLinger(int) error }); ok {
+				_ = lc.SetLinger(0) // reset, as a crashed proxy would
 			}
 			_ = conn.Close()
 			return
@@ -266,7 +298,11 @@ func (s *Server) drop(w http.ResponseWriter) {
 
 // bearer returns the token of an "Authorization: Bearer TOKEN" header.
 func bearer(r *http.Request) (string, bool) {
-	v := r.Header.Get("Authorization")
+	vs := r.Header["Authorization"] // already canonical: no Get, no allocation
+	if len(vs) == 0 {
+		return "", false
+	}
+	v := vs[0]
 	if len(v) < 7 || !strings.EqualFold(v[:7], "bearer ") {
 		return "", false
 	}

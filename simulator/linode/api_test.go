@@ -25,6 +25,17 @@ func TestBadInput(t *testing.T) {
 	for range MaxFilterDepth {
 		okDeep = `{"+or":[` + okDeep + `]}`
 	}
+	deepOr, deepMixed := `{"id":1}`, `{"id":1}`
+	for i := range MaxFilterDepth + 1 {
+		deepOr = `{"+or":[` + deepOr + `]}`
+		if i%2 == 0 {
+			deepMixed = `{"+and":[{"action":"linode_boot"},` + deepMixed + `]}`
+		} else {
+			deepMixed = `{"+or":[` + deepMixed + `,{"id":2}]}`
+		}
+	}
+	// JSON nested far deeper than any filter, within the header limit.
+	jsonBomb := `{"id":` + strings.Repeat("[", 30000) + strings.Repeat("]", 30000) + `}`
 	tests := []struct {
 		name, method, path, filter string
 		hdr                        map[string]string
@@ -36,6 +47,9 @@ func TestBadInput(t *testing.T) {
 		{"trailing data", "GET", "/v4/account/events", `{"id":1} {}`, nil, 400, "X-Filter", "Could not apply filter: invalid JSON"},
 		{"too deep", "GET", "/v4/account/events", deep, nil, 400, "X-Filter", "Could not apply filter: +and and +or nest deeper than 8 levels"},
 		{"deep at limit", "GET", "/v4/account/events", okDeep, nil, 200, "", ""},
+		{"too deep or", "GET", "/v4/account/events", deepOr, nil, 400, "X-Filter", "Could not apply filter: +and and +or nest deeper than 8 levels"},
+		{"too deep mixed", "GET", "/v4/account/events", deepMixed, nil, 400, "X-Filter", "Could not apply filter: +and and +or nest deeper than 8 levels"},
+		{"json bomb", "GET", "/v4/account/events", jsonBomb, nil, 400, "X-Filter", "Could not apply filter"},
 		{"seen", "GET", "/v4/account/events", `{"seen":false}`, nil, 400, "X-Filter", "Cannot filter on seen"},
 		{"unknown field", "GET", "/v4/account/events", `{"status":"finished"}`, nil, 400, "X-Filter", "Cannot filter on status"},
 		{"nested entity", "GET", "/v4/account/events", `{"entity":{"type":"linode"}}`, nil, 400, "X-Filter", "Cannot filter on entity"},
@@ -64,7 +78,12 @@ func TestBadInput(t *testing.T) {
 		{"id beyond int64", "GET", "/v4/account/events/9223372036854775808", "", nil, 400, "eventId", "eventId must be an integer"},
 		{"id max int64", "GET", "/v4/account/events/9223372036854775807", "", nil, 404, "", "Not found"},
 		{"id 0", "GET", "/v4/account/events/0", "", nil, 404, "", "Not found"},
+		{"id -1", "GET", "/v4/account/events/-1", "", nil, 404, "", "Not found"},
+		{"id 1.5", "GET", "/v4/account/events/1.5", "", nil, 400, "eventId", "eventId must be an integer"},
+		{"id empty", "GET", "/v4/account/events//", "", nil, 400, "eventId", "eventId must be an integer"},
 		{"seen abc", "POST", "/v4/account/events/abc/seen", "", nil, 400, "eventId", "eventId must be"},
+		{"seen beyond int64", "POST", "/v4/account/events/99999999999999999999/seen", "", nil, 400, "eventId", "eventId must be"},
+		{"read abc", "POST", "/v4/account/events/abc/read", "", nil, 400, "eventId", "eventId must be"},
 		{"unknown route", "GET", "/v4/linode/instances", "", nil, 404, "", "Not found: no route for GET /v4/linode/instances"},
 		{"unknown version", "GET", "/v3/account/events", "", nil, 404, "", "Not found: no route for GET /v3/account/events"},
 		{"unknown verb", "POST", "/v4/account/events/1/unseen", "", nil, 404, "", "Not found: no route for POST"},
@@ -72,6 +91,9 @@ func TestBadInput(t *testing.T) {
 		{"post list", "POST", "/v4/account/events", "", nil, 405, "", "Method Not Allowed: POST /v4/account/events"},
 		{"delete event", "DELETE", "/v4/account/events/1", "", nil, 405, "", "Method Not Allowed: DELETE"},
 		{"get seen", "GET", "/v4/account/events/1/seen", "", nil, 405, "", "Method Not Allowed: GET"},
+		{"put event", "PUT", "/v4/account/events/1", "", nil, 405, "", "Method Not Allowed: PUT"},
+		{"patch read", "PATCH", "/v4/account/events/1/read", "", nil, 405, "", "Method Not Allowed: PATCH"},
+		{"delete list", "DELETE", "/v4beta/account/events", "", nil, 405, "", "Method Not Allowed: DELETE"},
 		{"no token", "GET", "/v4/account/events", "", map[string]string{"Authorization": ""}, 401, "", "Invalid Token"},
 		{"basic auth", "GET", "/v4/account/events", "", map[string]string{"Authorization": "Basic Zm9vOmJhcg=="}, 401, "", "Invalid Token"},
 		{"huge header", "GET", "/v4/account/events", "", map[string]string{"X-Junk": strings.Repeat("a", 100<<10)}, 431, "", "Request headers too large"},
@@ -469,4 +491,91 @@ func TestStatsAndReset(t *testing.T) {
 	if p := page(t, body); p.Results != 0 {
 		t.Errorf("after Reset: %s", body)
 	}
+}
+
+// TestGetAfterProgress checks that an event's cached encoding follows it as
+// it progresses: each GET, by id or in a list, answers exactly the event as
+// last delivered, with seen and read as marked.
+func TestGetAfterProgress(t *testing.T) {
+	s := newServer(t, Options{})
+	created := time.Now().Add(-time.Minute).Truncate(time.Second)
+	deliver(t, s, event(6, "linode_create", "linode", 123, created, events.LinodeFinished))
+	for i, status := range []string{events.LinodeScheduled, events.LinodeStarted, events.LinodeStarted, events.LinodeFinished} {
+		ev := event(7, "linode_boot", "linode", 123, created, status)
+		if i == 2 {
+			ev.PercentComplete, ev.Duration, ev.Rate = ptr(70), ptr(31.5), ptr("5 MB/s")
+		}
+		if i == 3 {
+			ev.Read = true // delivered read: stays read
+		}
+		deliver(t, s, ev)
+		if i == 1 {
+			// Seen marks survive progress without being part of the encoding.
+			if code, _, body := do(t, s, "POST", "/v4/account/events/7/seen", nil); code != 200 {
+				t.Fatalf("seen: %d %s", code, body)
+			}
+		}
+		want := *ev
+		want.Seen = i >= 1
+		wantJSON, err := json.Marshal(&want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, _, body := do(t, s, "GET", "/v4/account/events/7", nil)
+		if code != 200 || string(body) != string(wantJSON) {
+			t.Errorf("step %d (%s): GET answered %d\n%s\nwant\n%s", i, status, code, body, wantJSON)
+		}
+		_, _, body = do(t, s, "GET", "/v4/account/events", map[string]string{"X-Filter": `{"id":7}`})
+		if p := page(t, body); len(p.Data) != 1 || p.Data[0].Status != status || *p.Data[0].PercentComplete != *ev.PercentComplete || p.Data[0].Seen != want.Seen {
+			t.Errorf("step %d (%s): list answered %s", i, status, body)
+		}
+	}
+}
+
+// TestLimiterHeaders checks the ready-made X-RateLimit-* values as windows
+// pass, and limits too large to keep values for.
+func TestLimiterHeaders(t *testing.T) {
+	t0 := time.Unix(1_800_000_000, 0)
+	check := func(t *testing.T, l *limiter, limit, remaining string, reset int64) {
+		t.Helper()
+		h := http.Header{}
+		l.headers(h)
+		if got := h["X-Ratelimit-Limit"]; len(got) != 1 || got[0] != limit {
+			t.Errorf("limit %q, want %s", got, limit)
+		}
+		if got := h["X-Ratelimit-Remaining"]; len(got) != 1 || got[0] != remaining {
+			t.Errorf("remaining %q, want %s", got, remaining)
+		}
+		if got := h["X-Ratelimit-Reset"]; len(got) != 1 || got[0] != strconv.FormatInt(reset, 10) {
+			t.Errorf("reset %q, want %d", got, reset)
+		}
+	}
+	t.Run("limited", func(t *testing.T) {
+		l := newLimiter(2, time.Minute)
+		l.take(t0)
+		check(t, l, "2", "1", t0.Unix()+60)
+		l.take(t0.Add(time.Second))
+		check(t, l, "2", "0", t0.Unix()+60)
+		if ok, _, _ := l.take(t0.Add(2 * time.Second)); ok {
+			t.Error("third request allowed")
+		}
+		check(t, l, "2", "0", t0.Unix()+60)
+		l.take(t0.Add(61 * time.Second)) // a new window
+		check(t, l, "2", "1", t0.Unix()+121)
+		l.reset()
+		l.take(t0.Add(200 * time.Second))
+		check(t, l, "2", "1", t0.Unix()+260)
+	})
+	t.Run("unlimited", func(t *testing.T) {
+		l := newLimiter(-1, time.Minute)
+		for range 3 {
+			l.take(t0)
+		}
+		check(t, l, "2147483647", "2147483647", t0.Unix()+60)
+	})
+	t.Run("large", func(t *testing.T) {
+		l := newLimiter(maxKeptRemaining+10, time.Second)
+		l.take(t0)
+		check(t, l, strconv.Itoa(maxKeptRemaining+10), strconv.Itoa(maxKeptRemaining+9), t0.Unix()+1)
+	})
 }

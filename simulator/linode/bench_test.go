@@ -3,17 +3,21 @@ package linode
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"math/rand"
 	"net"
 	"os"
+	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -29,6 +33,12 @@ const bigN = 1_000_000
 // finished or notifications, with boot configs and migration rates.
 func fill(tb testing.TB, s *Server, n int, now time.Time) {
 	tb.Helper()
+	if err := fillEvents(tb.Context(), s, n, now); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func fillEvents(ctx context.Context, s *Server, n int, now time.Time) error {
 	rng := rand.New(rand.NewSource(1))
 	cat := catalog.Linode().Actions
 	// Most traffic is about linodes; the rest spreads over the catalogue.
@@ -77,10 +87,11 @@ func fill(tb testing.TB, s *Server, n int, now time.Time) {
 			}
 		}
 		r.Time = time.Time(ev.Created)
-		if err := s.Deliver(tb.Context(), r); err != nil {
-			tb.Fatal(err)
+		if err := s.Deliver(ctx, r); err != nil {
+			return err
 		}
 	}
+	return nil
 }
 
 var big = struct {
@@ -117,7 +128,8 @@ func dialRaw(tb testing.TB, s *Server) *rawClient {
 	return &rawClient{c: c, br: bufio.NewReaderSize(c, 64<<10)}
 }
 
-// do sends one request and reads the answer, returning status and body.
+// do sends one request and reads the answer, returning status and body. It
+// allocates nothing once its buffer has grown to the largest body.
 func (rc *rawClient) do(req []byte) (int, []byte, error) {
 	if _, err := rc.c.Write(req); err != nil {
 		return 0, nil, err
@@ -129,7 +141,7 @@ func (rc *rawClient) do(req []byte) (int, []byte, error) {
 	if len(line) < 12 {
 		return 0, nil, fmt.Errorf("bad status line %q", line)
 	}
-	code, _ := strconv.Atoi(string(line[9:12]))
+	code := atoi(line[9:12])
 	n := -1
 	for {
 		line, err := rc.br.ReadSlice('\n')
@@ -140,7 +152,7 @@ func (rc *rawClient) do(req []byte) (int, []byte, error) {
 			break
 		}
 		if len(line) > 16 && bytes.EqualFold(line[:15], []byte("Content-Length:")) {
-			n, _ = strconv.Atoi(string(bytes.TrimSpace(line[15:])))
+			n = atoi(bytes.TrimSpace(line[15:]))
 		}
 	}
 	if n < 0 {
@@ -152,6 +164,21 @@ func (rc *rawClient) do(req []byte) (int, []byte, error) {
 	rc.buf = rc.buf[:n]
 	_, err = io.ReadFull(rc.br, rc.buf)
 	return code, rc.buf, err
+}
+
+// atoi reads a non-negative decimal number; -1 if b is not one.
+func atoi(b []byte) int {
+	if len(b) == 0 || len(b) > 9 {
+		return -1
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
 }
 
 func request(s *Server, path, filter string) []byte {
@@ -168,10 +195,11 @@ func request(s *Server, path, filter string) []byte {
 // keep-alive connections and reports req/s.
 func loadParallel(b *testing.B, s *Server, pick func(rng *rand.Rand) []byte) {
 	b.SetParallelism(8) // 8 connections per core
+	b.ReportAllocs()
 	var seed sync.Mutex
 	n := int64(0)
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	b.RunParallel(func(pb *testing.PB) {
 		rc := dialRaw(b, s)
 		defer rc.c.Close()
@@ -188,6 +216,35 @@ func loadParallel(b *testing.B, s *Server, pick func(rng *rand.Rand) []byte) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+	if cpu1 := cpuTime(); cpu1 > 0 && b.N > 0 {
+		// Server and client together: this process's user and system time.
+		b.ReportMetric(float64((cpu1-cpu0).Microseconds())/float64(b.N), "µs-cpu/req")
+	}
+}
+
+// cpuTime is the CPU time this process has used (user and system), read from
+// /proc/self/stat; 0 where there is none.
+func cpuTime() time.Duration {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which ends at the last ')': utime and
+	// stime are the 12th and 13th, in clock ticks (100 per second on Linux).
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
 // BenchmarkGetEvent: GET /v4/account/events/{id} over a million events.
@@ -255,7 +312,10 @@ func BenchmarkStoreRSS(b *testing.B) {
 func vmRSS(tb testing.TB) float64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
-		tb.Skip("no /proc/self/status:", err)
+		if tb != nil {
+			tb.Skip("no /proc/self/status:", err)
+		}
+		return 0
 	}
 	for line := range strings.Lines(string(b)) {
 		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
@@ -263,25 +323,56 @@ func vmRSS(tb testing.TB) float64 {
 			return kb * 1024
 		}
 	}
-	tb.Skip("no VmRSS")
+	if tb != nil {
+		tb.Skip("no VmRSS")
+	}
 	return 0
 }
 
-// TestServeForLoad serves a million events for an outside load tool such as
-// wrk, when EVENTSIM_LINODE_LOAD is set to ADDR,SECONDS (e.g.
-// 127.0.0.1:8089,60). The token is "bench".
-func TestServeForLoad(t *testing.T) {
-	spec := os.Getenv("EVENTSIM_LINODE_LOAD")
-	if spec == "" {
-		t.Skip("set EVENTSIM_LINODE_LOAD=ADDR,SECONDS to serve a million events for a load tool")
+// Serving for an outside load tool: the test binary, run with -load-serve,
+// fills a server with a million events and serves them instead of running
+// tests:
+//
+//	go test -c -o /tmp/linode.test ./simulator/linode
+//	/tmp/linode.test -load-serve 127.0.0.1:8089 -load-for 5m &
+//	# wait for its "serving 1000000 events" line (about 5 s): the store fills after the port opens
+//	wrk -t1 -c16 -d10s -s simulator/linode/testdata/getevent.lua http://127.0.0.1:8089
+//	wrk -t1 -c16 -d10s -H 'Authorization: Bearer bench' http://127.0.0.1:8089/v4/account/events/123456
+//
+// The token is "bench" and there is no rate limit.
+var (
+	loadServe = flag.String("load-serve", "", "serve a million events at `ADDR` for a load tool instead of running tests (token: bench)")
+	loadFor   = flag.Duration("load-for", time.Minute, "how long -load-serve serves (SIGINT stops it sooner)")
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if *loadServe != "" {
+		if err := serveForLoad(*loadServe, *loadFor); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
-	addr, secs, _ := strings.Cut(spec, ",")
-	n, err := strconv.Atoi(secs)
+	os.Exit(m.Run())
+}
+
+func serveForLoad(addr string, d time.Duration) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	s, err := New(Options{Addr: addr, Tokens: []string{"bench"}, RateLimit: -1})
 	if err != nil {
-		t.Fatalf("EVENTSIM_LINODE_LOAD=%q: want ADDR,SECONDS", spec)
+		return err
 	}
-	s := newServer(t, Options{Addr: addr, Tokens: []string{"bench"}, RateLimit: -1})
-	fill(t, s, bigN, time.Now())
-	t.Logf("serving %d events at %s for %ds", bigN, s.URL(), n)
-	time.Sleep(time.Duration(n) * time.Second)
+	defer s.Close()
+	if err := fillEvents(ctx, s, bigN, time.Now()); err != nil {
+		return err
+	}
+	runtime.GC()
+	fmt.Fprintf(os.Stderr, "serving %d events at %s for %v (token bench, RSS %.0f MiB)\n", bigN, s.URL(), d, vmRSS(nil)/(1<<20))
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+	return nil
 }

@@ -16,8 +16,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,8 +95,7 @@ type Server struct {
 	log     *slog.Logger
 	clock   func() time.Time
 	token   string
-	scopes  map[string]bool // token -> read_write
-	limits  map[string]*limiter
+	tokens  map[string]token
 	anon    *limiter // requests without a valid token
 	handler http.Handler
 
@@ -109,12 +110,15 @@ type Server struct {
 	dropped  atomic.Int64
 	statuses [600]atomic.Int64
 
-	ln        net.Listener
+	ln        net.Listener     // accepted by acceptLoop, for the fast path
+	conns     connSet          // connections on the fast path
+	handed    *handoffListener // connections the fast path gave to hs
+	handoffs  atomic.Int64     // how many, for tests
 	hs        *http.Server
 	closing   chan struct{}
 	closeOnce sync.Once
 	closeErr  error
-	served    chan struct{}
+	served    sync.WaitGroup // acceptLoop and hs.Serve
 }
 
 // New starts a server listening on opts.Addr.
@@ -123,11 +127,9 @@ func New(opts Options) (*Server, error) {
 		opts:    opts,
 		log:     opts.Logger,
 		clock:   opts.Clock,
-		scopes:  map[string]bool{},
-		limits:  map[string]*limiter{},
+		tokens:  map[string]token{},
 		st:      newStore(),
 		closing: make(chan struct{}),
-		served:  make(chan struct{}),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -150,18 +152,19 @@ func New(opts Options) (*Server, error) {
 	}
 	s.token = tokens[0]
 	for _, t := range opts.ReadOnlyTokens {
-		s.scopes[t] = false
+		s.tokens[t] = token{}
 	}
 	for _, t := range tokens {
-		s.scopes[t] = true
+		s.tokens[t] = token{rw: true}
 	}
-	for t := range s.scopes {
+	for t, ti := range s.tokens {
 		if t == "" {
 			return nil, errors.New("empty token in Options")
 		}
-		s.limits[t] = &limiter{limit: limit, period: period}
+		ti.lim = newLimiter(limit, period)
+		s.tokens[t] = ti
 	}
-	s.anon = &limiter{limit: limit, period: period}
+	s.anon = newLimiter(limit, period)
 	s.handler = http.HandlerFunc(s.serveHTTP)
 
 	addr := opts.Addr
@@ -173,16 +176,22 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	s.ln = ln
+	s.handed = newHandoffListener(ln.Addr())
 	s.hs = &http.Server{
 		Handler:           s.handler,
 		MaxHeaderBytes:    maxHeaderBytes,
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
+	s.served.Add(2)
 	go func() {
-		defer close(s.served)
-		if err := s.hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		defer s.served.Done()
+		s.acceptLoop()
+	}()
+	go func() {
+		defer s.served.Done()
+		if err := s.hs.Serve(s.handed); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("linode server stopped", "err", err)
 		}
 	}()
@@ -205,15 +214,25 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closing)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = s.ln.Close()
+		fast := make(chan struct{})
+		go func() {
+			defer close(fast)
+			s.conns.shutdown(closeTimeout)
+		}()
+		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 		defer cancel()
 		if err := s.hs.Shutdown(ctx); err != nil {
 			s.closeErr = s.hs.Close()
 		}
-		<-s.served
+		<-fast
+		s.served.Wait()
 	})
 	return s.closeErr
 }
+
+// closeTimeout is how long Close waits for requests in flight.
+const closeTimeout = 5 * time.Second
 
 // Deliver applies one record of the timeline: a Linode event is stored,
 // replacing the event with the same id (events progress by being delivered
@@ -257,8 +276,8 @@ func (s *Server) Reset() {
 	s.st.reset()
 	s.mu.Unlock()
 	s.faults.reset()
-	for _, l := range s.limits {
-		l.reset()
+	for _, ti := range s.tokens {
+		ti.lim.reset()
 	}
 	s.anon.reset()
 	s.records.Store(0)
@@ -291,7 +310,15 @@ func (s *Server) Stats() Stats {
 	return st
 }
 
-// limiter is a fixed-window request counter for one token.
+// token is what the server knows of an accepted token.
+type token struct {
+	rw  bool // scope events:read_write, else events:read_only
+	lim *limiter
+}
+
+// limiter is a fixed-window request counter for one token. It also keeps
+// the X-RateLimit-* header values ready-made, so that answering a request
+// allocates nothing for them.
 type limiter struct {
 	limit  int // negative: unlimited
 	period time.Duration
@@ -299,6 +326,29 @@ type limiter struct {
 	mu    sync.Mutex
 	start time.Time
 	count int
+
+	hvLimit   []string   // X-RateLimit-Limit, fixed
+	remaining [][]string // X-RateLimit-Remaining per value, made on first use; nil when unlimited or too large to keep
+	resetAt   int64      // the Unix second hvReset holds
+	hvReset   []string   // X-RateLimit-Reset
+}
+
+// maxKeptRemaining is the largest limit whose X-RateLimit-Remaining values
+// are kept (about 40 bytes each); above it they are formatted per request.
+const maxKeptRemaining = 1 << 14
+
+// hvUnlimited is what an unlimited limiter reports as limit and remaining.
+var hvUnlimited = []string{strconv.Itoa(math.MaxInt32)}
+
+func newLimiter(limit int, period time.Duration) *limiter {
+	l := &limiter{limit: limit, period: period, hvLimit: hvUnlimited}
+	if limit >= 0 {
+		l.hvLimit = []string{strconv.Itoa(limit)}
+	}
+	if limit >= 0 && limit <= maxKeptRemaining {
+		l.remaining = make([][]string, limit+1)
+	}
+	return l
 }
 
 // take counts a request and returns whether it is allowed, what remains and
@@ -318,6 +368,40 @@ func (l *limiter) take(now time.Time) (ok bool, remaining int, reset time.Time) 
 	}
 	l.count++
 	return true, l.limit - l.count, reset
+}
+
+// headers sets X-RateLimit-Limit, -Remaining and -Reset as the window stands.
+func (l *limiter) headers(h http.Header) {
+	limit, remaining, reset := l.values()
+	h["X-Ratelimit-Limit"] = limit
+	h["X-Ratelimit-Remaining"] = remaining
+	h["X-Ratelimit-Reset"] = reset
+}
+
+// values returns X-RateLimit-Limit, -Remaining and -Reset as the window
+// stands, each a one-element header value that must not be modified.
+func (l *limiter) values() (limit, remaining, reset []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	start := l.start
+	if start.IsZero() {
+		start = time.Now()
+	}
+	switch n := max(0, l.limit-l.count); {
+	case l.limit < 0:
+		remaining = hvUnlimited
+	case l.remaining != nil:
+		if l.remaining[n] == nil {
+			l.remaining[n] = []string{strconv.Itoa(n)}
+		}
+		remaining = l.remaining[n]
+	default:
+		remaining = []string{strconv.Itoa(n)}
+	}
+	if r := start.Add(l.period).Unix(); r != l.resetAt || l.hvReset == nil {
+		l.resetAt, l.hvReset = r, []string{strconv.FormatInt(r, 10)}
+	}
+	return l.hvLimit, remaining, l.hvReset
 }
 
 func (l *limiter) reset() {
