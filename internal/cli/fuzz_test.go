@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
+
+	"github.com/eventsim/eventsim/internal/lxdcapture"
 )
 
 // FuzzValidate feeds arbitrary bytes to `eventsim validate` as standard
@@ -14,11 +15,7 @@ import (
 // input is read, so never a usage error), must report one problem line per invalid
 // record, and must say how many records it checked.
 func FuzzValidate(f *testing.F) {
-	capture, err := os.ReadFile("../../schemas/testdata/lxd-5.0.2-captured-events.ndjson")
-	if err != nil {
-		f.Fatal(err)
-	}
-	lines := bytes.Split(capture, []byte("\n"))
+	lines := bytes.Split(lxdcapture.NDJSON, []byte("\n"))
 	for _, l := range lines[:8] {
 		f.Add(l)
 	}
