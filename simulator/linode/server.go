@@ -78,15 +78,15 @@ type Options struct {
 type Stats struct {
 	// Events is how many events the store holds; Records how many records
 	// Deliver accepted (events and faults).
-	Events  int
-	Records int64
+	Events  int   `json:"events"`
+	Records int64 `json:"records"`
 	// Requests is every request served, Statuses the count per status.
-	Requests int64
-	Statuses map[int]int64
+	Requests int64         `json:"requests"`
+	Statuses map[int]int64 `json:"statuses"`
 	// Faulted is how many requests an injected fault answered (or delayed),
 	// Dropped how many connections were cut.
-	Faulted int64
-	Dropped int64
+	Faulted int64 `json:"faulted"`
+	Dropped int64 `json:"dropped"`
 }
 
 // Server is a running fake Linode API.
