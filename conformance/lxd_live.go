@@ -59,6 +59,9 @@ type LXDOptions struct {
 
 	// Flavor selects the action catalogue; "" means catalog.DefaultFlavor.
 	Flavor catalog.Flavor
+	// PingInterval is how often the target pings listeners; 0 means LXD's
+	// 10s. Keepalive is checked once a run lasts 2.5 intervals.
+	PingInterval time.Duration
 	// ClockTolerance bounds |event timestamp - arrival|; 0 means 10s.
 	ClockTolerance time.Duration
 	// Settle is how long to wait for events in flight after connecting and
@@ -108,6 +111,9 @@ func RunLXD(ctx context.Context, o LXDOptions) (*Report, error) {
 	}
 	if o.Settle <= 0 {
 		o.Settle = 500 * time.Millisecond
+	}
+	if o.PingInterval <= 0 {
+		o.PingInterval = 10 * time.Second
 	}
 	if o.Duration < 0 || o.MinEvents < 0 {
 		return nil, &ConfigError{Field: "duration", Msg: "--duration and --min-events must not be negative"}
@@ -447,14 +453,16 @@ func (r *lxdRun) judge(ex *exercise, t0, t1 time.Time, frames map[string][]frame
 
 	// Keepalive.
 	ka := newRecorder(IDEventsKeepalive, "the server pings listeners (LXD: every 10 s)")
-	length := t1.Sub(t0)
-	if length < 25*time.Second {
-		ka.skip("the run lasted %s; keepalive is checked from 25s (--duration 30s)", length.Round(time.Second))
+	length, every := t1.Sub(t0), r.o.PingInterval
+	if from := every * 5 / 2; length < from {
+		ka.skip("the run lasted %s; keepalive is checked from %s (--duration 30s)", length.Round(time.Millisecond), from)
 	} else {
+		// One ping an interval, less one for the phase of the server's timer.
+		want := max(2, int(length/every)-1)
 		for _, name := range []string{"all", "project"} {
 			ka.checked++
-			if pings[name] < 2 {
-				ka.fail(nil, "listener %s got %d pings in %s; LXD pings every 10 s", name, pings[name], length.Round(time.Second))
+			if pings[name] < want {
+				ka.fail(nil, "listener %s got %d pings in %s, want at least %d: the server should ping every %s", name, pings[name], length.Round(time.Millisecond), want, every)
 			}
 		}
 	}

@@ -38,9 +38,10 @@ type miniLXD struct {
 	dropGlobal        bool // project listeners miss project-less events
 	clockSkew         bool
 	noLocation        bool
-	updatedBefore     bool // updated_at before created_at
-	silentProfile     bool // profile-created never sent
-	status500         bool // refusals answered 500, as LXD 5.0.2 does
+	updatedBefore     bool          // updated_at before created_at
+	silentProfile     bool          // profile-created never sent
+	status500         bool          // refusals answered 500, as LXD 5.0.2 does
+	pingEvery         time.Duration // 0: no pings
 }
 
 type miniListener struct {
@@ -281,11 +282,21 @@ func (m *miniLXD) events(w http.ResponseWriter, r *http.Request) {
 		m.mu.Unlock()
 		conn.Close()
 	}()
+	var ping <-chan time.Time
+	if m.pingEvery > 0 {
+		t := time.NewTicker(m.pingEvery)
+		defer t.Stop()
+		ping = t.C
+	}
 	for {
 		select {
 		case b := <-l.out:
 			_ = conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
 			if err := conn.WriteMessage(mt, b); err != nil {
+				return
+			}
+		case <-ping:
+			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Second)); err != nil {
 				return
 			}
 		case <-done:
@@ -396,5 +407,39 @@ func TestRunLXDBadTargets(t *testing.T) {
 	_, err := RunLXD(t.Context(), LXDOptions{Target: "unix:///nonexistent/unix.socket"})
 	if err == nil || ExitCode(nil, err) != 2 {
 		t.Errorf("unreachable socket: %v", err)
+	}
+}
+
+// TestLXDKeepalive: a server that pings as often as it promises passes the
+// keepalive check; one that stops pinging fails it; a run too short for it
+// skips it.
+func TestLXDKeepalive(t *testing.T) {
+	const every = 100 * time.Millisecond
+	run := func(m *miniLXD, d time.Duration) *Result {
+		t.Helper()
+		target := startMiniLXD(t, m)
+		rep, err := RunLXD(t.Context(), LXDOptions{Target: target, Duration: d, PingInterval: every, Settle: 50 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range rep.Results {
+			if rep.Results[i].ID == IDEventsKeepalive {
+				return &rep.Results[i]
+			}
+		}
+		t.Fatalf("no %s result", IDEventsKeepalive)
+		return nil
+	}
+	if r := run(&miniLXD{pingEvery: every}, 600*time.Millisecond); r.Status != Pass {
+		t.Errorf("pinging server: %s %s %+v, want pass", r.Status, r.Note, r.Findings)
+	}
+	if r := run(&miniLXD{pingEvery: time.Second}, 600*time.Millisecond); r.Status != Fail {
+		t.Errorf("server pinging 10 times too slowly: %s %s, want fail", r.Status, r.Note)
+	}
+	if r := run(&miniLXD{}, 600*time.Millisecond); r.Status != Fail {
+		t.Errorf("server that never pings: %s %s, want fail", r.Status, r.Note)
+	}
+	if r := run(&miniLXD{pingEvery: every}, 150*time.Millisecond); r.Status != Skip {
+		t.Errorf("short run: %s %s, want skip", r.Status, r.Note)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/eventsim/eventsim/conformance"
 )
@@ -56,4 +57,24 @@ func TestConformanceExercise(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConformanceKeepalive: the conformance runner's keepalive check passes
+// against the fake's pings, here every 100ms instead of LXD's 10s.
+func TestConformanceKeepalive(t *testing.T) {
+	const every = 100 * time.Millisecond
+	s := newTestServer(t, Options{pingPeriod: every})
+	rep, err := conformance.RunLXD(t.Context(), conformance.LXDOptions{Target: s.URL(), Duration: 600 * time.Millisecond, PingInterval: every})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Results {
+		if r.ID == conformance.IDEventsKeepalive {
+			if r.Status != conformance.Pass {
+				t.Errorf("%s: %s %s %+v", r.ID, r.Status, r.Note, r.Findings)
+			}
+			return
+		}
+	}
+	t.Errorf("no %s result", conformance.IDEventsKeepalive)
 }
