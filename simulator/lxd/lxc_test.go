@@ -25,7 +25,7 @@ func lxcCommand(t *testing.T, sock string, args ...string) *exec.Cmd {
 	t.Helper()
 	path, err := exec.LookPath("lxc")
 	if err != nil {
-		t.Skip("lxc is not on PATH (apt-get install -y lxd-client): skipping the real-client tests")
+		t.Fatalf("lxc is not on PATH (apt-get install -y lxd-client; .ci/run installs it): %v", err)
 	}
 	cmd := exec.Command(path, args...)
 	for _, kv := range os.Environ() {
