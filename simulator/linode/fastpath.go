@@ -66,27 +66,18 @@ const (
 // differently: on any doubt it says fastHandoff.
 func parseFast(b []byte) (r fastReq, n int, st fastStatus) {
 	end := bytes.Index(b, crlfcrlf)
-	var head []byte // whole lines, each ending with CRLF
 	if end < 0 {
 		// A bare LF could end a request net/http accepts: not ours.
-		if bareLF(b) || len(b) >= fastMax {
+		if bareLF(b) || len(b) >= fastMax || malformedHead(b) {
 			return r, 0, fastHandoff
 		}
-		// The lines already complete are judged now: net/http refuses a
-		// malformed line as soon as it has read it, without waiting for
-		// the rest of the headers.
-		i := bytes.LastIndex(b, []byte("\r\n"))
-		if i < 0 {
-			return r, 0, fastMore
-		}
-		head = b[:i+2]
-	} else {
-		if end+4 > fastMax || bareLF(b[:end+4]) {
-			return r, 0, fastHandoff
-		}
-		n = end + 4
-		head = b[:end+2]
+		return r, 0, fastMore
 	}
+	if end+4 > fastMax || bareLF(b[:end+4]) {
+		return r, 0, fastHandoff
+	}
+	n = end + 4
+	head := b[:end+2] // every line ends with CRLF
 
 	line, rest := cutLine(head)
 	var ok bool
@@ -128,9 +119,6 @@ func parseFast(b []byte) (r fastReq, n int, st fastStatus) {
 			return r, 0, fastHandoff
 		}
 	}
-	if end < 0 {
-		return fastReq{}, 0, fastMore
-	}
 	if hosts != 1 {
 		return r, 0, fastHandoff
 	}
@@ -150,6 +138,35 @@ var (
 	hdrTrailer          = []byte("Trailer")
 	bearerPrefix        = []byte("bearer ")
 )
+
+// malformedHead reports whether the complete lines of an unfinished head
+// hold one net/http refuses with a 400 as soon as it has read it, without
+// waiting for the rest: a request line not of the form "METHOD TARGET
+// HTTP/...", or a header line without a valid name and value. Lines that
+// are merely not plain wait for the whole head, as they then go to
+// net/http, whose Shutdown would wait for them.
+func malformedHead(b []byte) bool {
+	i := bytes.LastIndex(b, []byte("\r\n"))
+	if i < 0 {
+		return false
+	}
+	line, rest := cutLine(b[:i+2])
+	method, target, ok := bytes.Cut(line, []byte(" "))
+	if !ok || !tokenBytes(method) {
+		return true
+	}
+	if target, proto, ok := bytes.Cut(target, []byte(" ")); !ok || len(target) == 0 || !bytes.HasPrefix(proto, []byte("HTTP/")) {
+		return true
+	}
+	for len(rest) > 0 {
+		line, rest = cutLine(rest)
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 || !tokenBytes(line[:colon]) || !fieldValue(trimOWS(line[colon+1:])) {
+			return true
+		}
+	}
+	return false
+}
 
 // parseRequestLine accepts exactly "GET /v4[beta]/account/events/ID[/]
 // HTTP/1.1" with ID at most 18 digits (so it cannot overflow).

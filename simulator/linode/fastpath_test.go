@@ -353,6 +353,8 @@ func TestFastPathClose(t *testing.T) {
 	}
 	partial := dialServer(t, s)
 	partial.send("GET /v4/account/events/1 HTTP/1.1\r\nHost:")
+	partialList := dialServer(t, s) // net/http would wait for it
+	partialList.send("GET /v4/account/events?page=2 HTTP/1.1\r\nHost: x\r\n")
 	time.Sleep(20 * time.Millisecond)
 	start := time.Now()
 	if err := s.Close(); err != nil {
@@ -361,7 +363,7 @@ func TestFastPathClose(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("Close took %v", d)
 	}
-	for _, rc := range []*rawConn{idle, partial} {
+	for _, rc := range []*rawConn{idle, partial, partialList} {
 		if n, err := rc.br.Read(make([]byte, 1)); err == nil {
 			t.Errorf("connection still open after Close (read %d bytes)", n)
 		}
@@ -387,6 +389,7 @@ func TestParseFast(t *testing.T) {
 		{"GET /v4/account/events/12 HTTP/1.1\r\nHost: a\r", fastMore, 0, ""},
 		{"\r\n", fastHandoff, 0, ""},
 		{"GARBAGE\r\nHo", fastHandoff, 0, ""},
+		{"GET /v4/account/events?page=2 HTTP/1.1\r\nHost: a\r\nX-Filter: {}\r\nHo", fastMore, 0, ""},
 		{"GET /v4/account/events/12 HTTP/1.1\r\nBad Name: x\r\nHo", fastHandoff, 0, ""},
 		{"GET /v4/account/events/12 HTTP/1.1\r\nHost: a\r\n\r\r\n", fastHandoff, 0, ""},
 		{"", fastMore, 0, ""},
