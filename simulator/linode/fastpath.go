@@ -40,8 +40,9 @@ const fastMax = 8 << 10
 // update, so it is moved at most once a second.
 const idleDeadlineSlack = time.Second
 
-// Timeouts of both paths.
-const (
+// Timeouts of both paths; variables only so that tests can shorten them
+// (before New).
+var (
 	readHeaderTimeout = 30 * time.Second
 	idleTimeout       = 2 * time.Minute
 )
@@ -67,7 +68,7 @@ func parseFast(b []byte) (r fastReq, n int, st fastStatus) {
 	end := bytes.Index(b, crlfcrlf)
 	if end < 0 {
 		// A bare LF could end a request net/http accepts: not ours.
-		if bareLF(b) || len(b) >= fastMax {
+		if bareLF(b) || len(b) >= fastMax || malformedHead(b) {
 			return r, 0, fastHandoff
 		}
 		return r, 0, fastMore
@@ -137,6 +138,35 @@ var (
 	hdrTrailer          = []byte("Trailer")
 	bearerPrefix        = []byte("bearer ")
 )
+
+// malformedHead reports whether the complete lines of an unfinished head
+// hold one net/http refuses with a 400 as soon as it has read it, without
+// waiting for the rest: a request line not of the form "METHOD TARGET
+// HTTP/...", or a header line without a valid name and value. Lines that
+// are merely not plain wait for the whole head, as they then go to
+// net/http, whose Shutdown would wait for them.
+func malformedHead(b []byte) bool {
+	i := bytes.LastIndex(b, []byte("\r\n"))
+	if i < 0 {
+		return false
+	}
+	line, rest := cutLine(b[:i+2])
+	method, target, ok := bytes.Cut(line, []byte(" "))
+	if !ok || !tokenBytes(method) {
+		return true
+	}
+	if target, proto, ok := bytes.Cut(target, []byte(" ")); !ok || len(target) == 0 || !bytes.HasPrefix(proto, []byte("HTTP/")) {
+		return true
+	}
+	for len(rest) > 0 {
+		line, rest = cutLine(rest)
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 || !tokenBytes(line[:colon]) || !fieldValue(trimOWS(line[colon+1:])) {
+			return true
+		}
+	}
+	return false
+}
 
 // parseRequestLine accepts exactly "GET /v4[beta]/account/events/ID[/]
 // HTTP/1.1" with ID at most 18 digits (so it cannot overflow).
@@ -336,8 +366,13 @@ func (s *Server) serveConn(nc net.Conn) {
 	buf := make([]byte, fastMax)
 	out := make([]byte, 0, 2048)
 	start, end := 0, 0
-	var deadline time.Time
-	headerDeadline := false // deadline bounds a request's headers, not idleness
+	// As net/http does: readHeaderTimeout from the connection's start for
+	// its first request and from the first bytes of each later one, and
+	// idleTimeout between requests.
+	deadline := time.Now().Add(readHeaderTimeout)
+	headerDeadline := true // deadline bounds a request's headers, not idleness
+	_ = nc.SetReadDeadline(deadline)
+	answered := false // a request was answered since the deadline was set
 	for {
 		full := false // answers piled up: write them before answering more
 		for start < end && !full {
@@ -354,10 +389,11 @@ func (s *Server) serveConn(nc net.Conn) {
 						return
 					}
 				}
-				handed = s.handoff(nc, buf[start:end])
+				handed = s.handoff(nc, buf[start:end], nil)
 				return
 			}
 			out = s.serveFast(out, &r)
+			answered = true
 			start += n
 			full = len(out) >= 64<<10
 		}
@@ -381,27 +417,40 @@ func (s *Server) serveConn(nc net.Conn) {
 		}
 		now := time.Now()
 		switch {
-		case end > 0 && !headerDeadline:
+		case end > 0 && (!headerDeadline || answered): // a request begun
 			deadline, headerDeadline = now.Add(readHeaderTimeout), true
 			_ = nc.SetReadDeadline(deadline)
-		case end == 0 && (headerDeadline || deadline.Sub(now) < idleTimeout-idleDeadlineSlack):
+		case end == 0 && headerDeadline && answered, // idle now
+			end == 0 && !headerDeadline && deadline.Sub(now) < idleTimeout-idleDeadlineSlack:
 			deadline, headerDeadline = now.Add(idleTimeout), false
 			_ = nc.SetReadDeadline(deadline)
 		}
-		n, err := nc.Read(buf[end:])
-		if err != nil {
+		answered = false
+		// Again: had Close come since the check above, the deadline just
+		// set would have replaced the one it set to end the wait.
+		if s.conns.closing.Load() {
 			return
 		}
+		n, err := nc.Read(buf[end:])
 		end += n
+		if err != nil {
+			// A request cut short by the client or by the header timeout:
+			// net/http decides what it gets (a 400).
+			if end > 0 && !s.conns.closing.Load() {
+				handed = s.handoff(nc, buf[:end], err)
+			}
+			return
+		}
 	}
 }
 
 // handoff gives the connection, with the bytes read but not answered, to
-// the net/http server. It reports whether net/http took it.
-func (s *Server) handoff(nc net.Conn, pending []byte) bool {
+// the net/http server; err, if not nil, is what reading the connection
+// further gives. It reports whether net/http took it.
+func (s *Server) handoff(nc net.Conn, pending []byte, err error) bool {
 	_ = nc.SetReadDeadline(time.Time{}) // net/http sets its own
 	s.handoffs.Add(1)
-	hc := &handedConn{Conn: nc, pending: bytes.Clone(pending)}
+	hc := &handedConn{Conn: nc, pending: bytes.Clone(pending), err: err}
 	select {
 	case s.handed.ch <- hc:
 		return true
@@ -411,10 +460,11 @@ func (s *Server) handoff(nc net.Conn, pending []byte) bool {
 }
 
 // handedConn is a connection given to net/http: it reads the bytes the fast
-// path had read first.
+// path had read first, then err if the fast path's last read failed.
 type handedConn struct {
 	net.Conn
 	pending []byte
+	err     error
 }
 
 func (c *handedConn) Read(p []byte) (int, error) {
@@ -422,6 +472,9 @@ func (c *handedConn) Read(p []byte) (int, error) {
 		n := copy(p, c.pending)
 		c.pending = c.pending[n:]
 		return n, nil
+	}
+	if c.err != nil {
+		return 0, c.err
 	}
 	return c.Conn.Read(p)
 }

@@ -353,6 +353,8 @@ func TestFastPathClose(t *testing.T) {
 	}
 	partial := dialServer(t, s)
 	partial.send("GET /v4/account/events/1 HTTP/1.1\r\nHost:")
+	partialList := dialServer(t, s) // net/http would wait for it
+	partialList.send("GET /v4/account/events?page=2 HTTP/1.1\r\nHost: x\r\n")
 	time.Sleep(20 * time.Millisecond)
 	start := time.Now()
 	if err := s.Close(); err != nil {
@@ -361,7 +363,7 @@ func TestFastPathClose(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("Close took %v", d)
 	}
-	for _, rc := range []*rawConn{idle, partial} {
+	for _, rc := range []*rawConn{idle, partial, partialList} {
 		if n, err := rc.br.Read(make([]byte, 1)); err == nil {
 			t.Errorf("connection still open after Close (read %d bytes)", n)
 		}
@@ -384,6 +386,12 @@ func TestParseFast(t *testing.T) {
 		{"GET /v4beta/account/events/12/ HTTP/1.1\r\nhost:a:80\r\n\r\n", fastOK, 12, ""},
 		{"GET /v4/account/events/12 HTTP/1.1\r\nHost: a\r\n", fastMore, 0, ""},
 		{"GET /v4/acc", fastMore, 0, ""},
+		{"GET /v4/account/events/12 HTTP/1.1\r\nHost: a\r", fastMore, 0, ""},
+		{"\r\n", fastHandoff, 0, ""},
+		{"GARBAGE\r\nHo", fastHandoff, 0, ""},
+		{"GET /v4/account/events?page=2 HTTP/1.1\r\nHost: a\r\nX-Filter: {}\r\nHo", fastMore, 0, ""},
+		{"GET /v4/account/events/12 HTTP/1.1\r\nBad Name: x\r\nHo", fastHandoff, 0, ""},
+		{"GET /v4/account/events/12 HTTP/1.1\r\nHost: a\r\n\r\r\n", fastHandoff, 0, ""},
 		{"", fastMore, 0, ""},
 		{"GET /v4/account/events/12 HTTP/1.1\nHost: a\n\n", fastHandoff, 0, ""},
 		{"GET /v4/account/events/12 HTTP/1.1\r\nHost: a\n", fastHandoff, 0, ""},
@@ -582,5 +590,96 @@ func TestFastPathGarbage(t *testing.T) {
 	}
 	if n := s.Stats().Statuses[500]; n != 0 {
 		t.Errorf("%d answers were 500", n)
+	}
+}
+
+// shortTimeouts makes the read timeouts of servers started afterwards
+// short, for the rest of the test.
+func shortTimeouts(t *testing.T, header, idle time.Duration) {
+	t.Helper()
+	oldHeader, oldIdle := readHeaderTimeout, idleTimeout
+	readHeaderTimeout, idleTimeout = header, idle
+	t.Cleanup(func() { readHeaderTimeout, idleTimeout = oldHeader, oldIdle })
+}
+
+// TestFastPathTimeouts checks the fast path's read timeouts against
+// net/http's: the header timeout runs from a connection's start for its
+// first request and anew for each request, however the requests fall into
+// reads, and headers that time out get net/http's 400.
+func TestFastPathTimeouts(t *testing.T) {
+	shortTimeouts(t, 300*time.Millisecond, 3*time.Second)
+	s := newServer(t, Options{RateLimit: -1})
+	history(t, s, 1, 3, time.Now())
+	req := getReq("/v4/account/events/1", s.Token())
+
+	t.Run("silent connection", func(t *testing.T) {
+		rc := dialServer(t, s)
+		start := time.Now()
+		if _, err := rc.br.ReadByte(); err == nil {
+			t.Fatal("read a byte")
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("a connection that sent nothing was closed after %v, want the header timeout", d)
+		}
+	})
+	t.Run("headers too slow", func(t *testing.T) {
+		rc := dialServer(t, s)
+		rc.send(req[:20])
+		if r, b := rc.read("GET"); r.StatusCode != 400 {
+			t.Errorf("status %d, want 400: %s", r.StatusCode, b)
+		}
+	})
+	t.Run("steady pipelined stream", func(t *testing.T) {
+		// Each write ends inside a request, so the server always holds
+		// part of one; the stream lasts several header timeouts.
+		rc := dialServer(t, s)
+		const writes = 60
+		go func() { // errors show as missing answers
+			_, _ = io.WriteString(rc.c, req[:10])
+			for range writes {
+				_, _ = io.WriteString(rc.c, req[10:]+req[:10])
+				time.Sleep(20 * time.Millisecond)
+			}
+			_, _ = io.WriteString(rc.c, req[10:])
+		}()
+		for i := range writes + 1 {
+			if r, b := rc.read("GET"); r.StatusCode != 200 {
+				t.Fatalf("answer %d: status %d: %s", i, r.StatusCode, b)
+			}
+		}
+	})
+}
+
+// TestFastPathCutShort checks that requests the client ends early or that
+// are malformed before their headers end get net/http's answer, at once.
+func TestFastPathCutShort(t *testing.T) {
+	s := newServer(t, Options{RateLimit: -1})
+	history(t, s, 1, 3, time.Now())
+	req := getReq("/v4/account/events/1", s.Token())
+	for _, tc := range []struct {
+		name      string
+		send      string
+		closeSend bool
+		codes     []int
+	}{
+		{"partial request line, then end of input", req[:10], true, []int{400}},
+		{"partial headers, then end of input", req[:len(req)-2], true, []int{400}},
+		{"answered, then partial, then end of input", req + req[:30], true, []int{200, 400}},
+		{"malformed request line", "GARBAGE\r\nHost: x\r\n", false, []int{400}},
+		{"malformed header line", "GET /v4/account/events/1 HTTP/1.1\r\nHost: x\r\n\r\r\n", false, []int{400}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := dialServer(t, s)
+			_ = rc.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			rc.send(tc.send)
+			if tc.closeSend {
+				_ = rc.c.(*net.TCPConn).CloseWrite()
+			}
+			for _, want := range tc.codes {
+				if r, b := rc.read("GET"); r.StatusCode != want {
+					t.Errorf("status %d, want %d: %s", r.StatusCode, want, b)
+				}
+			}
+		})
 	}
 }
