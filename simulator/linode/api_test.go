@@ -358,6 +358,22 @@ func TestFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	t.Run("bad faults from Go are refused", func(t *testing.T) {
+		s := newServer(t, Options{})
+		for _, f := range []scenarios.Fault{
+			{Kind: scenarios.FaultHTTPError, Status: 600, Count: 1},
+			{Kind: scenarios.FaultHTTPError, Status: 200, Count: 1},
+			{Kind: scenarios.FaultLatency, Count: 1},
+		} {
+			f.API = "linode"
+			if err := s.Deliver(ctx, &scenarios.Record{API: "linode", Fault: &f}); err == nil {
+				t.Errorf("fault %+v accepted", f)
+			}
+		}
+		if code, _, _ := do(t, s, "GET", "/v4/account/events", nil); code != 200 {
+			t.Errorf("after refused faults: %d", code)
+		}
+	})
 	t.Run("http-error for", func(t *testing.T) {
 		now := time.Now()
 		clock := func() time.Time { return now }

@@ -37,6 +37,13 @@ func (fs *faultSet) add(f *scenarios.Fault, now time.Time) error {
 	default:
 		return fmt.Errorf("fault %q does not apply to the linode server", f.Kind)
 	}
+	// A fault made in Go need not have come through the parser or the
+	// control API: check it the same way, on a copy.
+	cp := *f
+	if field, err := cp.Normalize(); err != nil {
+		return fmt.Errorf("fault %s: %s %w", f.Kind, field, err)
+	}
+	f = &cp
 	a := &activeFault{f: f, left: f.Count}
 	if f.For > 0 {
 		a.until = now.Add(f.For)
