@@ -354,3 +354,45 @@ func TestConformFailedReportGoesToOutput(t *testing.T) {
 		t.Errorf("report %s (%v): want linode.auth failed", b, err)
 	}
 }
+
+// An --output that already exists (an earlier report, or /dev/null) is
+// neither truncated nor removed when the run cannot take place: only a
+// file the run created itself is cleaned up.
+func TestConformUnusableTargetLeavesExistingOutput(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "old.json")
+	if err := os.WriteFile(old, []byte("earlier report\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fresh := filepath.Join(dir, "fresh.json")
+	for _, file := range []string{old, fresh} {
+		code, _, errOut := runMain(t, "conform", "lxd", "--target", "http://127.0.0.1:1", "--output", file)
+		if code != ExitUsage {
+			t.Errorf("--output %s: exit %d, want %d; stderr %q", file, code, ExitUsage, errOut)
+		}
+	}
+	if b, err := os.ReadFile(old); err != nil || string(b) != "earlier report\n" {
+		t.Errorf("existing --output after an unusable target: %q, %v; want it untouched", b, err)
+	}
+	if _, err := os.Stat(fresh); !os.IsNotExist(err) {
+		t.Errorf("new --output after an unusable target: stat %v, want it removed", err)
+	}
+}
+
+// A report shorter than what the --output file held replaces it whole.
+func TestConformOutputReplacesLongerFile(t *testing.T) {
+	t.Parallel()
+	_, u, tok := startSim(t, linodeOnly, nil)
+	file := filepath.Join(t.TempDir(), "r.json")
+	if err := os.WriteFile(file, bytes.Repeat([]byte("x"), 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runMain(t, "conform", "linode", "--target", u, "--token", tok, "--report", "json", "-o", file)
+	if code != ExitOK {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	var rep conformance.Report
+	if b, _ := os.ReadFile(file); json.Unmarshal(b, &rep) != nil {
+		t.Errorf("report file is not the JSON report alone: %.200s", b)
+	}
+}
