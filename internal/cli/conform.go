@@ -292,6 +292,11 @@ func conformRun(ctx context.Context, opts *ConformOptions) error {
 	} else if err := conformance.WriteReport(opts.IO.Out, opts.Report, rep); err != nil {
 		return err
 	}
+	if err := ctx.Err(); err != nil {
+		// Interrupted (SIGINT, SIGTERM): the report is partial, and checks
+		// that did not run cannot make a pass.
+		return fmt.Errorf("conform %s: interrupted, the report is partial: %w", opts.Suite, err)
+	}
 	if conformance.ExitCode(rep, nil) != 0 {
 		return ErrFailed
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -394,5 +395,30 @@ func TestConformOutputReplacesLongerFile(t *testing.T) {
 	var rep conformance.Report
 	if b, _ := os.ReadFile(file); json.Unmarshal(b, &rep) != nil {
 		t.Errorf("report file is not the JSON report alone: %.200s", b)
+	}
+}
+
+// A run cut short (SIGINT, SIGTERM: the command's context is cancelled)
+// did not check what it was asked to: it must not exit 0 as a pass, even
+// though the checks it got through passed. The partial report is written.
+func TestConformInterruptedIsNotAPass(t *testing.T) {
+	t.Parallel()
+	lx, _, _ := startSim(t, lxdLive, nil)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	opts := &ConformOptions{IO: &IO{Out: &out, Err: &errOut}, Suite: "lxd", Report: conformance.FormatText}
+	opts.LXD.Target = lx
+	opts.LXD.Duration = 30 * time.Second
+	start := time.Now()
+	err := conformRun(ctx, opts)
+	if time.Since(start) > 20*time.Second {
+		t.Errorf("the run took %v after its context was cancelled", time.Since(start))
+	}
+	if err == nil || errors.Is(err, ErrFailed) {
+		t.Errorf("conformRun after cancellation: %v, want an error that is not a plain check failure", err)
+	}
+	if !strings.Contains(out.String(), "lxd.events.frames") {
+		t.Errorf("no partial report written:\n%s", out.String())
 	}
 }
