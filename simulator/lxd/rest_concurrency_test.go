@@ -62,3 +62,35 @@ func TestRESTVolumeReadWhileWritten(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// A project deleted by a played project-deleted and created again through
+// the API starts empty: the objects the first one held through the API
+// (a profile, a custom volume) do not come back with the name.
+func TestRESTProjectRecreatedAfterPlayedDelete(t *testing.T) {
+	s := newTestServer(t, Options{})
+	for _, rq := range []struct{ method, path, body string }{
+		{"POST", "/1.0/projects", `{"name":"zz"}`},
+		{"POST", "/1.0/profiles?project=zz", `{"name":"old"}`},
+		{"POST", "/1.0/storage-pools/default/volumes/custom?project=zz", `{"name":"oldvol"}`},
+	} {
+		if code, _, env := do(t, s, rq.method, rq.path, rq.body); code >= 300 {
+			t.Fatalf("%s %s: %d %s", rq.method, rq.path, code, env.Error)
+		}
+	}
+	j := `{"type":"lifecycle","timestamp":"2026-01-01T00:00:00Z","metadata":{"action":"project-deleted","source":"/1.0/projects/zz"},"location":"none","project":"zz"}`
+	if err := s.Deliver(t.Context(), recordOf(t, []byte(j))); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, env := do(t, s, "POST", "/1.0/projects", `{"name":"zz"}`); code != 201 {
+		t.Fatalf("create zz again: %d %s", code, env.Error)
+	}
+	if _, _, env := do(t, s, "GET", "/1.0/profiles?project=zz", ""); string(env.Metadata) != `["/1.0/profiles/default?project=zz"]` {
+		t.Errorf("profiles of the new zz: %s", env.Metadata)
+	}
+	if _, _, env := do(t, s, "GET", "/1.0/storage-pools/default/volumes?project=zz", ""); string(env.Metadata) != `[]` {
+		t.Errorf("volumes of the new zz: %s", env.Metadata)
+	}
+	if code, _, env := do(t, s, "DELETE", "/1.0/projects/zz", ""); code != 200 {
+		t.Errorf("delete the new, empty zz: %d %s", code, env.Error)
+	}
+}
