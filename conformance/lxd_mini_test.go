@@ -42,6 +42,7 @@ type miniLXD struct {
 	silentProfile     bool          // profile-created never sent
 	status500         bool          // refusals answered 500, as LXD 5.0.2 does
 	pingEvery         time.Duration // 0: no pings
+	lagTyped          time.Duration // type-filtered listeners get each event this late (legal: LXD writes from goroutines)
 }
 
 type miniListener struct {
@@ -93,6 +94,15 @@ func (m *miniLXD) emit(typ, project string, md map[string]any) {
 			if project == "" && m.dropGlobal {
 				continue
 			}
+		}
+		if m.lagTyped > 0 && len(l.types) > 0 {
+			time.AfterFunc(m.lagTyped, func() {
+				select {
+				case l.out <- b:
+				default:
+				}
+			})
+			continue
 		}
 		select {
 		case l.out <- b:
