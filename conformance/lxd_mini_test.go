@@ -72,6 +72,10 @@ func (m *miniLXD) now() string {
 }
 
 func (m *miniLXD) emit(typ, project string, md map[string]any) {
+	// Stamped and queued under one lock, so listeners get events in
+	// timestamp order (lxd.events.order is strict here).
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	ev := map[string]any{"type": typ, "timestamp": m.now(), "metadata": md}
 	if !m.noLocation {
 		ev["location"] = "none"
@@ -81,8 +85,6 @@ func (m *miniLXD) emit(typ, project string, md map[string]any) {
 	}
 	b, _ := json.Marshal(ev)
 	b = append(b, '\n') // encoded once, shared read-only by every listener
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	for l := range m.listeners {
 		if len(l.types) > 0 && !l.types[typ] && !m.ignoreTypeFilter {
 			continue
