@@ -310,6 +310,10 @@ func (r *lxdRun) listenAndAct(ctx context.Context) error {
 		case <-ctx.Done():
 		}
 	}
+	// Listeners are compared on what reached the all-projects listener
+	// up to tEnd; the settle after it lets those events reach the other
+	// listeners too (LXD writes to each listener on its own).
+	tEnd := time.Now()
 	time.Sleep(o.Settle)
 	t1 := time.Now()
 	closeAll()
@@ -318,12 +322,14 @@ func (r *lxdRun) listenAndAct(ctx context.Context) error {
 	for name, l := range ls {
 		frames[name], pings[name] = l.snapshot()
 	}
-	r.judge(ex, t0, t1, frames, pings)
+	r.judge(ex, t0, tEnd, t1, frames, pings)
 	return nil
 }
 
 // judge runs every check on what the listeners received.
-func (r *lxdRun) judge(ex *exercise, t0, t1 time.Time, frames map[string][]frame, pings map[string]int) {
+// Listeners are compared on the events that reached the all-projects
+// listener from t0 to tEnd; t1 is when they were closed.
+func (r *lxdRun) judge(ex *exercise, t0, tEnd, t1 time.Time, frames map[string][]frame, pings map[string]int) {
 	o := r.o
 	// Frames: text, one JSON object each, on every listener.
 	fr := newRecorder(IDEventsFrames, "events arrive as text frames holding one JSON object each")
@@ -369,7 +375,7 @@ func (r *lxdRun) judge(ex *exercise, t0, t1 time.Time, frames map[string][]frame
 	r.add(mn)
 
 	all := parseFrames(frames["all"])
-	inWindow := func(e evInfo) bool { return !e.at.Before(t0) && !e.at.After(t1) }
+	inWindow := func(e evInfo) bool { return !e.at.Before(t0) && !e.at.After(tEnd) }
 	present := func(name string) map[string]bool {
 		m := map[string]bool{}
 		for _, e := range parseFrames(frames[name]) {

@@ -42,6 +42,7 @@ type miniLXD struct {
 	silentProfile     bool          // profile-created never sent
 	status500         bool          // refusals answered 500, as LXD 5.0.2 does
 	pingEvery         time.Duration // 0: no pings
+	lagTyped          time.Duration // type-filtered listeners get each event this late (legal: LXD writes from goroutines)
 }
 
 type miniListener struct {
@@ -71,6 +72,10 @@ func (m *miniLXD) now() string {
 }
 
 func (m *miniLXD) emit(typ, project string, md map[string]any) {
+	// Stamped and queued under one lock, so listeners get events in
+	// timestamp order (lxd.events.order is strict here).
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	ev := map[string]any{"type": typ, "timestamp": m.now(), "metadata": md}
 	if !m.noLocation {
 		ev["location"] = "none"
@@ -80,8 +85,6 @@ func (m *miniLXD) emit(typ, project string, md map[string]any) {
 	}
 	b, _ := json.Marshal(ev)
 	b = append(b, '\n') // encoded once, shared read-only by every listener
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	for l := range m.listeners {
 		if len(l.types) > 0 && !l.types[typ] && !m.ignoreTypeFilter {
 			continue
@@ -93,6 +96,15 @@ func (m *miniLXD) emit(typ, project string, md map[string]any) {
 			if project == "" && m.dropGlobal {
 				continue
 			}
+		}
+		if m.lagTyped > 0 && len(l.types) > 0 {
+			time.AfterFunc(m.lagTyped, func() {
+				select {
+				case l.out <- b:
+				default:
+				}
+			})
+			continue
 		}
 		select {
 		case l.out <- b:

@@ -152,7 +152,7 @@ func (s *Server) recordFromBody(r *http.Request) (*scenarios.Record, error) {
 		if err := json.Unmarshal(body, &ev); err != nil {
 			return nil, fmt.Errorf("event body: %w", err)
 		}
-		if ev.Type == "" || len(ev.Metadata) == 0 {
+		if ev.Type == "" || len(ev.Metadata) == 0 || ev.Metadata[0] != '{' { // metadata is an object, never null
 			return nil, errors.New("event body needs type and metadata")
 		}
 		if ev.Location == "" {

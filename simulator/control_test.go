@@ -103,6 +103,8 @@ func TestControlAPI(t *testing.T) {
 				{"POST", "/emit?api=bogus", "{}", `invalid api "bogus", must be lxd or linode`},
 				{"POST", "/emit?api=lxd", "{", "event body: "},
 				{"POST", "/emit?api=lxd", `{"type":"lifecycle"}`, "event body needs type and metadata"},
+				{"POST", "/emit?api=lxd", `{"type":"lifecycle","metadata":null}`, "event body needs type and metadata"},
+				{"POST", "/emit?api=lxd", `{"type":"lifecycle","metadata":"x"}`, "event body needs type and metadata"},
 				{"POST", "/emit?api=linode", `{"id":0}`, "event body needs id, action and status"},
 				{"POST", "/fault", `{"kind":"earthquake"}`, `unknown fault "earthquake", must be one of disconnect, drop, drop-connection, duplicate, http-error, latency, malformed, pause, rate-limit, reorder`},
 				{"POST", "/fault", `{"kind":"pause","for":"soon"}`, `fault pause: for: invalid duration "soon", must be like 500ms or 2s`},

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"strings"
@@ -229,11 +230,20 @@ func checkTarget(target string, schemes []string, allowed string) error {
 // place (bad configuration, unreachable target) is an error, exit 2; a run
 // with a failed check returns ErrFailed, exit 1, after the report.
 func conformRun(ctx context.Context, opts *ConformOptions) error {
-	var out *os.File
+	var (
+		out     *os.File
+		created bool // the run made the --output file, so it may remove it
+	)
 	if opts.Output != "" && opts.Output != "-" {
 		// Open the file first: a path that cannot be written is a usage
-		// mistake, better found before a run of many seconds.
-		f, err := os.Create(opts.Output)
+		// mistake, better found before a run of many seconds. An existing
+		// file (an earlier report, /dev/null) is only truncated once there
+		// is a report to write, and never removed.
+		f, err := os.OpenFile(opts.Output, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+		created = err == nil
+		if errors.Is(err, fs.ErrExist) {
+			f, err = os.OpenFile(opts.Output, os.O_WRONLY, 0)
+		}
 		if err != nil {
 			return usageErr("--output: %v", err)
 		}
@@ -252,7 +262,9 @@ func conformRun(ctx context.Context, opts *ConformOptions) error {
 	if err != nil {
 		if out != nil {
 			_ = out.Close()
-			_ = os.Remove(opts.Output)
+			if created {
+				_ = os.Remove(opts.Output)
+			}
 		}
 		var ce *conformance.ConfigError
 		if errors.As(err, &ce) {
@@ -265,6 +277,11 @@ func conformRun(ctx context.Context, opts *ConformOptions) error {
 		if err := conformance.WriteReport(&buf, opts.Report, rep); err != nil {
 			return err
 		}
+		if fi, err := out.Stat(); err == nil && fi.Mode().IsRegular() {
+			if err := out.Truncate(0); err != nil {
+				return fmt.Errorf("write %s: %w", opts.Output, err)
+			}
+		}
 		if _, err := out.Write(buf.Bytes()); err != nil {
 			return fmt.Errorf("write %s: %w", opts.Output, err)
 		}
@@ -274,6 +291,11 @@ func conformRun(ctx context.Context, opts *ConformOptions) error {
 		fmt.Fprintf(opts.IO.Err, "%s; report written to %s\n", summaryLine(rep), opts.Output)
 	} else if err := conformance.WriteReport(opts.IO.Out, opts.Report, rep); err != nil {
 		return err
+	}
+	if err := ctx.Err(); err != nil {
+		// Interrupted (SIGINT, SIGTERM): the report is partial, and checks
+		// that did not run cannot make a pass.
+		return fmt.Errorf("conform %s: interrupted, the report is partial: %w", opts.Suite, err)
 	}
 	if conformance.ExitCode(rep, nil) != 0 {
 		return ErrFailed

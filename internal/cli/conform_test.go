@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -352,5 +353,72 @@ func TestConformFailedReportGoesToOutput(t *testing.T) {
 	b, _ := os.ReadFile(file)
 	if err := json.Unmarshal(b, &rep); err != nil || rep.Result(conformance.IDLinodeAuth).Status != conformance.Fail {
 		t.Errorf("report %s (%v): want linode.auth failed", b, err)
+	}
+}
+
+// An --output that already exists (an earlier report, or /dev/null) is
+// neither truncated nor removed when the run cannot take place: only a
+// file the run created itself is cleaned up.
+func TestConformUnusableTargetLeavesExistingOutput(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "old.json")
+	if err := os.WriteFile(old, []byte("earlier report\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fresh := filepath.Join(dir, "fresh.json")
+	for _, file := range []string{old, fresh} {
+		code, _, errOut := runMain(t, "conform", "lxd", "--target", "http://127.0.0.1:1", "--output", file)
+		if code != ExitUsage {
+			t.Errorf("--output %s: exit %d, want %d; stderr %q", file, code, ExitUsage, errOut)
+		}
+	}
+	if b, err := os.ReadFile(old); err != nil || string(b) != "earlier report\n" {
+		t.Errorf("existing --output after an unusable target: %q, %v; want it untouched", b, err)
+	}
+	if _, err := os.Stat(fresh); !os.IsNotExist(err) {
+		t.Errorf("new --output after an unusable target: stat %v, want it removed", err)
+	}
+}
+
+// A report shorter than what the --output file held replaces it whole.
+func TestConformOutputReplacesLongerFile(t *testing.T) {
+	t.Parallel()
+	_, u, tok := startSim(t, linodeOnly, nil)
+	file := filepath.Join(t.TempDir(), "r.json")
+	if err := os.WriteFile(file, bytes.Repeat([]byte("x"), 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runMain(t, "conform", "linode", "--target", u, "--token", tok, "--report", "json", "-o", file)
+	if code != ExitOK {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	var rep conformance.Report
+	if b, _ := os.ReadFile(file); json.Unmarshal(b, &rep) != nil {
+		t.Errorf("report file is not the JSON report alone: %.200s", b)
+	}
+}
+
+// A run cut short (SIGINT, SIGTERM: the command's context is cancelled)
+// did not check what it was asked to: it must not exit 0 as a pass, even
+// though the checks it got through passed. The partial report is written.
+func TestConformInterruptedIsNotAPass(t *testing.T) {
+	t.Parallel()
+	lx, _, _ := startSim(t, lxdLive, nil)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	opts := &ConformOptions{IO: &IO{Out: &out, Err: &errOut}, Suite: "lxd", Report: conformance.FormatText}
+	opts.LXD.Target = lx
+	opts.LXD.Duration = 30 * time.Second
+	start := time.Now()
+	err := conformRun(ctx, opts)
+	if time.Since(start) > 20*time.Second {
+		t.Errorf("the run took %v after its context was cancelled", time.Since(start))
+	}
+	if err == nil || errors.Is(err, ErrFailed) {
+		t.Errorf("conformRun after cancellation: %v, want an error that is not a plain check failure", err)
+	}
+	if !strings.Contains(out.String(), "lxd.events.frames") {
+		t.Errorf("no partial report written:\n%s", out.String())
 	}
 }

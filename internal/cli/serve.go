@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -48,7 +49,7 @@ event clients get close 1001, the unix socket is removed, the exit code is 0.`,
 				return &UsageError{Err: err}
 			}
 			opts.Flavor = f
-			if opts.Speed < 0 {
+			if opts.Speed < 0 || math.IsNaN(opts.Speed) || math.IsInf(opts.Speed, 0) {
 				return usageErr("invalid --speed %v, must be 0 or more", opts.Speed)
 			}
 			for _, p := range trust {

@@ -240,6 +240,8 @@ func TestServeBadFlags(t *testing.T) {
 	}{
 		{"unknown flag", []string{"serve", "--bogus"}, "eventsim: unknown flag: --bogus\nrun 'eventsim serve --help' for usage"},
 		{"negative speed", []string{"serve", "--speed", "-1"}, "eventsim: invalid --speed -1, must be 0 or more"},
+		{"speed NaN", []string{"serve", "--speed", "NaN"}, "eventsim: invalid --speed NaN, must be 0 or more"},
+		{"speed infinite", []string{"serve", "--speed", "Inf"}, "eventsim: invalid --speed +Inf, must be 0 or more"},
 		{"speed not a number", []string{"serve", "--speed", "fast"}, `invalid argument "fast" for "--speed" flag`},
 		{"flavour", []string{"serve", "--flavor", "lxd-4"}, `eventsim: invalid flavor "lxd-4", must be one of lxd-5.0, lxd-6, incus`},
 		{"scenario", []string{"serve", "--scenario", "no-such-scenario"}, "no-such-scenario"},

@@ -94,6 +94,10 @@ func (s *Server) postProjects(c *call) (*reply, error) {
 		pi.description = *req.Description
 	}
 	s.rest.projects[req.Name] = pi
+	// A project of that name deleted by a played project-deleted may have
+	// left objects behind; the new project starts empty.
+	delete(s.rest.profiles, req.Name)
+	maps.DeleteFunc(s.rest.volumes, func(k volKey, _ *volume) bool { return k.project == req.Name })
 	s.AddProject(req.Name)
 	s.lifecycle("project-created", map[string]string{"name": req.Name}, "", nil, c.rq)
 	return created("/1.0/projects/" + url.PathEscape(req.Name)), nil

@@ -123,7 +123,7 @@ func (s *Server) getVolumes(c *call) (*reply, error) {
 	if c.recursion() {
 		out := make([]volume, len(vols))
 		for i, v := range vols {
-			out[i] = *v
+			out[i] = v.clone()
 		}
 		return ok(out), nil
 	}
@@ -156,7 +156,16 @@ func (s *Server) getVolume(c *call) (*reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ok(*v), nil
+	return ok(v.clone()), nil
+}
+
+// clone copies a volume for an answer, which is encoded after s.rest.mu is
+// released: its config map must not be the one later requests change.
+// s.rest.mu must be held.
+func (v *volume) clone() volume {
+	c := *v
+	c.Config = maps.Clone(v.Config)
+	return c
 }
 
 type volumePut struct {
