@@ -126,10 +126,32 @@ func (f *Fault) String() string {
 	return b.String()
 }
 
+// Bounds of a fault's parameters: past them a fault would hold a stream or
+// its memory for good.
+const (
+	maxFaultCount = 1_000_000
+	maxReorder    = 10_000
+	maxFaultFor   = 24 * time.Hour
+	maxFaultDelay = 10 * time.Minute
+	maxRetryAfter = 3600
+)
+
 // Normalize fills in a fault's defaults and checks its parameters. On a
 // problem it names the field at fault. The parser and the control API both
 // use it, so a fault means the same wherever it comes from.
 func (fl *Fault) Normalize() (field string, err error) {
+	switch {
+	case fl.Count < 0 || fl.Count > maxFaultCount:
+		return "count", fmt.Errorf("must be from 0 to %d, got %d", maxFaultCount, fl.Count)
+	case fl.Kind == FaultReorder && fl.Count > maxReorder:
+		return "count", fmt.Errorf("a reorder holds its events in memory: at most %d, got %d", maxReorder, fl.Count)
+	case fl.For < 0 || fl.For > maxFaultFor:
+		return "for", fmt.Errorf("must be from 0 to %s, got %s", maxFaultFor, fl.For)
+	case fl.Delay < 0 || fl.Delay > maxFaultDelay:
+		return "delay", fmt.Errorf("must be from 0 to %s, got %s", maxFaultDelay, fl.Delay)
+	case fl.RetryAfter < 0 || fl.RetryAfter > maxRetryAfter:
+		return "retry_after", fmt.Errorf("must be from 0 to %d seconds, got %d", maxRetryAfter, fl.RetryAfter)
+	}
 	switch fl.Kind {
 	case FaultDisconnect:
 		if fl.Code == 0 {

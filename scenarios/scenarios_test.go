@@ -185,6 +185,8 @@ func TestBadScenariosGetOneClearError(t *testing.T) {
 		{"fault without its duration", "name: x\napi: lxd\nsteps:\n  - fault: pause\n", `x.yaml:4:5: steps[0].for: missing: a pause needs for: DURATION`},
 		{"bad close code", "name: x\napi: lxd\nsteps:\n  - fault: disconnect\n    code: 42\n", `x.yaml:5:11: steps[0].code: must be a WebSocket close code from 1000 to 4999, got 42`},
 		{"unknown fault", "name: x\napi: lxd\nsteps:\n  - fault: explode\n", `unknown fault "explode"`},
+		{"huge reorder", "name: x\napi: lxd\nsteps:\n  - fault: reorder\n    count: 1000000\n", `x.yaml:5:12: steps[0].count: a reorder holds its events in memory: at most 10000, got 1000000`},
+		{"endless pause", "name: x\napi: lxd\nsteps:\n  - fault: pause\n    for: 1000000h\n", `x.yaml:5:10: steps[0].for: must be from 0 to 24h0m0s, got 1000000h0m0s`},
 		{"two kinds", "name: x\napi: lxd\nsteps:\n  - wait: 1s\n    lxd: config.update\n", `a step does one thing`},
 		{"missing project", "name: x\napi: lxd\nsteps:\n  - lxd: instance.create\n    project: nope\n", `project "nope" does not exist; projects are default`},
 	}

@@ -113,6 +113,8 @@ func TestControlAPI(t *testing.T) {
 				{"POST", "/fault", `{"kind":"latency","delay":"1s","count":1}`, `fault latency needs api: lxd or linode`},
 				{"POST", "/fault", `{"kind":"latency","api":"aws","delay":"1s","count":1}`, `fault latency applies to lxd or linode, got api "aws"`},
 				{"POST", "/fault", `{"kind":"drop","cuont":2}`, `fault body: json: unknown field "cuont"`},
+				{"POST", "/fault", `{"kind":"drop","count":-3}`, `fault drop: count: must be from 0 to 1000000, got -3`},
+				{"POST", "/fault", `{"kind":"pause","for":"1000000h"}`, `fault pause: for: must be from 0 to 24h0m0s, got 1000000h0m0s`},
 				{"POST", "/fault", `not json`, "fault body: "},
 				{"GET", "/nope", "", "no control route GET /eventsim/v1/nope"},
 				{"DELETE", "/stats", "", "no control route DELETE /eventsim/v1/stats"},

@@ -18,6 +18,11 @@ import (
 func init() { extraCommands = append(extraCommands, NewCmdServe) }
 
 // NewCmdServe builds `eventsim serve`.
+// maxSpeed is the fastest --speed: virtual time is an offset of at most
+// 292 years (time.Duration), which at 10,000 times real time lasts ten days
+// of serving. --speed 0 is for "as fast as possible".
+const maxSpeed = 1e4
+
 func NewCmdServe(streams *IO) *cobra.Command {
 	var (
 		opts      simulator.Options
@@ -49,8 +54,8 @@ event clients get close 1001, the unix socket is removed, the exit code is 0.`,
 				return &UsageError{Err: err}
 			}
 			opts.Flavor = f
-			if opts.Speed < 0 || math.IsNaN(opts.Speed) || math.IsInf(opts.Speed, 0) {
-				return usageErr("invalid --speed %v, must be 0 or more", opts.Speed)
+			if opts.Speed < 0 || opts.Speed > maxSpeed || math.IsNaN(opts.Speed) || math.IsInf(opts.Speed, 0) {
+				return usageErr("invalid --speed %v, must be from 0 (as fast as clients take events) to %v", opts.Speed, maxSpeed)
 			}
 			for _, p := range trust {
 				b, err := os.ReadFile(p)

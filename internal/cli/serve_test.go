@@ -239,9 +239,10 @@ func TestServeBadFlags(t *testing.T) {
 		want string
 	}{
 		{"unknown flag", []string{"serve", "--bogus"}, "eventsim: unknown flag: --bogus\nrun 'eventsim serve --help' for usage"},
-		{"negative speed", []string{"serve", "--speed", "-1"}, "eventsim: invalid --speed -1, must be 0 or more"},
-		{"speed NaN", []string{"serve", "--speed", "NaN"}, "eventsim: invalid --speed NaN, must be 0 or more"},
-		{"speed infinite", []string{"serve", "--speed", "Inf"}, "eventsim: invalid --speed +Inf, must be 0 or more"},
+		{"negative speed", []string{"serve", "--speed", "-1"}, "eventsim: invalid --speed -1, must be from 0 (as fast as clients take events) to 10000"},
+		{"speed NaN", []string{"serve", "--speed", "NaN"}, "eventsim: invalid --speed NaN, must be from 0 (as fast as clients take events) to 10000"},
+		{"speed too fast", []string{"serve", "--speed", "1e308"}, "eventsim: invalid --speed 1e+308, must be from 0 (as fast as clients take events) to 10000"},
+		{"speed infinite", []string{"serve", "--speed", "Inf"}, "eventsim: invalid --speed +Inf, must be from 0 (as fast as clients take events) to 10000"},
 		{"speed not a number", []string{"serve", "--speed", "fast"}, `invalid argument "fast" for "--speed" flag`},
 		{"flavour", []string{"serve", "--flavor", "lxd-4"}, `eventsim: invalid flavor "lxd-4", must be one of lxd-5.0, lxd-6, incus`},
 		{"scenario", []string{"serve", "--scenario", "no-such-scenario"}, "no-such-scenario"},
