@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // miniLinode speaks just enough of /v4/account/events; each knob breaks one rule.
@@ -421,6 +422,42 @@ func TestLinodeRetriesAreBounded(t *testing.T) {
 				t.Errorf("%s: %s, want fail after the retries ran out", r.ID, r.Status)
 			}
 		})
+	}
+}
+
+func TestLinodeRetryBudget(t *testing.T) {
+	t.Parallel()
+	m := newMiniLinode(30)
+	m.transient = []int{503, 503, 503, 503, 503, 503}
+	rep := runMiniLinodeOpts(t, m, LinodeOptions{Retries: 20, RetryBudget: 600 * time.Millisecond})
+	env := rep.Result(IDLinodeEnvelope)
+	if env.Status != Fail {
+		t.Errorf("%s: %s, want fail once the retry budget is spent", env.ID, env.Status)
+	}
+	if !strings.Contains(env.Note, "503 ×1") || !strings.Contains(env.Note, "retry waits is spent") {
+		t.Errorf("the envelope's note %q should name one retried 503 and the spent budget", env.Note)
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		v    string
+		want time.Duration
+	}{
+		{"3", 3 * time.Second},
+		{" 0 ", 0},
+		{"", time.Second},
+		{"soon", time.Second},
+		{"-5", time.Second},
+		{"86400", maxRetryAfter},
+		{now.Add(7 * time.Second).Format(http.TimeFormat), 7 * time.Second},
+		{now.Add(-time.Hour).Format(http.TimeFormat), 0},
+		{now.Add(time.Hour).Format(http.TimeFormat), maxRetryAfter},
+	} {
+		if got := retryAfter(tc.v, now); got != tc.want {
+			t.Errorf("Retry-After %q: %s, want %s", tc.v, got, tc.want)
+		}
 	}
 }
 
