@@ -283,15 +283,19 @@ func (r *lxdRun) listenAndAct(ctx context.Context) error {
 	for _, s := range specs {
 		l, x, err := r.c.listen(ctx, s.name, s.query)
 		if err != nil {
-			if x == nil {
-				return fmt.Errorf("%w: GET /1.0/events?%s: %v", ErrTarget, s.query, err)
-			}
+			// The target answered GET /1.0, so an events endpoint that
+			// refuses, breaks or never answers is a departure, not an
+			// unreachable target.
 			id, name := IDEventsFrames, "events arrive as text frames holding one JSON object each"
 			if s.name == "project" {
 				id, name = IDFilterProject, "a project listener gets its project's events and project-less ones, nothing else"
 			}
+			subj := []byte("GET /1.0/events?" + s.query + " -> no answer")
+			if x != nil {
+				subj = x.subject("GET", "/1.0/events?"+s.query)
+			}
 			rec := newRecorder(id, name)
-			rec.fail(x.subject("GET", "/1.0/events?"+s.query), "the listener %q could not connect: %v", s.query, err)
+			rec.fail(subj, "the listener %q could not connect: %v", s.query, err)
 			r.add(rec)
 			return nil
 		}

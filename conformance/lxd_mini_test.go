@@ -42,6 +42,7 @@ type miniLXD struct {
 	silentProfile     bool          // profile-created never sent
 	status500         bool          // refusals answered 500, as LXD 5.0.2 does
 	pingEvery         time.Duration // 0: no pings
+	hangUpgrades      bool          // WebSocket handshakes never answered
 	lagTyped          time.Duration // type-filtered listeners get each event this late (legal: LXD writes from goroutines)
 }
 
@@ -267,6 +268,10 @@ func (m *miniLXD) events(w http.ResponseWriter, r *http.Request) {
 			l.types[x] = true
 		}
 	}
+	if m.hangUpgrades && websocket.IsWebSocketUpgrade(r) {
+		<-r.Context().Done()
+		return
+	}
 	conn, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return
@@ -453,5 +458,23 @@ func TestLXDKeepalive(t *testing.T) {
 	}
 	if r := run(&miniLXD{pingEvery: every}, 150*time.Millisecond); r.Status != Skip {
 		t.Errorf("short run: %s %s, want skip", r.Status, r.Note)
+	}
+}
+
+// TestLXDEventsEndpointThatNeverAnswers: a target that answers GET /1.0 but
+// never completes a WebSocket handshake is judged (a failed check, exit 1),
+// not called unreachable (exit 2).
+func TestLXDEventsEndpointThatNeverAnswers(t *testing.T) {
+	t.Parallel()
+	target := startMiniLXD(t, &miniLXD{hangUpgrades: true})
+	rep, err := RunLXD(t.Context(), LXDOptions{Target: target, Duration: 100 * time.Millisecond, Settle: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("RunLXD: %v, want a report", err)
+	}
+	if r := rep.Result(IDEventsFrames); r == nil || r.Status != Fail {
+		t.Errorf("%s: %+v, want fail", IDEventsFrames, r)
+	}
+	if code := ExitCode(rep, nil); code != 1 {
+		t.Errorf("exit code %d, want 1", code)
 	}
 }
