@@ -429,7 +429,7 @@ func TestFaults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fault(s, scenarios.Fault{Kind: scenarios.FaultLatency, Delay: time.Hour, Count: 1})
+		fault(s, scenarios.Fault{Kind: scenarios.FaultLatency, Delay: 9 * time.Minute, Count: 1})
 		go func() {
 			req, _ := http.NewRequestWithContext(ctx, "GET", s.URL()+"/v4/account/events", nil)
 			if resp, err := http.DefaultClient.Do(req); err == nil {

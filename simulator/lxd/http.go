@@ -25,11 +25,12 @@ func (e *apiError) Error() string { return e.msg }
 
 // Errors the API answers with, as LXD words them.
 var (
-	errNotFound      = &apiError{http.StatusNotFound, "not found"}
-	errNotAuthorized = &apiError{http.StatusForbidden, "not authorized"}
-	errNoProject     = &apiError{http.StatusNotFound, "Project not found"}
-	errBothProjects  = &apiError{http.StatusBadRequest, "Cannot specify a project when requesting all projects"}
-	errNotWebSocket  = &apiError{http.StatusBadRequest, "websocket: the client is not using the websocket protocol"}
+	errNotFound       = &apiError{http.StatusNotFound, "not found"}
+	errNotImplemented = &apiError{http.StatusNotImplemented, "not implemented"}
+	errNotAuthorized  = &apiError{http.StatusForbidden, "not authorized"}
+	errNoProject      = &apiError{http.StatusNotFound, "Project not found"}
+	errBothProjects   = &apiError{http.StatusBadRequest, "Cannot specify a project when requesting all projects"}
+	errNotWebSocket   = &apiError{http.StatusBadRequest, "websocket: the client is not using the websocket protocol"}
 )
 
 // status maps an error to the HTTP status of its envelope, in one place.
@@ -133,10 +134,26 @@ func (s *Server) routes() http.Handler {
 	if s.opts.Control != nil {
 		mux.Handle("/eventsim/v1/", s.trust(s.opts.Control))
 	}
-	mux.Handle("/", adapt(func(*http.Request) (any, error) { return nil, errNotFound }))
+	mux.Handle("/", adapt(func(r *http.Request) (any, error) {
+		// A path the server knows, asked with another method, is answered
+		// as LXD answers it: 501 "not implemented" for a method LXD routes
+		// (GET, PUT, POST, DELETE, PATCH), 404 "Method 'X' not found" for
+		// any other.
+		for m := range lxdMethods {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
+				if lxdMethods[r.Method] {
+					return nil, errNotImplemented
+				}
+				return nil, &apiError{http.StatusNotFound, fmt.Sprintf("Method '%s' not found", r.Method)}
+			}
+		}
+		return nil, errNotFound
+	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Unknown methods on known paths answer LXD's 404 too, not the
-		// mux's plain-text 405.
+		// The catch-all above answers every path, so the mux never answers
+		// its plain-text 405; this guards against a pattern without one.
 		if _, pattern := mux.Handler(r); pattern == "" {
 			writeError(w, errNotFound)
 			return
@@ -144,6 +161,9 @@ func (s *Server) routes() http.Handler {
 		mux.ServeHTTP(w, r)
 	})
 }
+
+// lxdMethods are the methods LXD routes; others are 404 on every path.
+var lxdMethods = map[string]bool{"GET": true, "PUT": true, "POST": true, "DELETE": true, "PATCH": true}
 
 // trust answers 403 to clients not in the trust list.
 func (s *Server) trust(h http.Handler) http.Handler {

@@ -110,8 +110,7 @@ func TestNotFound(t *testing.T) {
 	for _, tt := range []struct{ name, method, path string }{
 		{"unknown path", "GET", "/1.0/instances"},
 		{"unknown root", "GET", "/nope"},
-		{"wrong method", "POST", "/1.0"},
-		{"wrong method events", "DELETE", "/1.0/events"},
+		{"unknown method, unknown path", "FOO", "/1.0/instances"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			req, _ := http.NewRequest(tt.method, s.URL()+tt.path, nil)
@@ -128,6 +127,40 @@ func TestNotFound(t *testing.T) {
 				t.Errorf("%s %s: %d %q", tt.method, tt.path, resp.StatusCode, b.String())
 			}
 		})
+	}
+}
+
+// TestKnownPathOtherMethod: a known path asked with a method it has no
+// handler for is answered as LXD answers it: 501 for GET, PUT, POST, DELETE
+// and PATCH, 404 naming the method for any other.
+func TestKnownPathOtherMethod(t *testing.T) {
+	s := newTestServer(t, Options{})
+	for _, tt := range []struct {
+		method, path string
+		code         int
+		err          string
+	}{
+		{"POST", "/1.0", 501, "not implemented"},
+		{"DELETE", "/1.0/events", 501, "not implemented"},
+		{"PUT", "/1.0/profiles", 501, "not implemented"},
+		{"DELETE", "/1.0/operations/x/wait", 501, "not implemented"},
+		{"FOO", "/1.0/events", 404, "Method 'FOO' not found"},
+	} {
+		req, _ := http.NewRequest(tt.method, s.URL()+tt.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var env struct {
+			Type      string `json:"type"`
+			ErrorCode int    `json:"error_code"`
+			Error     string `json:"error"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&env)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != tt.code || env.Type != "error" || env.ErrorCode != tt.code || env.Error != tt.err {
+			t.Errorf("%s %s: %d %+v (%v), want %d %q", tt.method, tt.path, resp.StatusCode, env, err, tt.code, tt.err)
+		}
 	}
 }
 
