@@ -24,17 +24,7 @@ import (
 // configuration and optional stdin, and returns its standard output.
 func lxcRun(t *testing.T, sock, stdin string, args ...string) string {
 	t.Helper()
-	path, err := exec.LookPath("lxc")
-	if err != nil {
-		t.Fatalf("lxc is not on PATH (apt-get install -y lxd-client): %v", err)
-	}
-	cmd := exec.Command(path, args...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "LXD_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, "LXD_SOCKET="+sock, "LXD_DIR="+t.TempDir(), "LXD_CONF="+t.TempDir())
+	cmd := lxcCommand(t, sock, args...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
