@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -105,13 +106,33 @@ func (s *Server) followProjects(r *scenarios.Record) {
 		return
 	}
 	switch {
-	case bytes.Contains(r.JSON, projectCreated), bytes.Contains(r.JSON, projectRenamed):
+	case bytes.Contains(r.JSON, projectCreated):
+		s.AddProject(r.Project)
+	case bytes.Contains(r.JSON, projectRenamed):
+		var ev struct {
+			Metadata struct {
+				Context struct {
+					OldName string `json:"old_name"`
+				} `json:"context"`
+			} `json:"metadata"`
+		}
+		if json.Unmarshal(r.JSON, &ev) == nil {
+			if old := ev.Metadata.Context.OldName; old != "" && old != "default" && old != r.Project {
+				s.dropProject(old)
+			}
+		}
 		s.AddProject(r.Project)
 	case bytes.Contains(r.JSON, projectDeleted):
-		s.mu.Lock()
-		s.projects = slices.DeleteFunc(s.projects, func(p string) bool { return p == r.Project })
-		s.mu.Unlock()
+		s.dropProject(r.Project)
 	}
+}
+
+// dropProject makes a project unknown: no longer listed, no longer a valid
+// ?project=.
+func (s *Server) dropProject(name string) {
+	s.mu.Lock()
+	s.projects = slices.DeleteFunc(s.projects, func(p string) bool { return p == name })
+	s.mu.Unlock()
 }
 
 // frameOf builds, once for every client, the WebSocket text frame of an

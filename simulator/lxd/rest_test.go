@@ -405,6 +405,21 @@ func TestPlayedProjects(t *testing.T) {
 	if code, err := websocketDial(s, "project=played"); err == nil || code != 404 {
 		t.Errorf("a listener on a played-and-deleted project: %d %v", code, err)
 	}
+
+	// A played rename moves the project: the new name is valid, the old one
+	// is gone.
+	played("project-created")
+	renamed := `{"type":"lifecycle","timestamp":"2026-01-01T00:00:01Z","metadata":{"action":"project-renamed","source":"/1.0/projects/moved","context":{"old_name":"played"}},"location":"none","project":"moved"}`
+	if err := s.Deliver(t.Context(), recordOf(t, []byte(renamed))); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, env := do(t, s, "GET", "/1.0/projects", ""); string(env.Metadata) != `["/1.0/projects/default","/1.0/projects/moved"]` {
+		t.Errorf("after project-renamed: %s", env.Metadata)
+	}
+	if code, err := websocketDial(s, "project=played"); err == nil || code != 404 {
+		t.Errorf("a listener on a renamed project's old name: %d %v", code, err)
+	}
+	dial(t, s, "project=moved")
 }
 
 // FuzzREST sends arbitrary methods, paths and bodies to the REST routes:
