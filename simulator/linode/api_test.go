@@ -581,6 +581,11 @@ func TestLimiterHeaders(t *testing.T) {
 		l.reset()
 		l.take(t0.Add(200 * time.Second))
 		check(t, l, "2", "1", t0.Unix()+260)
+		// A window starting mid-second resets at the next whole second
+		// after its end, never before it.
+		l.reset()
+		l.take(t0.Add(300*time.Second + 400*time.Millisecond))
+		check(t, l, "2", "1", t0.Unix()+361)
 	})
 	t.Run("unlimited", func(t *testing.T) {
 		l := newLimiter(-1, time.Minute)

@@ -398,7 +398,14 @@ func (l *limiter) values() (limit, remaining, reset []string) {
 	default:
 		remaining = []string{strconv.Itoa(n)}
 	}
-	if r := start.Add(l.period).Unix(); r != l.resetAt || l.hvReset == nil {
+	// Rounded up, so a client that waits until the second it names finds
+	// the window reset.
+	end := start.Add(l.period)
+	r := end.Unix()
+	if end.Nanosecond() > 0 {
+		r++
+	}
+	if r != l.resetAt || l.hvReset == nil {
 		l.resetAt, l.hvReset = r, []string{strconv.FormatInt(r, 10)}
 	}
 	return l.hvLimit, remaining, l.hvReset
