@@ -124,12 +124,18 @@ func (s *Server) setStatus(o *operation, code int, errMsg string) {
 // getOperations answers GET /1.0/operations: URLs (or objects with
 // recursion) grouped by lower-case status, as LXD does.
 func (s *Server) getOperations(c *call) (*reply, error) {
-	if _, err := c.project(); err != nil {
+	project, err := c.project()
+	if err != nil {
 		return nil, err
 	}
 	urls := map[string][]string{}
 	objs := map[string][]events.LXDOperation{}
 	for _, o := range s.ops.all() {
+		// As LXD lists them: the project's operations and those of no
+		// project (server-level, such as renaming a project).
+		if o.project != "" && o.project != project {
+			continue
+		}
 		op := o.snapshot()
 		k := strings.ToLower(op.Status)
 		urls[k] = append(urls[k], "/1.0/operations/"+op.ID)

@@ -368,6 +368,38 @@ func TestRESTOperations(t *testing.T) {
 	}
 }
 
+// TestRESTOperationsPerProject: GET /1.0/operations lists the project's
+// operations and those of no project, as LXD does.
+func TestRESTOperationsPerProject(t *testing.T) {
+	s := newTestServer(t, Options{Projects: []string{"p1"}})
+	do(t, s, "POST", "/1.0/storage-pools/default/volumes/custom?project=p1", `{"name":"v"}`)
+	_, _, inP1 := do(t, s, "POST", "/1.0/storage-pools/default/volumes/custom/v/snapshots?project=p1", `{}`)
+	do(t, s, "POST", "/1.0/projects", `{"name":"p2"}`)
+	_, _, rename := do(t, s, "POST", "/1.0/projects/p2", `{"name":"p3"}`)
+	if inP1.Operation == "" || rename.Operation == "" {
+		t.Fatalf("no operations: %+v %+v", inP1, rename)
+	}
+	for _, tt := range []struct {
+		query     string
+		want, not []string
+	}{
+		{"", []string{rename.Operation}, []string{inP1.Operation}},
+		{"?project=p1", []string{rename.Operation, inP1.Operation}, nil},
+	} {
+		_, _, list := do(t, s, "GET", "/1.0/operations"+tt.query, "")
+		for _, op := range tt.want {
+			if !strings.Contains(string(list.Metadata), op) {
+				t.Errorf("operations%s: %s lacks %s", tt.query, list.Metadata, op)
+			}
+		}
+		for _, op := range tt.not {
+			if strings.Contains(string(list.Metadata), op) {
+				t.Errorf("operations%s: %s lists %s of another project", tt.query, list.Metadata, op)
+			}
+		}
+	}
+}
+
 // websocketDial tries to connect an events client and hangs up at once.
 func websocketDial(s *Server, query string) (int, error) {
 	c, resp, err := websocket.DefaultDialer.Dial(wsURL(s, query), nil)
