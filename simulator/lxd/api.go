@@ -174,6 +174,21 @@ func (c *call) decode(v any) error {
 	return nil
 }
 
+// newName reads a rename body, {"name": NEW}, and checks the name as a
+// name of kind.
+func (c *call) newName(kind string) (string, error) {
+	var req struct {
+		Name string `json:"name"`
+	}
+	if err := c.decode(&req); err != nil {
+		return "", err
+	}
+	if err := validName(kind, req.Name); err != nil {
+		return "", err
+	}
+	return req.Name, nil
+}
+
 // project is the request's ?project=, "default" when absent; it must exist.
 func (c *call) project() (string, error) {
 	p := c.r.URL.Query().Get("project")

@@ -147,13 +147,8 @@ func (s *Server) putProfile(c *call) (*reply, error) {
 
 // postProfile answers POST /1.0/profiles/NAME {"name": NEW}: profile-renamed.
 func (s *Server) postProfile(c *call) (*reply, error) {
-	var req struct {
-		Name string `json:"name"`
-	}
-	if err := c.decode(&req); err != nil {
-		return nil, err
-	}
-	if err := validName("profile", req.Name); err != nil {
+	newName, err := c.newName("profile")
+	if err != nil {
 		return nil, err
 	}
 	name := c.r.PathValue("name")
@@ -171,14 +166,14 @@ func (s *Server) postProfile(c *call) (*reply, error) {
 	if pr == nil {
 		return nil, notFound("Profile")
 	}
-	if m[req.Name] != nil {
-		return nil, conflict("Profile %q already exists", req.Name)
+	if m[newName] != nil {
+		return nil, conflict("Profile %q already exists", newName)
 	}
 	delete(m, name)
-	pr.Name = req.Name
-	m[req.Name] = pr
-	s.lifecycle("profile-renamed", map[string]string{"name": req.Name}, p, map[string]any{"old_name": name}, c.rq)
-	return created(withProject("/1.0/profiles/"+url.PathEscape(req.Name), p)), nil
+	pr.Name = newName
+	m[newName] = pr
+	s.lifecycle("profile-renamed", map[string]string{"name": newName}, p, map[string]any{"old_name": name}, c.rq)
+	return created(withProject("/1.0/profiles/"+url.PathEscape(newName), p)), nil
 }
 
 // deleteProfile answers DELETE /1.0/profiles/NAME: profile-deleted.

@@ -133,13 +133,8 @@ func (s *Server) putProject(c *call) (*reply, error) {
 // (sent to the renamed project) or fails as LXD's does.
 func (s *Server) postProject(c *call) (*reply, error) {
 	name := c.r.PathValue("name")
-	var req struct {
-		Name string `json:"name"`
-	}
-	if err := c.decode(&req); err != nil {
-		return nil, err
-	}
-	if err := validName("project", req.Name); err != nil {
+	newName, err := c.newName("project")
+	if err != nil {
 		return nil, err
 	}
 	if name == "default" {
@@ -157,11 +152,11 @@ func (s *Server) postProject(c *call) (*reply, error) {
 			return errors.New("Project not found")
 		case !s.rest.empty(name):
 			return errors.New("Only empty projects can be renamed")
-		case s.hasProject(req.Name):
-			return fmt.Errorf("A project named %q already exists", req.Name)
+		case s.hasProject(newName):
+			return fmt.Errorf("A project named %q already exists", newName)
 		}
-		s.renameProject(name, req.Name)
-		s.lifecycle("project-renamed", map[string]string{"name": req.Name}, "", map[string]any{"old_name": name}, c.rq)
+		s.renameProject(name, newName)
+		s.lifecycle("project-renamed", map[string]string{"name": newName}, "", map[string]any{"old_name": name}, c.rq)
 		return nil
 	}}, nil
 }

@@ -457,13 +457,8 @@ func (s *Server) postSnapshot(c *call) (*reply, error) {
 	if err := customOnly(c); err != nil {
 		return nil, err
 	}
-	var req struct {
-		Name string `json:"name"`
-	}
-	if err := c.decode(&req); err != nil {
-		return nil, err
-	}
-	if err := validName("snapshot", req.Name); err != nil {
+	newName, err := c.newName("snapshot")
+	if err != nil {
 		return nil, err
 	}
 	s.rest.mu.Lock()
@@ -477,18 +472,18 @@ func (s *Server) postSnapshot(c *call) (*reply, error) {
 	if sn == nil {
 		return nil, notFound("Storage volume snapshot")
 	}
-	if v.snapshot(req.Name) != nil {
-		return nil, conflict("Snapshot %q already in use", req.Name)
+	if v.snapshot(newName) != nil {
+		return nil, conflict("Snapshot %q already in use", newName)
 	}
 	op := s.startOperation("Renaming storage volume snapshot", p, map[string][]string{"storage_volume_snapshots": {"/1.0/storage_volume_snapshots/" + v.Name}})
 	return &reply{op: op, run: func() error {
 		s.rest.mu.Lock()
 		defer s.rest.mu.Unlock()
-		if v.snapshot(old) != sn || v.snapshot(req.Name) != nil {
-			return fmt.Errorf("Snapshot %q cannot be renamed to %q", old, req.Name)
+		if v.snapshot(old) != sn || v.snapshot(newName) != nil {
+			return fmt.Errorf("Snapshot %q cannot be renamed to %q", old, newName)
 		}
-		sn.Name = req.Name
-		s.lifecycle("storage-volume-snapshot-renamed", s.volNames("storage-volume-snapshot-renamed", pl, p, v.Name, req.Name), p, map[string]any{"old_name": old}, c.rq)
+		sn.Name = newName
+		s.lifecycle("storage-volume-snapshot-renamed", s.volNames("storage-volume-snapshot-renamed", pl, p, v.Name, newName), p, map[string]any{"old_name": old}, c.rq)
 		return nil
 	}}, nil
 }
