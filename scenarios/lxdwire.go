@@ -45,11 +45,6 @@ func LXDLifecycleJSON(lc *events.LXDLifecycle) []byte {
 	return appendLifecycle(make([]byte, 0, 256), lc)
 }
 
-// LXDSyncResponseLog is the message of the daemon's debug log of a sync
-// answer ("WriteJSON" and the envelope, indented with tabs) whose metadata
-// is already encoded: "null", "{}", or indented JSON.
-func LXDSyncResponseLog(metadata string) string { return syncResponse(metadata) }
-
 // LXDErrorResponseLog is the message of the daemon's debug log of an error
 // answer ("Error Response" and the envelope).
 func LXDErrorResponseLog(code int, message string) string { return errorResponse(code, message) }

@@ -257,7 +257,6 @@ type countingReader struct {
 	off    int64
 	line   int
 	starts []int64 // offsets of line starts not yet passed
-	base   int     // line number of starts[0]
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {

@@ -16,7 +16,6 @@ type Writer struct {
 	w      io.Writer
 	format string
 	n      int
-	yenc   *yaml.Encoder
 }
 
 // NewWriter returns a writer of the given format (ndjson, json or yaml).

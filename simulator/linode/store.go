@@ -59,11 +59,10 @@ func (e *entry) read() bool { return e.flags&(flagRead|flagMarkedRead) != 0 }
 type store struct {
 	ents []entry
 
-	arena     [][]byte // encoded events; chunks never move once written
-	live      int      // bytes of the arena in use
-	dead      int      // bytes of replaced encodings, reclaimed by compact
-	scratch   []byte
-	lastChunk int // arena chunks before this one are full
+	arena   [][]byte // encoded events; chunks never move once written
+	live    int      // bytes of the arena in use
+	dead    int      // bytes of replaced encodings, reclaimed by compact
+	scratch []byte
 
 	strs  []string          // interned action and entity.type values; strs[0] is ""
 	strID map[string]uint16 // inverse of strs

@@ -118,15 +118,14 @@ func (c *client) readLoop() {
 		c.requestClose(code, "")
 		return nil
 	})
-	for {
-		mt, _, err := c.ws.NextReader()
-		if err != nil {
-			return
-		}
-		c.s.log.Info("event client sent a data frame", "client", c.id, "remote", c.remote, "type", mt)
-		c.requestClose(closePolicyViolated, "clients must not send data frames")
+	// NextReader handles control frames (pings, pongs, close) through the
+	// handlers above and returns only for a data frame or an error.
+	mt, _, err := c.ws.NextReader()
+	if err != nil {
 		return
 	}
+	c.s.log.Info("event client sent a data frame", "client", c.id, "remote", c.remote, "type", mt)
+	c.requestClose(closePolicyViolated, "clients must not send data frames")
 }
 
 // writeLoop is the connection's only writer: queued frames in order, pings,
