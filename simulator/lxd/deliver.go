@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -99,8 +98,9 @@ var (
 )
 
 // followProjects keeps the projects in step with played project events,
-// which belong to the project they name: a created or renamed project
-// becomes a valid ?project= and is listed, a deleted one is not.
+// which belong to the project they name, as the REST API does for its own:
+// a created project becomes a valid ?project= and is listed; a renamed one
+// moves with its objects; a deleted one is forgotten with its objects.
 func (s *Server) followProjects(r *scenarios.Record) {
 	if r.Type != events.LXDTypeLifecycle || r.Project == "" || r.Project == "default" || !bytes.Contains(r.JSON, []byte(`"action":"project-`)) {
 		return
@@ -117,22 +117,22 @@ func (s *Server) followProjects(r *scenarios.Record) {
 			} `json:"metadata"`
 		}
 		if json.Unmarshal(r.JSON, &ev) == nil {
-			if old := ev.Metadata.Context.OldName; old != "" && old != "default" && old != r.Project {
-				s.dropProject(old)
+			if old := ev.Metadata.Context.OldName; old != "" && old != "default" && old != r.Project && s.hasProject(old) {
+				s.rest.mu.Lock()
+				if !s.hasProject(r.Project) {
+					s.renameProject(old, r.Project)
+				} else {
+					s.forgetProject(old)
+				}
+				s.rest.mu.Unlock()
 			}
 		}
 		s.AddProject(r.Project)
 	case bytes.Contains(r.JSON, projectDeleted):
-		s.dropProject(r.Project)
+		s.rest.mu.Lock()
+		s.forgetProject(r.Project)
+		s.rest.mu.Unlock()
 	}
-}
-
-// dropProject makes a project unknown: no longer listed, no longer a valid
-// ?project=.
-func (s *Server) dropProject(name string) {
-	s.mu.Lock()
-	s.projects = slices.DeleteFunc(s.projects, func(p string) bool { return p == name })
-	s.mu.Unlock()
 }
 
 // frameOf builds, once for every client, the WebSocket text frame of an

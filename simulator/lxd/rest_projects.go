@@ -94,10 +94,6 @@ func (s *Server) postProjects(c *call) (*reply, error) {
 		pi.description = *req.Description
 	}
 	s.rest.projects[req.Name] = pi
-	// A project of that name deleted by a played project-deleted may have
-	// left objects behind; the new project starts empty.
-	delete(s.rest.profiles, req.Name)
-	maps.DeleteFunc(s.rest.volumes, func(k volKey, _ *volume) bool { return k.project == req.Name })
 	s.AddProject(req.Name)
 	s.lifecycle("project-created", map[string]string{"name": req.Name}, "", nil, c.rq)
 	return created("/1.0/projects/" + url.PathEscape(req.Name)), nil
@@ -183,6 +179,18 @@ func (s *Server) renameProject(from, to string) {
 	}
 }
 
+// forgetProject removes a project and everything in it: it is no longer
+// listed nor a valid ?project=, and a project created later under its name
+// starts empty. s.rest.mu must be held.
+func (s *Server) forgetProject(name string) {
+	s.mu.Lock()
+	s.projects = slices.DeleteFunc(s.projects, func(p string) bool { return p == name })
+	s.mu.Unlock()
+	delete(s.rest.projects, name)
+	delete(s.rest.profiles, name)
+	maps.DeleteFunc(s.rest.volumes, func(k volKey, _ *volume) bool { return k.project == name })
+}
+
 // deleteProject answers DELETE /1.0/projects/NAME: project-deleted, sent
 // to the deleted project.
 func (s *Server) deleteProject(c *call) (*reply, error) {
@@ -198,11 +206,7 @@ func (s *Server) deleteProject(c *call) (*reply, error) {
 	if !s.rest.empty(name) {
 		return nil, badRequest("Only empty projects can be removed")
 	}
-	s.mu.Lock()
-	s.projects = slices.DeleteFunc(s.projects, func(p string) bool { return p == name })
-	s.mu.Unlock()
-	delete(s.rest.projects, name)
-	delete(s.rest.profiles, name)
+	s.forgetProject(name)
 	s.lifecycle("project-deleted", map[string]string{"name": name}, "", nil, c.rq)
 	return emptyOK(), nil
 }

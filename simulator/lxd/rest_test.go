@@ -438,9 +438,12 @@ func TestPlayedProjects(t *testing.T) {
 		t.Errorf("a listener on a played-and-deleted project: %d %v", code, err)
 	}
 
-	// A played rename moves the project: the new name is valid, the old one
-	// is gone.
+	// A played rename moves the project with its objects: the new name is
+	// valid, the old one is gone.
 	played("project-created")
+	if code, _, env := do(t, s, "POST", "/1.0/profiles?project=played", `{"name":"web"}`); code != 201 {
+		t.Fatalf("profile in played: %d %s", code, env.Error)
+	}
 	renamed := `{"type":"lifecycle","timestamp":"2026-01-01T00:00:01Z","metadata":{"action":"project-renamed","source":"/1.0/projects/moved","context":{"old_name":"played"}},"location":"none","project":"moved"}`
 	if err := s.Deliver(t.Context(), recordOf(t, []byte(renamed))); err != nil {
 		t.Fatal(err)
@@ -452,6 +455,9 @@ func TestPlayedProjects(t *testing.T) {
 		t.Errorf("a listener on a renamed project's old name: %d %v", code, err)
 	}
 	dial(t, s, "project=moved")
+	if _, _, env := do(t, s, "GET", "/1.0/profiles?project=moved", ""); string(env.Metadata) != `["/1.0/profiles/default?project=moved","/1.0/profiles/web?project=moved"]` {
+		t.Errorf("profiles of the renamed project: %s", env.Metadata)
+	}
 }
 
 // FuzzREST sends arbitrary methods, paths and bodies to the REST routes:
