@@ -97,6 +97,13 @@ func (s *Server) emit(typ, project string, meta []byte) {
 	}
 	s.seqMu.Lock()
 	defer s.seqMu.Unlock()
+	if len(s.pipe.held) >= s.heldLimit {
+		// A long pause holds as much as it may; the player waits for
+		// room, a request cannot.
+		s.stats.dropped.Add(1)
+		s.log.Warn("event dropped: a pause holds too many", "type", typ, "held", len(s.pipe.held))
+		return
+	}
 	j := scenarios.LXDEventJSON(typ, s.stampLocked(), meta, s.location(), project)
 	s.stats.emitted.Add(1)
 	s.submit(&event{frame: frameOf(j), typ: typ, project: project})
