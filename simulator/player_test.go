@@ -273,3 +273,30 @@ func TestPauseKeepsEveryClient(t *testing.T) {
 		}
 	}
 }
+
+// TestLongPauseIsBoundedAndResetFreesIt: a pause of a day holds at most 64
+// queues' worth of events (1,024 with a queue of 16) while the player waits,
+// and reset frees them and ends the pause: events flow again.
+func TestLongPauseIsBoundedAndResetFreesIt(t *testing.T) {
+	opts := simulator.Options{Speed: 1}
+	opts.LXD.QueueSize = 16
+	srv := startSim(t, tickScenario, opts)
+	c := wsDial(t, srv, "")
+	nextFrame(t, c)
+	f := &scenarios.Fault{Kind: scenarios.FaultPause, API: "lxd", For: 24 * time.Hour}
+	if err := srv.Deliver(t.Context(), &scenarios.Record{API: "lxd", Fault: f}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, func() bool { return srv.LXD().Stats().Held == 1024 }, "the pause to hold 1,024 events")
+	records := srv.Stats().Records
+	time.Sleep(300 * time.Millisecond)
+	if st := srv.Stats(); st.LXD.Held != 1024 || st.Records != records {
+		t.Errorf("a full pause: holds %d events (want 1,024), the player went from record %d to %d (want it waiting)", st.LXD.Held, records, st.Records)
+	}
+	within(t, time.Second, "reset", srv.Reset)
+	if held := srv.LXD().Stats().Held; held != 0 {
+		t.Errorf("after reset the pause holds %d events", held)
+	}
+	c = wsDial(t, srv, "")
+	nextFrame(t, c) // within 5 s: the pause is over
+}
