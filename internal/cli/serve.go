@@ -29,6 +29,7 @@ func NewCmdServe(streams *IO) *cobra.Command {
 		flavor    string
 		trust     []string
 		rateLimit string
+		maxConns  int
 	)
 	opts.Speed = 1
 	cmd := &cobra.Command{
@@ -71,6 +72,10 @@ event clients get close 1001, the unix socket is removed, the exit code is 0.`,
 				}
 				opts.Linode.RateLimit, opts.Linode.RatePeriod = n, per
 			}
+			if maxConns < 0 {
+				return usageErr("invalid --max-conns %d, must be 0 (a quarter of the open-file limit) or more", maxConns)
+			}
+			opts.LXD.MaxConns, opts.Linode.MaxConns = maxConns, maxConns
 			opts.Logger = slog.New(slog.NewTextHandler(streams.Err, nil))
 			return serveRun(cmd, streams, opts)
 		},
@@ -89,6 +94,8 @@ event clients get close 1001, the unix socket is removed, the exit code is 0.`,
 	fl.StringArrayVar(&opts.Linode.Tokens, "linode-token", nil, "accepted bearer token (repeatable; default: one generated and printed)")
 	fl.StringArrayVar(&opts.Linode.ReadOnlyTokens, "linode-readonly-token", nil, "read-only bearer token (repeatable)")
 	fl.StringVar(&rateLimit, "linode-rate-limit", "", "requests per period per token, e.g. 800/2m (default 800/2m)")
+	fl.StringVar(&opts.ControlToken, "control-token", "", "token the control API needs over plain HTTP, as Authorization: Bearer TOKEN (default: one generated and printed)")
+	fl.IntVar(&maxConns, "max-conns", 0, "connections each listener holds at once; past it new ones are closed (default: a quarter of the open-file limit)")
 	return cmd
 }
 
@@ -122,7 +129,7 @@ func serveRun(cmd *cobra.Command, streams *IO, opts simulator.Options) error {
 		fmt.Fprintf(streams.Out, "LXD:     unix://%s\n", p)
 	}
 	fmt.Fprintf(streams.Out, "Linode:  %s/v4  (token %s)\n", srv.Linode().URL(), srv.Linode().Token())
-	fmt.Fprintf(streams.Out, "Control: %s/eventsim/v1/stats\n", srv.Linode().URL())
+	fmt.Fprintf(streams.Out, "Control: %s/eventsim/v1/stats  (token %s)\n", srv.Linode().URL(), srv.ControlToken())
 	<-cmd.Context().Done()
 	fmt.Fprintln(streams.Out, "shutting down")
 	return srv.Close()
