@@ -43,7 +43,10 @@ servers up and idle (--loop plays it again). The fake LXD also answers REST
 requests for profiles, projects and custom storage volumes (so lxc profile,
 project and storage volume commands work) with the events LXD 5.0.2 emits,
 stamped on the scenario's clock. The control API is under /eventsim/v1/ on
-every listener (docs/control-api.md). SIGINT or SIGTERM shuts down cleanly:
+every listener (docs/control-api.md); over plain HTTP it needs the control
+token printed at start (or set with --control-token) as
+"Authorization: Bearer TOKEN". Each listener holds at most --max-conns
+connections and closes idle keep-alive ones after 2 minutes. SIGINT or SIGTERM shuts down cleanly:
 event clients get close 1001, the unix socket is removed, the exit code is 0.`,
 		Example: `  eventsim serve
   eventsim serve --scenario lxd-steady --speed 0 --lxd-socket /tmp/lxd/unix.socket
