@@ -2,6 +2,7 @@ package simulator_test
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -205,6 +206,49 @@ func TestEndlessChunkedBody(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestEndlessChunkedBodyTLS: the same on LXD's TLS listener, from a client
+// without a trusted certificate (answered 403 without its body being read).
+func TestEndlessChunkedBodyTLS(t *testing.T) {
+	const bodyTimeout = 400 * time.Millisecond
+	var opts simulator.Options
+	opts.LXD.TLS, opts.LXD.BodyTimeout = true, bodyTimeout
+	srv := newSimWith(t, opts)
+	addr := strings.TrimPrefix(srv.LXD().URL(), "https://")
+	cfg := &tls.Config{InsecureSkipVerify: true}
+	c, err := tls.Dial("tcp", addr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "POST /1.0/profiles HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n")
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+				if _, err := io.WriteString(c, "1\r\n \r\n"); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	start := time.Now()
+	c.SetReadDeadline(start.Add(bodyTimeout + 3*time.Second))
+	_, err = io.Copy(io.Discard, c)
+	if d := time.Since(start); err != nil && !isReset(err) || d > bodyTimeout+2*time.Second {
+		t.Errorf("TLS connection not cut: after %v: %v", d, err)
+	}
+	hc := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}
+	resp, err := hc.Get(srv.LXD().URL() + "/1.0")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("TLS listener after the cut body: %v %v", resp, err)
+	}
+	resp.Body.Close()
 }
 
 // isReset reports whether err is the peer resetting the connection, which
