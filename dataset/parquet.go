@@ -187,7 +187,7 @@ func linodeRow(r *scenarios.Record, _ []byte, row *LinodeRow) error {
 		return fmt.Errorf("record at %s is not a Linode event", r.Time.UTC().Format(time.RFC3339Nano))
 	}
 	*row = LinodeRow{
-		ID: ev.ID, Action: ev.Action, Created: time.Time(ev.Created).UnixMicro(), Duration: ev.Duration,
+		ID: ev.ID, Action: ev.Action, Created: time.Time(ev.Created).Unix() * 1e6, // whole seconds, as the event says Duration: ev.Duration,
 		Entity: entityRow(ev.Entity), SecondaryEntity: entityRow(ev.SecondaryEntity), Message: ev.Message,
 		Rate: ev.Rate, Read: ev.Read, Seen: ev.Seen, Status: ev.Status, Username: ev.Username,
 		Details: string(ev.Details),

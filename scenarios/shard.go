@@ -77,12 +77,11 @@ func (s *shardInfo) hexPrefix() string {
 
 // nameArgs are the arguments that name objects a scenario may make. An
 // instance's image (a remote alias) and backup (a child, unique in its
-// tagged instance) and a cluster member (one that exists at the start) are
-// not among them.
+// tagged instance) are not among them.
 var nameArgs = map[string]map[string]bool{
 	"lxd": {
 		"name": true, "to": true, "zone": true, "network": true, "pool": true, "project": true,
-		"alias": true,
+		"alias": true, "member": true,
 	},
 	"linode": {"label": true, "target": true},
 }
