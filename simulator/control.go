@@ -130,7 +130,7 @@ func (s *Server) controlHandler() http.Handler {
 	mux.HandleFunc("/eventsim/v1/", func(w http.ResponseWriter, r *http.Request) {
 		controlError(w, http.StatusNotFound, fmt.Errorf("no control route %s %s", r.Method, r.URL.Path))
 	})
-	return mux
+	return s.logControl(mux)
 }
 
 // recordFromBody turns an emit request into a record.

@@ -45,7 +45,8 @@ type IO struct {
 	Err io.Writer
 }
 
-// Version is set at build time with -ldflags "-X github.com/eventsim/eventsim/internal/cli.Version=v1.2.3".
+// Version, when set at build time with -ldflags "-X github.com/eventsim/eventsim/internal/cli.Version=v1.2.3",
+// overrides the module version go build records; "dev" means unset.
 var Version = "dev"
 
 // Main runs eventsim with args and returns the exit code.

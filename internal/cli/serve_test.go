@@ -248,7 +248,7 @@ func TestServeBadFlags(t *testing.T) {
 		{"scenario", []string{"serve", "--scenario", "no-such-scenario"}, "no-such-scenario"},
 		{"rate limit", []string{"serve", "--linode-rate-limit", "lots"}, `eventsim: invalid --linode-rate-limit "lots", must be N/PERIOD such as 800/2m`},
 		{"arguments", []string{"serve", "extra"}, `eventsim: eventsim serve takes no arguments, got ["extra"]`},
-		{"socket dir", []string{"serve", "--lxd-socket", "/nonexistent/dir/unix.socket"}, "listen on /nonexistent/dir/unix.socket"},
+		{"socket under a file", []string{"serve", "--lxd-socket", "/etc/hostname/lxd/unix.socket"}, "listen on /etc/hostname/lxd/unix.socket"},
 		{"lxd addr", []string{"serve", "--lxd-addr", "256.0.0.1:99999"}, "listen on 256.0.0.1:99999"},
 		{"trust file", []string{"serve", "--lxd-tls-trust", "/nonexistent.pem"}, "eventsim: --lxd-tls-trust: open /nonexistent.pem"},
 	} {

@@ -256,7 +256,7 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("new lxd server: %w", err)
 	}
 	s.rest = newRestState(opts.Pools, opts.Profiles, s.location())
-	s.handler = s.routes()
+	s.handler = s.logRequests(s.routes())
 	s.httpSrv = &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
