@@ -99,7 +99,7 @@ func problemText(err error, at string) string {
 		parts = append(parts, field(first.Field)+": "+first.Description)
 	}
 	fields := map[string]bool{first.Field: true}
-	var missing []string          // fields with missing properties, in order
+	var missing []string           // fields with missing properties, in order
 	props := map[string][]string{} // field: its missing properties
 	more := 0
 	for i, p := range se.Problems {
