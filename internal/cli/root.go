@@ -99,6 +99,7 @@ reproducible datasets of events.`,
 	for _, c := range extraCommands {
 		root.AddCommand(c(streams))
 	}
+	registerCompletions(root)
 	return root
 }
 

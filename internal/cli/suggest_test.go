@@ -62,3 +62,30 @@ func TestEveryFlagIsSuggestedWhenMistyped(t *testing.T) {
 		t.Errorf("only %d flags checked; the walk missed commands", n)
 	}
 }
+
+// TestFlagValuesComplete: shell completion (cobra's __complete, which the
+// scripts of `eventsim completion` call) offers the values fixed-set flags
+// take, on every command that has them.
+func TestFlagValuesComplete(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"serve", "--scenario", ""}, []string{"demo", "lxd-steady", "linode-provisioning"}},
+		{[]string{"generate", "--scenario", "lxd-"}, []string{"lxd-steady", "lxd-projects"}},
+		{[]string{"serve", "--flavor", ""}, []string{"lxd-5.0", "lxd-6", "incus"}},
+		{[]string{"serve", "--log-level", ""}, []string{"debug", "info", "warn", "error"}},
+		{[]string{"serve", "--log-format", ""}, []string{"text", "json"}},
+		{[]string{"validate", "--kind", ""}, []string{"lxd", "linode"}},
+		{[]string{"generate", "--format", ""}, []string{"ndjson", "json", "yaml"}},
+		{[]string{"conform", "lxd", "--report", ""}, []string{"text", "json", "junit"}},
+		{[]string{"conform", "lxd", "--flavor", ""}, []string{"incus"}},
+	} {
+		out, _, code := run(t, "", append([]string{"__complete"}, tt.args...)...)
+		for _, w := range tt.want {
+			if code != ExitOK || !contains(lines(out), w) {
+				t.Errorf("complete %v: exit %d, got %q, want %q among them", tt.args, code, out, w)
+			}
+		}
+	}
+}
