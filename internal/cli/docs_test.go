@@ -607,3 +607,72 @@ func TestDocsGoExcerpts(t *testing.T) {
 		t.Error("no Go excerpt checked")
 	}
 }
+
+// TestREADMEFirstScreen: the quick start is two commands, the main job and
+// the tests, and the test command is what CI runs; the first screen says
+// how to install, run, point lxc at it and test.
+func TestREADMEFirstScreen(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	blocks := shellBlocks(t, "../../README.md")
+	quick := shellCommands(blocks[0].text)
+	if len(quick) != 2 || !strings.HasPrefix(quick[0], "go run ./cmd/eventsim serve") || quick[1] != "bash .ci/run" {
+		t.Errorf("quick start %q, want go run ./cmd/eventsim serve and bash .ci/run", quick)
+	}
+	if err := checkCommand(quick[0]); err != nil {
+		t.Errorf("quick start: %v", err)
+	}
+	ci, err := os.ReadFile("../../.ci/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ciLines := strings.Split(strings.TrimSpace(string(ci)), "\n")
+	if last := ciLines[len(ciLines)-1]; last != "make test" {
+		t.Errorf(".ci/run ends with %q, the README says it runs make test", last)
+	}
+	mk, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := regexp.MustCompile(`(?m)^test:\n((?:\t.*\n)+)`).FindStringSubmatch(string(mk))
+	if target == nil {
+		t.Fatal("no test target in the Makefile")
+	}
+	for _, l := range strings.Split(strings.TrimSpace(target[1]), "\n") {
+		cmd := strings.ReplaceAll(strings.TrimSpace(l), "$(GO)", "go")
+		if !strings.Contains(readme, "`"+cmd+"`") {
+			t.Errorf("make test runs %q; the README does not say so", cmd)
+		}
+	}
+	// The first screen: about 60 lines hold install, run, lxc and test.
+	first := strings.Join(strings.SplitN(readme, "\n", 60)[:59], "\n")
+	for _, want := range []string{"go install ./cmd/eventsim", "make build", "bin/eventsim", "eventsim serve", "LXD_SOCKET=", "lxc monitor", "bash .ci/run"} {
+		if !strings.Contains(first, want) {
+			t.Errorf("the README's first 60 lines lack %q", want)
+		}
+	}
+}
+
+// TestLicense: the project is Apache-2.0, as LXD is, and says so.
+func TestLicense(t *testing.T) {
+	b, err := os.ReadFile("../../LICENSE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := string(b)
+	for _, want := range []string{"Apache License", "Version 2.0, January 2004", "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION", "END OF TERMS AND CONDITIONS"} {
+		if !strings.Contains(l, want) {
+			t.Errorf("LICENSE lacks %q", want)
+		}
+	}
+	if len(l) < 11000 {
+		t.Errorf("LICENSE is %d bytes; the Apache-2.0 text is about 11,350", len(l))
+	}
+	readme, _ := os.ReadFile("../../README.md")
+	if !strings.Contains(string(readme), "Apache-2.0 licensed ([LICENSE](LICENSE))") {
+		t.Error("the README does not name the license")
+	}
+}

@@ -64,7 +64,7 @@ func TestInstallAsTheREADMESays(t *testing.T) {
 			t.Fatalf("%s version: %v\n%s", bin, err, out)
 		}
 		v := string(out)
-		if !strings.Contains(v, "\nrevision "+strings.TrimSpace(string(rev))) || strings.Contains(v, "(modified)") != modified || !strings.HasPrefix(v, "eventsim v0.0.0-") {
+		if !strings.Contains(v, "\nrevision "+strings.TrimSpace(string(rev))) || strings.Contains(v, "(modified)") != modified || !strings.HasPrefix(v, "eventsim v") {
 			t.Errorf("%s version:\n%s\nwant the pseudo-version and revision %s, modified %v", bin, v, rev, modified)
 		}
 	}
