@@ -676,3 +676,31 @@ func TestLicense(t *testing.T) {
 		t.Error("the README does not name the license")
 	}
 }
+
+// TestHelpExamplesParse: the examples `--help` shows parse too.
+func TestHelpExamplesParse(t *testing.T) {
+	n := 0
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		var ex []string // cobra indents examples; each line is a command
+		for _, l := range strings.Split(c.Example, "\n") {
+			ex = append(ex, strings.TrimSpace(l))
+		}
+		for _, cmd := range shellCommands(strings.Join(ex, "\n")) {
+			if len(eventsimArgs(cmd)) == 0 {
+				continue
+			}
+			n++
+			if err := checkCommand(cmd); err != nil {
+				t.Errorf("%s --help: %s\n\t%v", c.CommandPath(), cmd, err)
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRoot())
+	if n < 10 {
+		t.Errorf("only %d examples in --help", n)
+	}
+}

@@ -61,7 +61,8 @@ at info; every request at debug. --ready-file writes where the servers
 listen, as JSON, once they all do (see docs/lxd-server.md).`,
 		Example: `  eventsim serve
   eventsim serve --scenario lxd-steady --speed 0 --lxd-socket /tmp/lxd/unix.socket
-  LXD_SOCKET=/tmp/lxd/unix.socket lxc monitor --format json`,
+  LXD_SOCKET=/tmp/lxd/unix.socket LXD_CONF=$(mktemp -d) lxc monitor --format json
+  eventsim serve --log-format json --log-level debug --ready-file /tmp/eventsim.json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := catalog.ParseFlavor(flavor)
