@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eventsim/eventsim/catalog"
+	"github.com/eventsim/eventsim/dataset"
 	"github.com/eventsim/eventsim/scenarios"
 )
 
@@ -28,7 +29,8 @@ var flagValues = map[string]func() ([]string, cobra.ShellCompDirective){
 	},
 	"kind":       fixed("lxd", "linode"),
 	"api":        fixed("lxd", "linode"),
-	"format":     fixed(Formats...),
+	"format":     fixed(dataset.Formats...),
+	"compress":   fixed(dataset.Compressions...),
 	"report":     fixed(ReportFormats...),
 	"log-level":  fixed("debug", "info", "warn", "error"),
 	"log-format": fixed("text", "json"),

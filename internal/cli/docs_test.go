@@ -454,9 +454,28 @@ func runBlock(t *testing.T, bin string, blk docBlock) {
 	env := append(os.Environ(), "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"), "TMPDIR="+dir)
 	cmds := shellCommands(text)
 	follow := strings.Contains(blk.marker, "follow")
+	// Commands in the foreground between background ones run as one
+	// script, so that what one defines (a variable, a function) the next
+	// can use, as in a reader's shell.
+	var batch []string
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		where := fmt.Sprintf("%s:%d: %s", filepath.Base(blk.file), blk.line, strings.Join(batch, "\n\t"))
+		ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "bash", "-c", "set -eo pipefail\n"+strings.Join(batch, "\n"))
+		cmd.Env, cmd.Dir = env, dir
+		batch = nil
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s\n%v\n%s", where, err, out)
+		}
+	}
 	for i, c := range cmds {
 		where := fmt.Sprintf("%s:%d: %s", filepath.Base(blk.file), blk.line, c)
 		if bg, ok := strings.CutSuffix(c, "&"); ok {
+			flush()
 			bg = strings.TrimSpace(bg)
 			ready := ""
 			if strings.HasPrefix(bg, "eventsim serve") {
@@ -471,18 +490,13 @@ func runBlock(t *testing.T, bin string, blk docBlock) {
 			continue
 		}
 		if follow && i == len(cmds)-1 {
+			flush()
 			runFollow(t, where, c, env)
 			continue
 		}
-		ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
-		cmd := exec.CommandContext(ctx, "bash", "-c", "set -eo pipefail\n"+c)
-		cmd.Env, cmd.Dir = env, dir
-		out, err := cmd.CombinedOutput()
-		cancel()
-		if err != nil {
-			t.Fatalf("%s\n%v\n%s", where, err, out)
-		}
+		batch = append(batch, c)
 	}
+	flush()
 }
 
 // startBackground runs a command for the rest of the test, waiting for its

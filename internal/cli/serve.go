@@ -38,6 +38,7 @@ func NewCmdServe(streams *IO) *cobra.Command {
 		logFormat = "text"
 		readyFile string
 		speed     = speedValue(1)
+		maxConns  int
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -50,7 +51,10 @@ servers up and idle (--loop plays it again). The fake LXD also answers REST
 requests for profiles, projects and custom storage volumes (so lxc profile,
 project and storage volume commands work) with the events LXD 5.0.2 emits,
 stamped on the scenario's clock. The control API is under /eventsim/v1/ on
-every listener (docs/control-api.md). SIGINT or SIGTERM shuts down cleanly:
+every listener (docs/control-api.md); over plain HTTP it needs the control
+token printed at start (or set with --control-token) as
+"Authorization: Bearer TOKEN". Each listener holds at most --max-conns
+connections and closes idle keep-alive ones after 2 minutes. SIGINT or SIGTERM shuts down cleanly:
 event clients get close 1001, the unix socket is removed, the exit code is 0.
 
 The directory of --lxd-socket is created when missing (mode 0711, as LXD
@@ -58,7 +62,7 @@ makes its own) and removed again on exit if it is empty. Logs go to standard
 error: scenario start, end and loop, event clients with their filters,
 evictions with their reason, faults as they act, control calls and shutdown
 at info; every request at debug. --ready-file writes where the servers
-listen, as JSON, once they all do (see docs/lxd-server.md).`,
+listen, as JSON, once they all do (docs/serve.md).`,
 		Example: `  eventsim serve
   eventsim serve --scenario lxd-steady --speed 0 --lxd-socket /tmp/lxd/unix.socket
   LXD_SOCKET=/tmp/lxd/unix.socket LXD_CONF=$(mktemp -d) lxc monitor --format json
@@ -93,6 +97,10 @@ listen, as JSON, once they all do (see docs/lxd-server.md).`,
 				}
 				opts.Linode.RateLimit, opts.Linode.RatePeriod = n, per
 			}
+			if maxConns < 0 {
+				return usageErr("invalid --max-conns %d, must be 0 (a quarter of the open-file limit) or more", maxConns)
+			}
+			opts.LXD.MaxConns, opts.Linode.MaxConns = maxConns, maxConns
 			return serveRun(cmd, streams, opts, readyFile)
 		},
 	}
@@ -113,6 +121,8 @@ listen, as JSON, once they all do (see docs/lxd-server.md).`,
 	fl.StringVar(&logLevel, "log-level", logLevel, "least important logs shown: debug (every request), info, warn or error")
 	fl.StringVar(&logFormat, "log-format", logFormat, "log format on standard error: text or json (one object a line)")
 	fl.StringVar(&readyFile, "ready-file", "", "write the listen addresses to this file as JSON once serving (removed on exit)")
+	fl.StringVar(&opts.ControlToken, "control-token", "", "token the control API needs over plain HTTP, as Authorization: Bearer TOKEN (default: one generated and printed)")
+	fl.IntVar(&maxConns, "max-conns", 0, "connections each listener holds at once; past it new ones are closed (default: a quarter of the open-file limit)")
 	return cmd
 }
 
@@ -205,13 +215,15 @@ type ReadyInfo struct {
 	LinodeToken string `json:"linode_token"`
 	// Control is the control API's root on the Linode listener.
 	Control string `json:"control"`
+	// ControlToken is the control API's token (Authorization: Bearer).
+	ControlToken string `json:"control_token"`
 	// PID is the serving process.
 	PID int `json:"pid"`
 }
 
 // writeReady writes the ready file whole or not at all: to a temporary file
 // beside it, then renamed over it, so a reader never sees half of it. It is
-// private (0600): it names the Linode token.
+// private (0600): it names the tokens.
 func writeReady(path string, info ReadyInfo) error {
 	b, err := json.MarshalIndent(info, "", "  ")
 	if err != nil {
@@ -260,12 +272,13 @@ func serveRun(cmd *cobra.Command, streams *IO, opts simulator.Options, readyFile
 		return &UsageError{Err: err}
 	}
 	info := ReadyInfo{
-		LXD:         srv.LXD().URL(),
-		LXDSocket:   srv.LXD().SocketPath(),
-		Linode:      srv.Linode().URL(),
-		LinodeToken: srv.Linode().Token(),
-		Control:     srv.Linode().URL() + "/eventsim/v1/",
-		PID:         os.Getpid(),
+		LXD:          srv.LXD().URL(),
+		LXDSocket:    srv.LXD().SocketPath(),
+		Linode:       srv.Linode().URL(),
+		LinodeToken:  srv.Linode().Token(),
+		Control:      srv.Linode().URL() + "/eventsim/v1/",
+		ControlToken: srv.ControlToken(),
+		PID:          os.Getpid(),
 	}
 	fmt.Fprintf(streams.Out, "eventsim serving scenario %q at speed %v\n", srv.Stats().Scenario, opts.Speed)
 	if info.LXD != "" {
@@ -275,7 +288,7 @@ func serveRun(cmd *cobra.Command, streams *IO, opts simulator.Options, readyFile
 		fmt.Fprintf(streams.Out, "LXD:     unix://%s\n", info.LXDSocket)
 	}
 	fmt.Fprintf(streams.Out, "Linode:  %s/v4  (token %s)\n", info.Linode, info.LinodeToken)
-	fmt.Fprintf(streams.Out, "Control: %s/eventsim/v1/stats\n", info.Linode)
+	fmt.Fprintf(streams.Out, "Control: %s/eventsim/v1/stats  (token %s)\n", info.Linode, info.ControlToken)
 	if readyFile != "" {
 		if err := writeReady(readyFile, info); err != nil {
 			srv.Close()

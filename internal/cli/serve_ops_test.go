@@ -103,11 +103,11 @@ func TestServeReadyFileLogsAndSocketDirectory(t *testing.T) {
 	sockDir := filepath.Join(dir, "lxd", "run")
 	sock := filepath.Join(sockDir, "unix.socket")
 	ready := filepath.Join(dir, "ready.json")
-	s := startServeBare(t, "--scenario", "lxd-steady", "--speed", "100", "--loop",
+	s := startServeBare(t, "--scenario", "lxd-steady", "--speed", "10", "--loop",
 		"--lxd-socket", sock, "--ready-file", ready, "--log-format", "json", "--log-level", "debug")
 	info := waitReadyFile(t, ready, s)
 
-	if info.LXDSocket != sock || !strings.HasPrefix(info.LXD, "http://127.0.0.1:") || !strings.HasPrefix(info.Linode, "http://127.0.0.1:") || info.LinodeToken == "" || info.PID != s.cmd.Process.Pid {
+	if info.LXDSocket != sock || !strings.HasPrefix(info.LXD, "http://127.0.0.1:") || !strings.HasPrefix(info.Linode, "http://127.0.0.1:") || info.LinodeToken == "" || info.ControlToken == "" || info.PID != s.cmd.Process.Pid {
 		t.Fatalf("ready file %+v", info)
 	}
 	if fi, err := os.Stat(sockDir); err != nil || fi.Mode().Perm() != 0o711 {
@@ -139,7 +139,7 @@ func TestServeReadyFileLogsAndSocketDirectory(t *testing.T) {
 	get(http.DefaultClient, info.LXD+"/1.0", "")
 	get(unixHTTP, "http://lxd/1.0", "")
 	get(http.DefaultClient, info.Linode+"/v4/account/events", info.LinodeToken)
-	get(http.DefaultClient, info.Control+"stats", "")
+	get(http.DefaultClient, info.Control+"stats", info.ControlToken)
 
 	// A reading client over TCP, and one over the socket that never reads:
 	// the second falls behind and is evicted.
@@ -183,7 +183,7 @@ func TestServeReadyFileLogsAndSocketDirectory(t *testing.T) {
 	select {
 	case <-s.exited:
 	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not exit within 10s of SIGTERM")
+		t.Fatalf("serve did not exit within 10s of SIGTERM:\n%s", tail(s.stderr.String(), 3000))
 	}
 	if s.exitCode != 0 {
 		t.Errorf("exit %d", s.exitCode)

@@ -18,7 +18,7 @@ func TestUnknownFlagsSuggestTheNearest(t *testing.T) {
 		{[]string{"serve", "--verbose"}, "did you mean --log-level?"},
 		{[]string{"serve", "--sped", "2"}, "did you mean --seed or --speed?"},
 		{[]string{"generate", "--scenaro", "demo"}, "did you mean --scenario?"},
-		{[]string{"generate", "--out", "f"}, "did you mean --output?"},
+		{[]string{"generate", "--out", "f"}, "did you mean --output or --output-dir?"},
 		{[]string{"validate", "--knd", "lxd"}, "did you mean --kind?"},
 		{[]string{"conform", "lxd", "--url", "unix:///x"}, "did you mean --target?"},
 		{[]string{"conform", "lxd", "--port", "8443"}, "did you mean --report or --target?"},
