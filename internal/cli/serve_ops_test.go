@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -45,17 +46,25 @@ func waitReadyFile(t *testing.T, path string, s *served) cli.ReadyInfo {
 	}
 }
 
-// startServeBare runs `eventsim serve args...` with nothing added.
-func startServeBare(t *testing.T, args ...string) *served {
+// launchServe runs `eventsim serve args...`, its standard output copied
+// to also (closed when it exits) when not nil, and kills it at the end of
+// the test.
+func launchServe(t *testing.T, also io.WriteCloser, args ...string) *served {
 	t.Helper()
 	cmd := exec.Command(eventsimBin(t), append([]string{"serve"}, args...)...)
 	s := &served{cmd: cmd, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = s.stdout, s.stderr
+	if also != nil {
+		cmd.Stdout = io.MultiWriter(s.stdout, also)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	go func() {
 		err := cmd.Wait()
+		if also != nil {
+			also.Close()
+		}
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
 			s.exitCode = ee.ExitCode()
@@ -103,7 +112,7 @@ func TestServeReadyFileLogsAndSocketDirectory(t *testing.T) {
 	sockDir := filepath.Join(dir, "lxd", "run")
 	sock := filepath.Join(sockDir, "unix.socket")
 	ready := filepath.Join(dir, "ready.json")
-	s := startServeBare(t, "--scenario", "lxd-steady", "--speed", "10", "--loop",
+	s := launchServe(t, nil, "--scenario", "lxd-steady", "--speed", "10", "--loop",
 		"--lxd-socket", sock, "--ready-file", ready, "--log-format", "json", "--log-level", "debug")
 	info := waitReadyFile(t, ready, s)
 

@@ -88,27 +88,8 @@ var (
 func startServe(t *testing.T, args ...string) *served {
 	t.Helper()
 	sock := filepath.Join(t.TempDir(), "unix.socket")
-	cmd := exec.Command(eventsimBin(t), append([]string{"serve", "--lxd-socket", sock, "--lxd-addr", "127.0.0.1:0"}, args...)...)
-	s := &served{cmd: cmd, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan struct{})}
 	pr, pw := io.Pipe()
-	cmd.Stdout = io.MultiWriter(s.stdout, pw)
-	cmd.Stderr = s.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		err := cmd.Wait()
-		pw.Close()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			s.exitCode = ee.ExitCode()
-		}
-		close(s.exited)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-s.exited
-	})
+	s := launchServe(t, pw, append([]string{"--lxd-socket", sock, "--lxd-addr", "127.0.0.1:0"}, args...)...)
 	lines := make(chan struct{}, 16)
 	go func() {
 		sc := bufio.NewScanner(pr)

@@ -7,6 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/eventsim/eventsim/internal/editdist"
 )
 
 // flagSynonyms maps words people reach for to the words eventsim's flag
@@ -44,7 +46,7 @@ func suggestFlags(c *cobra.Command, name string) []string {
 		}
 		seen[f.Name] = true
 		best := -1
-		if d := levenshtein(name, f.Name); d <= typoBudget(name) {
+		if d := editdist.Levenshtein(name, f.Name); d <= typoBudget(name) {
 			best = d
 		}
 		if len(name) >= 3 && (strings.Contains(f.Name, name) || strings.Contains(name, f.Name)) {
@@ -117,25 +119,4 @@ func orList(s []string) string {
 		return s[0]
 	}
 	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
-}
-
-// levenshtein is the edit distance between a and b.
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
