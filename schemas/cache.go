@@ -84,13 +84,43 @@ var allShapeRules = sync.OnceValue(func() map[string]shapeRulesOrErr {
 // false when the schema uses a keyword it does not know.
 func (v *Validator) Cached() bool { return v.root != nil }
 
-// Validate checks a JSON document as Validate(name, doc) does.
+// Validate checks a JSON document as Validate(name, doc) does. It reads
+// the document's shape from its bytes first (see byteShape), and decodes
+// it only when the shape is not one it knows to be valid.
 func (v *Validator) Validate(doc []byte) error {
+	if v.root == nil {
+		var val any
+		if err := json.Unmarshal(doc, &val); err != nil {
+			return fmt.Errorf("not JSON: %w", err)
+		}
+		return v.ValidateValue(val)
+	}
+	kb := keyBufs.Get().(*[]byte)
+	defer keyBufs.Put(kb)
+	sh := byteShape{doc: doc, b: append((*kb)[:0], 'B')}
+	ok := sh.value([]*cnode{v.root}) && sh.end()
+	*kb = sh.b
+	if ok {
+		v.mu.RLock()
+		_, known := v.valid[string(sh.b)]
+		v.mu.RUnlock()
+		if known {
+			return nil
+		}
+	}
 	var val any
 	if err := json.Unmarshal(doc, &val); err != nil {
 		return fmt.Errorf("not JSON: %w", err)
 	}
-	return v.ValidateValue(val)
+	err := v.ValidateValue(val)
+	if err == nil && ok {
+		v.mu.Lock()
+		if len(v.valid) < maxShapes {
+			v.valid[string(sh.b)] = struct{}{}
+		}
+		v.mu.Unlock()
+	}
+	return err
 }
 
 // ValidateValue checks a decoded JSON value as ValidateValue(name, val) does.
