@@ -2,8 +2,6 @@ package schemas
 
 import (
 	"encoding/json"
-	"math"
-	"math/big"
 	"strconv"
 	"unicode/utf8"
 )
@@ -179,22 +177,30 @@ func (s *byteShape) object(nodes []*cnode) bool {
 		if !s.value(child) {
 			return false
 		}
-		s.b = append(s.b, ',')
-		s.ws()
-		if s.i >= len(s.doc) {
-			return false
-		}
-		switch s.doc[s.i] {
-		case ',':
-			s.i++
-		case '}':
-			s.i++
-			s.b = append(s.b, '}')
-			return true
-		default:
-			return false
+		if done, ok := s.next('}'); done || !ok {
+			return ok
 		}
 	}
+}
+
+// next moves past what follows a member or an element: a comma (more to
+// come) or the closing bracket (done).
+func (s *byteShape) next(closing byte) (done, ok bool) {
+	s.b = append(s.b, ',')
+	s.ws()
+	if s.i >= len(s.doc) {
+		return true, false
+	}
+	switch s.doc[s.i] {
+	case ',':
+		s.i++
+		return false, true
+	case closing:
+		s.i++
+		s.b = append(s.b, closing)
+		return true, true
+	}
+	return true, false
 }
 
 func (s *byteShape) array(nodes []*cnode) bool {
@@ -217,20 +223,8 @@ func (s *byteShape) array(nodes []*cnode) bool {
 		if !s.value(child) {
 			return false
 		}
-		s.b = append(s.b, ',')
-		s.ws()
-		if s.i >= len(s.doc) {
-			return false
-		}
-		switch s.doc[s.i] {
-		case ',':
-			s.i++
-		case ']':
-			s.i++
-			s.b = append(s.b, ']')
-			return true
-		default:
-			return false
+		if done, ok := s.next(']'); done || !ok {
+			return ok
 		}
 	}
 }
@@ -324,26 +318,7 @@ func (s *byteShape) number(nodes []*cnode, exact bool) bool {
 	if err != nil {
 		return false // out of range: decoding fails too
 	}
-	var r *big.Rat
-	for _, n := range nodes {
-		for _, check := range n.num {
-			if r == nil {
-				r, _ = new(big.Rat).SetString(strconv.FormatFloat(x, 'g', -1, 64))
-			}
-			if r == nil || !check(r) {
-				return false
-			}
-		}
-	}
-	if exact {
-		s.b = append(s.b, '=')
-		s.b = strconv.AppendFloat(s.b, x, 'g', -1, 64)
-		return true
-	}
-	if x == math.Trunc(x) {
-		s.b = append(s.b, 'i')
-	} else {
-		s.b = append(s.b, 'f')
-	}
-	return true
+	var ok bool
+	s.b, ok = appendNumber(s.b, x, nodes, exact)
+	return ok
 }

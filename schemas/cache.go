@@ -461,27 +461,7 @@ func appendShape(b []byte, v any, at []*cnode) ([]byte, bool) {
 		}
 		return append(b, 's'), ok
 	case float64:
-		var r *big.Rat
-		for _, n := range nodes {
-			for _, check := range n.num {
-				if r == nil {
-					r, _ = new(big.Rat).SetString(strconv.FormatFloat(x, 'g', -1, 64))
-				}
-				if r == nil || !check(r) {
-					ok = false
-				}
-			}
-		}
-		if byValue || formatOther {
-			b = append(b, '=')
-			return strconv.AppendFloat(b, x, 'g', -1, 64), ok
-		}
-		// gojsonschema calls a number an integer when the shortest decimal
-		// form of the float64 is one, which is when the float64 is integral.
-		if x == math.Trunc(x) {
-			return append(b, 'i'), ok
-		}
-		return append(b, 'f'), ok
+		return appendNumber(b, x, nodes, byValue || formatOther)
 	case bool:
 		if byValue || formatOther {
 			if x {
@@ -537,4 +517,32 @@ func formatCheck(f string) func(string) bool {
 		}
 	}
 	return func(s string) bool { return gojsonschema.FormatCheckers.IsFormat(f, s) }
+}
+
+// appendNumber appends a number's shape under the schema nodes at its
+// place: its value when exact, else whether it is an integer; and reports
+// whether the nodes' numeric rules hold.
+func appendNumber(b []byte, x float64, nodes []*cnode, exact bool) ([]byte, bool) {
+	ok := true
+	var r *big.Rat
+	for _, n := range nodes {
+		for _, check := range n.num {
+			if r == nil {
+				r, _ = new(big.Rat).SetString(strconv.FormatFloat(x, 'g', -1, 64))
+			}
+			if r == nil || !check(r) {
+				ok = false
+			}
+		}
+	}
+	if exact {
+		b = append(b, '=')
+		return strconv.AppendFloat(b, x, 'g', -1, 64), ok
+	}
+	// gojsonschema calls a number an integer when the shortest decimal
+	// form of the float64 is one, which is when the float64 is integral.
+	if x == math.Trunc(x) {
+		return append(b, 'i'), ok
+	}
+	return append(b, 'f'), ok
 }
