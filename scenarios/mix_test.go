@@ -33,7 +33,7 @@ func mixScenario(api, verb string, count int) string {
 // mix at its cap with every object busy used to create and delete forever,
 // recursing until the stack overflowed (issue 13).
 func TestMixOfEveryVerbPastItsCapEnds(t *testing.T) {
-	const many = 300
+	const many = 120 // 2.5 times populationCap
 	for _, api := range []string{"lxd", "linode"} {
 		verbs := LXDVerbs
 		if api == "linode" {

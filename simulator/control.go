@@ -14,6 +14,9 @@ import (
 	"github.com/eventsim/eventsim/scenarios"
 )
 
+// controlCheckTime bounds the check of a scenario sent to the control API.
+const controlCheckTime = 2 * time.Second
+
 // The control API, under /eventsim/v1/ on both servers' listeners (no clash
 // with LXD's /1.0 or Linode's /v4). See docs/control-api.md.
 //
@@ -33,11 +36,14 @@ func (s *Server) controlHandler() http.Handler {
 			controlError(w, http.StatusBadRequest, err)
 			return
 		}
+		// The check a scenario gets before it plays is bounded in work and
+		// time, and ends with the request.
 		var scen *scenarios.Scenario
+		lim := scenarios.Limits{Time: controlCheckTime}
 		if len(body) > 0 {
-			scen, err = scenarios.Parse("request body", body)
+			scen, err = scenarios.ParseContext(r.Context(), "request body", body, lim)
 		} else {
-			scen, err = scenarios.Load(r.URL.Query().Get("scenario"))
+			scen, err = scenarios.LoadContext(r.Context(), r.URL.Query().Get("scenario"), lim)
 		}
 		if err != nil {
 			controlError(w, http.StatusBadRequest, err)
