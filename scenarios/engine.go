@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -173,7 +172,7 @@ func (e *Engine) Next() (*Record, error) {
 				return nil, io.EOF
 			}
 			if e.last.IsZero() || e.pass > 0 && e.last.Equal(e.start) {
-				return nil, errors.New("scenario makes no events, so it cannot loop")
+				return nil, &Error{Pos: Pos{File: e.s.File}, Msg: "scenario makes no events, so it cannot loop"}
 			}
 			e.pass++
 			e.start = e.last.Add(time.Second)
