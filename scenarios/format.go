@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -169,8 +170,15 @@ var ErrInvalid = errors.New("invalid scenario")
 
 func (e *Error) Unwrap() error { return ErrInvalid }
 
-// Parse reads and checks a scenario. file names it in errors.
+// Parse reads and checks a scenario, within the default Limits. file names
+// it in errors.
 func Parse(file string, src []byte) (*Scenario, error) {
+	return ParseContext(context.Background(), file, src, Limits{})
+}
+
+// ParseContext reads a scenario and checks it within lim (see Check), until
+// ctx ends.
+func ParseContext(ctx context.Context, file string, src []byte, lim Limits) (*Scenario, error) {
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	if err := dec.Decode(&root); err != nil {
@@ -181,7 +189,7 @@ func Parse(file string, src []byte) (*Scenario, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := check(s); err != nil {
+	if err := Check(ctx, s, lim); err != nil {
 		return nil, err
 	}
 	return s, nil
