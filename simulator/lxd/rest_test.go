@@ -100,7 +100,7 @@ func TestRESTErrors(t *testing.T) {
 		{"bad content type", "POST", "/1.0/storage-pools/default/volumes/custom", `{"name":"v","content_type":"tape"}`, 400, `Invalid content type "tape", must be filesystem or block`},
 		{"unknown operation", "GET", "/1.0/operations/nope", "", 404, "Operation not found"},
 		{"bad wait timeout", "GET", "/1.0/operations/nope/wait?timeout=x", "", 404, "Operation not found"},
-		{"unknown route", "POST", "/1.0/instances", `{}`, 404, "not found"},
+		{"unknown route", "POST", "/1.0/nothing-here", `{}`, 404, "not found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

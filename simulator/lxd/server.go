@@ -37,6 +37,7 @@ import (
 
 	"github.com/eventsim/eventsim/catalog"
 	"github.com/eventsim/eventsim/events"
+	"github.com/eventsim/eventsim/world"
 )
 
 // Timing of every WebSocket connection, as a real LXD daemon uses them.
@@ -193,7 +194,10 @@ type Server struct {
 	lastAt time.Time // the latest event time on the stream
 
 	rest *restState // REST objects
-	ops  opStore    // operations of async requests
+
+	worldMu sync.Mutex   // guards world; taken after s.seqMu, never before
+	world   *world.World // the daemon's state, folded from every event served
+	ops     opStore      // operations of async requests
 
 	wake    chan struct{} // tells the releaser there is something held
 	quit    chan struct{} // closed by Close
@@ -256,6 +260,8 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("new lxd server: %w", err)
 	}
 	s.rest = newRestState(opts.Pools, opts.Profiles, s.location())
+	s.world = world.New(flavor)
+	s.seedWorld()
 	s.handler = s.routes()
 	s.httpSrv = &http.Server{
 		Handler:           s.handler,
@@ -371,9 +377,13 @@ func (s *Server) AddProject(name string) {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !slices.Contains(s.projects, name) {
+	added := !slices.Contains(s.projects, name)
+	if added {
 		s.projects = append(s.projects, name)
+	}
+	s.mu.Unlock()
+	if added && s.world != nil {
+		s.seedProject(name)
 	}
 }
 
