@@ -379,6 +379,14 @@ func (w *World) lifecycle(m lcMeta, project, location string, at time.Time, d *D
 		// Made again: a fresh object.
 		o.CreatedAt, o.Context, o.Type, o.Detail = at, ctx, ctx["type"], nil
 	}
+	if a.Resource == "project" && a.Effect == catalog.EffectCreate && k.Path != "default" {
+		// A new project comes with its default profile; no event says so.
+		pk := Key{"profile", k.Path, "default"}
+		if w.objs[pk] == nil {
+			w.put(&Object{Key: pk, Name: "default", CreatedAt: at, UpdatedAt: at,
+				Detail: &Detail{Description: "Default LXD profile for project " + k.Path}})
+		}
+	}
 	if a.Status != "" {
 		o.Status = a.Status
 	}
@@ -511,6 +519,11 @@ func (w *World) moveProject(old, name string) {
 		o.Project = name
 	}
 	for _, o := range moved {
+		if o.Kind == "profile" && o.Name == "default" && o.Detail != nil && o.Detail.Description == "Default LXD profile for project "+old {
+			d := *o.Detail
+			d.Description = "Default LXD profile for project " + name
+			o.Detail = &d
+		}
 		w.objs[o.Key] = o
 		if o.parent != nil {
 			o.parent.children[o.Key] = o

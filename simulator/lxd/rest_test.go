@@ -502,9 +502,7 @@ func FuzzREST(f *testing.F) {
 		if !s.hasProject("default") {
 			t.Fatal("the default project is gone")
 		}
-		s.rest.mu.Lock()
-		defer s.rest.mu.Unlock()
-		if s.rest.profilesOf("default")["default"] == nil {
+		if s.existing(profileKey("default", "default")) == nil {
 			t.Fatal("the default profile is gone")
 		}
 	})

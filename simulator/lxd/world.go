@@ -53,12 +53,11 @@ func (s *Server) seedWorld() {
 	for _, p := range s.rest.pools {
 		seed("storage-pool-created", map[string]string{"name": p.Name}, "default")
 	}
-	for name := range s.rest.profilesOf("default") {
-		seed("profile-created", map[string]string{"name": name}, "default")
-	}
 	s.rest.mu.Unlock()
-	for _, p := range s.projectList() {
-		seed("project-created", map[string]string{"name": p}, p)
+	for _, p := range s.opts.Profiles {
+		if p != "" && p != "default" {
+			seed("profile-created", map[string]string{"name": p}, "default")
+		}
 	}
 	for _, m := range s.opts.Members {
 		seed("cluster-member-added", map[string]string{"name": m}, "default")
@@ -69,6 +68,8 @@ func (s *Server) seedWorld() {
 func (s *Server) seedProject(name string) {
 	a := s.catalog().Action("project-created")
 	lc := events.LXDLifecycle{Action: a.Name, Source: a.SourcePath(map[string]string{"name": name}, name)}
+	s.seqMu.Lock()
+	defer s.seqMu.Unlock()
 	s.fold(scenarios.LXDEventJSON(events.LXDTypeLifecycle, s.clock(), scenarios.LXDLifecycleJSON(&lc), s.location(), name), nil)
 }
 
