@@ -113,6 +113,20 @@ func (st *restState) featureProject(project, feature string) string {
 	return project
 }
 
+// featureProjectLocked is featureProject for callers not holding st.mu.
+func (st *restState) featureProjectLocked(project, feature string) string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.featureProject(project, feature)
+}
+
+// hasPool reports whether a storage pool exists; st.mu must not be held.
+func (st *restState) hasPool(name string) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.pool(name) != nil
+}
+
 func (st *restState) pool(name string) *pool {
 	for _, p := range st.pools {
 		if p.Name == name {

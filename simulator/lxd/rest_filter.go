@@ -1,6 +1,8 @@
 package lxd
 
 import (
+	"fmt"
+	"net/http"
 	"strings"
 )
 
@@ -36,7 +38,7 @@ func parseFilter(s string) (*filter, error) {
 			case "or":
 				c.or = true
 			default:
-				return nil, badRequest("Invalid filter: expected \"and\" or \"or\" before %q", toks[i])
+				return nil, errFilter(fmt.Sprintf("expected \"and\" or \"or\" before %q", toks[i]))
 			}
 			i++
 		}
@@ -45,7 +47,7 @@ func parseFilter(s string) (*filter, error) {
 			i++
 		}
 		if i+3 > len(toks) {
-			return nil, badRequest("Invalid filter: clause %q is incomplete, must be FIELD eq|ne VALUE", strings.Join(toks[i:], " "))
+			return nil, errFilter("clause has no value")
 		}
 		c.field = toks[i]
 		switch strings.ToLower(toks[i+1]) {
@@ -53,13 +55,19 @@ func parseFilter(s string) (*filter, error) {
 		case "ne":
 			c.ne = true
 		default:
-			return nil, badRequest("Invalid filter: unknown operator %q, must be eq or ne", toks[i+1])
+			return nil, errFilter(fmt.Sprintf("unknown operator %q, must be eq or ne", toks[i+1]))
 		}
 		c.value = toks[i+2]
 		i += 3
 		f.clauses = append(f.clauses, c)
 	}
 	return f, nil
+}
+
+// errFilter is a malformed filter as LXD 5.0.2 answers it: a 500 (Incus
+// answers 400; see parseFilter's caller).
+func errFilter(why string) error {
+	return &apiError{http.StatusInternalServerError, "Invalid filter: " + why}
 }
 
 // filterTokens splits a filter at spaces, keeping quoted values whole.
@@ -69,7 +77,7 @@ func filterTokens(s string) ([]string, error) {
 		if s[0] == '"' || s[0] == '\'' {
 			end := strings.IndexByte(s[1:], s[0])
 			if end < 0 {
-				return nil, badRequest("Invalid filter: unterminated quote in %q", s)
+				return nil, errFilter(fmt.Sprintf("unterminated quote in %q", s))
 			}
 			out = append(out, s[1:end+1])
 			s = s[end+2:]

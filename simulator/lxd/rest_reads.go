@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eventsim/eventsim/catalog"
 	"github.com/eventsim/eventsim/world"
 )
 
@@ -72,6 +73,9 @@ func (s *Server) getInstances(c *call) (*reply, error) {
 	}
 	f, err := parseFilter(c.r.URL.Query().Get("filter"))
 	if err != nil {
+		if ae, ok := err.(*apiError); ok && s.flavor == catalog.Incus {
+			return nil, badRequest("%s", ae.msg) // Incus answers a bad filter 400
+		}
 		return nil, err
 	}
 	level := c.level()
@@ -122,12 +126,16 @@ func (s *Server) getInstance(c *call) (*reply, error) {
 		return nil, err
 	}
 	full := c.level() > 0
-	return s.oneOf(c, k, "Instance", func(o *world.Object) any {
+	rep, err := s.oneOf(c, k, "Instance", func(o *world.Object) any {
 		if full {
 			return s.fullOf(o)
 		}
 		return s.instanceOf(o)
 	})
+	if err != nil {
+		return nil, s.noInstance(k.Project, k.Path)
+	}
+	return rep, nil
 }
 
 // getInstanceState answers GET /1.0/instances/NAME/state.
@@ -136,7 +144,11 @@ func (s *Server) getInstanceState(c *call) (*reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.oneOf(c, k, "Instance", func(o *world.Object) any { return stateOf(o) })
+	rep, err := s.oneOf(c, k, "Instance", func(o *world.Object) any { return stateOf(o) })
+	if err != nil {
+		return nil, s.noInstance(k.Project, k.Path)
+	}
+	return rep, nil
 }
 
 // getInstanceChildren answers GET /1.0/instances/NAME/snapshots and
