@@ -1,7 +1,11 @@
 package lxd
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -183,4 +187,106 @@ func TestIncusInstanceCommands(t *testing.T) {
 	if out := incusRun(t, sock, "list", "--format", "csv"); out != "" {
 		t.Errorf("incus list after delete: %q", out)
 	}
+}
+
+// imageTarball writes a unified image tarball (metadata.yaml and an empty
+// rootfs/) as `lxc image import` takes it, and returns its path and
+// SHA-256.
+func imageTarball(t *testing.T) (string, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	meta := "architecture: x86_64\ncreation_date: 1767225600\nproperties:\n  description: eventsim test image\n  os: debian\n  release: bookworm\n"
+	tw.WriteHeader(&tar.Header{Name: "metadata.yaml", Mode: 0o644, Size: int64(len(meta))})
+	tw.Write([]byte(meta))
+	tw.WriteHeader(&tar.Header{Name: "rootfs/", Mode: 0o755, Typeflag: tar.TypeDir})
+	tw.Close()
+	gz.Close()
+	path := filepath.Join(t.TempDir(), "image.tar.gz")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	return path, hex.EncodeToString(sum[:])
+}
+
+func TestLXCImageCommands(t *testing.T) {
+	s := newTestServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-"})
+	evs := monitor(t, s, "--all-projects")
+	sock := s.SocketPath()
+	file, fp := imageTarball(t)
+
+	if out := lxcRun(t, sock, "", "image", "import", file, "--alias", "deb"); !strings.Contains(out, fp) {
+		t.Errorf("lxc image import: %q, want the fingerprint %s", out, fp)
+	}
+	if out := lxcRun(t, sock, "", "image", "list", "--format", "csv", "-c", "lfda"); out != "deb,"+fp[:12]+",eventsim test image,x86_64\n" {
+		t.Errorf("lxc image list: %q", out)
+	}
+	lxcRun(t, sock, "", "image", "alias", "create", "deb2", fp[:12])
+	if out := lxcRun(t, sock, "", "image", "alias", "list", "--format", "csv"); !strings.Contains(out, "deb,"+fp[:12]) || !strings.Contains(out, "deb2,"+fp[:12]) {
+		t.Errorf("lxc image alias list: %q", out)
+	}
+	lxcRun(t, sock, "", "launch", "deb", "c1")
+	if out := lxcRun(t, sock, "", "list", "--format", "csv", "-c", "ns"); out != "c1,RUNNING\n" {
+		t.Errorf("lxc list after launch: %q", out)
+	}
+	if out := lxcRun(t, sock, "", "config", "get", "c1", "volatile.base_image"); strings.TrimSpace(out) != fp {
+		t.Errorf("c1's base image %q, want %s", out, fp)
+	}
+	lxcRun(t, sock, "", "image", "alias", "delete", "deb2")
+	lxcRun(t, sock, "", "delete", "--force", "c1")
+	lxcRun(t, sock, "", "image", "delete", fp[:12])
+	if out := lxcRun(t, sock, "", "image", "list", "--format", "csv"); out != "" {
+		t.Errorf("lxc image list after delete: %q", out)
+	}
+	got := collect(t, evs, "image-deleted")
+	want := []string{
+		"image-created /1.0/images/" + fp + " type=container",
+		"image-alias-created /1.0/images/aliases/deb",
+		"image-alias-created /1.0/images/aliases/deb2",
+		"instance-created /1.0/instances/c1 type=container",
+		"instance-started /1.0/instances/c1",
+		"image-alias-deleted /1.0/images/aliases/deb2",
+		"instance-stopped /1.0/instances/c1",
+		"instance-deleted /1.0/instances/c1",
+		"image-alias-deleted /1.0/images/aliases/deb",
+		"image-deleted /1.0/images/" + fp,
+	}
+	if lc := actions(got); !slices.Equal(lc, want) {
+		t.Errorf("lifecycle events:\n%s\nwant:\n%s", strings.Join(lc, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestLXCNetworkCommands(t *testing.T) {
+	s := newTestServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-"})
+	evs := monitor(t, s, "--all-projects")
+	sock := s.SocketPath()
+	lxcRun(t, sock, "", "network", "create", "br1", "ipv4.address=10.99.0.1/24", "ipv6.address=none")
+	if out := lxcRun(t, sock, "", "network", "list", "--format", "csv"); !strings.HasPrefix(out, "br1,bridge,YES,10.99.0.1/24,") {
+		t.Errorf("lxc network list: %q", out)
+	}
+	lxcRun(t, sock, "", "network", "set", "br1", "dns.domain", "example")
+	if out := lxcRun(t, sock, "", "network", "show", "br1"); !strings.Contains(out, "dns.domain: example") || !strings.Contains(out, "ipv4.address: 10.99.0.1/24") {
+		t.Errorf("lxc network show:\n%s", out)
+	}
+	lxcRun(t, sock, "", "network", "rename", "br1", "br2")
+	if msg := lxcFail(t, sock, "network", "show", "br1"); !strings.Contains(msg, "Network not found") {
+		t.Errorf("lxc network show of a renamed network: %q", msg)
+	}
+	lxcRun(t, sock, "", "network", "delete", "br2")
+	if out := lxcRun(t, sock, "", "network", "list", "--format", "csv"); out != "" {
+		t.Errorf("lxc network list after delete: %q", out)
+	}
+	got := collect(t, evs, "network-deleted")
+	want := []string{
+		"network-created /1.0/networks/br1",
+		"network-updated /1.0/networks/br1",
+		"network-renamed /1.0/networks/br2 old_name=br1",
+		"network-deleted /1.0/networks/br2",
+	}
+	if lc := actions(got); !slices.Equal(lc, want) {
+		t.Errorf("lifecycle events:\n%s\nwant:\n%s", strings.Join(lc, "\n"), strings.Join(want, "\n"))
+	}
+	checkShapes(t, got)
 }

@@ -113,6 +113,18 @@ func (s *Server) finish(o *operation, err error) {
 	close(o.done)
 }
 
+// setMetadata updates a running operation's metadata, as LXD's
+// UpdateMetadata does: updated_at moves, and an operation event carries it.
+func (s *Server) setMetadata(o *operation, meta map[string]any) {
+	s.logEvent("debug", "Updated metadata for operation", o.logCtx())
+	at := s.stamp()
+	o.mu.Lock()
+	o.op.Metadata, o.op.UpdatedAt = meta, at
+	j := scenarios.LXDOperationJSON(&o.op)
+	o.mu.Unlock()
+	s.emit(events.LXDTypeOperation, o.project, j)
+}
+
 // setStatus moves an operation to a status and emits its operation event.
 // As in LXD, a status change leaves updated_at alone.
 func (s *Server) setStatus(o *operation, code int, errMsg string) {

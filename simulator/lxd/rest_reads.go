@@ -370,6 +370,9 @@ func (s *Server) networkOf(o *world.Object) networkObj {
 	d := detail(o)
 	typ := d.Type
 	if typ == "" {
+		typ = o.Type
+	}
+	if typ == "" {
 		typ = "bridge"
 	}
 	return networkObj{Config: orEmpty(d.Config), Description: d.Description, Name: o.Name, Type: typ, UsedBy: []string{},
