@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -30,6 +29,11 @@ type Options struct {
 	// caller: Next returns them with JSON nil, and Record.AppendJSON writes
 	// them, on any goroutine. Unset, every record comes with its JSON.
 	DeferJSON bool
+	// Shard and Shards make the engine play shard Shard (0-based) of a
+	// dataset split into Shards: a world of its own, whose objects' names
+	// and ids no other shard makes (see shardInfo). Shards 0 or 1 plays the
+	// whole dataset.
+	Shard, Shards int
 
 	// check runs the scenario once to find mistakes; mixes and endless
 	// repeats play once and nothing is encoded.
@@ -80,6 +84,7 @@ type Engine struct {
 
 	lxd    *lxdWorld
 	linode *linodeWorld
+	shard  *shardInfo // nil: the whole dataset
 
 	start time.Time // of the current pass
 	last  time.Time // time of the last record
@@ -88,6 +93,13 @@ type Engine struct {
 
 	// bodies caches pretty-printed request body templates (see requestBody).
 	bodies map[string]*bodyTemplate
+
+	// idle counts the steps run since the last record, so a scenario that
+	// runs steps without ever making an event stops with an error instead
+	// of spinning (see maxIdleSteps).
+	idle int64
+	// limit bounds a check (see Check); nil when playing.
+	limit *checkLimit
 }
 
 // New makes an engine for a parsed scenario.
@@ -96,7 +108,14 @@ func New(s *Scenario, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{s: s, opts: opts, cat: cat, lcat: catalog.Linode(), bodies: map[string]*bodyTemplate{}}
+	shard, err := shardPart(opts.Shard, opts.Shards)
+	if err != nil {
+		return nil, err
+	}
+	if shard != nil {
+		s = shard.forShard(s)
+	}
+	e := &Engine{s: s, opts: opts, cat: cat, lcat: catalog.Linode(), bodies: map[string]*bodyTemplate{}, shard: shard}
 	e.seed = opts.Seed
 	if e.seed == 0 {
 		e.seed = s.Seed
@@ -123,6 +142,10 @@ func (e *Engine) Seed() int64 { return e.seed }
 // Start returns the virtual time the first pass started at.
 func (e *Engine) Start() time.Time { return e.start }
 
+// Pass counts how many times a looping scenario has started again: 0 on
+// the first play.
+func (e *Engine) Pass() int { return e.pass }
+
 // begin starts a pass of the scenario at e.start.
 func (e *Engine) begin() {
 	e.lxd = newLXDWorld(e)
@@ -135,6 +158,10 @@ func (e *Engine) newTrack(name string, at time.Time, steps []*Step) *track {
 	e.nextID++
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%d/%d/%s/%d", e.seed, e.pass, name, e.nextID)
+	if e.shard != nil {
+		// Each shard draws its own numbers; the whole dataset's are kept.
+		fmt.Fprintf(h, "/shard %d of %d", e.shard.i, e.shard.n)
+	}
 	t := &track{
 		id:   e.nextID,
 		name: name,
@@ -142,6 +169,7 @@ func (e *Engine) newTrack(name string, at time.Time, steps []*Step) *track {
 		rng:  rand.New(rand.NewSource(int64(h.Sum64()))),
 	}
 	t.fake = newFaker(t.rng)
+	t.fake.prefix = e.shard.hexPrefix()
 	t.push(&frame{steps: steps, count: 1})
 	return t
 }
@@ -171,22 +199,34 @@ func (e *Engine) NextContext(ctx context.Context) (*Record, error) {
 		}
 		t := e.earliestTrack()
 		if e.pending.Len() > 0 && (t == nil || !e.pending.peek().at.After(t.now)) {
+			e.idle = 0
 			return e.pop(), nil
 		}
 		if t == nil {
 			if e.pending.Len() > 0 {
+				e.idle = 0
 				return e.pop(), nil
 			}
 			if !e.opts.Loop || e.opts.check {
 				return nil, io.EOF
 			}
 			if e.last.IsZero() || e.pass > 0 && e.last.Equal(e.start) {
-				return nil, errors.New("scenario makes no events, so it cannot loop")
+				return nil, &Error{Pos: Pos{File: e.s.File}, Msg: "scenario makes no events, so it cannot loop"}
 			}
 			e.pass++
 			e.start = e.last.Add(time.Second)
 			e.begin()
 			continue
+		}
+		if e.idle++; e.idle > maxIdleSteps {
+			e.err = e.idleError(t)
+			return nil, e.err
+		}
+		if e.limit != nil {
+			if err := e.limit.step(e, t); err != nil {
+				e.err = err
+				return nil, err
+			}
 		}
 		if err := e.advance(t); err != nil {
 			e.err = err
@@ -270,7 +310,7 @@ func (e *Engine) advance(t *track) error {
 		}
 		t.now = t.now.Add(d)
 	case StepRepeat:
-		t.push(&frame{steps: st.Steps, count: st.Count})
+		t.push(&frame{steps: st.Steps, count: st.Count, step: st})
 	case StepParallel:
 		t.waiting = len(st.Tracks)
 		for _, tr := range st.Tracks {
@@ -413,6 +453,7 @@ type frame struct {
 	count int64 // 0: forever
 	done  int
 	mix   *mixState
+	step  *Step // the repeat step; nil for a track's own steps
 }
 
 type mixState struct {
@@ -545,25 +586,4 @@ func (h *pendingHeap) pop() pendingItem {
 	h.items[slot] = pendingItem{}
 	h.free = append(h.free, slot)
 	return it
-}
-
-// check plays a parsed scenario once, as the engine would, to catch
-// references to entities that do not exist and other mistakes that only the
-// order of steps shows.
-func check(s *Scenario) error {
-	e, err := New(s, Options{check: true})
-	if err != nil {
-		return err
-	}
-	for i := 0; ; i++ {
-		if _, err := e.Next(); err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
-		}
-		if i > 10_000_000 {
-			return nil
-		}
-	}
 }

@@ -521,6 +521,10 @@ func (w *lxdWorld) verb(t *track, st *Step, name string, v lxdVerb, req *lxdRequ
 			if del := deleteVerb(v.kind); del != "" {
 				return w.verb(t, st, del, lxdVerbs[del], req, inMix)
 			}
+			// Nothing deletes this kind (an image alias goes with its
+			// image): the world forgets the oldest one.
+			r := w.reg(v.kind)
+			r.remove(r.list[0])
 		}
 		n := arg(st, childArg)
 		if n == "" || inMix {
@@ -801,7 +805,9 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v lxdVerb, x *enti
 	x.busyUntil = end
 	w.reg(x.kind).sync(x)
 	if verbName == "image.import" {
-		if alias := arg(st, "alias"); alias != "" {
+		// An alias names one image: importing under a taken alias makes
+		// none (a mix imports again and again).
+		if alias := arg(st, "alias"); alias != "" && w.reg("image-alias").get(x.project, "", alias) == nil {
 			a := &entity{kind: "image-alias", project: x.project, name: alias}
 			areq := &lxdRequest{project: req.project, member: req.member, requestor: req.requestor}
 			t2 := *t
@@ -940,14 +946,17 @@ func (w *lxdWorld) newName(t *track, kind string) string {
 			n = fmt.Sprintf("snap%d", t.rng.Intn(1000))
 		case "network-forward":
 			n = t.fake.ipv4()
+			if s := w.e.shard; s != nil {
+				n = s.ipv4(n[strings.LastIndexByte(n, '.')+1:])
+			}
 		case "network-zone":
-			n = t.fake.petname() + ".example"
+			n = w.e.shard.tag(t.fake.petname()) + ".example"
 		case "network":
-			n = fmt.Sprintf("lxdbr%d", t.rng.Intn(100))
+			n = w.e.shard.tag(fmt.Sprintf("lxdbr%d", t.rng.Intn(100)))
 		case "cluster-member":
-			n = fmt.Sprintf("member%02d", t.rng.Intn(100))
+			n = w.e.shard.tag(fmt.Sprintf("member%02d", t.rng.Intn(100)))
 		default:
-			n = t.fake.petname()
+			n = w.e.shard.tag(t.fake.petname())
 		}
 		exists := false
 		for _, x := range w.reg(kind).list {

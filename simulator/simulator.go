@@ -43,8 +43,14 @@ type Options struct {
 	// and LXD.Logging when the scenario asks for logging (its default).
 	LXD    lxd.Options
 	Linode linode.Options
-	// Logger receives the player's logs; nil means discard.
+	// Logger receives the player's logs (scenario start, end and loop) and
+	// control calls, and is passed to LXD and Linode when theirs is unset;
+	// nil means discard.
 	Logger *slog.Logger
+	// ControlToken is the token control API requests over plain HTTP must
+	// send as "Authorization: Bearer TOKEN" (docs/control-api.md); "" means
+	// one generated, returned by Server.ControlToken.
+	ControlToken string
 }
 
 // Server is a running simulator.
@@ -72,11 +78,16 @@ type Server struct {
 	next time.Time
 
 	records atomic.Int64
+
+	ctlToken string // see guard.go
 }
 
 // New starts the servers and the player.
 func New(opts Options) (*Server, error) {
-	s := &Server{opts: opts, log: opts.Logger}
+	s := &Server{opts: opts, log: opts.Logger, ctlToken: opts.ControlToken}
+	if s.ctlToken == "" {
+		s.ctlToken = newControlToken()
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -104,6 +115,9 @@ func New(opts Options) (*Server, error) {
 	// take their place among the played ones.
 	lo.Clock = s.streamNow
 	lo.Control = ctl
+	if lo.Logger == nil {
+		lo.Logger = opts.Logger
+	}
 	lo.Backpressure = lo.Backpressure || opts.Speed == 0
 	if s.lxd, err = lxd.New(lo); err != nil {
 		return nil, fmt.Errorf("lxd server: %w", err)
@@ -111,6 +125,9 @@ func New(opts Options) (*Server, error) {
 	no := opts.Linode
 	no.Control = ctl
 	no.Clock = s.Now
+	if no.Logger == nil {
+		no.Logger = opts.Logger
+	}
 	if s.linode, err = linode.New(no); err != nil {
 		s.lxd.Close()
 		return nil, fmt.Errorf("linode server: %w", err)
@@ -224,8 +241,13 @@ func (s *Server) play(ctx context.Context, eng *scenarios.Engine, done chan stru
 			timer.Stop()
 		}
 	}()
+	pass := 0
 	for ctx.Err() == nil {
 		r, err := eng.NextContext(ctx)
+		if p := eng.Pass(); p != pass {
+			pass = p
+			s.log.Info("scenario looped", "scenario", eng.Scenario().Name, "pass", pass+1)
+		}
 		if err != nil {
 			s.mu.Lock()
 			s.next = time.Time{}

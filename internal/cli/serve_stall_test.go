@@ -115,7 +115,7 @@ steps:
 		<-s.exited
 		wg.Wait()
 	}()
-	waitClients(t, s.lxdURL, clients)
+	waitClients(t, s.lxdURL, s.control, clients)
 	time.Sleep(200 * time.Millisecond)
 	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/eventsim/eventsim/dataset"
 	"github.com/eventsim/eventsim/schemas"
 )
 
@@ -22,20 +23,40 @@ type ValidateOptions struct {
 	IO    *IO
 	Kind  string
 	Files []string
+	// Manifests are manifests of a sharded dataset to check it against
+	// (--manifest); the files they name are validated too.
+	Manifests []string
 }
 
 // NewCmdValidate builds `eventsim validate`.
 func NewCmdValidate(streams *IO, runF func(*ValidateOptions) error) *cobra.Command {
 	opts := &ValidateOptions{IO: streams}
 	cmd := &cobra.Command{
-		Use:   "validate --kind lxd|linode FILE...",
+		Use:   "validate --kind lxd|linode FILE... | validate --manifest FILE",
 		Short: "Check events against the schemas",
 		Long: `Check each event of NDJSON files or JSON arrays ("-" reads standard input)
 against the project's schemas: LXD events (--kind lxd) or Linode Event
 objects (--kind linode). Each invalid record is reported with its file,
-line and the most specific problem. Exit 1 if any is invalid.`,
-		Example: `  eventsim generate --scenario lxd-steady --count 100000 | eventsim validate --kind lxd -`,
+line and the most specific problem. Exit 1 if any is invalid. Files
+compressed with gzip or zstd are read as they are.
+
+With --manifest (given once per manifest, or comma-separated), check a
+dataset assembled from shards against the manifests generate wrote: every
+shard there, none missing, changed or extra, each named when it is wrong;
+then validate the events of the files they name (NDJSON and JSON).`,
+		Example: `  eventsim generate --scenario lxd-steady --count 100000 | eventsim validate --kind lxd -
+  eventsim validate --kind lxd steady.ndjson.zst
+  eventsim validate --manifest out/manifest.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(opts.Manifests) > 0 {
+				if len(args) > 0 {
+					return usageErr("validate --manifest checks the files the manifests name; give no files, got %q", args)
+				}
+				if runF != nil {
+					return runF(opts)
+				}
+				return validateManifestRun(opts)
+			}
 			if opts.Kind != "lxd" && opts.Kind != "linode" {
 				return usageErr("invalid --kind %q, must be lxd or linode", opts.Kind)
 			}
@@ -49,45 +70,15 @@ line and the most specific problem. Exit 1 if any is invalid.`,
 			return validateRun(opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Kind, "kind", "", "what the files hold: lxd or linode (required)")
+	cmd.Flags().StringVar(&opts.Kind, "kind", "", "what the files hold: lxd or linode (required without --manifest)")
+	cmd.Flags().StringSliceVar(&opts.Manifests, "manifest", nil, "check the sharded dataset these manifests describe (repeat, or comma-separated)")
 	return cmd
 }
 
 func validateRun(opts *ValidateOptions) error {
-	schema := schemas.LXDEvent
-	if opts.Kind == "linode" {
-		schema = schemas.LinodeEvent
-	}
-	// One Validator for every file: it learns which shapes of event are
-	// valid and judges the next of the same shape without gojsonschema.
-	v, err := schemas.NewValidator(schema)
+	total, bad, err := validateFiles(opts, opts.Kind, opts.Files)
 	if err != nil {
 		return err
-	}
-	if os.Getenv("GOGC") == "" {
-		// As in generate: little is live, so collect less often.
-		defer debug.SetGCPercent(debug.SetGCPercent(400))
-	}
-	var total, bad int
-	for _, name := range opts.Files {
-		var r io.Reader
-		if name == "-" {
-			r = opts.IO.In
-			name = "<stdin>"
-		} else {
-			f, err := os.Open(name)
-			if err != nil {
-				return &UsageError{Err: fmt.Errorf("open %s: %w", name, err)}
-			}
-			defer f.Close()
-			r = f
-		}
-		n, b, err := validateStream(r, name, v, opts.IO.Out)
-		total += n
-		bad += b
-		if err != nil {
-			return err
-		}
 	}
 	fmt.Fprintf(opts.IO.Err, "%d records checked, %d invalid\n", total, bad)
 	if bad > 0 {
@@ -96,16 +87,69 @@ func validateRun(opts *ValidateOptions) error {
 	return nil
 }
 
+// validateFiles checks every event of the files, reporting the invalid
+// ones to opts.IO.Out, and returns how many it checked and found invalid.
+func validateFiles(opts *ValidateOptions, kind string, files []string) (total, bad int, err error) {
+	schema := schemas.LXDEvent
+	if kind == "linode" {
+		schema = schemas.LinodeEvent
+	}
+	// One Validator for every file: it learns which shapes of event are
+	// valid and judges the next of the same shape without gojsonschema.
+	v, err := schemas.NewValidator(schema)
+	if err != nil {
+		return 0, 0, err
+	}
+	if os.Getenv("GOGC") == "" {
+		// As in generate: little is live, so collect less often.
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
+	}
+	rep := newReporter(opts.IO.Out)
+	for _, name := range files {
+		var r io.Reader
+		if name == "-" {
+			r = opts.IO.In
+			name = "<stdin>"
+		} else {
+			f, err := os.Open(name)
+			if err != nil {
+				return total, bad, &UsageError{Err: fmt.Errorf("open %s: %w", name, err)}
+			}
+			defer f.Close()
+			r = f
+		}
+		// gzip and zstd files are read through their decompressor.
+		dr, err := dataset.Decompress(r)
+		if err != nil {
+			return total, bad, fmt.Errorf("%s: %w", name, err)
+		}
+		n, b, err := validateStream(dr, name, v, rep)
+		dr.Close()
+		total += n
+		bad += b
+		if err != nil {
+			return total, bad, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	if total > 0 && bad == total {
+		// Nothing valid: most often the other --kind was meant.
+		fmt.Fprintln(opts.IO.Err, kindHint(kind, rep.samples))
+	}
+	return total, bad, nil
+}
+
 // record is one document to check, with where it was found.
 type record struct {
-	line int
-	doc  []byte
-	err  error
+	line    int
+	inArray bool // index is its place in a JSON array
+	index   int
+	doc     []byte
+	err     error
 }
 
 // validateStream checks every record of r, NDJSON or a JSON array, in
 // parallel across the cores, reporting in input order.
-func validateStream(r io.Reader, name string, v *schemas.Validator, out io.Writer) (int, int, error) {
+func validateStream(r io.Reader, name string, v *schemas.Validator, rep *reporter) (int, int, error) {
 	br := bufio.NewReaderSize(r, 1<<20)
 	first, err := peekNonSpace(br)
 	if err != nil {
@@ -155,20 +199,19 @@ func validateStream(r io.Reader, name string, v *schemas.Validator, out io.Write
 		close(jobs)
 		close(ordered)
 	}()
-	bw := bufio.NewWriter(out)
 	total, bad := 0, 0
 	for j := range ordered {
 		<-j.done
-		for _, rec := range j.recs {
+		for k := range j.recs {
 			total++
-			if rec.err != nil {
+			if j.recs[k].err != nil {
 				bad++
-				fmt.Fprintf(bw, "%s:%d: %v\n", name, rec.line, rec.err)
+				rep.invalid(name, &j.recs[k])
 			}
 		}
 	}
 	wg.Wait()
-	if err := bw.Flush(); err != nil {
+	if err := rep.flush(); err != nil {
 		return total, bad, err
 	}
 	return total, bad, readErr
@@ -228,17 +271,17 @@ func readArray(br *bufio.Reader, out chan<- []record) error {
 		return err
 	}
 	batch := make([]record, 0, batchSize)
-	for dec.More() {
+	for index := 0; dec.More(); index++ {
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			batch = append(batch, record{line: cr.lineAt(dec.InputOffset()), err: fmt.Errorf("not JSON: %w", err)})
+			batch = append(batch, record{line: cr.lineAt(dec.InputOffset()), inArray: true, index: index, err: fmt.Errorf("not JSON: %w", err)})
 			out <- batch
 			return nil
 		}
 		// The element ends at the decoder's offset; its line is where it
 		// starts, past the comma and blank lines before it.
 		line := cr.lineAt(dec.InputOffset() - int64(len(raw)))
-		batch = append(batch, record{line: line, doc: raw})
+		batch = append(batch, record{line: line, inArray: true, index: index, doc: raw})
 		if len(batch) == batchSize {
 			out <- batch
 			batch = make([]record, 0, batchSize)

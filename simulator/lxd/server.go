@@ -37,6 +37,8 @@ import (
 
 	"github.com/eventsim/eventsim/catalog"
 	"github.com/eventsim/eventsim/events"
+	"github.com/eventsim/eventsim/internal/netguard"
+	"github.com/eventsim/eventsim/world"
 )
 
 // Timing of every WebSocket connection, as a real LXD daemon uses them.
@@ -99,6 +101,17 @@ type Options struct {
 	TLS bool
 	// TrustedCerts are the PEM client certificates trusted over TLS.
 	TrustedCerts [][]byte
+
+	// MaxConns caps the connections open at once on each listener (TCP and
+	// unix socket apart); past it a new connection is closed as soon as it
+	// is accepted. 0 means a quarter of the process's open-file limit.
+	MaxConns int
+	// IdleTimeout closes keep-alive connections idle this long; 0 means 2
+	// minutes. BodyTimeout is how long a request body may take to arrive;
+	// 0 means 30 s. Event WebSockets are exempt from both (pings keep them
+	// alive).
+	IdleTimeout time.Duration
+	BodyTimeout time.Duration
 
 	// QueueSize is each client's queue of frames waiting to be written; 0
 	// means DefaultQueueSize (1024). A client whose queue is full is
@@ -188,10 +201,9 @@ type Server struct {
 	sockPath string
 	wg       sync.WaitGroup // every goroutine the server starts
 
-	mu       sync.RWMutex // guards projects, clients, closed
-	projects []string
-	clients  map[*client]struct{}
-	closed   bool
+	mu      sync.RWMutex // guards clients, closed
+	clients map[*client]struct{}
+	closed  bool
 
 	seqMu  sync.Mutex // orders Deliver and the releaser; guards pipe, pace and lastAt
 	pipe   pipeline
@@ -202,7 +214,10 @@ type Server struct {
 	heldLimit int          // the most events the pause and latency faults hold
 
 	rest *restState // REST objects
-	ops  opStore    // operations of async requests
+
+	worldMu sync.Mutex   // guards world; taken after s.seqMu, never before
+	world   *world.World // the daemon's state, folded from every event served
+	ops     opStore      // operations of async requests
 
 	wake    chan struct{} // tells the releaser there is something held
 	quit    chan struct{} // closed by Close
@@ -226,7 +241,6 @@ func New(opts Options) (*Server, error) {
 		log:       opts.Logger,
 		queueSize: opts.QueueSize,
 		clients:   make(map[*client]struct{}),
-		projects:  []string{"default"},
 		wake:      make(chan struct{}, 1),
 		quit:      make(chan struct{}),
 	}
@@ -252,6 +266,7 @@ func New(opts Options) (*Server, error) {
 	if s.opts.EventMode == "" {
 		s.opts.EventMode = "full-mesh"
 	}
+	s.world = world.New(flavor)
 	for _, p := range opts.Projects {
 		s.AddProject(p)
 	}
@@ -268,11 +283,17 @@ func New(opts Options) (*Server, error) {
 	if s.info, err = newServerInfo(s); err != nil {
 		return nil, fmt.Errorf("new lxd server: %w", err)
 	}
-	s.rest = newRestState(opts.Pools, opts.Profiles, s.location())
-	s.handler = s.routes()
+	s.rest = newRestState(opts.Pools, s.location())
+	s.seedWorld()
+	s.handler = s.logRequests(s.routes())
+	idle := opts.IdleTimeout
+	if idle <= 0 {
+		idle = netguard.IdleTimeout
+	}
 	s.httpSrv = &http.Server{
-		Handler:           s.handler,
+		Handler:           netguard.BodyDeadline(s.handler, opts.BodyTimeout),
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       idle,
 		ConnContext:       connContext,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
@@ -286,6 +307,8 @@ func New(opts Options) (*Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("new lxd server: listen on %s: %w", addr, err)
 		}
+		// Capped below TLS, so a refused client costs no handshake.
+		ln = netguard.Limit(ln, opts.MaxConns, "lxd tcp", s.log)
 		if opts.TLS {
 			ln = tls.NewListener(ln, s.tlsConfig())
 		}
@@ -299,7 +322,7 @@ func New(opts Options) (*Server, error) {
 			}
 			return nil, fmt.Errorf("new lxd server: %w", err)
 		}
-		s.unix, s.sockPath = ln, opts.Socket
+		s.unix, s.sockPath = netguard.Limit(ln, opts.MaxConns, "lxd unix", s.log), opts.Socket
 	}
 	for _, ln := range []net.Listener{s.tcp, s.unix} {
 		if ln == nil {
@@ -377,31 +400,28 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // GET /1.0 shows, and the one served with TLS).
 func (s *Server) Certificate() []byte { return slices.Clone(s.certPEM) }
 
-// AddProject makes a project exist, as a scenario's project-created does.
-// Adding one that exists does nothing.
+// AddProject makes a project exist, as a scenario's project-created does:
+// the world folds a project-created event no client is sent. Adding one
+// that exists does nothing.
 func (s *Server) AddProject(name string) {
-	if name == "" {
+	if name == "" || s.hasProject(name) {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !slices.Contains(s.projects, name) {
-		s.projects = append(s.projects, name)
-	}
+	s.seedProject(name)
 }
 
-// hasProject reports whether a project exists.
+// hasProject reports whether a project exists in the world.
 func (s *Server) hasProject(name string) bool {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return slices.Contains(s.projects, name)
+	ok := false
+	s.withWorld(func(w *world.World) { ok = w.Project(name) != nil })
+	return ok
 }
 
-// projectList returns the projects in the order they were added, default first.
+// projectList returns the projects, default first then by name.
 func (s *Server) projectList() []string {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return slices.Clone(s.projects)
+	var out []string
+	s.withWorld(func(w *world.World) { out = w.Projects() })
+	return out
 }
 
 // Stats returns the server's counters.
