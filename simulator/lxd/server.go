@@ -268,7 +268,7 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("new lxd server: %w", err)
 	}
 	s.rest = newRestState(opts.Pools, opts.Profiles, s.location())
-	s.handler = s.routes()
+	s.handler = s.logRequests(s.routes())
 	idle := opts.IdleTimeout
 	if idle <= 0 {
 		idle = netguard.IdleTimeout
