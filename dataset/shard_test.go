@@ -84,7 +84,7 @@ func shardBytes(t *testing.T, o *Options, p Part) []byte {
 	return buf.Bytes()
 }
 
-func load(t *testing.T, name string) *scenarios.Scenario {
+func load(t testing.TB, name string) *scenarios.Scenario {
 	t.Helper()
 	s, err := scenarios.Load(name)
 	if err != nil {
@@ -149,10 +149,10 @@ func (o *objects) readLXD(t *testing.T, line []byte) {
 // action; entities and secondary entities are references.
 func (o *objects) readLinode(t *testing.T, line []byte, seenIDs map[int64]bool) {
 	var ev struct {
-		ID              int64  `json:"id"`
-		Action          string `json:"action"`
-		Status          string `json:"status"`
-		Entity          *struct {
+		ID     int64  `json:"id"`
+		Action string `json:"action"`
+		Status string `json:"status"`
+		Entity *struct {
 			ID    any    `json:"id"`
 			Label string `json:"label"`
 			Type  string `json:"type"`

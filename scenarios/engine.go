@@ -141,6 +141,10 @@ func (e *Engine) Seed() int64 { return e.seed }
 // Start returns the virtual time the first pass started at.
 func (e *Engine) Start() time.Time { return e.start }
 
+// Pass counts how many times a looping scenario has started again: 0 on
+// the first play.
+func (e *Engine) Pass() int { return e.pass }
+
 // begin starts a pass of the scenario at e.start.
 func (e *Engine) begin() {
 	e.lxd = newLXDWorld(e)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/eventsim/eventsim/internal/editdist"
 )
 
 // Scenario is a parsed, checked scenario file: what happens and when.
@@ -1000,7 +1002,7 @@ func sortedKeys[V any](m map[string]V) []string {
 func suggest(got string, allowed []string) string {
 	best, bestD := "", 1<<30
 	for _, a := range allowed {
-		if d := levenshtein(got, a); d < bestD {
+		if d := editdist.Levenshtein(got, a); d < bestD {
 			best, bestD = a, d
 		}
 	}
@@ -1008,24 +1010,4 @@ func suggest(got string, allowed []string) string {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	return ""
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

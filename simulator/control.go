@@ -150,7 +150,8 @@ func (s *Server) controlHandler() http.Handler {
 	mux.HandleFunc("/eventsim/v1/", func(w http.ResponseWriter, r *http.Request) {
 		controlError(w, http.StatusNotFound, fmt.Errorf("no control route %s %s", r.Method, r.URL.Path))
 	})
-	return s.guardControl(mux)
+	// Logged outside the guard, so refused calls are in the log too.
+	return s.logControl(s.guardControl(mux))
 }
 
 var errBodyTooLarge = errors.New("request body too large")
