@@ -84,7 +84,7 @@ func shardBytes(t *testing.T, o *Options, p Part) []byte {
 	return buf.Bytes()
 }
 
-func load(t *testing.T, name string) *scenarios.Scenario {
+func load(t testing.TB, name string) *scenarios.Scenario {
 	t.Helper()
 	s, err := scenarios.Load(name)
 	if err != nil {

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/eventsim/eventsim/internal/editdist"
 )
 
 // Scenario is a parsed, checked scenario file: what happens and when.
@@ -167,8 +170,15 @@ var ErrInvalid = errors.New("invalid scenario")
 
 func (e *Error) Unwrap() error { return ErrInvalid }
 
-// Parse reads and checks a scenario. file names it in errors.
+// Parse reads and checks a scenario, within the default Limits. file names
+// it in errors.
 func Parse(file string, src []byte) (*Scenario, error) {
+	return ParseContext(context.Background(), file, src, Limits{})
+}
+
+// ParseContext reads a scenario and checks it within lim (see Check), until
+// ctx ends.
+func ParseContext(ctx context.Context, file string, src []byte, lim Limits) (*Scenario, error) {
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	if err := dec.Decode(&root); err != nil {
@@ -179,7 +189,7 @@ func Parse(file string, src []byte) (*Scenario, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := check(s); err != nil {
+	if err := Check(ctx, s, lim); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -823,7 +833,7 @@ func sortedKeys[V any](m map[string]V) []string {
 func suggest(got string, allowed []string) string {
 	best, bestD := "", 1<<30
 	for _, a := range allowed {
-		if d := levenshtein(got, a); d < bestD {
+		if d := editdist.Levenshtein(got, a); d < bestD {
 			best, bestD = a, d
 		}
 	}
@@ -831,24 +841,4 @@ func suggest(got string, allowed []string) string {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	return ""
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

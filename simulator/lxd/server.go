@@ -272,7 +272,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.rest = newRestState(opts.Pools, s.location())
 	s.seedWorld()
-	s.handler = s.routes()
+	s.handler = s.logRequests(s.routes())
 	idle := opts.IdleTimeout
 	if idle <= 0 {
 		idle = netguard.IdleTimeout
