@@ -2,6 +2,7 @@ package simulator_test
 
 import (
 	"context"
+	"fmt"
 	"hash/fnv"
 	"net"
 	"os"
@@ -221,9 +222,7 @@ func (st *stream) get() (n int, hash uint64, backward bool, closed int) {
 // TestServeStallKeepsEveryClient in internal/cli: SIGSTOP and SIGCONT of
 // eventsim serve.)
 func TestPauseKeepsEveryClient(t *testing.T) {
-	const clients = 20
-	// Every client connects before the scenario starts, so all get the
-	// same events.
+	const clients, events = 20, 1000
 	opts := simulator.Options{Speed: 1}
 	opts.LXD.QueueSize = 64
 	srv := startSim(t, quietScenario, opts)
@@ -231,34 +230,32 @@ func TestPauseKeepsEveryClient(t *testing.T) {
 	for i := range streams {
 		streams[i] = readStream(t, srv, "all-projects=true")
 	}
-	if err := srv.Run(mustLoad(t, tickScenario)); err != nil {
-		t.Fatal(err)
-	}
-	waitUntil(t, func() bool { return srv.LXD().Stats().Sent > 0 }, "the first event")
 	f := &scenarios.Fault{Kind: scenarios.FaultPause, API: "lxd", For: time.Second}
 	if err := srv.Deliver(t.Context(), &scenarios.Record{API: "lxd", Fault: f}); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, func() bool { return srv.LXD().Stats().Held > 600 }, "the pause to hold 600 events")
-	waitUntil(t, func() bool { return srv.LXD().Stats().Held == 0 }, "the pause to end")
-	// Stop the player and let the clients take what is queued.
-	if err := srv.Run(mustLoad(t, quietScenario)); err != nil {
-		t.Fatal(err)
+	at := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+	for i := range events {
+		j := fmt.Sprintf(`{"type":"lifecycle","timestamp":%q,"metadata":{"action":"instance-started","source":"/1.0/instances/c%d","context":{"pad":%q}},"location":"none","project":"default"}`,
+			at.Add(time.Duration(i)*time.Millisecond).Format(time.RFC3339Nano), i, strings.Repeat("x", 600))
+		if err := srv.Deliver(t.Context(), &scenarios.Record{API: "lxd", Type: "lifecycle", Project: "default", JSON: []byte(j)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if held := srv.LXD().Stats().Held; held != events {
+		t.Fatalf("the pause holds %d events, want %d", held, events)
 	}
 	waitUntil(t, func() bool {
 		st := srv.LXD().Stats()
-		t.Logf("%+v", st)
-		time.Sleep(time.Second)
-		return st.Written == st.Sent || st.Evicted > 0
-	}, "every queued frame written")
+		return st.Held == 0 && st.Written == st.Sent || st.Evicted > 0
+	}, "the pause to end and every queued frame to be written")
 	st := srv.LXD().Stats()
 	if st.Evicted != 0 || st.Clients != clients {
 		t.Errorf("after the pause: %d clients evicted, %d of %d connected", st.Evicted, st.Clients, clients)
 	}
-	wantN := int(st.Sent) / clients
 	waitUntil(t, func() bool {
 		for _, s := range streams {
-			if n, _, _, closed := s.get(); n < wantN && closed == 0 {
+			if n, _, _, closed := s.get(); n < events && closed == 0 {
 				return false
 			}
 		}
@@ -267,9 +264,9 @@ func TestPauseKeepsEveryClient(t *testing.T) {
 	n0, h0, _, _ := streams[0].get()
 	for i, s := range streams {
 		n, h, backward, closed := s.get()
-		if n != wantN || h != h0 || backward || closed != 0 {
+		if n != events || h != h0 || backward || closed != 0 {
 			t.Errorf("client %d: %d frames (client 0: %d, want %d), same order as client 0: %v, timestamps back: %v, close %d",
-				i, n, n0, wantN, h == h0, backward, closed)
+				i, n, n0, events, h == h0, backward, closed)
 		}
 	}
 }
