@@ -317,9 +317,14 @@ func (a *Account) ensure(ent *events.LinodeEntity, create bool) *Object {
 	kind, isList := kindOf(path)
 	if isList {
 		// A list the event names (NodeBalancer nodes, VLANs): it exists
-		// while its parent does.
+		// while its parent does, which the event thus names too.
 		if _, ok := a.kids[path]; !ok {
 			a.kids[path] = nil
+		}
+		if i := strings.LastIndexByte(path, '/'); i > 0 {
+			if pk, _ := kindOf(path[:i]); pk != "" {
+				a.ensure(&events.LinodeEntity{ID: lastSegmentID(path[:i]), Type: pk, URL: "/v4" + path[:i]}, create)
+			}
 		}
 		return nil
 	}
@@ -327,8 +332,12 @@ func (a *Account) ensure(ent *events.LinodeEntity, create bool) *Object {
 		kind = ent.Type
 	}
 	id := normID(ent.ID)
-	if id == nil {
+	if id == nil || kind == "image" {
+		// Images are known by the rest of their path: "private/12345".
 		id = lastSegmentID(path)
+		if kind == "image" {
+			id = strings.TrimPrefix(path, "/images/")
+		}
 	}
 	o := &Object{Kind: kind, Path: path, ID: id}
 	o.Fields = shape(kind, id, ent.Label, path, a.now)

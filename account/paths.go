@@ -3,6 +3,7 @@ package account
 import (
 	"strconv"
 	"strings"
+	"time"
 )
 
 // objectPatterns say what kind of object a path holds; "*" is one segment.
@@ -138,4 +139,44 @@ func restIDBase(kind string) int64 {
 		base = 1000
 	}
 	return base + 10_000_000
+}
+
+// listKinds is the kind of object each list holds.
+var listKinds = map[string]string{
+	"/linode/instances": "linode", "/linode/instances/*/disks": "disk", "/linode/instances/*/configs": "config",
+	"/linode/stackscripts": "stackscript", "/volumes": "volume", "/domains": "domain", "/domains/*/records": "record",
+	"/networking/firewalls": "firewall", "/networking/firewalls/*/devices": "device", "/nodebalancers": "nodebalancer",
+	"/nodebalancers/*/configs": "nodebalancer_config", "/nodebalancers/*/configs/*/nodes": "nodebalancer_node",
+	"/images": "image", "/account/users": "user", "/account/oauth-clients": "oauth_client", "/profile/tokens": "token",
+	"/profile/sshkeys": "sshkey", "/support/tickets": "ticket", "/tags": "tag", "/longview/clients": "longview",
+	"/managed/services": "managed_service",
+}
+
+// ListFields returns the fields of the objects the list at path holds (for
+// checking X-Filter keys); nil when the list's kind is not known.
+func ListFields(path string) map[string]any {
+	if strings.HasPrefix(path, "/linode/instances/") && strings.HasSuffix(path, "/volumes") {
+		return sampleFields("volume")
+	}
+	p, ok := listPattern(path)
+	if !ok {
+		return nil
+	}
+	return sampleFields(listKinds[p])
+}
+
+var samples = map[string]map[string]any{}
+
+func sampleFields(kind string) map[string]any {
+	if s, ok := samples[kind]; ok {
+		return s
+	}
+	return nil
+}
+
+func init() {
+	for _, k := range listKinds {
+		samples[k] = shape(k, int64(1), "x", "/x/1", time.Time{})
+	}
+	samples["volume"] = shape("volume", int64(1), "x", "/x/1", time.Time{})
 }

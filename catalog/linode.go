@@ -161,7 +161,9 @@ var linodeSecondary = map[string][2]string{
 // linodeCreates and linodeRemoves name the actions that bring an entity
 // into being or delete it, and which one: the entity or the secondary
 // entity. Other *_create and *_delete actions act on a part of their entity
-// (lke_node_delete, firewall_ruleset_delete, obj_access_key_delete).
+// (lke_node_delete, firewall_ruleset_delete, obj_access_key_delete), or name
+// a list rather than what they add to it or remove from it
+// (nodebalancer_node_*: its secondary URL is the config's nodes).
 var (
 	linodeCreates = map[string]string{
 		"linode_create": "entity", "volume_create": "entity", "dns_zone_create": "entity", "dns_zone_import": "entity",
@@ -173,7 +175,7 @@ var (
 		"reserved_ip_create": "entity", "entity_transfer_create": "entity",
 		"disk_create": "secondary", "disk_duplicate": "secondary", "disk_imagize": "secondary",
 		"linode_config_create": "secondary", "dns_record_create": "secondary", "nodebalancer_config_create": "secondary",
-		"nodebalancer_node_create": "secondary", "linode_clone": "secondary", "volume_clone": "secondary",
+		"linode_clone": "secondary", "volume_clone": "secondary",
 	}
 	linodeRemoves = map[string]string{
 		"linode_delete": "entity", "volume_delete": "entity", "dns_zone_delete": "entity", "firewall_delete": "entity",
@@ -183,7 +185,7 @@ var (
 		"database_delete": "entity", "lke_cluster_delete": "entity", "vpc_delete": "entity", "subnet_delete": "entity",
 		"placement_group_delete": "entity", "reserved_ip_delete": "entity",
 		"disk_delete": "secondary", "linode_config_delete": "secondary", "dns_record_delete": "secondary",
-		"nodebalancer_config_delete": "secondary", "nodebalancer_node_delete": "secondary",
+		"nodebalancer_config_delete": "secondary",
 	}
 )
 

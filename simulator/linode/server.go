@@ -24,6 +24,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/eventsim/eventsim/account"
+	"github.com/eventsim/eventsim/events"
 	"github.com/eventsim/eventsim/scenarios"
 )
 
@@ -99,8 +101,17 @@ type Server struct {
 	anon    *limiter // requests without a valid token
 	handler http.Handler
 
-	mu sync.RWMutex // guards st
-	st *store
+	mu   sync.RWMutex // guards st, acct and the event ids below
+	st   *store
+	acct *account.Account
+	// Event ids: the store's ids follow the order events are first stored
+	// in, played or made by REST writes. Played events keep their engine id
+	// until a REST write has made one; after that a played event first seen
+	// gets the next id, and its later states the same one (idmap, for
+	// events still in progress).
+	nextEventID int64
+	restMade    bool
+	idmap       map[int64]int64
 
 	faults faultSet
 
@@ -129,6 +140,8 @@ func New(opts Options) (*Server, error) {
 		clock:   opts.Clock,
 		tokens:  map[string]token{},
 		st:      newStore(),
+		acct:    account.New(),
+		idmap:   map[int64]int64{},
 		closing: make(chan struct{}),
 	}
 	if s.log == nil {
@@ -260,7 +273,7 @@ func (s *Server) Deliver(ctx context.Context, r *scenarios.Record) error {
 		return errors.New("deliver: linode record without an event")
 	default:
 		s.mu.Lock()
-		err := s.st.upsert(r.Linode)
+		err := s.deliverEvent(r.Linode)
 		s.mu.Unlock()
 		if err != nil {
 			return fmt.Errorf("deliver: %w", err)
@@ -270,10 +283,52 @@ func (s *Server) Deliver(ctx context.Context, r *scenarios.Record) error {
 	return nil
 }
 
+// deliverEvent stores a played event and folds it into the account, under
+// the id the store gives it (see Server.idmap). s.mu must be held.
+func (s *Server) deliverEvent(ev *events.LinodeEvent) error {
+	if ev.ID < 1 {
+		return fmt.Errorf("event id %d, must be at least 1", ev.ID)
+	}
+	id, ok := s.idmap[ev.ID]
+	if !ok {
+		id = ev.ID
+		if s.restMade {
+			id = max(s.nextEventID, 1)
+		}
+	}
+	s.nextEventID = max(s.nextEventID, id+1)
+	if inFlight(ev.Status) {
+		s.idmap[ev.ID] = id
+	} else {
+		delete(s.idmap, ev.ID)
+	}
+	if id != ev.ID {
+		cp := *ev
+		cp.ID = id
+		ev = &cp
+	}
+	return s.apply(ev, nil)
+}
+
+// apply stores one state of an event and folds it into the account. s.mu
+// must be held.
+func (s *Server) apply(ev *events.LinodeEvent, ch *account.Change) error {
+	if err := s.st.upsert(ev); err != nil {
+		return err
+	}
+	return s.acct.Apply(account.Event{LinodeEvent: ev, Change: ch})
+}
+
+func inFlight(status string) bool {
+	return status == events.LinodeScheduled || status == events.LinodeStarted || status == "in_progress"
+}
+
 // Reset forgets every event, seen mark, fault, rate-limit window and count.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	s.st.reset()
+	s.acct.Reset()
+	s.nextEventID, s.restMade, s.idmap = 0, false, map[int64]int64{}
 	s.mu.Unlock()
 	s.faults.reset()
 	for _, ti := range s.tokens {

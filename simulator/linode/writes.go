@@ -1,0 +1,4 @@
+package linode
+
+// writeRoutes are the writes the account takes (writes.go).
+var writeRoutes []writeRoute
