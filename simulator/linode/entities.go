@@ -253,8 +253,8 @@ var typesJSON = sync.OnceValue(func() [][]byte {
 		}
 		b, _ := json.Marshal(map[string]any{"id": t.ID, "label": t.Label, "disk": t.Disk, "memory": t.Memory,
 			"vcpus": t.VCPUs, "gpus": 0, "transfer": t.Transfer, "network_out": 1000 * t.VCPUs, "class": class,
-			"price":  map[string]float64{"hourly": float64(t.Price) / 100 / 730, "monthly": float64(t.Price) / 100},
-			"addons": map[string]any{"backups": map[string]any{"price": map[string]float64{"hourly": 0.003, "monthly": 2}}},
+			"price":     map[string]float64{"hourly": float64(t.Price) / 100 / 730, "monthly": float64(t.Price) / 100},
+			"addons":    map[string]any{"backups": map[string]any{"price": map[string]float64{"hourly": 0.003, "monthly": 2}}},
 			"successor": nil})
 		out = append(out, b)
 	}
