@@ -399,3 +399,6 @@ func compareIDs(x, y *Object) int {
 
 // stamp formats a time as Linode writes it.
 func stamp(t time.Time) string { return t.UTC().Format(events.LinodeTimeFormat) }
+
+// Stamp formats a time as Linode writes its objects' created and updated.
+func Stamp(t time.Time) string { return stamp(t) }

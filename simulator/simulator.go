@@ -106,6 +106,7 @@ func New(opts Options) (*Server, error) {
 	no := opts.Linode
 	no.Control = ctl
 	no.Clock = s.Now
+	no.Speed = opts.Speed
 	if s.linode, err = linode.New(no); err != nil {
 		s.lxd.Close()
 		return nil, fmt.Errorf("linode server: %w", err)

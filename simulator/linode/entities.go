@@ -53,7 +53,7 @@ func (s *Server) entityRoute(c *call, path string) (route, error) {
 		}
 		if w.method == r.Method {
 			c.accepted, c.wr = sc[1], w
-			return route{h: w.h, write: true}, nil
+			return route{h: (*Server).write, write: true}, nil
 		}
 		allow = append(allow, w.method)
 	}
@@ -69,6 +69,9 @@ func (s *Server) entityRoute(c *call, path string) (route, error) {
 	}
 	return route{}, notFoundRoute(r)
 }
+
+// write runs the write route the call resolved to.
+func (s *Server) write(c *call) ([]byte, error) { return s.runWrite(c.wr.h, c) }
 
 // readable reports whether GET on path may answer: an object or list path
 // of the account, or one an event may name.

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	mrand "math/rand"
 	"net"
 	"net/http"
 	"strconv"
@@ -74,6 +75,14 @@ type Options struct {
 	Control http.Handler
 	// Logger receives request errors and faults; nil means no logs.
 	Logger *slog.Logger
+	// Speed is how the events of REST writes progress: 0 stores every
+	// state of them at once (stamped with their virtual times); otherwise
+	// each state is stored when Clock reaches its time, Speed being how much
+	// faster than real time Clock runs (1 for time.Now).
+	Speed float64
+	// Seed draws the durations and progress steps of the events REST
+	// writes make; 0 means 1.
+	Seed int64
 }
 
 // Stats counts what the server has done since it started or was Reset.
@@ -112,6 +121,12 @@ type Server struct {
 	nextEventID int64
 	restMade    bool
 	idmap       map[int64]int64
+	// rng draws the events REST writes make; pendingChanges holds the
+	// changes scheduled events carry with their first state.
+	rng            *mrand.Rand
+	pendingChanges map[int64]*account.Change
+	sched          sched
+	instant        []scenarios.LinodeState // at speed 0, states to apply once the write has answered
 
 	faults faultSet
 
@@ -142,6 +157,8 @@ func New(opts Options) (*Server, error) {
 		st:      newStore(),
 		acct:    account.New(),
 		idmap:   map[int64]int64{},
+
+		pendingChanges: map[int64]*account.Change{},
 		closing: make(chan struct{}),
 	}
 	if s.log == nil {
@@ -150,6 +167,12 @@ func New(opts Options) (*Server, error) {
 	if s.clock == nil {
 		s.clock = time.Now
 	}
+	if opts.Seed == 0 {
+		opts.Seed = 1
+	}
+	s.opts.Seed = opts.Seed
+	s.rng = newRand(opts.Seed)
+	s.sched.kick = make(chan struct{}, 1)
 	limit, period := opts.RateLimit, opts.RatePeriod
 	if limit == 0 {
 		limit = DefaultRateLimit
@@ -197,7 +220,11 @@ func New(opts Options) (*Server, error) {
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
-	s.served.Add(2)
+	s.served.Add(3)
+	go func() {
+		defer s.served.Done()
+		s.runSched()
+	}()
 	go func() {
 		defer s.served.Done()
 		s.acceptLoop()
@@ -329,6 +356,9 @@ func (s *Server) Reset() {
 	s.st.reset()
 	s.acct.Reset()
 	s.nextEventID, s.restMade, s.idmap = 0, false, map[int64]int64{}
+	s.pendingChanges = map[int64]*account.Change{}
+	s.rng = newRand(s.opts.Seed)
+	s.sched.reset()
 	s.mu.Unlock()
 	s.faults.reset()
 	for _, ti := range s.tokens {
