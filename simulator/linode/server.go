@@ -150,16 +150,16 @@ type Server struct {
 // New starts a server listening on opts.Addr.
 func New(opts Options) (*Server, error) {
 	s := &Server{
-		opts:    opts,
-		log:     opts.Logger,
-		clock:   opts.Clock,
-		tokens:  map[string]token{},
-		st:      newStore(),
-		acct:    account.New(),
-		idmap:   map[int64]int64{},
+		opts:   opts,
+		log:    opts.Logger,
+		clock:  opts.Clock,
+		tokens: map[string]token{},
+		st:     newStore(),
+		acct:   account.New(),
+		idmap:  map[int64]int64{},
 
 		pendingChanges: map[int64]*account.Change{},
-		closing: make(chan struct{}),
+		closing:        make(chan struct{}),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -78,6 +78,8 @@ func (s *Server) createVolume(c *call) ([]byte, error) {
 	ent := &events.LinodeEntity{ID: id, Label: label, Type: "volume", URL: "/v4" + path}
 	acts := []act{{"volume_create", ent, nil}}
 	if l != nil {
+		// Attached from the start, as the real answer shows.
+		fields["linode_id"], fields["linode_label"] = l.ID, l.Fields["label"]
 		acts = append(acts, act{"volume_attach", ent, entityOf(l, "linode")})
 	}
 	if err := s.emit(acts, &account.Change{Entity: fields}); err != nil {
@@ -665,5 +667,3 @@ func (s *Server) resizeDisk(c *call) ([]byte, error) {
 	}
 	return emptyAnswer(c)
 }
-
-

@@ -2,9 +2,11 @@ package linode
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/linode/linodego"
 )
@@ -119,4 +121,94 @@ func asLinodeErr(err error, le **linodego.Error) bool {
 		*le = e
 	}
 	return ok
+}
+
+// send sends a request with the server's token and returns status and body.
+func send(t *testing.T, s *Server, method, path, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, s.URL()+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+s.Token())
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	_, _ = io.Copy(&b, resp.Body)
+	return resp.StatusCode, b.String()
+}
+
+// TestBadWrites sends what the issue lists as bad input: each is answered
+// with the status and errors envelope (with field where one is at fault),
+// and changes nothing: no event, no object.
+func TestBadWrites(t *testing.T) {
+	s := newServer(t, Options{RateLimit: -1, Speed: 1, Clock: func() time.Time { return time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC) }})
+	mk := func(body string) string {
+		code, b := send(t, s, "POST", "/v4/linode/instances", body)
+		if code != 200 {
+			t.Fatalf("create %s: %d %s", body, code, b)
+		}
+		var o struct{ ID int }
+		_ = json.Unmarshal([]byte(b), &o)
+		return itoa(o.ID)
+	}
+	// The clock stands still: a boot stays in progress.
+	booting := mk(`{"type":"g6-nanode-1","region":"us-east","label":"booting-1","image":"linode/debian12","root_pass":"Correct-Horse-9"}`)
+	plain := mk(`{"type":"g6-nanode-1","region":"us-east","label":"plain-1"}`)
+	_, vb := send(t, s, "POST", "/v4/volumes", `{"label":"vol-1","region":"us-east","linode_id":`+plain+`}`)
+	var vol struct{ ID int }
+	_ = json.Unmarshal([]byte(vb), &vol)
+	_, vb2 := send(t, s, "POST", "/v4/volumes", `{"label":"vol-west","region":"us-west"}`)
+	var volWest struct{ ID int }
+	_ = json.Unmarshal([]byte(vb2), &volWest)
+	good := `"region":"us-east","image":"linode/debian12","root_pass":"Correct-Horse-9"`
+
+	tests := []struct {
+		name, method, path, body string
+		code                     int
+		want                     string // the errors envelope
+	}{
+		{"missing type", "POST", "/v4/linode/instances", `{"region":"us-east"}`, 400, `{"errors":[{"reason":"type is required","field":"type"}]}`},
+		{"unknown type", "POST", "/v4/linode/instances", `{"type":"g9-huge",` + good + `}`, 400, `{"errors":[{"reason":"A valid plan type by that ID was not found","field":"type"}]}`},
+		{"missing region", "POST", "/v4/linode/instances", `{"type":"g6-nanode-1"}`, 400, `{"errors":[{"reason":"region is required","field":"region"}]}`},
+		{"unknown region", "POST", "/v4/linode/instances", `{"type":"g6-nanode-1","region":"mars-1"}`, 400, `{"errors":[{"reason":"region is not valid","field":"region"}]}`},
+		{"unknown image", "POST", "/v4/linode/instances", `{"type":"g6-nanode-1","region":"us-east","image":"linode/beos5","root_pass":"Correct-Horse-9"}`, 400, `{"errors":[{"reason":"image is not valid","field":"image"}]}`},
+		{"label too short", "POST", "/v4/linode/instances", `{"type":"g6-nanode-1","label":"ab",` + good + `}`, 400, `{"errors":[{"reason":"Length must be 3-64 characters","field":"label"}]}`},
+		{"label characters", "POST", "/v4/linode/instances", `{"type":"g6-nanode-1","label":"web 1!",` + good + `}`, 400, `"field":"label"`},
+		{"label taken", "POST", "/v4/linode/instances", `{"type":"g6-nanode-1","label":"plain-1",` + good + `}`, 400, `{"errors":[{"reason":"Label must be unique among your linodes","field":"label"}]}`},
+		{"no root_pass", "POST", "/v4/linode/instances", `{"type":"g6-nanode-1","region":"us-east","image":"linode/debian12"}`, 400, `{"errors":[{"reason":"Must provide valid root_pass, authorized_keys, or authorized_users"}]}`},
+		{"short root_pass", "POST", "/v4/linode/instances", `{"type":"g6-nanode-1","region":"us-east","image":"linode/debian12","root_pass":"abc"}`, 400, `{"errors":[{"reason":"Length must be 11-128 characters","field":"root_pass"}]}`},
+		{"weak root_pass", "POST", "/v4/linode/instances", `{"type":"g6-nanode-1","region":"us-east","image":"linode/debian12","root_pass":"aaaaaaaaaaaa"}`, 400, `{"errors":[{"reason":"Password does not meet strength requirement.","field":"root_pass"}]}`},
+		{"boot while booting", "POST", "/v4/linode/instances/" + booting + "/boot", ``, 400, `{"errors":[{"reason":"Linode busy."}]}`},
+		{"resize to own type", "POST", "/v4/linode/instances/" + plain + "/resize", `{"type":"g6-nanode-1"}`, 400, `{"errors":[{"reason":"Linode is already running this service plan.","field":"type"}]}`},
+		{"attach attached", "POST", "/v4/volumes/" + itoa(vol.ID) + "/attach", `{"linode_id":` + plain + `}`, 400, `is already attached`},
+		{"attach across regions", "POST", "/v4/volumes/" + itoa(volWest.ID) + "/attach", `{"linode_id":` + plain + `}`, 400, `{"errors":[{"reason":"Volume and Linode must be in the same region","field":"linode_id"}]}`},
+		{"delete attached volume", "DELETE", "/v4/volumes/" + itoa(vol.ID), ``, 400, `{"errors":[{"reason":"Volume must be detached before it can be deleted"}]}`},
+		{"unknown linode", "POST", "/v4/linode/instances/999/boot", ``, 404, `{"errors":[{"reason":"Not found"}]}`},
+		{"unknown volume", "DELETE", "/v4/volumes/999", ``, 404, `{"errors":[{"reason":"Not found"}]}`},
+		{"not JSON", "POST", "/v4/linode/instances", `{"type":`, 400, `{"errors":[{"reason":"Invalid JSON"}]}`},
+		{"not an object", "POST", "/v4/volumes", `[1,2]`, 400, `{"errors":[{"reason":"Invalid JSON"}]}`},
+		{"10 MB body", "POST", "/v4/linode/instances", `{"label":"` + strings.Repeat("x", 10<<20) + `"}`, 413, `{"errors":[{"reason":"Request Entity Too Large"}]}`},
+		{"wrong method", "PATCH", "/v4/linode/instances", ``, 405, `Method Not Allowed`},
+	}
+	before := s.Stats().Events
+	_, beforeList := send(t, s, "GET", "/v4/linode/instances", "")
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, b := send(t, s, tc.method, tc.path, tc.body)
+			if code != tc.code || !strings.Contains(b, tc.want) {
+				t.Errorf("%s %s: %d %s, want %d %s", tc.method, tc.path, code, b, tc.code, tc.want)
+			}
+		})
+	}
+	if after := s.Stats().Events; after != before {
+		t.Errorf("bad writes made %d events", after-before)
+	}
+	if _, afterList := send(t, s, "GET", "/v4/linode/instances", ""); afterList != beforeList {
+		t.Errorf("bad writes changed the Linodes:\n%s\n%s", beforeList, afterList)
+	}
+	if code, _ := send(t, s, "GET", "/v4/linode/instances/"+plain, ""); code != 200 {
+		t.Errorf("server stopped serving: %d", code)
+	}
 }
