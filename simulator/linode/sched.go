@@ -92,6 +92,19 @@ func (s *Server) runSched() {
 	t := time.NewTimer(maxSchedSleep)
 	defer t.Stop()
 	for {
+		// The clock is read only while states wait: a caller's clock need
+		// not expect calls from this goroutine otherwise.
+		s.sched.mu.Lock()
+		idle := len(s.sched.items) == 0
+		s.sched.mu.Unlock()
+		if idle {
+			select {
+			case <-s.closing:
+				return
+			case <-s.sched.kick:
+				continue
+			}
+		}
 		now := s.clock()
 		states, next := s.sched.due(now)
 		if len(states) > 0 {
