@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/eventsim/eventsim/events"
@@ -47,24 +48,29 @@ type Object struct {
 	// the account (it caches the encoding).
 	Fields map[string]any
 
-	coll   string // the collection listing it
-	json   []byte // Fields encoded; nil when stale
+	coll   string   // the collection listing it
+	json   atomic.Pointer[[]byte] // Fields encoded; nil when stale
+	owner  *Account               // the account holding it
+	tags   []string // Fields["tags"], kept apart for filters
 	busy   int64  // id of the long event in progress on it, 0 when none
 	before string // its status before that event
 }
 
 // JSON returns the object encoded as the API answers it. The bytes must not
-// be modified; they stay valid until the object next changes.
+// be modified; they stay valid until the object next changes. It is encoded
+// when first asked for after a change; many readers may call JSON at once
+// (they may each encode it, and keep one), but not while Apply runs.
 func (o *Object) JSON() []byte {
-	if o.json == nil {
-		b, err := json.Marshal(o.Fields)
-		if err != nil {
-			// Fields hold only values JSON can encode; this is a bug.
-			panic(fmt.Sprintf("account: encode %s: %v", o.Path, err))
-		}
-		o.json = b
+	if p := o.json.Load(); p != nil {
+		return *p
 	}
-	return o.json
+	b, err := json.Marshal(o.Fields)
+	if err != nil {
+		// Fields hold only values JSON can encode; this is a bug.
+		panic(fmt.Sprintf("account: encode %s: %v", o.Path, err))
+	}
+	o.json.Store(&b)
+	return b
 }
 
 // Status is the object's status field, "" when it has none.
@@ -78,21 +84,130 @@ func (o *Object) Status() string {
 func (o *Object) Busy() (int64, bool) { return o.busy, o.busy != 0 }
 
 // Tags returns the object's tags.
-func (o *Object) Tags() []string {
-	ts, _ := o.Fields["tags"].([]string)
-	return ts
-}
+func (o *Object) Tags() []string { return o.tags }
 
 func (o *Object) set(k string, v any) {
+	o.relabel(k, v)
 	o.Fields[k] = v
-	o.json = nil
+	o.stale()
+}
+
+// settle refreshes what is kept apart from Fields: the tags, and the
+// owner's index of them.
+func (o *Object) settle() {
+	tags, _ := o.Fields["tags"].([]string)
+	if slicesEqual(tags, o.tags) {
+		return
+	}
+	listed := o.owner != nil && o.owner.objs[o.Path] == o
+	if listed {
+		o.owner.untag(o)
+	}
+	o.tags = tags
+	if listed {
+		o.owner.tag(o)
+	}
+}
+
+func slicesEqual(a, b []string) bool { return slices.Equal(a, b) && (a == nil) == (b == nil) }
+
+// tag and untag keep the index of tagged objects per list.
+func (a *Account) tag(o *Object) {
+	for _, t := range o.tags {
+		byTag := a.tagged[o.coll]
+		if byTag == nil {
+			byTag = map[string][]*Object{}
+			a.tagged[o.coll] = byTag
+		}
+		l := byTag[t]
+		i, found := slices.BinarySearchFunc(l, o, compareIDs)
+		if !found {
+			byTag[t] = slices.Insert(l, i, o)
+		}
+	}
+}
+
+func (a *Account) untag(o *Object) {
+	for _, t := range o.tags {
+		l := a.tagged[o.coll][t]
+		if i, ok := slices.BinarySearchFunc(l, o, compareIDs); ok && l[i] == o {
+			l = slices.Delete(l, i, i+1)
+			if len(l) == 0 {
+				delete(a.tagged[o.coll], t)
+			} else {
+				a.tagged[o.coll][t] = l
+			}
+		}
+	}
+}
+
+// Tagged returns, for each tag of the list at coll that keep accepts, the
+// objects bearing it in id order. The slices must not be modified.
+func (a *Account) Tagged(coll string, keep func(tag string) bool) [][]*Object {
+	var out [][]*Object
+	for t, l := range a.tagged[coll] {
+		if keep(t) {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 func (o *Object) merge(m map[string]any) {
 	for k, v := range m {
+		o.relabel(k, v)
 		o.Fields[k] = v
 	}
-	o.json = nil
+	o.stale()
+}
+
+// labelKeys are the fields that name an object uniquely in its list.
+var labelKeys = map[string]bool{"label": true, "domain": true}
+
+// relabel keeps the owner's label index as field k becomes v.
+func (o *Object) relabel(k string, v any) {
+	if !labelKeys[k] || o.owner == nil || o.owner.objs[o.Path] != o {
+		return
+	}
+	o.owner.unindex(o)
+	o.Fields[k] = v
+	o.owner.index(o)
+}
+
+func labelKey(coll string, o *Object, field string) string {
+	s, _ := o.Fields[field].(string)
+	return coll + "\x00" + field + "\x00" + s
+}
+
+func (a *Account) index(o *Object) {
+	for f := range labelKeys {
+		if _, ok := o.Fields[f].(string); ok {
+			a.labels[labelKey(o.coll, o, f)] = o
+		}
+	}
+}
+
+func (a *Account) unindex(o *Object) {
+	for f := range labelKeys {
+		if _, ok := o.Fields[f].(string); ok {
+			if k := labelKey(o.coll, o, f); a.labels[k] == o {
+				delete(a.labels, k)
+			}
+		}
+	}
+}
+
+// Labelled returns the object of the list at coll whose field (label,
+// domain) is value, if any.
+func (a *Account) Labelled(coll, field, value string) (*Object, bool) {
+	o, ok := a.labels[coll+"\x00"+field+"\x00"+value]
+	return o, ok
+}
+
+// stale drops the encoding.
+func (o *Object) stale() {
+	o.json.Store(nil)
+	o.settle()
 }
 
 // Change is what a REST write adds to its first event: fields the event
@@ -126,7 +241,11 @@ type Account struct {
 	folder  *fold.Folder[*Account, Event]
 	entity  *Object // the event's entity while it applies, nil when none
 	second  *Object // its secondary entity likewise
+	labels  map[string]*Object // list, field and label → object
+	tagged  map[string]map[string][]*Object // list → tag → objects in id order
 }
+
+
 
 // New returns an account holding only what every account sees: the public
 // images, the account itself and its profile.
@@ -140,6 +259,8 @@ func New() *Account {
 func (a *Account) Reset() {
 	a.objs = map[string]*Object{}
 	a.kids = map[string][]*Object{}
+	a.labels = map[string]*Object{}
+	a.tagged = map[string]map[string][]*Object{}
 	a.gone = map[string]bool{}
 	a.pending = map[int64]map[string]any{}
 	a.nextID = map[string]int64{}
@@ -154,6 +275,12 @@ func (a *Account) Reset() {
 // Get returns the object at path ("/linode/instances/5"), if it exists.
 func (a *Account) Get(path string) (*Object, bool) {
 	o, ok := a.objs[path]
+	return o, ok
+}
+
+// GetBytes is Get for a path held in bytes, without allocating.
+func (a *Account) GetBytes(path []byte) (*Object, bool) {
+	o, ok := a.objs[string(path)]
 	return o, ok
 }
 
@@ -242,7 +369,11 @@ func (a *Account) put(o *Object) {
 		a.unlist(old)
 	}
 	o.coll = collectionOf(o.Path, o.Kind)
+	o.owner = a
+	o.stale()
 	a.objs[o.Path] = o
+	a.index(o)
+	a.tag(o)
 	delete(a.gone, o.Path)
 	if o.coll == "" {
 		return
@@ -253,6 +384,8 @@ func (a *Account) put(o *Object) {
 }
 
 func (a *Account) unlist(o *Object) {
+	a.unindex(o)
+	a.untag(o)
 	l := a.kids[o.coll]
 	if i, ok := slices.BinarySearchFunc(l, o, compareIDs); ok && l[i] == o {
 		a.kids[o.coll] = slices.Delete(l, i, i+1)
@@ -376,6 +509,9 @@ func lastSegmentID(path string) any {
 	}
 	return seg
 }
+
+// CompareIDs orders objects as lists do: by id.
+func CompareIDs(x, y *Object) int { return compareIDs(x, y) }
 
 // compareIDs orders integer ids numerically, before string ids.
 func compareIDs(x, y *Object) int {

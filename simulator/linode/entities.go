@@ -3,6 +3,7 @@ package linode
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -117,6 +118,21 @@ func segment(path string, i int) string {
 
 func notFound() error { return &apiError{kind: errNotFound, reason: "Not found"} }
 
+// getInstance answers GET /linode/instances/{c.id} without building its
+// path as a string: the fast path's read.
+func (s *Server) getInstance(c *call) ([]byte, error) {
+	var buf [40]byte
+	p := append(buf[:0], "/linode/instances/"...)
+	p = strconv.AppendInt(p, c.id, 10)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	o, ok := s.acct.GetBytes(p)
+	if !ok {
+		return nil, notFound()
+	}
+	return append(c.body, o.JSON()...), nil
+}
+
 // getEntity answers GET on an account path: the object there, or the page
 // of the list there, or 404 when the account holds neither now.
 func (s *Server) getEntity(c *call) ([]byte, error) {
@@ -154,10 +170,22 @@ func (s *Server) getEntity(c *call) ([]byte, error) {
 	if len(f.conds) == 0 && f.orderBy == "" && !f.desc {
 		matched = objs
 	} else {
-		matched = make([]*account.Object, 0, min(len(objs), 1024))
-		for _, o := range objs {
-			if f.match(o) {
-				matched = append(matched, o)
+		cand, narrowed := s.byTag(path, f)
+		if narrowed {
+			objs = cand
+		}
+		if narrowed && len(f.conds) == 1 {
+			// The tag index answered the one condition exactly.
+			matched = objs
+			if f.orderBy != "" || f.desc {
+				matched = slices.Clone(objs)
+			}
+		} else {
+			matched = make([]*account.Object, 0, min(len(objs), 1024))
+			for _, o := range objs {
+				if f.match(o) {
+					matched = append(matched, o)
+				}
 			}
 		}
 		f.sortObjects(matched)
@@ -172,6 +200,46 @@ func (s *Server) getEntity(c *call) ([]byte, error) {
 		b = append(b, o.JSON()...)
 	}
 	return appendPageTail(b, page, size, len(matched)), nil
+}
+
+// byTag narrows a list to the objects bearing the tags a top-level tags
+// condition (equality or +contains) asks for, in id order: what the cloud
+// controller manager and ListInstances by tag ask. ok is false when the
+// filter has no such condition.
+func (s *Server) byTag(path string, f *efilter) ([]*account.Object, bool) {
+	for _, c := range f.conds {
+		if len(c.key) != 1 || c.key[0] != "tags" {
+			continue
+		}
+		want, isStr := c.val.(string)
+		if !isStr {
+			continue
+		}
+		var keep func(string) bool
+		switch c.op {
+		case opEq:
+			keep = func(t string) bool { return t == want }
+		case opContains:
+			low := strings.ToLower(want)
+			keep = func(t string) bool { return strings.Contains(strings.ToLower(t), low) }
+		default:
+			continue
+		}
+		lists := s.acct.Tagged(path, keep)
+		switch len(lists) {
+		case 0:
+			return nil, true
+		case 1:
+			return lists[0], true
+		}
+		var out []*account.Object
+		for _, l := range lists {
+			out = append(out, l...)
+		}
+		slices.SortFunc(out, func(a, b *account.Object) int { return account.CompareIDs(a, b) })
+		return slices.Compact(out), true
+	}
+	return nil, false
 }
 
 // pageParams reads page and page_size as the events list does.

@@ -211,7 +211,12 @@ func (c *econd) match(o *account.Object) bool {
 		}
 		return false
 	}
-	v := lookup(o.Fields, c.key)
+	var v any
+	if len(c.key) == 1 && c.key[0] == "tags" {
+		v = o.Tags() // kept apart: the cloud controller manager's filter
+	} else {
+		v = lookup(o.Fields, c.key)
+	}
 	// A list field (tags, ipv4) matches when one of its items does.
 	switch l := v.(type) {
 	case []string:

@@ -436,13 +436,8 @@ func emptyAnswer(c *call) ([]byte, error) { return append(c.body, "{}"...), nil 
 
 // labelTaken reports whether another object in coll has the label.
 func (s *Server) labelTaken(coll, field, label string, except *account.Object) bool {
-	objs, _ := s.acct.Collection(coll)
-	for _, o := range objs {
-		if o != except && o.Fields[field] == label {
-			return true
-		}
-	}
-	return false
+	o, ok := s.acct.Labelled(coll, field, label)
+	return ok && o != except
 }
 
 // Linodes.
