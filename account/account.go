@@ -48,12 +48,12 @@ type Object struct {
 	// the account (it caches the encoding).
 	Fields map[string]any
 
-	coll   string   // the collection listing it
+	coll   string                 // the collection listing it
 	json   atomic.Pointer[[]byte] // Fields encoded; nil when stale
 	owner  *Account               // the account holding it
-	tags   []string // Fields["tags"], kept apart for filters
-	busy   int64  // id of the long event in progress on it, 0 when none
-	before string // its status before that event
+	tags   []string               // Fields["tags"], kept apart for filters
+	busy   int64                  // id of the long event in progress on it, 0 when none
+	before string                 // its status before that event
 }
 
 // JSON returns the object encoded as the API answers it. The bytes must not
@@ -239,13 +239,11 @@ type Account struct {
 	nextID  map[string]int64
 	now     time.Time
 	folder  *fold.Folder[*Account, Event]
-	entity  *Object // the event's entity while it applies, nil when none
-	second  *Object // its secondary entity likewise
-	labels  map[string]*Object // list, field and label → object
+	entity  *Object                         // the event's entity while it applies, nil when none
+	second  *Object                         // its secondary entity likewise
+	labels  map[string]*Object              // list, field and label → object
 	tagged  map[string]map[string][]*Object // list → tag → objects in id order
 }
-
-
 
 // New returns an account holding only what every account sees: the public
 // images, the account itself and its profile.

@@ -53,7 +53,7 @@ var (
 type fastReq struct {
 	id       int64
 	instance bool   // GET /v4[beta]/linode/instances/{id}, not an event
-	auth []byte // the first Authorization value, trimmed; nil when there is none
+	auth     []byte // the first Authorization value, trimmed; nil when there is none
 }
 
 type fastStatus uint8
