@@ -44,8 +44,8 @@ func TestVerbAndRESTMakeTheSameEvents(t *testing.T) {
 		args  string   // the verb's arguments, as YAML
 		// rest: the requests before the write (their answers' ids fill
 		// {0}, {1}...) and the write itself
-		pre  [][3]string
-		req  [3]string
+		pre [][3]string
+		req [3]string
 	}{
 		{verb: "linode.create", args: "label: web-1",
 			req: [3]string{"POST", "/v4/linode/instances", `{"type":"g6-nanode-1","region":"us-east","label":"web-1","image":"linode/debian12",` + pass + `,"booted":false}`}},
