@@ -2,8 +2,11 @@ package linode
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -210,5 +213,67 @@ func TestBadWrites(t *testing.T) {
 	}
 	if code, _ := send(t, s, "GET", "/v4/linode/instances/"+plain, ""); code != 200 {
 		t.Errorf("server stopped serving: %d", code)
+	}
+}
+
+// jsJudge is the node script driving @linode/api-v4; .ci/run installs the
+// client (npm install in its folder).
+const jsJudge = "testdata/apiv4/judge.mjs"
+
+// TestOfficialJSClient: Linode's official JavaScript client creates, gets,
+// lists (by tag) and deletes a Linode and reads its events. Without node or
+// the client the test fails, saying how to install them, unless
+// EVENTSIM_SKIP_NODE is set.
+func TestOfficialJSClient(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err == nil {
+		_, err = os.Stat("testdata/apiv4/node_modules/@linode/api-v4")
+	}
+	if err != nil {
+		msg := fmt.Sprintf("@linode/api-v4 not installed (%v): install Node.js and run `npm install --no-package-lock` in simulator/linode/testdata/apiv4, as .ci/run does", err)
+		if os.Getenv("EVENTSIM_SKIP_NODE") != "" {
+			t.Skip(msg + "; skipped because EVENTSIM_SKIP_NODE is set")
+		}
+		t.Fatal(msg + " (or set EVENTSIM_SKIP_NODE=1 to skip this test locally)")
+	}
+	s := newServer(t, Options{RateLimit: -1})
+	cmd := exec.CommandContext(t.Context(), node, jsJudge, s.URL(), s.Token())
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node %s: %v\n%s", jsJudge, err, stderr.String())
+	}
+	var seen struct {
+		Created struct {
+			ID            int
+			Status, Label string
+		}
+		Got struct {
+			ID                   int
+			Status, Type, Region string
+		}
+		Listed      []int
+		Results     int
+		Events      []string
+		AfterDelete string
+	}
+	if err := json.Unmarshal(out, &seen); err != nil {
+		t.Fatalf("judge printed %q: %v", out, err)
+	}
+	if seen.Created.Status != "provisioning" || seen.Created.Label != "js-judge-1" {
+		t.Errorf("created: %+v", seen.Created)
+	}
+	if seen.Got.ID != seen.Created.ID || seen.Got.Status != "running" || seen.Got.Type != "g6-nanode-1" || seen.Got.Region != "us-east" {
+		t.Errorf("got: %+v", seen.Got)
+	}
+	if len(seen.Listed) != 1 || seen.Listed[0] != seen.Created.ID || seen.Results != 1 {
+		t.Errorf("listed by tag: %v (%d results)", seen.Listed, seen.Results)
+	}
+	if strings.Join(seen.Events, " ") != "linode_boot:finished linode_create:finished" {
+		t.Errorf("events: %v", seen.Events)
+	}
+	if seen.AfterDelete != "404 Not found" {
+		t.Errorf("get after delete: %q, want 404 Not found", seen.AfterDelete)
 	}
 }
