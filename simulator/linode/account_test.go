@@ -10,10 +10,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/eventsim/eventsim/catalog"
 	"github.com/eventsim/eventsim/events"
 	"github.com/eventsim/eventsim/scenarios"
+	"github.com/eventsim/eventsim/schemas"
 )
 
 // get does a GET with the server's token and returns the status and body.
@@ -123,6 +125,7 @@ func TestEveryScenarioEntityResolves(t *testing.T) {
 						t.Fatalf("event %d %s %s: GET %s = %d %s, want 200", ev.ID, ev.Action, ev.Status, ent.URL, code, body)
 					}
 					checkIdentity(t, ev, ent, body)
+					checkObjectSchema(t, ent.URL, body)
 				}
 				if want, ok := issueStatuses[ev.Action]; ok && ev.Entity != nil && !deleted[ev.Entity.URL] {
 					var obj struct{ Status string }
@@ -183,5 +186,108 @@ func checkIdentity(t *testing.T, ev *events.LinodeEvent, ent *events.LinodeEntit
 		if fmt.Sprint(m["id"]) != fmt.Sprint(ent.ID) {
 			t.Errorf("event %d %s: GET %s: id %v, want %v", ev.ID, ev.Action, ent.URL, m["id"], ent.ID)
 		}
+	}
+}
+
+// objectSchemas name the schema each kind of object path answers with.
+var objectSchemas = []struct{ pattern, schema string }{
+	{"/v4/linode/instances/*", "linode-instance"},
+	{"/v4/linode/instances/*/disks/*", "linode-disk"},
+	{"/v4/linode/instances/*/configs/*", "linode-config"},
+	{"/v4/volumes/*", "linode-volume"},
+	{"/v4/domains/*", "linode-domain"},
+	{"/v4/domains/*/records/*", "linode-domain-record"},
+	{"/v4/networking/firewalls/*", "linode-firewall"},
+	{"/v4/networking/firewalls/*/devices/*", "linode-firewall-device"},
+	{"/v4/nodebalancers/*", "linode-nodebalancer"},
+	{"/v4/nodebalancers/*/configs/*", "linode-nodebalancer-config"},
+	{"/v4/images/*/*", "linode-image"},
+}
+
+// checkObjectSchema validates an object answer against its kind's schema, if
+// the path has one.
+func checkObjectSchema(t *testing.T, url string, body []byte) {
+	t.Helper()
+	for _, os := range objectSchemas {
+		if matchPattern(os.pattern, url) {
+			if err := schemas.Validate(os.schema, body); err != nil {
+				t.Errorf("GET %s does not match %s: %v\n%s", url, os.schema, err, body)
+			}
+			return
+		}
+	}
+}
+
+// TestObjectsMatchSchemas: what REST writes make and what played events
+// name both answer in the shapes of schemas/json/linode-*.json, and every
+// list in linode-page.
+func TestObjectsMatchSchemas(t *testing.T) {
+	s := newServer(t, Options{RateLimit: -1})
+	ids := map[string]string{}
+	for _, w := range []struct{ name, method, path, body string }{
+		{"linode", "POST", "/v4/linode/instances", `{"type":"g6-nanode-1","region":"us-east","label":"web-1","image":"linode/debian12","root_pass":"Correct-Horse-9","tags":["prod"]}`},
+		{"disk", "POST", "/v4/linode/instances/{linode}/disks", `{"label":"data","size":2048}`},
+		{"config", "POST", "/v4/linode/instances/{linode}/configs", `{"label":"boot","devices":{}}`},
+		{"volume", "POST", "/v4/volumes", `{"label":"vol-1","region":"us-east","linode_id":{linode}}`},
+		{"domain", "POST", "/v4/domains", `{"domain":"example.com","type":"master","soa_email":"a@example.com"}`},
+		{"record", "POST", "/v4/domains/{domain}/records", `{"type":"A","name":"www","target":"192.0.2.1"}`},
+		{"firewall", "POST", "/v4/networking/firewalls", `{"label":"fw-1","rules":{"inbound_policy":"DROP","outbound_policy":"ACCEPT"}}`},
+		{"device", "POST", "/v4/networking/firewalls/{firewall}/devices", `{"id":{linode},"type":"linode"}`},
+		{"nodebalancer", "POST", "/v4/nodebalancers", `{"label":"nb-1","region":"us-east"}`},
+		{"nbconfig", "POST", "/v4/nodebalancers/{nodebalancer}/configs", `{"port":443,"protocol":"https"}`},
+	} {
+		fill := func(x string) string {
+			for k, v := range ids {
+				x = strings.ReplaceAll(x, "{"+k+"}", v)
+			}
+			return x
+		}
+		code, b := send(t, s, w.method, fill(w.path), fill(w.body))
+		if code != http.StatusOK {
+			t.Fatalf("%s: %d %s", w.name, code, b)
+		}
+		var o struct{ ID json.Number }
+		_ = json.Unmarshal([]byte(b), &o)
+		ids[w.name] = o.ID.String()
+	}
+	// Played events name objects the account knows only from them.
+	deliver(t, s, event(5, "volume_create", "volume", 777, time.Now(), events.LinodeFinished),
+		event(6, "linode_boot", "linode", 888, time.Now(), events.LinodeFinished))
+	paths := []string{"/v4/volumes/777", "/v4/linode/instances/888", "/v4/images/linode/debian12"}
+	for _, l := range []string{"/v4/linode/instances", "/v4/linode/instances/{linode}/disks", "/v4/linode/instances/{linode}/configs",
+		"/v4/linode/instances/{linode}/volumes", "/v4/volumes", "/v4/domains", "/v4/domains/{domain}/records", "/v4/networking/firewalls",
+		"/v4/networking/firewalls/{firewall}/devices", "/v4/nodebalancers", "/v4/nodebalancers/{nodebalancer}/configs", "/v4/images"} {
+		for k, v := range ids {
+			l = strings.ReplaceAll(l, "{"+k+"}", v)
+		}
+		code, b := get(t, s, l)
+		if code != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", l, code, b)
+		}
+		if err := schemas.Validate("linode-page", b); err != nil {
+			t.Errorf("GET %s: %v", l, err)
+		}
+		var page struct{ Data []json.RawMessage }
+		_ = json.Unmarshal(b, &page)
+		if len(page.Data) == 0 {
+			t.Errorf("GET %s: empty", l)
+		}
+		for _, d := range page.Data {
+			var o struct{ ID json.RawMessage }
+			_ = json.Unmarshal(d, &o)
+			paths = append(paths, l+"/"+strings.Trim(string(o.ID), `"`))
+		}
+	}
+	for _, p := range paths {
+		if strings.Contains(p, "/instances/") && strings.Contains(p, "/volumes/") {
+			// A Linode's volumes are served at /v4/volumes/{id}.
+			p = "/v4/volumes/" + p[strings.LastIndexByte(p, '/')+1:]
+		}
+		code, b := get(t, s, p)
+		if code != http.StatusOK {
+			t.Errorf("GET %s: %d", p, code)
+			continue
+		}
+		checkObjectSchema(t, p, b)
 	}
 }
