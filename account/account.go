@@ -243,6 +243,7 @@ type Account struct {
 	second  *Object                         // its secondary entity likewise
 	labels  map[string]*Object              // list, field and label → object
 	tagged  map[string]map[string][]*Object // list → tag → objects in id order
+	sub     map[string][]string             // object path → the lists under it
 }
 
 // New returns an account holding only what every account sees: the public
@@ -259,6 +260,7 @@ func (a *Account) Reset() {
 	a.kids = map[string][]*Object{}
 	a.labels = map[string]*Object{}
 	a.tagged = map[string]map[string][]*Object{}
+	a.sub = map[string][]string{}
 	a.gone = map[string]bool{}
 	a.pending = map[int64]map[string]any{}
 	a.nextID = map[string]int64{}
@@ -376,6 +378,7 @@ func (a *Account) put(o *Object) {
 	if o.coll == "" {
 		return
 	}
+	a.register(o.coll)
 	l := a.kids[o.coll]
 	i, _ := slices.BinarySearchFunc(l, o, compareIDs)
 	a.kids[o.coll] = slices.Insert(l, i, o)
@@ -397,26 +400,19 @@ func (a *Account) unlist(o *Object) {
 // remove deletes the object at path and everything under it.
 func (a *Account) remove(path string) {
 	o, ok := a.objs[path]
-	if !ok {
-		a.gone[path] = true
-		return
-	}
-	a.unlist(o)
-	delete(a.objs, path)
 	a.gone[path] = true
-	prefix := path + "/"
-	for p, k := range a.objs {
-		if strings.HasPrefix(p, prefix) {
-			a.unlist(k)
-			delete(a.objs, p)
-		}
+	if ok {
+		a.unlist(o)
+		delete(a.objs, path)
 	}
-	for c := range a.kids {
-		if strings.HasPrefix(c, prefix) {
-			delete(a.kids, c)
+	for _, c := range a.sub[path] {
+		for _, k := range slices.Clone(a.kids[c]) {
+			a.remove(k.Path)
 		}
+		delete(a.kids, c)
 	}
-	if o.Kind == "linode" {
+	delete(a.sub, path)
+	if ok && o.Kind == "linode" {
 		// Volumes detach and firewalls forget the Linode, as the real API does.
 		for _, v := range a.kids["/volumes"] {
 			if v.Fields["linode_id"] == o.ID {
@@ -425,6 +421,19 @@ func (a *Account) remove(path string) {
 			}
 		}
 		a.forgetDevice(o.ID)
+	}
+}
+
+// register notes that the list at coll is under the object owning it, so
+// that removing the object removes the list.
+func (a *Account) register(coll string) {
+	i := strings.LastIndexByte(coll, '/')
+	if i <= 0 {
+		return
+	}
+	parent := coll[:i]
+	if !slices.Contains(a.sub[parent], coll) {
+		a.sub[parent] = append(a.sub[parent], coll)
 	}
 }
 
@@ -451,6 +460,7 @@ func (a *Account) ensure(ent *events.LinodeEntity, create bool) *Object {
 		// while its parent does, which the event thus names too.
 		if _, ok := a.kids[path]; !ok {
 			a.kids[path] = nil
+			a.register(path)
 		}
 		if i := strings.LastIndexByte(path, '/'); i > 0 {
 			if pk, _ := kindOf(path[:i]); pk != "" {
