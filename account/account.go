@@ -52,6 +52,7 @@ type Object struct {
 	json   atomic.Pointer[[]byte] // Fields encoded; nil when stale
 	owner  *Account               // the account holding it
 	tags   []string               // Fields["tags"], kept apart for filters
+	links  []string               // paths of objects that refer to it (a Linode's volumes and firewall devices)
 	busy   int64                  // id of the long event in progress on it, 0 when none
 	before string                 // its status before that event
 }
@@ -353,14 +354,20 @@ func (a *Account) Apply(e Event) error {
 // and "/v4beta/x" are "/x". Absolute URLs (community questions) and URLs
 // with a query are not the account's: ok is false.
 func Key(url string) (string, bool) {
-	rest, ok := strings.CutPrefix(url, "/v4/")
-	if !ok {
-		rest, ok = strings.CutPrefix(url, "/v4beta/")
-	}
-	if !ok || rest == "" || strings.ContainsAny(rest, "?#") {
+	var path string
+	switch {
+	case strings.HasPrefix(url, "/v4/"):
+		path = url[len("/v4"):]
+	case strings.HasPrefix(url, "/v4beta/"):
+		path = url[len("/v4beta"):]
+	default:
 		return "", false
 	}
-	return "/" + strings.TrimSuffix(rest, "/"), true
+	path = strings.TrimSuffix(path, "/")
+	if len(path) < 2 || strings.ContainsAny(path, "?#") {
+		return "", false
+	}
+	return path, true
 }
 
 // put stores o, listing it in its collection.
@@ -414,13 +421,25 @@ func (a *Account) remove(path string) {
 	delete(a.sub, path)
 	if ok && o.Kind == "linode" {
 		// Volumes detach and firewalls forget the Linode, as the real API does.
-		for _, v := range a.kids["/volumes"] {
-			if v.Fields["linode_id"] == o.ID {
-				v.set("linode_id", nil)
-				v.set("linode_label", nil)
+		for _, p := range o.links {
+			switch k, ok := a.objs[p]; {
+			case !ok:
+			case k.Kind == "volume" && k.Fields["linode_id"] == o.ID:
+				k.set("linode_id", nil)
+				k.set("linode_label", nil)
+			case k.Kind == "device":
+				if fw, ok := a.objs[p[:strings.LastIndex(p, "/devices/")]]; ok {
+					a.removeDevice(fw, o.ID)
+				}
 			}
 		}
-		a.forgetDevice(o.ID)
+	}
+}
+
+// link notes that the object at path refers to o.
+func (o *Object) link(path string) {
+	if !slices.Contains(o.links, path) {
+		o.links = append(o.links, path)
 	}
 }
 

@@ -85,6 +85,7 @@ func linodeFolder() *fold.Folder[*Account, Event] {
 		case e.Status != events.LinodeFinished || v.Fields["linode_id"] == nil:
 			v.set("linode_id", l.ID)
 			v.set("linode_label", l.Fields["label"])
+			l.link(v.Path)
 		}
 		return nil
 	}, "volume_attach")
@@ -264,6 +265,7 @@ func (a *Account) addDevice(fw, l *Object) {
 	d.Fields = shape("device", id, "", d.Path, a.now)
 	d.Fields["entity"] = deviceEntity(l)
 	a.put(d)
+	l.link(d.Path)
 	a.syncEntities(fw)
 }
 
@@ -272,16 +274,9 @@ func (a *Account) removeDevice(fw *Object, linodeID any) {
 		if ent, _ := d.Fields["entity"].(map[string]any); ent != nil && ent["id"] == linodeID {
 			a.remove(d.Path)
 			delete(a.gone, d.Path)
-			break
+			a.syncEntities(fw)
+			return
 		}
-	}
-	a.syncEntities(fw)
-}
-
-// forgetDevice removes a deleted Linode from every firewall.
-func (a *Account) forgetDevice(linodeID any) {
-	for _, fw := range a.kids["/networking/firewalls"] {
-		a.removeDevice(fw, linodeID)
 	}
 }
 

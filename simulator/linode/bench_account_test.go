@@ -21,6 +21,14 @@ const instancesN = 10_000
 // returns their ids.
 func fillInstances(tb testing.TB, s *Server, n int) []int {
 	tb.Helper()
+	ids, err := createLinodes(s, n)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ids
+}
+
+func createLinodes(s *Server, n int) ([]int, error) {
 	h := s.Handler()
 	ids := make([]int, 0, n)
 	for i := range n {
@@ -30,15 +38,15 @@ func fillInstances(tb testing.TB, s *Server, n int) []int {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
 		if w.Code != http.StatusOK {
-			tb.Fatalf("create %d: %d %s", i, w.Code, w.Body)
+			return nil, fmt.Errorf("create %d: %d %s", i, w.Code, w.Body)
 		}
 		var o struct{ ID int }
 		if err := json.Unmarshal(w.Body.Bytes(), &o); err != nil {
-			tb.Fatal(err)
+			return nil, err
 		}
 		ids = append(ids, o.ID)
 	}
-	return ids
+	return ids, nil
 }
 
 var accountBench struct {
