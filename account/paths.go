@@ -48,6 +48,9 @@ var listPatterns = []string{
 // an object (/v4/nodebalancers/1/configs/2/nodes, /v4/networking/vlans).
 var listSegments = map[string]bool{"nodes": true, "vlans": true, "pools": true}
 
+// Match matches a path against a pattern whose "*" stands for one segment.
+func Match(pattern, path string) bool { return match(pattern, path) }
+
 func match(pattern, path string) bool {
 	for {
 		pi := strings.IndexByte(pattern[1:], '/') + 1

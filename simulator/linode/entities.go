@@ -86,26 +86,7 @@ func readable(path string) bool {
 }
 
 // matchPattern matches a path against a pattern whose "*" is one segment.
-func matchPattern(pattern, path string) bool {
-	for {
-		if pattern == "" || path == "" {
-			return pattern == "" && path == ""
-		}
-		pi := strings.IndexByte(pattern[1:], '/') + 1
-		qi := strings.IndexByte(path[1:], '/') + 1
-		if pi == 0 {
-			pi = len(pattern)
-		}
-		if qi == 0 {
-			qi = len(path)
-		}
-		ps, qs := pattern[1:pi], path[1:qi]
-		if qs == "" || ps != "*" && ps != qs {
-			return false
-		}
-		pattern, path = pattern[pi:], path[qi:]
-	}
-}
+func matchPattern(pattern, path string) bool { return account.Match(pattern, path) }
 
 // segment returns the i-th segment of path ("/a/b/c", 1 → "b").
 func segment(path string, i int) string {
@@ -190,16 +171,7 @@ func (s *Server) getEntity(c *call) ([]byte, error) {
 		}
 		f.sortObjects(matched)
 	}
-	b := append(c.body, `{"data":[`...)
-	lo := min(len(matched), (page-1)*size)
-	hi := min(len(matched), lo+size)
-	for i, o := range matched[lo:hi] {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, o.JSON()...)
-	}
-	return appendPageTail(b, page, size, len(matched)), nil
+	return appendPage(c.body, page, size, len(matched), func(i int) []byte { return matched[i].JSON() }), nil
 }
 
 // byTag narrows a list to the objects bearing the tags a top-level tags
@@ -253,6 +225,20 @@ func pageParams(c *call) (page, size int, err error) {
 	return page, size, err
 }
 
+// appendPage writes one page of a list of n items, item(i) giving the i-th.
+func appendPage(b []byte, page, size, n int, item func(int) []byte) []byte {
+	b = append(b, `{"data":[`...)
+	lo := min(n, (page-1)*size)
+	hi := min(n, lo+size)
+	for i := lo; i < hi; i++ {
+		if i > lo {
+			b = append(b, ',')
+		}
+		b = append(b, item(i)...)
+	}
+	return appendPageTail(b, page, size, n)
+}
+
 func appendPageTail(b []byte, page, size, results int) []byte {
 	pages := max(1, (results+size-1)/size)
 	b = append(b, `],"page":`...)
@@ -270,16 +256,7 @@ func (s *Server) staticList(c *call, items [][]byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := append(c.body, `{"data":[`...)
-	lo := min(len(items), (page-1)*size)
-	hi := min(len(items), lo+size)
-	for i, it := range items[lo:hi] {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, it...)
-	}
-	return appendPageTail(b, page, size, len(items)), nil
+	return appendPage(c.body, page, size, len(items), func(i int) []byte { return items[i] }), nil
 }
 
 // appendIPs writes GET /linode/instances/{id}/ips: the Linode's addresses.

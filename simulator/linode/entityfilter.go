@@ -3,8 +3,6 @@ package linode
 import (
 	"cmp"
 	"encoding/json"
-	"errors"
-	"io"
 	"math"
 	"slices"
 	"strings"
@@ -33,21 +31,9 @@ type econd struct {
 // are those of sample (nil: any field).
 func parseEntityFilter(h string, sample map[string]any) (*efilter, error) {
 	f := &efilter{}
-	if strings.TrimSpace(h) == "" {
-		return f, nil
-	}
-	dec := json.NewDecoder(strings.NewReader(h))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, filterError("Could not apply filter: invalid JSON: %s", jsonProblem(err))
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, filterError("Could not apply filter: invalid JSON: data after the filter object")
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, filterError("Could not apply filter: X-Filter must be a JSON object")
+	m, err := decodeFilter(h)
+	if m == nil || err != nil {
+		return f, err
 	}
 	p := &efParser{sample: sample}
 	if ob, ok := m["+order_by"]; ok {
