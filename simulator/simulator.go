@@ -43,7 +43,9 @@ type Options struct {
 	// and LXD.Logging when the scenario asks for logging (its default).
 	LXD    lxd.Options
 	Linode linode.Options
-	// Logger receives the player's logs; nil means discard.
+	// Logger receives the player's logs (scenario start, end and loop) and
+	// control calls, and is passed to LXD and Linode when theirs is unset;
+	// nil means discard.
 	Logger *slog.Logger
 	// ControlToken is the token control API requests over plain HTTP must
 	// send as "Authorization: Bearer TOKEN" (docs/control-api.md); "" means
@@ -108,6 +110,9 @@ func New(opts Options) (*Server, error) {
 	// take their place among the played ones.
 	lo.Clock = s.streamNow
 	lo.Control = ctl
+	if lo.Logger == nil {
+		lo.Logger = opts.Logger
+	}
 	lo.Backpressure = lo.Backpressure || opts.Speed == 0
 	if s.lxd, err = lxd.New(lo); err != nil {
 		return nil, fmt.Errorf("lxd server: %w", err)
@@ -116,6 +121,9 @@ func New(opts Options) (*Server, error) {
 	no.Control = ctl
 	no.Clock = s.Now
 	no.Speed = opts.Speed
+	if no.Logger == nil {
+		no.Logger = opts.Logger
+	}
 	if s.linode, err = linode.New(no); err != nil {
 		s.lxd.Close()
 		return nil, fmt.Errorf("linode server: %w", err)
@@ -205,8 +213,13 @@ func (s *Server) stop() {
 // play releases each record when its virtual time comes.
 func (s *Server) play(ctx context.Context, eng *scenarios.Engine, done chan struct{}) {
 	defer close(done)
+	pass := 0
 	for {
 		r, err := eng.Next()
+		if p := eng.Pass(); p != pass {
+			pass = p
+			s.log.Info("scenario looped", "scenario", eng.Scenario().Name, "pass", pass+1)
+		}
 		if err != nil {
 			s.mu.Lock()
 			s.next = time.Time{}

@@ -61,6 +61,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.requests.Add(1)
+	if s.log.Enabled(r.Context(), slog.LevelDebug) {
+		s.log.Debug("linode request", "method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery, "remote", r.RemoteAddr)
+	}
 	h := w.Header()
 	h["Content-Type"] = hvJSON
 	h["Vary"] = hvVary

@@ -2,7 +2,9 @@ package linode
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -304,6 +306,9 @@ func appendDate(b []byte, now time.Time) []byte {
 // serveFast answers one plain request, appending the whole response to out.
 func (s *Server) serveFast(out []byte, r *fastReq) []byte {
 	s.requests.Add(1)
+	if s.log.Enabled(context.Background(), slog.LevelDebug) { // the arguments would allocate
+		s.log.Debug("linode request", "method", "GET", "path", "/v4/account/events/"+strconv.FormatInt(r.id, 10), "fast_path", true)
+	}
 	c := callPool.Get().(*call)
 	c.lim, c.id, c.accepted = s.anon, r.id, hvReadOnly
 	if r.instance {

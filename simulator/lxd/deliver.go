@@ -82,6 +82,7 @@ func (s *Server) Deliver(ctx context.Context, r *scenarios.Record) error {
 	if r.Time.After(s.lastAt) {
 		s.lastAt = r.Time
 	}
+	s.fold(r.JSON, nil)
 	s.submit(ev)
 	s.seqMu.Unlock()
 	if s.opts.Backpressure {
