@@ -568,7 +568,7 @@ func CheckLXDEventSlice(evs [][]byte, opts EventOptions) (*Report, error) {
 	for _, e := range evs {
 		c.Observe(Observation{Raw: e})
 	}
-	return c.report("lxd-offline", "", start), nil
+	return c.report(SuiteLXDOffline, "", start), nil
 }
 
 // CheckLXDEvents runs the event-level checks over newline-delimited JSON
@@ -597,7 +597,7 @@ func CheckLXDEvents(ctx context.Context, r io.Reader, opts EventOptions) (*Repor
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read events: line %d: %w", line+1, err)
 	}
-	return c.report("lxd-offline", "", start), nil
+	return c.report(SuiteLXDOffline, "", start), nil
 }
 
 func (c *EventChecker) report(suite, target string, start time.Time) *Report {

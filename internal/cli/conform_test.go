@@ -285,7 +285,7 @@ func TestConformReportFormats(t *testing.T) {
 			if out != "" {
 				t.Errorf("stdout %q, want nothing with --output", out)
 			}
-			if !strings.Contains(errOut, "passed (12 pass, 0 warn, 0 fail, 1 skip); report written to "+file) {
+			if !strings.Contains(errOut, "passed (14 pass, 0 warn, 0 fail, 2 skip); report written to "+file) {
 				t.Errorf("stderr %q, want a summary line naming the file", errOut)
 			}
 			b, err := os.ReadFile(file)
@@ -298,8 +298,8 @@ func TestConformReportFormats(t *testing.T) {
 				if err := json.Unmarshal(b, &rep); err != nil {
 					t.Fatal(err)
 				}
-				if rep.Suite != "linode" || len(rep.Results) != 13 || rep.Result(conformance.IDLinodeWalk) == nil || rep.Events == 0 {
-					t.Errorf("decoded %+v, want the linode suite with 13 results", rep)
+				if rep.Suite != "linode" || len(rep.Results) != 16 || rep.Result(conformance.IDLinodeWalk) == nil || rep.Events == 0 {
+					t.Errorf("decoded %+v, want the linode suite with 16 results", rep)
 				}
 			case "junit":
 				var doc struct {
@@ -316,8 +316,8 @@ func TestConformReportFormats(t *testing.T) {
 				if err := xml.Unmarshal(b, &doc); err != nil {
 					t.Fatal(err)
 				}
-				if len(doc.Suites) != 1 || doc.Suites[0].Tests != 13 || len(doc.Suites[0].Cases) != 13 || doc.Suites[0].Failures != 0 {
-					t.Fatalf("decoded %+v, want one suite of 13 test cases", doc)
+				if len(doc.Suites) != 1 || doc.Suites[0].Tests != 16 || len(doc.Suites[0].Cases) != 16 || doc.Suites[0].Failures != 0 {
+					t.Fatalf("decoded %+v, want one suite of 16 test cases", doc)
 				}
 				seen := map[string]bool{}
 				for _, c := range doc.Suites[0].Cases {
@@ -346,7 +346,7 @@ func TestConformFailedReportGoesToOutput(t *testing.T) {
 	_, u, tok := startSim(t, linodeOnly, noAuth)
 	file := filepath.Join(t.TempDir(), "r.json")
 	code, _, errOut := runMain(t, "conform", "linode", "--target", u, "--token", tok, "--report", "json", "-o", file)
-	if code != ExitFailed || !strings.Contains(errOut, "FAILED (11 pass, 0 warn, 1 fail, 1 skip)") {
+	if code != ExitFailed || !strings.Contains(errOut, "FAILED (13 pass, 0 warn, 1 fail, 2 skip)") {
 		t.Errorf("exit %d, stderr %q; want 1 and a summary naming the failure", code, errOut)
 	}
 	var rep conformance.Report
