@@ -3,6 +3,7 @@ package conformance
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -292,6 +293,19 @@ func (r *linodeRun) errorEnvelope(rec *recorder, x *lnResp, subj []byte, want in
 	}
 }
 
+// newLinodeRun makes the client side of a run: base URL and HTTP client.
+func newLinodeRun(o LinodeOptions) *linodeRun {
+	r := &linodeRun{o: o, base: strings.TrimSuffix(o.Target, "/"), hc: o.HTTPClient}
+	if r.hc == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		if o.Insecure {
+			tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for it
+		}
+		r.hc = &http.Client{Timeout: 30 * time.Second, Transport: tr}
+	}
+	return r
+}
+
 // RunLinode checks a live Linode API (or eventsim's) /account/events.
 func RunLinode(ctx context.Context, o LinodeOptions) (*Report, error) {
 	start := time.Now()
@@ -302,15 +316,8 @@ func RunLinode(ctx context.Context, o LinodeOptions) (*Report, error) {
 	if o.Token == "" {
 		return nil, &ConfigError{Field: "token", Msg: "a token is required (--token)"}
 	}
-	r := &linodeRun{o: o, base: strings.TrimSuffix(o.Target, "/"), hc: o.HTTPClient,
-		rep: &Report{Suite: "linode", Target: o.Target, Started: start, Strict: o.Strict}}
-	if r.hc == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		if o.Insecure {
-			tr.TLSClientConfig.InsecureSkipVerify = true //nolint:gosec // the user asked for it
-		}
-		r.hc = &http.Client{Timeout: 30 * time.Second, Transport: tr}
-	}
+	r := newLinodeRun(o)
+	r.rep = &Report{Suite: "linode", Target: o.Target, Started: start, Strict: o.Strict}
 	const list = "/account/events"
 
 	// Reachability and the first page.

@@ -1,0 +1,339 @@
+package conformance
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"strings"
+	"unicode/utf8"
+)
+
+// Scrubber replaces secrets in recorded events by stand-ins, consistently
+// across a recording: one secret, one stand-in, wherever it appears. It
+// knows secrets by their keys (usernames, client addresses, certificate
+// fingerprints, host and member names, tokens; labels when asked) and by a
+// few path shapes (/1.0/certificates/FP, /1.0/cluster/members/NAME), and
+// then replaces each secret it knows inside every string, so a username
+// also goes from the messages that repeat it. The JSON keeps its layout:
+// only string values change. Not safe for concurrent use.
+type Scrubber struct {
+	// Labels also scrubs labels (Linode entity labels).
+	Labels bool
+
+	standIn map[string]string // secret -> stand-in
+	count   map[string]int    // per category
+	order   []string          // secrets, longest first, for replacing inside strings
+}
+
+// NewScrubber makes a scrubber; labels says whether labels are secrets too.
+func NewScrubber(labels bool) *Scrubber {
+	return &Scrubber{Labels: labels, standIn: map[string]string{}, count: map[string]int{}}
+}
+
+// Secrets returns how many distinct secrets were replaced.
+func (s *Scrubber) Secrets() int { return len(s.standIn) }
+
+// category says what kind of secret a key's string value is, or "".
+func (s *Scrubber) category(key string) string {
+	switch key {
+	case "username", "user":
+		return "user"
+	case "address", "ip", "remote", "client_address", "source_address":
+		return "address"
+	case "fingerprint", "certificate_fingerprint":
+		return "fingerprint"
+	case "location", "server_name", "member", "node", "hostname", "host":
+		return "host"
+	case "secret", "token", "password", "trust_password", "trust_token":
+		return "token"
+	case "label":
+		if s.Labels {
+			return "label"
+		}
+	}
+	return ""
+}
+
+// notSecret are values under secret keys that reveal nothing: LXD's
+// standalone location, the unix socket's address, empty values.
+var notSecret = map[string]bool{"": true, "none": true, "@": true, "unix": true, "null": true}
+
+// Remember registers value as a secret of category cat (user, address,
+// fingerprint, host, token, label) and returns its stand-in.
+func (s *Scrubber) Remember(cat, value string) string {
+	if notSecret[value] {
+		return value
+	}
+	if cat == "address" {
+		if h, port, err := net.SplitHostPort(value); err == nil && h != "" {
+			return net.JoinHostPort(s.Remember("address", h), port)
+		}
+	}
+	if v, ok := s.standIn[value]; ok {
+		return v
+	}
+	s.count[cat]++
+	n := s.count[cat]
+	var v string
+	switch cat {
+	case "address":
+		if ip := net.ParseIP(value); ip != nil && ip.To4() != nil {
+			v = fmt.Sprintf("192.0.2.%d", n%254+1)
+			if n >= 254 {
+				v = fmt.Sprintf("198.51.100.%d", n%254+1) // a second documentation range
+			}
+		} else if ip != nil {
+			v = fmt.Sprintf("2001:db8::%x", n)
+		} else {
+			v = fmt.Sprintf("address-%d", n)
+		}
+	case "fingerprint":
+		sum := sha256.Sum256([]byte(fmt.Sprintf("eventsim-fingerprint-%d", n)))
+		v = hex.EncodeToString(sum[:])
+		if len(value) < len(v) {
+			v = v[:len(value)]
+		}
+	default:
+		v = fmt.Sprintf("%s-%d", cat, n)
+	}
+	s.standIn[value] = v
+	s.order = append(s.order, value)
+	// Longest first, so a secret inside a longer one does not cut it.
+	for i := len(s.order) - 1; i > 0 && len(s.order[i]) > len(s.order[i-1]); i-- {
+		s.order[i], s.order[i-1] = s.order[i-1], s.order[i]
+	}
+	return v
+}
+
+// pathSecrets are path prefixes whose next segment is a secret.
+var pathSecrets = []struct{ prefix, cat string }{
+	{"/1.0/certificates/", "fingerprint"},
+	{"/1.0/cluster/members/", "host"},
+}
+
+// Scrub returns the event with every secret replaced. raw must be one JSON
+// value; anything else is returned unchanged.
+func (s *Scrubber) Scrub(raw []byte) []byte {
+	// First learn the secrets this event names, wherever they are, then
+	// rewrite every string knowing all of them.
+	if walkStrings(raw, func(key, val string) string {
+		if cat := s.category(key); cat != "" {
+			s.Remember(cat, val)
+		}
+		for _, p := range pathSecrets {
+			if i := strings.Index(val, p.prefix); i >= 0 {
+				seg := val[i+len(p.prefix):]
+				if j := strings.IndexAny(seg, "/?"); j >= 0 {
+					seg = seg[:j]
+				}
+				s.Remember(p.cat, seg)
+			}
+		}
+		return val
+	}, nil) != nil {
+		return raw
+	}
+	if len(s.standIn) == 0 {
+		return raw
+	}
+	var out []byte
+	_ = walkStrings(raw, func(key, val string) string {
+		if v, ok := s.standIn[val]; ok {
+			return v
+		}
+		return s.replaceInside(val)
+	}, &out)
+	return out
+}
+
+// replaceInside replaces the known secrets that stand as whole words inside val.
+func (s *Scrubber) replaceInside(val string) string {
+	for _, sec := range s.order {
+		if len(sec) > len(val) || !strings.Contains(val, sec) {
+			continue
+		}
+		var b strings.Builder
+		rest := val
+		for {
+			i := strings.Index(rest, sec)
+			if i < 0 {
+				b.WriteString(rest)
+				break
+			}
+			end := i + len(sec)
+			whole := (i == 0 || !wordByte(rest[i-1])) && (end == len(rest) || !wordByte(rest[end]))
+			b.WriteString(rest[:i])
+			if whole {
+				b.WriteString(s.standIn[sec])
+			} else {
+				b.WriteString(sec)
+			}
+			rest = rest[end:]
+		}
+		val = b.String()
+	}
+	return val
+}
+
+func wordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+}
+
+// walkStrings calls f on every string value of the JSON document raw with
+// the key it belongs to (the nearest object key; "" at the top), and, when
+// out is not nil, appends to *out the document with each string replaced by
+// what f returns, everything else byte for byte. It returns an error for
+// input that is not JSON.
+func walkStrings(raw []byte, f func(key, val string) string, out *[]byte) error {
+	w := &strWalker{b: raw, f: f, out: out}
+	if out != nil {
+		*out = make([]byte, 0, len(raw)+32)
+	}
+	w.space()
+	if err := w.value(""); err != nil {
+		return err
+	}
+	w.space()
+	if w.i != len(w.b) {
+		return fmt.Errorf("trailing data at %d", w.i)
+	}
+	if out != nil {
+		*out = append(*out, w.b[w.flushed:]...)
+	}
+	return nil
+}
+
+type strWalker struct {
+	b       []byte
+	i       int
+	flushed int // bytes before this are in out
+	f       func(key, val string) string
+	out     *[]byte
+}
+
+func (w *strWalker) space() {
+	for w.i < len(w.b) && (w.b[w.i] == ' ' || w.b[w.i] == '\t' || w.b[w.i] == '\n' || w.b[w.i] == '\r') {
+		w.i++
+	}
+}
+
+func (w *strWalker) value(key string) error {
+	if w.i >= len(w.b) {
+		return fmt.Errorf("unexpected end")
+	}
+	switch c := w.b[w.i]; {
+	case c == '{':
+		w.i++
+		for {
+			w.space()
+			if w.i < len(w.b) && w.b[w.i] == '}' {
+				w.i++
+				return nil
+			}
+			k, _, err := w.str()
+			if err != nil {
+				return err
+			}
+			w.space()
+			if w.i >= len(w.b) || w.b[w.i] != ':' {
+				return fmt.Errorf("want : at %d", w.i)
+			}
+			w.i++
+			w.space()
+			if err := w.value(k); err != nil {
+				return err
+			}
+			w.space()
+			if w.i < len(w.b) && w.b[w.i] == ',' {
+				w.i++
+				continue
+			}
+			if w.i < len(w.b) && w.b[w.i] == '}' {
+				w.i++
+				return nil
+			}
+			return fmt.Errorf("want , or } at %d", w.i)
+		}
+	case c == '[':
+		w.i++
+		for {
+			w.space()
+			if w.i < len(w.b) && w.b[w.i] == ']' {
+				w.i++
+				return nil
+			}
+			if err := w.value(key); err != nil {
+				return err
+			}
+			w.space()
+			if w.i < len(w.b) && w.b[w.i] == ',' {
+				w.i++
+				continue
+			}
+			if w.i < len(w.b) && w.b[w.i] == ']' {
+				w.i++
+				return nil
+			}
+			return fmt.Errorf("want , or ] at %d", w.i)
+		}
+	case c == '"':
+		start := w.i
+		s, _, err := w.str()
+		if err != nil {
+			return err
+		}
+		if ns := w.f(key, s); ns != s && w.out != nil {
+			*w.out = append(*w.out, w.b[w.flushed:start]...)
+			enc, _ := json.Marshal(ns)
+			*w.out = append(*w.out, enc...)
+			w.flushed = w.i
+		}
+		return nil
+	default:
+		// A number, true, false or null: skip to the next delimiter.
+		start := w.i
+		for w.i < len(w.b) && !bytes.ContainsRune([]byte(",}] \t\r\n"), rune(w.b[w.i])) {
+			w.i++
+		}
+		if w.i == start {
+			return fmt.Errorf("unexpected %q at %d", c, w.i)
+		}
+		return nil
+	}
+}
+
+// str reads a JSON string at w.i and returns it decoded.
+func (w *strWalker) str() (string, bool, error) {
+	if w.i >= len(w.b) || w.b[w.i] != '"' {
+		return "", false, fmt.Errorf("want a string at %d", w.i)
+	}
+	start := w.i
+	w.i++
+	escaped := false
+	for w.i < len(w.b) {
+		switch c := w.b[w.i]; {
+		case c == '\\':
+			escaped = true
+			w.i += 2
+			continue
+		case c == '"':
+			w.i++
+			if !escaped {
+				return string(w.b[start+1 : w.i-1]), false, nil
+			}
+			var s string
+			if err := json.Unmarshal(w.b[start:w.i], &s); err != nil {
+				return "", true, err
+			}
+			return s, true, nil
+		case c < utf8.RuneSelf:
+			w.i++
+		default:
+			w.i++
+		}
+	}
+	return "", false, fmt.Errorf("unterminated string")
+}
