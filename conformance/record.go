@@ -429,4 +429,3 @@ func RecordLinode(ctx context.Context, o RecordOptions, w io.Writer) (RecordStat
 	cancel()
 	return st, err
 }
-

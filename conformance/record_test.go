@@ -66,7 +66,7 @@ func TestRecordScrubsEverySecret(t *testing.T) {
 			m.emit("logging", "", map[string]any{"message": "Handling API request", "level": "debug",
 				"context": map[string]any{"ip": "203.0.113.77:51234", "method": "GET", "protocol": "tls", "url": "/1.0", "username": "alice.admin"}})
 			m.emit("lifecycle", "default", map[string]any{"action": "certificate-created", "source": "/1.0/certificates/" + fp,
-				"context": map[string]any{"fingerprint": fp, "name": "webserver-label"},
+				"context":   map[string]any{"fingerprint": fp, "name": "webserver-label"},
 				"requestor": map[string]any{"username": "alice.admin", "protocol": "tls", "address": "[2001:db8:cafe::42]:8443"}})
 			m.emit("lifecycle", "", map[string]any{"action": "cluster-member-added", "source": "/1.0/cluster/members/prod-member-7",
 				"requestor": map[string]any{"username": "alice.admin", "protocol": "tls", "address": "203.0.113.77:40000"}})
