@@ -87,6 +87,12 @@ type Engine struct {
 
 	// bodies caches pretty-printed request body templates (see requestBody).
 	bodies map[string]*bodyTemplate
+
+	// replay is how far this pass moves a recording's events (FromRecording).
+	replay struct {
+		set   bool
+		shift time.Duration
+	}
 }
 
 // New makes an engine for a parsed scenario.
@@ -124,6 +130,7 @@ func (e *Engine) Start() time.Time { return e.start }
 
 // begin starts a pass of the scenario at e.start.
 func (e *Engine) begin() {
+	e.replay.set = false
 	e.lxd = newLXDWorld(e)
 	e.linode.reset()
 	root := e.newTrack("main", e.start, e.s.Steps)
