@@ -29,6 +29,11 @@ type Options struct {
 	// caller: Next returns them with JSON nil, and Record.AppendJSON writes
 	// them, on any goroutine. Unset, every record comes with its JSON.
 	DeferJSON bool
+	// Shard and Shards make the engine play shard Shard (0-based) of a
+	// dataset split into Shards: a world of its own, whose objects' names
+	// and ids no other shard makes (see shardInfo). Shards 0 or 1 plays the
+	// whole dataset.
+	Shard, Shards int
 
 	// check runs the scenario once to find mistakes; mixes and endless
 	// repeats play once and nothing is encoded.
@@ -79,6 +84,7 @@ type Engine struct {
 
 	lxd    *lxdWorld
 	linode *linodeWorld
+	shard  *shardInfo // nil: the whole dataset
 
 	start time.Time // of the current pass
 	last  time.Time // time of the last record
@@ -101,7 +107,14 @@ func New(s *Scenario, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{s: s, opts: opts, cat: cat, lcat: catalog.Linode(), bodies: map[string]*bodyTemplate{}}
+	shard, err := shardPart(opts.Shard, opts.Shards)
+	if err != nil {
+		return nil, err
+	}
+	if shard != nil {
+		s = shard.forShard(s)
+	}
+	e := &Engine{s: s, opts: opts, cat: cat, lcat: catalog.Linode(), bodies: map[string]*bodyTemplate{}, shard: shard}
 	e.seed = opts.Seed
 	if e.seed == 0 {
 		e.seed = s.Seed
@@ -141,6 +154,10 @@ func (e *Engine) newTrack(name string, at time.Time, steps []*Step) *track {
 	e.nextID++
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%d/%d/%s/%d", e.seed, e.pass, name, e.nextID)
+	if e.shard != nil {
+		// Each shard draws its own numbers; the whole dataset's are kept.
+		fmt.Fprintf(h, "/shard %d of %d", e.shard.i, e.shard.n)
+	}
 	t := &track{
 		id:   e.nextID,
 		name: name,
@@ -148,6 +165,7 @@ func (e *Engine) newTrack(name string, at time.Time, steps []*Step) *track {
 		rng:  rand.New(rand.NewSource(int64(h.Sum64()))),
 	}
 	t.fake = newFaker(t.rng)
+	t.fake.prefix = e.shard.hexPrefix()
 	t.push(&frame{steps: steps, count: 1})
 	return t
 }

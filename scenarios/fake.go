@@ -15,6 +15,9 @@ import (
 type faker struct {
 	rng *rand.Rand
 	f   *gofakeit.Faker
+	// prefix, when set, replaces the first 8 hex digits of every UUID and
+	// fingerprint: a shard's number, so no two shards make the same.
+	prefix string
 }
 
 func newFaker(r *rand.Rand) *faker {
@@ -37,6 +40,7 @@ func (f *faker) uuid() string {
 	hex.Encode(out[19:23], b[8:10])
 	out[23] = '-'
 	hex.Encode(out[24:], b[10:])
+	copy(out[:8], f.prefix)
 	return string(out[:])
 }
 
@@ -57,7 +61,7 @@ func (f *faker) hex(n int) string {
 }
 
 // fingerprint returns a SHA-256 fingerprint, as images and certificates have.
-func (f *faker) fingerprint() string { return f.hex(64) }
+func (f *faker) fingerprint() string { return f.prefix + f.hex(64)[len(f.prefix):] }
 
 // ipv4 returns a documentation-range address, never a real host.
 func (f *faker) ipv4() string {

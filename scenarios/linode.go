@@ -33,6 +33,7 @@ type linodeObj struct {
 type linodeObjs struct {
 	list   []*linodeObj
 	nextID int64
+	shard  *shardInfo
 }
 
 // First ids per kind, so ids look like the real ones.
@@ -60,7 +61,7 @@ func (w *linodeWorld) reset() {
 func (w *linodeWorld) kind(k string) *linodeObjs {
 	o := w.objs[k]
 	if o == nil {
-		o = &linodeObjs{nextID: linodeIDBase[k]}
+		o = &linodeObjs{nextID: linodeIDBase[k], shard: w.e.shard}
 		if o.nextID == 0 {
 			o.nextID = 1000
 		}
@@ -81,6 +82,9 @@ func (o *linodeObjs) find(label string) *linodeObj {
 func (o *linodeObjs) add(t *track, label string) *linodeObj {
 	o.nextID += 1 + int64(t.rng.Intn(40))
 	x := &linodeObj{id: o.nextID, label: label, diskIDs: map[string]int64{}}
+	if o.shard != nil {
+		x.id = o.shard.id(o.nextID)
+	}
 	o.list = append(o.list, x)
 	return x
 }
@@ -157,6 +161,16 @@ func (w *linodeWorld) checkArgs(st *Step) error {
 }
 
 func (w *linodeWorld) newLabel(t *track, kind string) string {
+	if w.e.shard == nil {
+		return w.label(t, kind)
+	}
+	if kind == "domain" {
+		return w.e.shard.tagDomain(w.label(t, kind))
+	}
+	return w.e.shard.tag(w.label(t, kind))
+}
+
+func (w *linodeWorld) label(t *track, kind string) string {
 	switch kind {
 	case "domain":
 		return strings.ToLower(t.fake.f.DomainName())
@@ -436,7 +450,7 @@ func applyEntity(e *events.LinodeEntity, m map[string]any) {
 func (w *linodeWorld) start(t *track, st *Step, a *catalog.LinodeAction, at time.Time, ent, sec *events.LinodeEntity) time.Time {
 	username := orDefault(arg(st, "username"), w.username)
 	ev := events.LinodeEvent{
-		ID: w.nextID, Action: a.Name, Created: events.LinodeTime(at), Entity: ent, SecondaryEntity: sec,
+		ID: w.e.shard.id(w.nextID), Action: a.Name, Created: events.LinodeTime(at), Entity: ent, SecondaryEntity: sec,
 		Username: &username, Details: json.RawMessage(`{}`),
 	}
 	w.nextID++

@@ -940,14 +940,17 @@ func (w *lxdWorld) newName(t *track, kind string) string {
 			n = fmt.Sprintf("snap%d", t.rng.Intn(1000))
 		case "network-forward":
 			n = t.fake.ipv4()
+			if s := w.e.shard; s != nil {
+				n = s.ipv4(n[strings.LastIndexByte(n, '.')+1:])
+			}
 		case "network-zone":
-			n = t.fake.petname() + ".example"
+			n = w.e.shard.tag(t.fake.petname()) + ".example"
 		case "network":
-			n = fmt.Sprintf("lxdbr%d", t.rng.Intn(100))
+			n = w.e.shard.tag(fmt.Sprintf("lxdbr%d", t.rng.Intn(100)))
 		case "cluster-member":
-			n = fmt.Sprintf("member%02d", t.rng.Intn(100))
+			n = w.e.shard.tag(fmt.Sprintf("member%02d", t.rng.Intn(100)))
 		default:
-			n = t.fake.petname()
+			n = w.e.shard.tag(t.fake.petname())
 		}
 		exists := false
 		for _, x := range w.reg(kind).list {

@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,22 +23,25 @@ import (
 //	POST /eventsim/v1/emit?api=lxd|linode   deliver one event (JSON body) now
 //	POST /eventsim/v1/fault                 inject a fault (JSON body, as a fault step)
 //	POST /eventsim/v1/reset                 play the scenario again from the start, Linode store emptied
+//
+// guardControl (guard.go) says who may call it. run never opens a path on
+// the server's machine, and bodies are capped (413 past the cap).
 func (s *Server) controlHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /eventsim/v1/stats", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Stats())
 	})
 	mux.HandleFunc("POST /eventsim/v1/run", func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		body, err := readBody(w, r, maxBody)
 		if err != nil {
-			controlError(w, http.StatusBadRequest, err)
+			controlError(w, bodyStatus(err), err)
 			return
 		}
 		var scen *scenarios.Scenario
 		if len(body) > 0 {
 			scen, err = scenarios.Parse("request body", body)
 		} else {
-			scen, err = scenarios.Load(r.URL.Query().Get("scenario"))
+			scen, err = builtinScenario(r.URL.Query().Get("scenario"))
 		}
 		if err != nil {
 			controlError(w, http.StatusBadRequest, err)
@@ -50,7 +54,12 @@ func (s *Server) controlHandler() http.Handler {
 		writeJSON(w, http.StatusAccepted, map[string]string{"scenario": scen.Name})
 	})
 	mux.HandleFunc("POST /eventsim/v1/emit", func(w http.ResponseWriter, r *http.Request) {
-		rec, err := s.recordFromBody(r)
+		body, err := readBody(w, r, maxBody)
+		if err != nil {
+			controlError(w, bodyStatus(err), err)
+			return
+		}
+		rec, err := s.recordFromBody(r, body)
 		if err != nil {
 			controlError(w, http.StatusBadRequest, err)
 			return
@@ -67,7 +76,12 @@ func (s *Server) controlHandler() http.Handler {
 			For   string `json:"for"`
 			Delay string `json:"delay"`
 		}
-		dec := json.NewDecoder(io.LimitReader(r.Body, 1<<16))
+		body, err := readBody(w, r, maxFaultBody)
+		if err != nil {
+			controlError(w, bodyStatus(err), err)
+			return
+		}
+		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&f); err != nil {
 			controlError(w, http.StatusBadRequest, fmt.Errorf("fault body: %w", err))
@@ -130,15 +144,67 @@ func (s *Server) controlHandler() http.Handler {
 	mux.HandleFunc("/eventsim/v1/", func(w http.ResponseWriter, r *http.Request) {
 		controlError(w, http.StatusNotFound, fmt.Errorf("no control route %s %s", r.Method, r.URL.Path))
 	})
-	return mux
+	return s.guardControl(mux)
+}
+
+var errBodyTooLarge = errors.New("request body too large")
+
+// Limits of request bodies: a scenario or an event, and a fault.
+const (
+	maxBody      = 1 << 20
+	maxFaultBody = 64 << 10
+)
+
+// readBody reads a request body of at most limit bytes.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		size := fmt.Sprintf("%d KiB", limit>>10)
+		if limit >= 1<<20 {
+			size = fmt.Sprintf("%d MiB", limit>>20)
+		}
+		return nil, fmt.Errorf("%w: the limit is %s", errBodyTooLarge, size)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read request body: %w", err)
+	}
+	return body, nil
+}
+
+// bodyStatus is the status of a readBody error: 413 for a body over its
+// limit, 400 for one that could not be read (cut short, or too slow).
+func bodyStatus(err error) int {
+	if errors.Is(err, errBodyTooLarge) {
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusBadRequest
+}
+
+// builtinScenario loads a built-in scenario by name. The control API never
+// opens a path on the server's machine: a scenario of the client's own
+// comes as the request body.
+func builtinScenario(name string) (*scenarios.Scenario, error) {
+	if name == "" {
+		return nil, errors.New("run needs ?scenario=NAME (a built-in scenario) or a scenario's YAML as the request body")
+	}
+	src, err := scenarios.Source(name)
+	if err != nil {
+		list, _ := scenarios.List()
+		names := make([]string, len(list))
+		for i, b := range list {
+			names[i] = b.Name
+		}
+		if len(name) > 64 {
+			name = name[:64] + "…"
+		}
+		return nil, fmt.Errorf("%w: %q is not a built-in scenario (%s); to play another, send its YAML as the request body", scenarios.ErrNotFound, name, strings.Join(names, ", "))
+	}
+	return scenarios.Parse("builtin:"+name, src)
 }
 
 // recordFromBody turns an emit request into a record.
-func (s *Server) recordFromBody(r *http.Request) (*scenarios.Record, error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) recordFromBody(r *http.Request, body []byte) (*scenarios.Record, error) {
 	now := s.Now()
 	switch api := r.URL.Query().Get("api"); api {
 	case "lxd":

@@ -19,12 +19,36 @@ import (
 func controlAt(srv *simulator.Server, listener string) (string, *http.Client) {
 	switch listener {
 	case "lxd-unix":
-		return "http://unix.socket/eventsim/v1", unixClient(srv.LXD().SocketPath())
+		return "http://unix.socket/eventsim/v1", controlClient(srv, unixClient(srv.LXD().SocketPath()))
 	case "linode":
-		return srv.Linode().URL() + "/eventsim/v1", http.DefaultClient
+		return srv.Linode().URL() + "/eventsim/v1", controlClient(srv, http.DefaultClient)
 	}
-	return srv.LXD().URL() + "/eventsim/v1", http.DefaultClient
+	return srv.LXD().URL() + "/eventsim/v1", controlClient(srv, http.DefaultClient)
 }
+
+// controlClient is c sending what a control request needs: the control
+// token, and a body's type (YAML for run, JSON otherwise).
+func controlClient(srv *simulator.Server, c *http.Client) *http.Client {
+	base := c.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		r = r.Clone(r.Context())
+		r.Header.Set("Authorization", "Bearer "+srv.ControlToken())
+		if r.ContentLength != 0 && r.Header.Get("Content-Type") == "" {
+			r.Header.Set("Content-Type", "application/json")
+			if strings.HasSuffix(r.URL.Path, "/run") {
+				r.Header.Set("Content-Type", "application/yaml")
+			}
+		}
+		return base.RoundTrip(r)
+	})}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func TestControlAPI(t *testing.T) {
 	for _, listener := range []string{"lxd-tcp", "lxd-unix", "linode"} {
@@ -142,16 +166,16 @@ func TestControlAPI(t *testing.T) {
 // acts on the stream of the composed server.
 func TestFaultsViaControl(t *testing.T) {
 	srv := newSim(t, quietScenario, 0)
-	base := srv.LXD().URL() + "/eventsim/v1"
+	base, ctl := controlAt(srv, "lxd-tcp")
 	emit := func(action string) {
 		t.Helper()
-		if code, m := call(t, http.DefaultClient, "POST", base+"/emit?api=lxd", lxdEvent(action)); code != 202 {
+		if code, m := call(t, ctl, "POST", base+"/emit?api=lxd", lxdEvent(action)); code != 202 {
 			t.Fatalf("emit: %d %v", code, m)
 		}
 	}
 	fault := func(body string) {
 		t.Helper()
-		if code, m := call(t, http.DefaultClient, "POST", base+"/fault", body); code != 202 {
+		if code, m := call(t, ctl, "POST", base+"/fault", body); code != 202 {
 			t.Fatalf("fault %s: %d %v", body, code, m)
 		}
 	}

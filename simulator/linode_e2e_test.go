@@ -322,7 +322,7 @@ func e2eControl(t *testing.T, s *simulator.Server, method, path, body string, wa
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := controlClient(s, http.DefaultClient).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,6 +45,10 @@ type Options struct {
 	Linode linode.Options
 	// Logger receives the player's logs; nil means discard.
 	Logger *slog.Logger
+	// ControlToken is the token control API requests over plain HTTP must
+	// send as "Authorization: Bearer TOKEN" (docs/control-api.md); "" means
+	// one generated, returned by Server.ControlToken.
+	ControlToken string
 }
 
 // Server is a running simulator.
@@ -67,11 +71,16 @@ type Server struct {
 	next time.Time
 
 	records atomic.Int64
+
+	ctlToken string // see guard.go
 }
 
 // New starts the servers and the player.
 func New(opts Options) (*Server, error) {
-	s := &Server{opts: opts, log: opts.Logger}
+	s := &Server{opts: opts, log: opts.Logger, ctlToken: opts.ControlToken}
+	if s.ctlToken == "" {
+		s.ctlToken = newControlToken()
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

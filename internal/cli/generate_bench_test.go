@@ -10,7 +10,7 @@ import (
 func BenchmarkGenerateLXDSteady(b *testing.B) {
 	opts := &GenerateOptions{IO: &IO{Out: io.Discard, Err: io.Discard}, Scenario: "lxd-steady", Count: int64(b.N), Format: "ndjson"}
 	b.ResetTimer()
-	if err := generateRun(opts); err != nil {
+	if err := generateRun(b.Context(), opts); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")

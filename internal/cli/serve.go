@@ -29,6 +29,7 @@ func NewCmdServe(streams *IO) *cobra.Command {
 		flavor    string
 		trust     []string
 		rateLimit string
+		maxConns  int
 	)
 	opts.Speed = 1
 	cmd := &cobra.Command{
@@ -42,7 +43,10 @@ servers up and idle (--loop plays it again). The fake LXD also answers REST
 requests for profiles, projects and custom storage volumes (so lxc profile,
 project and storage volume commands work) with the events LXD 5.0.2 emits,
 stamped on the scenario's clock. The control API is under /eventsim/v1/ on
-every listener (docs/control-api.md). SIGINT or SIGTERM shuts down cleanly:
+every listener (docs/control-api.md); over plain HTTP it needs the control
+token printed at start (or set with --control-token) as
+"Authorization: Bearer TOKEN". Each listener holds at most --max-conns
+connections and closes idle keep-alive ones after 2 minutes. SIGINT or SIGTERM shuts down cleanly:
 event clients get close 1001, the unix socket is removed, the exit code is 0.`,
 		Example: `  eventsim serve
   eventsim serve --scenario lxd-steady --speed 0 --lxd-socket /tmp/lxd/unix.socket
@@ -71,6 +75,10 @@ event clients get close 1001, the unix socket is removed, the exit code is 0.`,
 				}
 				opts.Linode.RateLimit, opts.Linode.RatePeriod = n, per
 			}
+			if maxConns < 0 {
+				return usageErr("invalid --max-conns %d, must be 0 (a quarter of the open-file limit) or more", maxConns)
+			}
+			opts.LXD.MaxConns, opts.Linode.MaxConns = maxConns, maxConns
 			opts.Logger = slog.New(slog.NewTextHandler(streams.Err, nil))
 			return serveRun(cmd, streams, opts)
 		},
@@ -89,6 +97,8 @@ event clients get close 1001, the unix socket is removed, the exit code is 0.`,
 	fl.StringArrayVar(&opts.Linode.Tokens, "linode-token", nil, "accepted bearer token (repeatable; default: one generated and printed)")
 	fl.StringArrayVar(&opts.Linode.ReadOnlyTokens, "linode-readonly-token", nil, "read-only bearer token (repeatable)")
 	fl.StringVar(&rateLimit, "linode-rate-limit", "", "requests per period per token, e.g. 800/2m (default 800/2m)")
+	fl.StringVar(&opts.ControlToken, "control-token", "", "token the control API needs over plain HTTP, as Authorization: Bearer TOKEN (default: one generated and printed)")
+	fl.IntVar(&maxConns, "max-conns", 0, "connections each listener holds at once; past it new ones are closed (default: a quarter of the open-file limit)")
 	return cmd
 }
 
@@ -122,7 +132,7 @@ func serveRun(cmd *cobra.Command, streams *IO, opts simulator.Options) error {
 		fmt.Fprintf(streams.Out, "LXD:     unix://%s\n", p)
 	}
 	fmt.Fprintf(streams.Out, "Linode:  %s/v4  (token %s)\n", srv.Linode().URL(), srv.Linode().Token())
-	fmt.Fprintf(streams.Out, "Control: %s/eventsim/v1/stats\n", srv.Linode().URL())
+	fmt.Fprintf(streams.Out, "Control: %s/eventsim/v1/stats  (token %s)\n", srv.Linode().URL(), srv.ControlToken())
 	<-cmd.Context().Done()
 	fmt.Fprintln(streams.Out, "shutting down")
 	return srv.Close()

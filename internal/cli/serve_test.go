@@ -52,6 +52,7 @@ type served struct {
 	socket   string
 	linode   string
 	token    string
+	control  string // the control token
 	stdout   *lockedBuffer
 	stderr   *lockedBuffer
 	exited   chan struct{}
@@ -79,6 +80,7 @@ var (
 	lxdLineRE    = regexp.MustCompile(`(?m)^LXD:\s+(http://127\.0\.0\.1:\d+)$`)
 	socketLineRE = regexp.MustCompile(`(?m)^LXD:\s+unix://(\S+)$`)
 	linodeLineRE = regexp.MustCompile(`(?m)^Linode:\s+(http://127\.0\.0\.1:\d+)/v4\s+\(token (\S+)\)$`)
+	ctlLineRE    = regexp.MustCompile(`(?m)^Control:\s+\S+\s+\(token (\S+)\)$`)
 )
 
 // startServe runs `eventsim serve` with a unix socket and TCP and waits
@@ -118,9 +120,9 @@ func startServe(t *testing.T, args ...string) *served {
 	deadline := time.After(20 * time.Second)
 	for {
 		out := s.stdout.String()
-		m1, m2, m3 := lxdLineRE.FindStringSubmatch(out), socketLineRE.FindStringSubmatch(out), linodeLineRE.FindStringSubmatch(out)
-		if m1 != nil && m2 != nil && m3 != nil {
-			s.lxdURL, s.socket, s.linode, s.token = m1[1], m2[1], m3[1], m3[2]
+		m1, m2, m3, m4 := lxdLineRE.FindStringSubmatch(out), socketLineRE.FindStringSubmatch(out), linodeLineRE.FindStringSubmatch(out), ctlLineRE.FindStringSubmatch(out)
+		if m1 != nil && m2 != nil && m3 != nil && m4 != nil {
+			s.lxdURL, s.socket, s.linode, s.token, s.control = m1[1], m2[1], m3[1], m3[2], m4[1]
 			if s.socket != sock {
 				t.Errorf("printed socket %s, asked for %s", s.socket, sock)
 			}
@@ -162,7 +164,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 			}
 			defer unix.Close()
 			// Both clients are registered once the stats say so.
-			waitClients(t, s.lxdURL, 2)
+			waitClients(t, s.lxdURL, s.control, 2)
 			// The Linode token printed is accepted.
 			req, _ := http.NewRequest("GET", s.linode+"/v4/account/events", nil)
 			req.Header.Set("Authorization", "Bearer "+s.token)
@@ -199,11 +201,13 @@ func TestServeGracefulShutdown(t *testing.T) {
 	}
 }
 
-func waitClients(t *testing.T, base string, n int) {
+func waitClients(t *testing.T, base, control string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(base + "/eventsim/v1/stats")
+		req, _ := http.NewRequest("GET", base+"/eventsim/v1/stats", nil)
+		req.Header.Set("Authorization", "Bearer "+control)
+		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/eventsim/eventsim/dataset"
 	"github.com/eventsim/eventsim/schemas"
 )
 
@@ -25,26 +26,46 @@ type ValidateOptions struct {
 	// Flavor, when set (lxd only), also refuses event types and lifecycle
 	// actions that flavour does not define.
 	Flavor string
+	// Manifests are manifests of a sharded dataset to check it against
+	// (--manifest); the files they name are validated too.
+	Manifests []string
 }
 
 // NewCmdValidate builds `eventsim validate`.
 func NewCmdValidate(streams *IO, runF func(*ValidateOptions) error) *cobra.Command {
 	opts := &ValidateOptions{IO: streams}
 	cmd := &cobra.Command{
-		Use:   "validate --kind lxd|linode [--flavor F] FILE...",
+		Use:   "validate --kind lxd|linode [--flavor F] FILE... | validate --manifest FILE",
 		Short: "Check events against the schemas",
 		Long: `Check each event of NDJSON files or JSON arrays ("-" reads standard input)
 against the project's schemas: LXD events (--kind lxd) or Linode Event
 objects (--kind linode). Each invalid record is reported with its file,
-line and the most specific problem. Exit 1 if any is invalid.
+line and the most specific problem. Exit 1 if any is invalid. Files
+compressed with gzip or zstd are read as they are.
 
 The schemas accept what any daemon may send (any LXD or Incus event type,
 actions the catalogue does not know yet). With --flavor (lxd-5.0, lxd-6 or
 incus) an LXD event must also have a type and, for lifecycle events, an
-action that flavour defines.`,
+action that flavour defines.
+
+With --manifest (given once per manifest, or comma-separated), check a
+dataset assembled from shards against the manifests generate wrote: every
+shard there, none missing, changed or extra, each named when it is wrong;
+then validate the events of the files they name (NDJSON and JSON).`,
 		Example: `  eventsim generate --scenario lxd-steady --count 100000 | eventsim validate --kind lxd -
-  eventsim validate --kind lxd --flavor lxd-5.0 monitor.ndjson`,
+  eventsim validate --kind lxd steady.ndjson.zst
+  eventsim validate --kind lxd --flavor lxd-5.0 monitor.ndjson
+  eventsim validate --manifest out/manifest.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(opts.Manifests) > 0 {
+				if len(args) > 0 {
+					return usageErr("validate --manifest checks the files the manifests name; give no files, got %q", args)
+				}
+				if runF != nil {
+					return runF(opts)
+				}
+				return validateManifestRun(opts)
+			}
 			if opts.Kind != "lxd" && opts.Kind != "linode" {
 				return usageErr("invalid --kind %q, must be lxd or linode", opts.Kind)
 			}
@@ -61,32 +82,46 @@ action that flavour defines.`,
 			return validateRun(opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Kind, "kind", "", "what the files hold: lxd or linode (required)")
+	cmd.Flags().StringVar(&opts.Kind, "kind", "", "what the files hold: lxd or linode (required without --manifest)")
+	cmd.Flags().StringSliceVar(&opts.Manifests, "manifest", nil, "check the sharded dataset these manifests describe (repeat, or comma-separated)")
 	cmd.Flags().StringVar(&opts.Flavor, "flavor", "", "with --kind lxd: also refuse event types and lifecycle actions this flavour (lxd-5.0, lxd-6, incus) does not define")
 	return cmd
 }
 
 func validateRun(opts *ValidateOptions) error {
+	total, bad, err := validateFiles(opts, opts.Kind, opts.Files)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.IO.Err, "%d records checked, %d invalid\n", total, bad)
+	if bad > 0 {
+		return ErrFailed
+	}
+	return nil
+}
+
+// validateFiles checks every event of the files, reporting the invalid
+// ones to opts.IO.Out, and returns how many it checked and found invalid.
+func validateFiles(opts *ValidateOptions, kind string, files []string) (total, bad int, err error) {
 	schema := schemas.LXDEvent
-	if opts.Kind == "linode" {
+	if kind == "linode" {
 		schema = schemas.LinodeEvent
 	}
 	// One Validator for every file: it learns which shapes of event are
 	// valid and judges the next of the same shape without gojsonschema.
 	v, err := schemas.NewValidator(schema)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	check, err := flavorCheck(v, opts.Flavor)
 	if err != nil {
-		return &UsageError{Err: err}
+		return 0, 0, &UsageError{Err: err}
 	}
 	if os.Getenv("GOGC") == "" {
 		// As in generate: little is live, so collect less often.
 		defer debug.SetGCPercent(debug.SetGCPercent(400))
 	}
-	var total, bad int
-	for _, name := range opts.Files {
+	for _, name := range files {
 		var r io.Reader
 		if name == "-" {
 			r = opts.IO.In
@@ -94,23 +129,25 @@ func validateRun(opts *ValidateOptions) error {
 		} else {
 			f, err := os.Open(name)
 			if err != nil {
-				return &UsageError{Err: fmt.Errorf("open %s: %w", name, err)}
+				return total, bad, &UsageError{Err: fmt.Errorf("open %s: %w", name, err)}
 			}
 			defer f.Close()
 			r = f
 		}
-		n, b, err := validateStream(r, name, check, opts.IO.Out)
+		// gzip and zstd files are read through their decompressor.
+		dr, err := dataset.Decompress(r)
+		if err != nil {
+			return total, bad, fmt.Errorf("%s: %w", name, err)
+		}
+		n, b, err := validateStream(dr, name, check, opts.IO.Out)
+		dr.Close()
 		total += n
 		bad += b
 		if err != nil {
-			return err
+			return total, bad, fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	fmt.Fprintf(opts.IO.Err, "%d records checked, %d invalid\n", total, bad)
-	if bad > 0 {
-		return ErrFailed
-	}
-	return nil
+	return total, bad, nil
 }
 
 // record is one document to check, with where it was found.

@@ -12,7 +12,7 @@ import (
 func BenchmarkValidateLXD(b *testing.B) {
 	var data bytes.Buffer
 	gen := &GenerateOptions{IO: &IO{Out: &data, Err: io.Discard}, Scenario: "lxd-steady", Count: int64(b.N), Format: "ndjson"}
-	if err := generateRun(gen); err != nil {
+	if err := generateRun(b.Context(), gen); err != nil {
 		b.Fatal(err)
 	}
 	var errOut bytes.Buffer

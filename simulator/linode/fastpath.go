@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/eventsim/eventsim/internal/netguard"
 )
 
 // The fast path.
@@ -44,7 +46,7 @@ const idleDeadlineSlack = time.Second
 // (before New).
 var (
 	readHeaderTimeout = 30 * time.Second
-	idleTimeout       = 2 * time.Minute
+	idleTimeout       = netguard.IdleTimeout // when Options.IdleTimeout is 0
 )
 
 // fastReq is one plain request, as parseFast reads it.
@@ -368,7 +370,7 @@ func (s *Server) serveConn(nc net.Conn) {
 	start, end := 0, 0
 	// As net/http does: readHeaderTimeout from the connection's start for
 	// its first request and from the first bytes of each later one, and
-	// idleTimeout between requests.
+	// the idle timeout between requests.
 	deadline := time.Now().Add(readHeaderTimeout)
 	headerDeadline := true // deadline bounds a request's headers, not idleness
 	_ = nc.SetReadDeadline(deadline)
@@ -421,8 +423,8 @@ func (s *Server) serveConn(nc net.Conn) {
 			deadline, headerDeadline = now.Add(readHeaderTimeout), true
 			_ = nc.SetReadDeadline(deadline)
 		case end == 0 && headerDeadline && answered, // idle now
-			end == 0 && !headerDeadline && deadline.Sub(now) < idleTimeout-idleDeadlineSlack:
-			deadline, headerDeadline = now.Add(idleTimeout), false
+			end == 0 && !headerDeadline && deadline.Sub(now) < s.idle-idleDeadlineSlack:
+			deadline, headerDeadline = now.Add(s.idle), false
 			_ = nc.SetReadDeadline(deadline)
 		}
 		answered = false
@@ -490,8 +492,8 @@ func (c *handedConn) CloseWrite() error {
 
 // SetLinger lets a drop-connection fault reset the connection.
 func (c *handedConn) SetLinger(sec int) error {
-	if tc, ok := c.Conn.(*net.TCPConn); ok {
-		return tc.SetLinger(sec)
+	if lc, ok := c.Conn.(interface{ SetLinger(int) error }); ok {
+		return lc.SetLinger(sec)
 	}
 	return nil
 }

@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/eventsim/eventsim/internal/netguard"
 	"github.com/eventsim/eventsim/scenarios"
 )
 
@@ -68,8 +69,17 @@ type Options struct {
 	// before it, and fault durations run on it. nil means time.Now.
 	Clock func() time.Time
 	// Control, if set, is mounted at /eventsim/v1/ (the path is passed on
-	// unchanged, and no token is needed).
+	// unchanged; no Linode token is needed, the handler judges who may call).
 	Control http.Handler
+	// MaxConns caps the connections open at once; past it a new connection
+	// is closed as soon as it is accepted. 0 means a quarter of the
+	// process's open-file limit.
+	MaxConns int
+	// IdleTimeout closes keep-alive connections idle this long; 0 means 2
+	// minutes. BodyTimeout is how long a request body may take to arrive;
+	// 0 means 30 s.
+	IdleTimeout time.Duration
+	BodyTimeout time.Duration
 	// Logger receives request errors and faults; nil means no logs.
 	Logger *slog.Logger
 }
@@ -111,6 +121,7 @@ type Server struct {
 	statuses [600]atomic.Int64
 
 	ln        net.Listener     // accepted by acceptLoop, for the fast path
+	idle      time.Duration    // keep-alive idle timeout of both paths
 	conns     connSet          // connections on the fast path
 	handed    *handoffListener // connections the fast path gave to hs
 	handoffs  atomic.Int64     // how many, for tests
@@ -175,13 +186,17 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	s.ln = ln
+	s.ln = netguard.Limit(ln, opts.MaxConns, "linode", s.log)
+	s.idle = opts.IdleTimeout
+	if s.idle <= 0 {
+		s.idle = idleTimeout
+	}
 	s.handed = newHandoffListener(ln.Addr())
 	s.hs = &http.Server{
-		Handler:           s.handler,
+		Handler:           netguard.BodyDeadline(s.handler, opts.BodyTimeout),
 		MaxHeaderBytes:    maxHeaderBytes,
 		ReadHeaderTimeout: readHeaderTimeout,
-		IdleTimeout:       idleTimeout,
+		IdleTimeout:       s.idle,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	s.served.Add(2)

@@ -25,7 +25,7 @@ type connKind struct{}
 
 // connContext marks requests that came in on the unix socket.
 func connContext(ctx context.Context, c net.Conn) context.Context {
-	if _, ok := c.(*net.UnixConn); ok {
+	if c.LocalAddr().Network() == "unix" {
 		return context.WithValue(ctx, connKind{}, "unix")
 	}
 	return ctx

@@ -37,6 +37,7 @@ import (
 
 	"github.com/eventsim/eventsim/catalog"
 	"github.com/eventsim/eventsim/events"
+	"github.com/eventsim/eventsim/internal/netguard"
 )
 
 // Timing of every WebSocket connection, as a real LXD daemon uses them.
@@ -99,6 +100,17 @@ type Options struct {
 	TLS bool
 	// TrustedCerts are the PEM client certificates trusted over TLS.
 	TrustedCerts [][]byte
+
+	// MaxConns caps the connections open at once on each listener (TCP and
+	// unix socket apart); past it a new connection is closed as soon as it
+	// is accepted. 0 means a quarter of the process's open-file limit.
+	MaxConns int
+	// IdleTimeout closes keep-alive connections idle this long; 0 means 2
+	// minutes. BodyTimeout is how long a request body may take to arrive;
+	// 0 means 30 s. Event WebSockets are exempt from both (pings keep them
+	// alive).
+	IdleTimeout time.Duration
+	BodyTimeout time.Duration
 
 	// QueueSize is each client's queue of frames waiting to be written; 0
 	// means DefaultQueueSize (1024). A client whose queue is full is
@@ -257,9 +269,14 @@ func New(opts Options) (*Server, error) {
 	}
 	s.rest = newRestState(opts.Pools, opts.Profiles, s.location())
 	s.handler = s.routes()
+	idle := opts.IdleTimeout
+	if idle <= 0 {
+		idle = netguard.IdleTimeout
+	}
 	s.httpSrv = &http.Server{
-		Handler:           s.handler,
+		Handler:           netguard.BodyDeadline(s.handler, opts.BodyTimeout),
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       idle,
 		ConnContext:       connContext,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
@@ -273,6 +290,8 @@ func New(opts Options) (*Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("new lxd server: listen on %s: %w", addr, err)
 		}
+		// Capped below TLS, so a refused client costs no handshake.
+		ln = netguard.Limit(ln, opts.MaxConns, "lxd tcp", s.log)
 		if opts.TLS {
 			ln = tls.NewListener(ln, s.tlsConfig())
 		}
@@ -286,7 +305,7 @@ func New(opts Options) (*Server, error) {
 			}
 			return nil, fmt.Errorf("new lxd server: %w", err)
 		}
-		s.unix, s.sockPath = ln, opts.Socket
+		s.unix, s.sockPath = netguard.Limit(ln, opts.MaxConns, "lxd unix", s.log), opts.Socket
 	}
 	for _, ln := range []net.Listener{s.tcp, s.unix} {
 		if ln == nil {

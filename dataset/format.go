@@ -1,4 +1,4 @@
-package cli
+package dataset
 
 import (
 	"bytes"
@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
+
+	"github.com/eventsim/eventsim/scenarios"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -134,3 +137,26 @@ func yamlValue(dec *json.Decoder) (*yaml.Node, error) {
 	}
 	return nil, fmt.Errorf("unexpected JSON token %v", tok)
 }
+
+// sink writes a dataset's records in one format.
+type sink interface {
+	// write writes one record, whose JSON is js.
+	write(r *scenarios.Record, js []byte) error
+	// close ends the document; it does not close the writer below.
+	close() error
+}
+
+func newSink(w io.Writer, format, api, compression string) (sink, error) {
+	switch format {
+	case "ndjson", "json", "yaml":
+		return textSink{NewWriter(w, format)}, nil
+	case "parquet":
+		return newParquetSink(w, api, compression)
+	}
+	return nil, fmt.Errorf("invalid format %q, must be one of %s", format, strings.Join(Formats, ", "))
+}
+
+type textSink struct{ w *Writer }
+
+func (s textSink) write(_ *scenarios.Record, js []byte) error { return s.w.Write(js) }
+func (s textSink) close() error                               { return s.w.Close() }
