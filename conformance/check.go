@@ -83,6 +83,9 @@ type Report struct {
 	Strict   bool      `json:"strict"`
 	Results  []Result  `json:"results"`
 	Coverage *Coverage `json:"coverage,omitempty"`
+	// Timeline holds the operations and lifecycle events the HTML report
+	// draws (LXD only).
+	Timeline *Timeline `json:"timeline,omitempty"`
 	// Events is how many events (LXD) or Event objects (Linode) were checked.
 	Events int `json:"events"`
 }

@@ -114,6 +114,7 @@ type EventChecker struct {
 	// nextFlush is the event time after which some finished operation's
 	// reorder window has passed; zero when none is waiting.
 	nextFlush time.Time
+	tl        timelineBuilder
 }
 
 // NewEventChecker makes a checker for the given options.
@@ -238,10 +239,17 @@ func (c *EventChecker) Observe(o Observation) {
 	case events.LXDTypeOperation:
 		if md != nil {
 			c.observeOperation(raw, md, ts, location)
+			id, _ := md["id"].(string)
+			desc, _ := md["description"].(string)
+			status, _ := md["status"].(string)
+			code, _ := md["status_code"].(float64)
+			c.tl.op(id, desc, project, status, int(code), ts)
 		}
 	case events.LXDTypeLifecycle:
 		if md != nil {
 			c.observeLifecycle(raw, md, project)
+			action, _ := md["action"].(string)
+			c.tl.mark(project, action, ts)
 		}
 	}
 	c.flushOps(false)
@@ -604,6 +612,11 @@ func (c *EventChecker) report(suite, target string, start time.Time) *Report {
 	rep := &Report{Suite: suite, Target: target, Started: start, Strict: c.opts.Strict, Events: c.n}
 	rep.Results = c.Results()
 	rep.Coverage = c.Coverage()
+	rep.Timeline = c.Timeline()
 	rep.Elapsed = time.Since(start)
 	return rep
 }
+
+// Timeline returns the operations and lifecycle events seen, for the HTML
+// report; nil when there were none.
+func (c *EventChecker) Timeline() *Timeline { return c.tl.timeline() }

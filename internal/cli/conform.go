@@ -26,7 +26,7 @@ func init() {
 const TokenEnv = "LINODE_TOKEN"
 
 // ReportFormats are the report formats conform writes.
-var ReportFormats = []string{conformance.FormatText, conformance.FormatJSON, conformance.FormatJUnit}
+var ReportFormats = []string{conformance.FormatText, conformance.FormatJSON, conformance.FormatJUnit, conformance.FormatHTML}
 
 // ConformOptions are the flags of `eventsim conform lxd|linode`.
 type ConformOptions struct {
@@ -55,7 +55,7 @@ func NewCmdConform(streams *IO, runF func(context.Context, *ConformOptions) erro
 		Short: "Check a real LXD or Linode events API against the rules clients rely on",
 		Long: `Check a live server: LXD's /1.0/events (conform lxd) or Linode's
 /v4/account/events (conform linode). Each check has a stable id; the report
-(text, json or junit) lists every one with what it found. docs/conformance.md
+(text, json, junit or html) lists every one with what it found. docs/conformance.md
 describes each check.
 
 Exit status: 0 every check passed (warnings allowed unless --strict), 1 a
@@ -215,7 +215,7 @@ state to state.`,
 
 func addReportFlags(cmd *cobra.Command, opts *ConformOptions) {
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Report, "report", conformance.FormatText, "report format: text, json or junit")
+	fl.StringVar(&opts.Report, "report", conformance.FormatText, "report format: text, json, junit or html (one self-contained page)")
 	fl.StringVarP(&opts.Output, "output", "o", "", "file to write the report to (default: standard output)")
 	fl.StringVar(&opts.From, "from", "", "check a recording or NDJSON capture instead of a live target (- for standard input)")
 	strict := func() *bool {

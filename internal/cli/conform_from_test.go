@@ -44,6 +44,11 @@ func TestConformFrom(t *testing.T) {
 		{"--from with --target", []string{"conform", "lxd", "--from", capture, "--target", "unix:///x"}, "", ExitUsage, nil, "--target is for a live run; --from checks a file"},
 		{"--from with --token", []string{"conform", "linode", "--from", capture, "--token", "t"}, "", ExitUsage, nil, "--token is for a live run"},
 	}
+	// The HTML report of a file: one page, the same exit code.
+	out, _, code := run(t, "", "conform", "lxd", "--from", lxdBroken, "--report", "html")
+	if code != ExitFailed || !strings.HasPrefix(out, "<!DOCTYPE html>") || !strings.Contains(out, `data-check="lxd.lifecycle.source" data-status="fail"`) {
+		t.Errorf("--report html: exit %d, page starts %.60q", code, out)
+	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			args := tc.args
