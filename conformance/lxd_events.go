@@ -172,20 +172,50 @@ type opEvent struct {
 }
 
 // Observe checks one event.
-func (c *EventChecker) Observe(o Observation) {
-	c.n++
-	raw := bytes.TrimSpace(o.Raw)
-	schema := c.rec[IDEventsSchema]
-	schema.checked++
-	var ev map[string]any
-	if err := json.Unmarshal(raw, &ev); err != nil || ev == nil {
+func (c *EventChecker) Observe(o Observation) { c.apply(c.prepare(o)) }
+
+// prepared is an event decoded and judged against the schema: the part of
+// the work that needs nothing of the events before it, so a file's events
+// are prepared on every core and applied in order (CheckLXDFile).
+type prepared struct {
+	o         Observation
+	raw       []byte
+	ev        map[string]any
+	parseErr  error
+	schemaErr error
+}
+
+// prepare decodes and validates one event. It is safe for concurrent use.
+func (c *EventChecker) prepare(o Observation) prepared {
+	p := prepared{o: o, raw: bytes.TrimSpace(o.Raw)}
+	if err := json.Unmarshal(p.raw, &p.ev); err != nil || p.ev == nil {
 		if err == nil {
 			err = fmt.Errorf("null")
 		}
-		schema.fail(raw, "not one JSON object: %v", err)
+		p.parseErr, p.ev = err, nil
+		return p
+	}
+	if c.shapes != nil {
+		p.schemaErr = c.shapes.ValidateValue(p.ev)
+	} else {
+		p.schemaErr = c.validate(schemas.LXDEvent, p.raw)
+	}
+	return p
+}
+
+// apply runs the checks that follow the stream, in order.
+func (c *EventChecker) apply(p prepared) {
+	c.n++
+	o, raw, ev := p.o, p.raw, p.ev
+	schema := c.rec[IDEventsSchema]
+	schema.checked++
+	if p.parseErr != nil {
+		schema.fail(raw, "not one JSON object: %v", p.parseErr)
 		return
 	}
-	c.checkSchema(raw, ev)
+	if p.schemaErr != nil {
+		schema.fail(raw, "%v", p.schemaErr)
+	}
 
 	typ, _ := ev["type"].(string)
 	c.types[typ]++
@@ -262,23 +292,6 @@ func (c *EventChecker) otherLocation(not string) string {
 		}
 	}
 	return ""
-}
-
-// checkSchema validates the event against the lxd-event schema. With the
-// default validator and without FullValidation, a schemas.Validator judges
-// it: each new event shape is validated in full once, and the value rules a
-// shape does not fix (formats, patterns) are checked on every event.
-func (c *EventChecker) checkSchema(raw []byte, ev map[string]any) {
-	rec := c.rec[IDEventsSchema]
-	var err error
-	if c.shapes != nil {
-		err = c.shapes.ValidateValue(ev)
-	} else {
-		err = c.validate(schemas.LXDEvent, raw)
-	}
-	if err != nil {
-		rec.fail(raw, "%v", err)
-	}
 }
 
 func (c *EventChecker) observeOperation(raw []byte, md map[string]any, ts time.Time, location string) {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/eventsim/eventsim/catalog"
@@ -63,22 +65,8 @@ func CheckLXDFile(ctx context.Context, r io.Reader, o OfflineOptions) (*Report, 
 	if err != nil {
 		return nil, err
 	}
-	for n := 0; ; n++ {
-		if n%1024 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		ev, err := rr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		obs := Observation{Raw: ev.Event}
-		if ev.Offset >= 0 && !started.IsZero() {
-			obs.Received = started.Add(ev.Offset)
-		}
-		c.Observe(obs)
+	if err := observeAll(ctx, rr, started, c); err != nil {
+		return nil, err
 	}
 	return c.report(SuiteLXDOffline, o.Name, start), nil
 }
@@ -122,4 +110,80 @@ func CheckLinodeFile(ctx context.Context, r io.Reader, o OfflineOptions) (*Repor
 		c.Observe(Observation{Raw: ev.Event})
 	}
 	return c.report(o.Name, start), nil
+}
+
+// observeAll feeds every event of rr to c: batches are decoded and
+// validated on every core (prepare) and applied in the file's order.
+func observeAll(ctx context.Context, rr *scenarios.RecordingReader, started time.Time, c *EventChecker) error {
+	const batch = 512
+	type job struct {
+		ps   []prepared
+		done chan struct{}
+	}
+	workers := runtime.GOMAXPROCS(0)
+	jobs := make(chan *job, 2*workers)
+	ordered := make(chan *job, 2*workers)
+	var readErr error
+	stop := make(chan struct{})
+	go func() {
+		defer close(jobs)
+		defer close(ordered)
+		for {
+			j := &job{ps: make([]prepared, 0, batch), done: make(chan struct{})}
+			for len(j.ps) < batch {
+				ev, err := rr.Next()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					readErr = err
+					break
+				}
+				obs := Observation{Raw: ev.Event}
+				if ev.Offset >= 0 && !started.IsZero() {
+					obs.Received = started.Add(ev.Offset)
+				}
+				j.ps = append(j.ps, prepared{o: obs})
+			}
+			if len(j.ps) == 0 {
+				return
+			}
+			select {
+			case ordered <- j:
+			case <-stop:
+				return
+			}
+			jobs <- j
+			if len(j.ps) < batch || ctx.Err() != nil {
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				for i := range j.ps {
+					j.ps[i] = c.prepare(j.ps[i].o)
+				}
+				close(j.done)
+			}
+		}()
+	}
+	defer wg.Wait()
+	for j := range ordered {
+		<-j.done
+		if ctx.Err() != nil {
+			close(stop)
+			for range ordered {
+			}
+			return ctx.Err()
+		}
+		for _, p := range j.ps {
+			c.apply(p)
+		}
+	}
+	return readErr
 }

@@ -167,3 +167,29 @@ func TestRecordLXDStops(t *testing.T) {
 		t.Errorf("unknown project: %v (%T), want a config error quoting the 404", err, ce)
 	}
 }
+
+// BenchmarkScrub scrubs the real capture's events, one scrubber for all.
+func BenchmarkScrub(b *testing.B) {
+	evs := loadCapture(b)
+	s := NewScrubber(false)
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		for _, e := range evs {
+			s.Scrub(e)
+		}
+		n += len(evs)
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+}
+
+// TestAppendJSONString: what the scrubber writes decodes to what it meant.
+func TestAppendJSONString(t *testing.T) {
+	for _, s := range []string{"", "plain", "quote \" and \\ backslash", "lines\n\ttabbed\r", "ctl \x01\x1f", "ünïcode ✓ <&>"} {
+		var back string
+		b := appendJSONString(nil, s)
+		if err := json.Unmarshal(b, &back); err != nil || back != s {
+			t.Errorf("%q: wrote %s, read back %q (%v)", s, b, back, err)
+		}
+	}
+}

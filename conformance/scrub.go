@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"unicode/utf8"
 )
 
 // Scrubber replaces secrets in recorded events by stand-ins, consistently
@@ -118,35 +117,81 @@ var pathSecrets = []struct{ prefix, cat string }{
 // value; anything else is returned unchanged.
 func (s *Scrubber) Scrub(raw []byte) []byte {
 	// First learn the secrets this event names, wherever they are, then
-	// rewrite every string knowing all of them.
-	if walkStrings(raw, func(key, val string) string {
-		if cat := s.category(key); cat != "" {
-			s.Remember(cat, val)
+	// rewrite every string knowing all of them. Strings are looked at in
+	// their raw bytes; only those that may change are decoded.
+	if walkStrings(raw, func(key, val []byte, escaped bool) (string, bool) {
+		cat := s.category(string(key))
+		hasPath := bytes.Contains(val, []byte("/1.0/certificates/")) || bytes.Contains(val, []byte("/1.0/cluster/members/"))
+		if cat == "" && !hasPath {
+			return "", false
+		}
+		if !hasPath && !escaped {
+			if _, known := s.standIn[string(val)]; known || notSecret[string(val)] {
+				return "", false
+			}
+		}
+		v := unquote(val, escaped)
+		if cat != "" {
+			s.Remember(cat, v)
 		}
 		for _, p := range pathSecrets {
-			if i := strings.Index(val, p.prefix); i >= 0 {
-				seg := val[i+len(p.prefix):]
+			if i := strings.Index(v, p.prefix); i >= 0 {
+				seg := v[i+len(p.prefix):]
 				if j := strings.IndexAny(seg, "/?"); j >= 0 {
 					seg = seg[:j]
 				}
 				s.Remember(p.cat, seg)
 			}
 		}
-		return val
+		return "", false
 	}, nil) != nil {
 		return raw
 	}
-	if len(s.standIn) == 0 {
+	if len(s.standIn) == 0 || !s.mayHold(raw) {
 		return raw
 	}
 	var out []byte
-	_ = walkStrings(raw, func(key, val string) string {
-		if v, ok := s.standIn[val]; ok {
-			return v
+	_ = walkStrings(raw, func(key, val []byte, escaped bool) (string, bool) {
+		if !escaped {
+			if v, ok := s.standIn[string(val)]; ok {
+				return v, true
+			}
 		}
-		return s.replaceInside(val)
+		if !s.mayHold(val) {
+			return "", false
+		}
+		v := unquote(val, escaped)
+		if sv, ok := s.standIn[v]; ok {
+			return sv, true
+		}
+		nv := s.replaceInside(v)
+		return nv, nv != v
 	}, &out)
 	return out
+}
+
+// mayHold reports whether b holds some known secret's bytes (escaping aside,
+// which secrets rarely need).
+func (s *Scrubber) mayHold(b []byte) bool {
+	for _, sec := range s.order {
+		if bytes.Contains(b, []byte(sec)) {
+			return true
+		}
+	}
+	return false
+}
+
+func unquote(val []byte, escaped bool) string {
+	if !escaped {
+		return string(val)
+	}
+	var v string
+	q := make([]byte, 0, len(val)+2)
+	q = append(append(append(q, '"'), val...), '"')
+	if json.Unmarshal(q, &v) != nil {
+		return string(val)
+	}
+	return v
 }
 
 // replaceInside replaces the known secrets that stand as whole words inside val.
@@ -183,17 +228,18 @@ func wordByte(c byte) bool {
 }
 
 // walkStrings calls f on every string value of the JSON document raw with
-// the key it belongs to (the nearest object key; "" at the top), and, when
-// out is not nil, appends to *out the document with each string replaced by
-// what f returns, everything else byte for byte. It returns an error for
-// input that is not JSON.
-func walkStrings(raw []byte, f func(key, val string) string, out *[]byte) error {
+// the key it belongs to (the nearest object key; empty at the top), both as
+// raw bytes between the quotes (escaped says they hold escapes), and, when
+// out is not nil, appends to *out the document with each string f changes
+// replaced, everything else byte for byte. It returns an error for input
+// that is not JSON.
+func walkStrings(raw []byte, f func(key, val []byte, escaped bool) (string, bool), out *[]byte) error {
 	w := &strWalker{b: raw, f: f, out: out}
 	if out != nil {
 		*out = make([]byte, 0, len(raw)+32)
 	}
 	w.space()
-	if err := w.value(""); err != nil {
+	if err := w.value(nil); err != nil {
 		return err
 	}
 	w.space()
@@ -210,7 +256,7 @@ type strWalker struct {
 	b       []byte
 	i       int
 	flushed int // bytes before this are in out
-	f       func(key, val string) string
+	f       func(key, val []byte, escaped bool) (string, bool)
 	out     *[]byte
 }
 
@@ -220,7 +266,7 @@ func (w *strWalker) space() {
 	}
 }
 
-func (w *strWalker) value(key string) error {
+func (w *strWalker) value(key []byte) error {
 	if w.i >= len(w.b) {
 		return fmt.Errorf("unexpected end")
 	}
@@ -281,14 +327,13 @@ func (w *strWalker) value(key string) error {
 		}
 	case c == '"':
 		start := w.i
-		s, _, err := w.str()
+		s, esc, err := w.str()
 		if err != nil {
 			return err
 		}
-		if ns := w.f(key, s); ns != s && w.out != nil {
+		if ns, changed := w.f(key, s, esc); changed && w.out != nil {
 			*w.out = append(*w.out, w.b[w.flushed:start]...)
-			enc, _ := json.Marshal(ns)
-			*w.out = append(*w.out, enc...)
+			*w.out = appendJSONString(*w.out, ns)
 			w.flushed = w.i
 		}
 		return nil
@@ -305,35 +350,51 @@ func (w *strWalker) value(key string) error {
 	}
 }
 
-// str reads a JSON string at w.i and returns it decoded.
-func (w *strWalker) str() (string, bool, error) {
+// str reads a JSON string at w.i and returns its bytes between the quotes,
+// and whether they hold escapes.
+func (w *strWalker) str() ([]byte, bool, error) {
 	if w.i >= len(w.b) || w.b[w.i] != '"' {
-		return "", false, fmt.Errorf("want a string at %d", w.i)
+		return nil, false, fmt.Errorf("want a string at %d", w.i)
 	}
-	start := w.i
+	start := w.i + 1
 	w.i++
 	escaped := false
 	for w.i < len(w.b) {
-		switch c := w.b[w.i]; {
-		case c == '\\':
+		switch w.b[w.i] {
+		case '\\':
 			escaped = true
 			w.i += 2
-			continue
-		case c == '"':
+		case '"':
 			w.i++
-			if !escaped {
-				return string(w.b[start+1 : w.i-1]), false, nil
-			}
-			var s string
-			if err := json.Unmarshal(w.b[start:w.i], &s); err != nil {
-				return "", true, err
-			}
-			return s, true, nil
-		case c < utf8.RuneSelf:
-			w.i++
+			return w.b[start : w.i-1], escaped, nil
 		default:
 			w.i++
 		}
 	}
-	return "", false, fmt.Errorf("unterminated string")
+	return nil, false, fmt.Errorf("unterminated string")
+}
+
+// appendJSONString appends s as a JSON string: quotes, backslashes and
+// control characters escaped, everything else as it is.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		case c == '\n':
+			dst = append(dst, '\\', 'n')
+		case c == '\t':
+			dst = append(dst, '\\', 't')
+		case c == '\r':
+			dst = append(dst, '\\', 'r')
+		case c < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, '"')
 }

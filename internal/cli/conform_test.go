@@ -32,7 +32,7 @@ func runMain(t *testing.T, args ...string) (ExitCode, string, string) {
 
 // shortTempDir is a directory for unix sockets, whose paths must stay under
 // 108 bytes (t.TempDir's names grow with the test's name).
-func shortTempDir(t *testing.T) string {
+func shortTempDir(t testing.TB) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "esconf")
 	if err != nil {
