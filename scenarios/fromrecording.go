@@ -98,11 +98,9 @@ func recordingYAML(file string, s *Scenario, useVerbs bool) (_ []byte, verbs int
 	return out.Bytes(), verbs, nil
 }
 
+// yamlDuration writes a gap to the microsecond, as a Go duration (271.616ms).
 func yamlDuration(d time.Duration) string {
-	if d%time.Millisecond == 0 {
-		return d.String()
-	}
-	return fmt.Sprintf("%dus", d.Microseconds())
+	return max(d.Round(time.Microsecond), time.Microsecond).String()
 }
 
 // checkPlays runs a scenario to its end.

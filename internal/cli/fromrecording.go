@@ -44,7 +44,7 @@ it parses and plays.`,
 			if err := os.WriteFile(output, out.Bytes(), 0o644); err != nil {
 				return fmt.Errorf("write %s: %w", output, err)
 			}
-			fmt.Fprintf(streams.Err, "wrote %s (%d events as verbs)\n", output, verbs)
+			fmt.Fprintf(streams.Err, "wrote %s (verbs for %d of its events)\n", output, verbs)
 			return nil
 		},
 	}

@@ -32,7 +32,7 @@ func TestScenariosFromRecording(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, errOut, code := run(t, "", "scenarios", "from-recording", rec, "-o", yml)
-	if code != ExitOK || !strings.Contains(errOut, "events as verbs") {
+	if code != ExitOK || !strings.Contains(errOut, "verbs for ") {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
 	src, err := os.ReadFile(yml)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -67,6 +68,24 @@ func TestRecordTheFake(t *testing.T) {
 	}
 	if bytes.Contains(b, []byte(token)) {
 		t.Error("the token is in the recording")
+	}
+	// Labels are kept by default and scrubbed with --scrub-labels.
+	labels := regexp.MustCompile(`"label":"([^"]+)"`).FindAllSubmatch(b, -1)
+	if len(labels) == 0 {
+		t.Fatal("the Linode recording holds no label")
+	}
+	scrubbed := filepath.Join(dir, "labels.recording")
+	if code, _, errOut := runMain(t, "record", "linode", "--target", linodeTarget, "--token", token, "--duration", "500ms", "--scrub-labels", "-o", scrubbed); code != ExitOK {
+		t.Fatalf("record linode --scrub-labels: exit %d, %s", code, errOut)
+	}
+	sb, err := os.ReadFile(scrubbed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range labels {
+		if bytes.Contains(sb, []byte(`"`+string(l[1])+`"`)) {
+			t.Errorf("label %q survived --scrub-labels", l[1])
+		}
 	}
 	for _, c := range []struct {
 		kind, file string
