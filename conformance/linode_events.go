@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"sort"
 	"time"
 
 	"github.com/eventsim/eventsim/catalog"
@@ -249,23 +248,7 @@ func (c *LinodeEventChecker) Results() []Result {
 // Coverage says which Linode actions and statuses were seen against the
 // catalogue.
 func (c *LinodeEventChecker) Coverage() *Coverage {
-	cov := &Coverage{Flavor: "linode", Types: map[string]int{}, Actions: map[string]int{}, CatalogueSize: len(c.cat.Actions)}
-	for k, v := range c.statuses {
-		cov.Types[k] = v
-	}
-	for k, v := range c.actions {
-		cov.Actions[k] = v
-		if c.cat.Action(k) == nil {
-			cov.Unknown = append(cov.Unknown, k)
-		}
-	}
-	for _, a := range c.cat.Actions {
-		if c.actions[a.Name] == 0 {
-			cov.Missing = append(cov.Missing, a.Name)
-		}
-	}
-	sort.Strings(cov.Unknown)
-	return cov
+	return coverage("linode", c.cat.Names(), c.statuses, c.actions)
 }
 
 func (c *LinodeEventChecker) report(target string, start time.Time) *Report {

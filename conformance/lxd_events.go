@@ -559,19 +559,27 @@ func (c *EventChecker) Results() []Result {
 
 // Coverage says which types and actions were seen against the catalogue.
 func (c *EventChecker) Coverage() *Coverage {
-	cov := &Coverage{Flavor: string(c.cat.Flavor), Types: map[string]int{}, Actions: map[string]int{}, CatalogueSize: len(c.cat.Actions)}
-	for k, v := range c.types {
-		cov.Types[k] = v
-	}
-	for k, v := range c.actions {
-		cov.Actions[k] = v
-		if c.cat.Action(k) == nil {
-			cov.Unknown = append(cov.Unknown, k)
+	return coverage(string(c.cat.Flavor), c.cat.Names(), c.types, c.actions)
+}
+
+// coverage compares the actions seen with a catalogue's, counting types
+// (LXD event types, or Linode statuses) as they came.
+func coverage(flavor string, catalogue []string, types, actions map[string]int) *Coverage {
+	cov := &Coverage{Flavor: flavor, Types: map[string]int{}, Actions: map[string]int{}, CatalogueSize: len(catalogue)}
+	known := make(map[string]bool, len(catalogue))
+	for _, a := range catalogue {
+		known[a] = true
+		if actions[a] == 0 {
+			cov.Missing = append(cov.Missing, a)
 		}
 	}
-	for _, a := range c.cat.Actions {
-		if c.actions[a.Name] == 0 {
-			cov.Missing = append(cov.Missing, a.Name)
+	for k, v := range types {
+		cov.Types[k] = v
+	}
+	for k, v := range actions {
+		cov.Actions[k] = v
+		if !known[k] {
+			cov.Unknown = append(cov.Unknown, k)
 		}
 	}
 	sort.Strings(cov.Unknown)

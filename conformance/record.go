@@ -207,12 +207,12 @@ func writeRecording(ctx context.Context, o RecordOptions, w io.Writer, st *Recor
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	var line []byte
-	stopped := false
-	for {
-		fs, open := q.take()
+	// write writes frames up to --count, and, when the recording has a
+	// --duration, those that arrived within it.
+	write := func(fs []frame) error {
 		for _, f := range fs {
-			if o.Count > 0 && st.Events >= o.Count {
-				break
+			if o.Count > 0 && st.Events >= o.Count || o.Duration > 0 && !f.at.Before(start.Add(o.Duration)) {
+				return nil
 			}
 			ev := f.data
 			if o.Scrub != nil {
@@ -220,10 +220,18 @@ func writeRecording(ctx context.Context, o RecordOptions, w io.Writer, st *Recor
 			}
 			line = scenarios.AppendRecordedEvent(line[:0], f.at.Sub(start), ev)
 			if _, err := bw.Write(line); err != nil {
-				stop()
 				return err
 			}
 			st.Events++
+		}
+		return nil
+	}
+	stopped := false
+	for {
+		fs, open := q.take()
+		if err := write(fs); err != nil {
+			stop()
+			return err
 		}
 		done := !open || (o.Count > 0 && st.Events >= o.Count)
 		if done {
@@ -246,22 +254,8 @@ func writeRecording(ctx context.Context, o RecordOptions, w io.Writer, st *Recor
 			stop()
 			deadline = nil
 			fs, _ := q.takeAll()
-			for _, f := range fs {
-				if o.Count > 0 && st.Events >= o.Count {
-					break
-				}
-				if !f.at.Before(start.Add(o.Duration)) && o.Duration > 0 {
-					break
-				}
-				ev := f.data
-				if o.Scrub != nil {
-					ev = o.Scrub.Scrub(ev)
-				}
-				line = scenarios.AppendRecordedEvent(line[:0], f.at.Sub(start), ev)
-				if _, err := bw.Write(line); err != nil {
-					return err
-				}
-				st.Events++
+			if err := write(fs); err != nil {
+				return err
 			}
 			break
 		}

@@ -175,19 +175,45 @@ func startSim(t *testing.T, opts simulator.Options, wrap func(*simulator.Server,
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
+	sock := serveUnix(t, wrap(srv, srv.LXD().Handler()))
+	ln2 := httptest.NewServer(wrap(srv, srv.Linode().Handler()))
+	t.Cleanup(ln2.Close)
+	return "unix://" + sock, ln2.URL + "/v4", srv.Linode().Token()
+}
+
+// serveUnix serves h on a unix socket until the test ends and returns the
+// socket's path.
+func serveUnix(t testing.TB, h http.Handler) string {
+	t.Helper()
 	sock := filepath.Join(shortTempDir(t), "unix.socket")
 	ln, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lx := httptest.NewUnstartedServer(wrap(srv, srv.LXD().Handler()))
-	lx.Listener.Close()
-	lx.Listener = ln
-	lx.Start()
-	t.Cleanup(lx.Close)
-	ln2 := httptest.NewServer(wrap(srv, srv.Linode().Handler()))
-	t.Cleanup(ln2.Close)
-	return "unix://" + sock, ln2.URL + "/v4", srv.Linode().Token()
+	hs := httptest.NewUnstartedServer(h)
+	hs.Listener.Close()
+	hs.Listener = ln
+	hs.Start()
+	t.Cleanup(hs.Close)
+	return sock
+}
+
+// idleSim starts the composition serve uses, playing nothing (and logging
+// nothing) until it is told to Run a scenario, its LXD on a unix socket.
+func idleSim(t testing.TB, speed float64) (*simulator.Server, string) {
+	t.Helper()
+	idle := filepath.Join(t.TempDir(), "idle.yaml")
+	if err := os.WriteFile(idle, []byte("name: idle\napi: lxd\nlxd:\n  logging: false\nsteps:\n  - wait: 1h\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts := simulator.Options{Scenario: idle, Speed: speed}
+	opts.LXD.Addr = "-"
+	srv, err := simulator.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv, serveUnix(t, srv.LXD().Handler())
 }
 
 // linodeOnly plays a Linode scenario at once (speed 0); lxdLive plays an

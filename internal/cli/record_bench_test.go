@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,7 +13,6 @@ import (
 	"github.com/eventsim/eventsim/conformance"
 	"github.com/eventsim/eventsim/internal/lxdcapture"
 	"github.com/eventsim/eventsim/scenarios"
-	"github.com/eventsim/eventsim/simulator"
 )
 
 // BenchmarkRecordLXD records the fake LXD playing lxd-steady at speed 0
@@ -39,29 +36,8 @@ func BenchmarkRecordLXD(b *testing.B) {
 }
 
 func recordFake(b *testing.B, count int, scrub bool) (int, time.Duration) {
-	dir := b.TempDir()
-	idle := filepath.Join(dir, "idle.yaml")
-	if err := os.WriteFile(idle, []byte("name: idle\napi: lxd\nlxd:\n  logging: false\nsteps:\n  - wait: 1h\n"), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	opts := simulator.Options{Scenario: idle, Speed: 0}
-	opts.LXD.Addr = "-"
-	srv, err := simulator.New(opts)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Close()
-	sock := filepath.Join(shortTempDir(b), "unix.socket")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		b.Fatal(err)
-	}
-	hs := httptest.NewUnstartedServer(srv.LXD().Handler())
-	hs.Listener.Close()
-	hs.Listener = ln
-	hs.Start()
-	defer hs.Close()
-	out, err := os.Create(filepath.Join(dir, "steady.recording"))
+	srv, sock := idleSim(b, 0)
+	out, err := os.Create(filepath.Join(b.TempDir(), "steady.recording"))
 	if err != nil {
 		b.Fatal(err)
 	}

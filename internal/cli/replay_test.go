@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"net"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/eventsim/eventsim/internal/lxdcapture"
 	"github.com/eventsim/eventsim/scenarios"
-	"github.com/eventsim/eventsim/simulator"
 )
 
 // captureRecording writes the real LXD 5.0.2 capture as a recording, each
@@ -80,27 +78,7 @@ func TestReplayReachesLXCMonitor(t *testing.T) {
 	}
 	const speed = 10
 	file, want := captureRecording(t)
-	idle := filepath.Join(t.TempDir(), "idle.yaml")
-	if err := os.WriteFile(idle, []byte("name: idle\napi: lxd\nlxd:\n  logging: false\nsteps:\n  - wait: 1h\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	opts := simulator.Options{Scenario: idle, Speed: speed}
-	opts.LXD.Addr = "-"
-	srv, err := simulator.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	sock := filepath.Join(shortTempDir(t), "unix.socket")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewUnstartedServer(srv.LXD().Handler())
-	hs.Listener.Close()
-	hs.Listener = ln
-	hs.Start()
-	t.Cleanup(hs.Close)
+	srv, sock := idleSim(t, speed)
 
 	cmd := exec.Command(lxc, "monitor", "--format", "json")
 	cmd.Env = append(os.Environ(), "LXD_SOCKET="+sock, "LXD_DIR="+t.TempDir(), "LXD_CONF="+t.TempDir())
