@@ -193,3 +193,50 @@ func TestAppendJSONString(t *testing.T) {
 		}
 	}
 }
+
+// FuzzScrub: whatever an event holds, scrubbing never panics, keeps valid
+// JSON valid, and leaves no secret it learned in the output.
+func FuzzScrub(f *testing.F) {
+	for _, e := range loadCapture(f)[:30] {
+		f.Add(string(e))
+	}
+	f.Add(`{"metadata":{"requestor":{"username":"al\u0069ce","address":"10.1.2.3:80"},"message":"alice at 10.1.2.3"}}`)
+	f.Add(`{"source":"/1.0/certificates/abcdef?project=x","location":"node1"}`)
+	f.Add(`{"source":"\/1.0\/certificates\/abcdef","context":{"fingerprint":"abcdef"}}`)
+	f.Fuzz(func(t *testing.T, in string) {
+		s := NewScrubber(true)
+		out := s.Scrub([]byte(in))
+		if json.Valid([]byte(in)) && !json.Valid(out) {
+			t.Fatalf("scrubbing broke JSON:\n in %s\nout %s", in, out)
+		}
+		if !json.Valid([]byte(in)) {
+			return
+		}
+		var v any
+		_ = json.Unmarshal(out, &v)
+		var strs []string
+		var walk func(any)
+		walk = func(x any) {
+			switch y := x.(type) {
+			case string:
+				strs = append(strs, y)
+			case []any:
+				for _, e := range y {
+					walk(e)
+				}
+			case map[string]any:
+				for _, e := range y {
+					walk(e)
+				}
+			}
+		}
+		walk(v)
+		for secret, standIn := range s.standIn {
+			for _, str := range strs {
+				if str == secret && secret != standIn {
+					t.Errorf("secret %q left whole in %s", secret, out)
+				}
+			}
+		}
+	})
+}

@@ -121,7 +121,11 @@ func (s *Scrubber) Scrub(raw []byte) []byte {
 	// their raw bytes; only those that may change are decoded.
 	if walkStrings(raw, func(key, val []byte, escaped bool) (string, bool) {
 		cat := s.category(string(key))
-		hasPath := bytes.Contains(val, []byte("/1.0/certificates/")) || bytes.Contains(val, []byte("/1.0/cluster/members/"))
+		pathBytes := val
+		if escaped && bytes.Contains(val, []byte(`\/`)) {
+			pathBytes = []byte(unquote(val, escaped))
+		}
+		hasPath := bytes.Contains(pathBytes, []byte("/1.0/certificates/")) || bytes.Contains(pathBytes, []byte("/1.0/cluster/members/"))
 		if cat == "" && !hasPath {
 			return "", false
 		}
@@ -147,7 +151,7 @@ func (s *Scrubber) Scrub(raw []byte) []byte {
 	}, nil) != nil {
 		return raw
 	}
-	if len(s.standIn) == 0 || !s.mayHold(raw) {
+	if len(s.standIn) == 0 || !s.mayHold(raw) && !bytes.Contains(raw, []byte(`\u`)) && !bytes.Contains(raw, []byte(`\/`)) {
 		return raw
 	}
 	var out []byte
@@ -157,7 +161,10 @@ func (s *Scrubber) Scrub(raw []byte) []byte {
 				return v, true
 			}
 		}
-		if !s.mayHold(val) {
+		// A secret may hide behind \u or \/ escapes; other escapes
+		// (newlines, quotes) are not in secrets, so the raw bytes tell.
+		hidden := escaped && (bytes.Contains(val, []byte(`\u`)) || bytes.Contains(val, []byte(`\/`)))
+		if !hidden && !s.mayHold(val) {
 			return "", false
 		}
 		v := unquote(val, escaped)
