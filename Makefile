@@ -10,6 +10,7 @@ build:
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	$(GO) test -run '^$$' -fuzz '^FuzzEngine$$' -fuzztime 20s ./scenarios
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 5 ./...
@@ -22,4 +23,5 @@ run: build
 	./$(BIN) serve
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./scenarios
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s ./scenarios
+	$(GO) test -run '^$$' -fuzz '^FuzzEngine$$' -fuzztime 2m ./scenarios

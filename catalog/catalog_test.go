@@ -90,3 +90,55 @@ func TestLinodeCatalogue(t *testing.T) {
 		t.Errorf("linode_shutdown has a secondary entity %q, want none", s.SecondaryType)
 	}
 }
+
+func TestLXDEffects(t *testing.T) {
+	tests := []struct {
+		action string
+		effect LXDEffect
+		status string
+	}{
+		{"instance-created", EffectCreate, "Stopped"},
+		{"instance-started", EffectTouch, "Running"},
+		{"instance-shutdown", EffectTouch, "Stopped"},
+		{"instance-paused", EffectTouch, "Frozen"},
+		{"instance-renamed", EffectRename, ""},
+		{"instance-deleted", EffectDelete, ""},
+		{"instance-restored", EffectUpdate, ""},
+		{"instance-log-retrieved", EffectNone, ""},
+		{"config-updated", EffectNone, ""},
+		{"cluster-token-created", EffectNone, ""},
+		{"image-secret-created", EffectNone, ""},
+		{"cluster-member-added", EffectCreate, "Online"},
+		{"warning-acknowledged", EffectUpdate, "Acknowledged"},
+		{"network-zone-record-deleted", EffectDelete, ""},
+	}
+	c := MustLXD(LXD50)
+	for _, tt := range tests {
+		a := c.Action(tt.action)
+		if a.Effect != tt.effect || a.Status != tt.status {
+			t.Errorf("%s: effect %s status %q, want %s %q", tt.action, a.Effect, a.Status, tt.effect, tt.status)
+		}
+	}
+}
+
+func TestLXDMatchSource(t *testing.T) {
+	c := MustLXD(LXD50)
+	tests := []struct {
+		action, path string
+		want         []string
+		ok           bool
+	}{
+		{"instance-snapshot-created", "/1.0/instances/c1/snapshots/snap0", []string{"c1", "snap0"}, true},
+		{"storage-volume-created", "/1.0/storage-pools/p/volumes/custom/v", []string{"p", "custom", "v"}, true},
+		{"instance-created", "/1.0/instances/c1/snapshots/s", nil, false},
+		{"instance-created", "/1.0/instances/", nil, false},
+		{"instance-created", "/1.0/profiles/c1", nil, false},
+		{"config-updated", "/1.0", []string{}, true},
+	}
+	for _, tt := range tests {
+		got, ok := c.Action(tt.action).MatchSource(tt.path, nil)
+		if ok != tt.ok || (ok && strings.Join(got, "|") != strings.Join(tt.want, "|")) {
+			t.Errorf("%s %q: %q %v, want %q %v", tt.action, tt.path, got, ok, tt.want, tt.ok)
+		}
+	}
+}

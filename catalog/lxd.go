@@ -92,6 +92,72 @@ type LXDAction struct {
 	// PrefixVolume reproduces an LXD 5.0.2 quirk: the source of a custom
 	// volume (and of its snapshots) names the volume "PROJECT_NAME".
 	PrefixVolume bool
+	// Effect is what the action does to the object its source names, as a
+	// daemon's state (and the world package's fold of it) sees it.
+	Effect LXDEffect
+	// Status is the status the action leaves its object in ("Running" after
+	// instance-started, "Acknowledged" after warning-acknowledged), or ""
+	// when it leaves the status alone.
+	Status string
+	// parts is Source split at "/" for matching sources: a placeholder part
+	// holds its name in braces.
+	parts []string
+}
+
+// LXDEffect is what a lifecycle action does to the object its source names.
+type LXDEffect uint8
+
+// Effects of lifecycle actions.
+const (
+	// EffectNone says nothing about the object (its source is not an object
+	// a daemon lists: a log file, a metadata template, /1.0, the cluster).
+	EffectNone LXDEffect = iota
+	// EffectTouch: the object exists and is unchanged (retrieved, exec,
+	// file pushed, started…).
+	EffectTouch
+	// EffectCreate: the object exists from now on.
+	EffectCreate
+	// EffectUpdate: the object exists and its configuration changed.
+	EffectUpdate
+	// EffectRename: the object named by context old_name now has the
+	// source's name; its children move with it.
+	EffectRename
+	// EffectDelete: the object and its children no longer exist.
+	EffectDelete
+)
+
+// String names the effect.
+func (e LXDEffect) String() string {
+	return [...]string{"none", "touch", "create", "update", "rename", "delete"}[e]
+}
+
+// MatchSource splits a source path (without its query) into the action's
+// placeholder values, in the order of Placeholders. It reports false when
+// the path does not have the pattern's shape. Parts are returned as they
+// appear, still escaped; most names need no escaping.
+func (a *LXDAction) MatchSource(path string, dst []string) ([]string, bool) {
+	dst = dst[:0]
+	for _, p := range a.parts {
+		if len(path) == 0 || path[0] != '/' {
+			return dst, false
+		}
+		path = path[1:]
+		i := strings.IndexByte(path, '/')
+		if i < 0 {
+			i = len(path)
+		}
+		seg := path[:i]
+		path = path[i:]
+		if p[0] == '{' {
+			if seg == "" {
+				return dst, false
+			}
+			dst = append(dst, seg)
+		} else if seg != p {
+			return dst, false
+		}
+	}
+	return dst, path == ""
 }
 
 // Placeholders returns the {names} of the action's source pattern, in order.
@@ -392,6 +458,54 @@ func lxdMethod(name string) string {
 	return "PUT"
 }
 
+// lxdStatus is the status each action leaves its object in.
+var lxdStatus = map[string]string{
+	"warning-acknowledged":     "Acknowledged",
+	"warning-reset":            "New",
+	"cluster-member-evacuated": "Evacuated",
+	"cluster-member-restored":  "Online",
+	"cluster-member-added":     "Online",
+	"instance-created":         "Stopped",
+	"instance-started":         "Running",
+	"instance-ready":           "Running",
+	"instance-restarted":       "Running",
+	"instance-resumed":         "Running",
+	"instance-stopped":         "Stopped",
+	"instance-shutdown":        "Stopped",
+	"instance-paused":          "Frozen",
+}
+
+// lxdUntracked are the kinds of resource whose sources are not objects a
+// daemon lists (log files, templates, the server, the cluster itself,
+// bucket keys and file paths are reached through their parent).
+var lxdUntracked = map[string]bool{
+	"instance-log": true, "instance-metadata": true, "instance-metadata-template": true,
+	"storage-volume-file": true, "server": true, "cluster": true, "operation": true,
+	"cluster-link": true, "auth-group": true, "identity": true, "identity-provider-group": true,
+	"placement-group": true, "replicator": true, "network-address-set": true, "network-integration": true,
+	"storage-bucket-backup": true, "storage-bucket-key": true,
+}
+
+// lxdEffect reads an action's effect from its verb.
+func lxdEffect(kind, name string) LXDEffect {
+	switch {
+	case lxdUntracked[kind], strings.HasPrefix(name, "cluster-token-"),
+		strings.HasSuffix(name, "-secret-created"), name == "cluster-certificate-updated":
+		return EffectNone
+	case strings.HasSuffix(name, "-created"), strings.HasSuffix(name, "-added"):
+		return EffectCreate
+	case strings.HasSuffix(name, "-deleted"), strings.HasSuffix(name, "-removed"):
+		return EffectDelete
+	case strings.HasSuffix(name, "-renamed"):
+		return EffectRename
+	case strings.HasSuffix(name, "-updated"), strings.HasSuffix(name, "-restored"),
+		strings.HasSuffix(name, "-acknowledged"), strings.HasSuffix(name, "-reset"),
+		strings.HasSuffix(name, "-refreshed"), strings.HasSuffix(name, "-evacuated"):
+		return EffectUpdate
+	}
+	return EffectTouch
+}
+
 // lxd50NoRequestor reports the LXD 5.0.2 quirk: instance events built from
 // the instance object rather than the request (create, update, rename,
 // delete, snapshots, backups) carry no requestor; state changes do.
@@ -418,6 +532,9 @@ func describeLXD(f Flavor, name string) (*LXDAction, error) {
 			Requestor:      !lxdNoRequestor[name],
 			Operation:      lxdOperations[name],
 			Method:         lxdMethod(name),
+			Effect:         lxdEffect(r.kind, name),
+			Status:         lxdStatus[name],
+			parts:          strings.Split(strings.TrimPrefix(r.source, "/"), "/"),
 		}
 		// LXD 5.0.2 emits every instance event (and its snapshots' and
 		// backups') without a requestor; later daemons name the caller.

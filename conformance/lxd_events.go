@@ -15,6 +15,7 @@ import (
 	"github.com/eventsim/eventsim/catalog"
 	"github.com/eventsim/eventsim/events"
 	"github.com/eventsim/eventsim/schemas"
+	"github.com/eventsim/eventsim/world"
 )
 
 // Event-level check ids. Each runs on every observed event, offline or live.
@@ -31,6 +32,7 @@ const (
 	IDLifecycleSource      = "lxd.lifecycle.source"
 	IDLifecycleContext     = "lxd.lifecycle.context"
 	IDLifecycleRequestor   = "lxd.lifecycle.requestor"
+	IDLifecycleAfterDelete = "lxd.lifecycle.after-delete"
 )
 
 var eventCheckNames = map[string]string{
@@ -46,12 +48,13 @@ var eventCheckNames = map[string]string{
 	IDLifecycleSource:      "lifecycle sources match the action's path and project rule",
 	IDLifecycleContext:     "lifecycle context carries the catalogue's keys",
 	IDLifecycleRequestor:   "lifecycle requestor is present where the daemon sends one",
+	IDLifecycleAfterDelete: "no lifecycle event mentions an object after its deletion unless it is made again",
 }
 
 var eventCheckOrder = []string{
 	IDEventsSchema, IDEventsTimestamp, IDEventsClock, IDEventsLocation, IDEventsOrder,
 	IDOperationStatus, IDOperationTransitions, IDOperationTimes,
-	IDLifecycleAction, IDLifecycleSource, IDLifecycleContext, IDLifecycleRequestor,
+	IDLifecycleAction, IDLifecycleSource, IDLifecycleContext, IDLifecycleRequestor, IDLifecycleAfterDelete,
 }
 
 // Validator checks a JSON document against a named schema (see package
@@ -111,6 +114,10 @@ type EventChecker struct {
 	types      map[string]int
 	actions    map[string]int
 	outOfOrder int
+	// world is the stream folded, for the state checks; deleted holds the
+	// objects the stream deleted and did not make again.
+	world   *world.World
+	deleted map[world.Key]bool
 	// nextFlush is the event time after which some finished operation's
 	// reorder window has passed; zero when none is waiting.
 	nextFlush time.Time
@@ -137,6 +144,8 @@ func NewEventChecker(opts EventOptions) (*EventChecker, error) {
 		doneOps:   map[string]time.Time{},
 		types:     map[string]int{},
 		actions:   map[string]int{},
+		world:     world.New(cat.Flavor),
+		deleted:   map[world.Key]bool{},
 	}
 	if c.validate == nil {
 		c.validate = schemas.Validate
@@ -440,6 +449,7 @@ func (c *EventChecker) observeLifecycle(raw []byte, md map[string]any, project s
 			ctxRec.fail(raw, "%s lacks context key %q (the catalogue's keys: %v)", action, k, a.Context)
 		}
 	}
+	c.afterDelete(raw, a, source, project, ctx)
 	srcRec.checked++
 	if p := c.sourceProblem(a, source, project); p != "" {
 		srcRec.fail(raw, "%s", p)
@@ -454,6 +464,45 @@ func (c *EventChecker) observeLifecycle(raw []byte, md map[string]any, project s
 	case hasReq:
 		if p, _ := req["protocol"].(string); p == "" {
 			reqRec.fail(raw, "%s requestor has no protocol", action)
+		}
+	}
+}
+
+// afterDelete judges a lifecycle event against the objects the stream
+// deleted: an event about one of them, other than one making it again, is
+// a failure. It folds the event into the checker's world.
+func (c *EventChecker) afterDelete(raw []byte, a *catalog.LXDAction, source, project string, ctx map[string]any) {
+	k, _, ok := c.world.KeyOf(a.Name, source, project)
+	if !ok {
+		return
+	}
+	rec := c.rec[IDLifecycleAfterDelete]
+	rec.checked++
+	switch a.Effect {
+	case catalog.EffectCreate:
+		delete(c.deleted, k)
+	case catalog.EffectDelete:
+		if c.deleted[k] {
+			rec.fail(raw, "%s: %s was already deleted", a.Name, source)
+		}
+		c.deleted[k] = true
+	case catalog.EffectRename:
+		delete(c.deleted, k)
+		if old, _ := ctx["old_name"].(string); old != "" {
+			ok := k
+			if i := strings.LastIndexByte(k.Path, '/'); i >= 0 {
+				ok.Path = k.Path[:i+1] + old
+			} else {
+				ok.Path = old
+			}
+			if c.deleted[ok] {
+				rec.fail(raw, "%s: renames %q, which the stream deleted", a.Name, old)
+			}
+			c.deleted[ok] = true
+		}
+	default:
+		if c.deleted[k] {
+			rec.fail(raw, "%s mentions %s after the stream deleted it", a.Name, source)
 		}
 	}
 }
@@ -543,7 +592,7 @@ func (c *EventChecker) Results() []Result {
 		c.rec[IDOperationTimes].skip("no operation events were observed")
 	}
 	if c.rec[IDLifecycleAction].checked == 0 && c.n > 0 {
-		for _, id := range []string{IDLifecycleAction, IDLifecycleSource, IDLifecycleContext, IDLifecycleRequestor} {
+		for _, id := range []string{IDLifecycleAction, IDLifecycleSource, IDLifecycleContext, IDLifecycleRequestor, IDLifecycleAfterDelete} {
 			c.rec[id].skip("no lifecycle events were observed")
 		}
 	}

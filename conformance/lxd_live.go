@@ -31,6 +31,7 @@ const (
 	IDExerciseProfile   = "lxd.exercise.profile"
 	IDExerciseProject   = "lxd.exercise.project"
 	IDExerciseVolume    = "lxd.exercise.volume"
+	IDExerciseInstance  = "lxd.exercise.instance"
 )
 
 // LXDOptions configures RunLXD. The first fields map 1:1 to the flags of
@@ -128,6 +129,9 @@ func RunLXD(ctx context.Context, o LXDOptions) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: GET /1.0 on %s: %v", ErrTarget, o.Target, err)
 	}
+	if err := untrusted(x, o); err != nil {
+		return nil, err
+	}
 	r.checkServer(x)
 
 	r.checkRefusals(ctx)
@@ -137,6 +141,25 @@ func RunLXD(ctx context.Context, o LXDOptions) (*Report, error) {
 	sortResults(r.rep.Results)
 	r.rep.Elapsed = time.Since(start)
 	return r.rep, nil
+}
+
+// untrusted stops a run over TLS that the daemon does not trust: GET /1.0
+// says auth "untrusted", and every other check would fail on 403s that say
+// nothing of the cause.
+func untrusted(x *httpExchange, o LXDOptions) error {
+	if x.status != 200 || !strings.HasPrefix(o.Target, "https://") {
+		return nil
+	}
+	var md struct {
+		Auth string `json:"auth"`
+	}
+	if json.Unmarshal(x.env.Metadata, &md) != nil || md.Auth != "untrusted" {
+		return nil
+	}
+	if o.Cert == "" {
+		return fmt.Errorf("%w: %s does not trust this client (GET /1.0 says auth \"untrusted\"): pass --cert and --key with a client certificate it trusts (lxc config trust add CERT)", ErrTarget, o.Target)
+	}
+	return fmt.Errorf("%w: %s does not trust the certificate in --cert %s (GET /1.0 says auth \"untrusted\"): add it on the server with lxc config trust add %s", ErrTarget, o.Target, o.Cert, o.Cert)
 }
 
 type lxdRun struct {
@@ -482,7 +505,7 @@ func (r *lxdRun) judge(ex *exercise, t0, tEnd, t1 time.Time, frames map[string][
 	if ex != nil {
 		r.judgeExercise(ex, all)
 	} else {
-		for _, id := range []string{IDExerciseProfile, IDExerciseProject, IDExerciseVolume} {
+		for _, id := range []string{IDExerciseProfile, IDExerciseProject, IDExerciseVolume, IDExerciseInstance} {
 			rec := newRecorder(id, exerciseNames[id])
 			rec.skip("--exercise not set")
 			r.add(rec)

@@ -1,7 +1,7 @@
 package scenarios
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -99,6 +99,12 @@ type Engine struct {
 		set   bool
 		shift time.Duration
 	}
+	// idle counts the steps run since the last record, so a scenario that
+	// runs steps without ever making an event stops with an error instead
+	// of spinning (see maxIdleSteps).
+	idle int64
+	// limit bounds a check (see Check); nil when playing.
+	limit *checkLimit
 }
 
 // New makes an engine for a parsed scenario.
@@ -141,6 +147,10 @@ func (e *Engine) Seed() int64 { return e.seed }
 // Start returns the virtual time the first pass started at.
 func (e *Engine) Start() time.Time { return e.start }
 
+// Pass counts how many times a looping scenario has started again: 0 on
+// the first play.
+func (e *Engine) Pass() int { return e.pass }
+
 // begin starts a pass of the scenario at e.start.
 func (e *Engine) begin() {
 	e.replay.set = false
@@ -173,28 +183,56 @@ func (e *Engine) newTrack(name string, at time.Time, steps []*Step) *track {
 // Next returns the next record of the timeline, or io.EOF when a scenario
 // that does not loop has ended.
 func (e *Engine) Next() (*Record, error) {
-	for {
+	return e.NextContext(context.Background())
+}
+
+// interruptSteps is how many engine steps NextContext runs between looks at
+// its context, so that a scenario making no records for a long stretch of
+// steps (repeated waits) can still be stopped at once.
+const interruptSteps = 1024
+
+// NextContext is Next that gives up, with ctx's error, when ctx is done,
+// even in the middle of a long run of steps that make no record.
+func (e *Engine) NextContext(ctx context.Context) (*Record, error) {
+	for steps := 1; ; steps++ {
 		if e.err != nil {
 			return nil, e.err
 		}
+		if steps%interruptSteps == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
 		t := e.earliestTrack()
 		if e.pending.Len() > 0 && (t == nil || !e.pending.peek().at.After(t.now)) {
+			e.idle = 0
 			return e.pop(), nil
 		}
 		if t == nil {
 			if e.pending.Len() > 0 {
+				e.idle = 0
 				return e.pop(), nil
 			}
 			if !e.opts.Loop || e.opts.check {
 				return nil, io.EOF
 			}
 			if e.last.IsZero() || e.pass > 0 && e.last.Equal(e.start) {
-				return nil, errors.New("scenario makes no events, so it cannot loop")
+				return nil, &Error{Pos: Pos{File: e.s.File}, Msg: "scenario makes no events, so it cannot loop"}
 			}
 			e.pass++
 			e.start = e.last.Add(time.Second)
 			e.begin()
 			continue
+		}
+		if e.idle++; e.idle > maxIdleSteps {
+			e.err = e.idleError(t)
+			return nil, e.err
+		}
+		if e.limit != nil {
+			if err := e.limit.step(e, t); err != nil {
+				e.err = err
+				return nil, err
+			}
 		}
 		if err := e.advance(t); err != nil {
 			e.err = err
@@ -278,7 +316,7 @@ func (e *Engine) advance(t *track) error {
 		}
 		t.now = t.now.Add(d)
 	case StepRepeat:
-		t.push(&frame{steps: st.Steps, count: st.Count})
+		t.push(&frame{steps: st.Steps, count: st.Count, step: st})
 	case StepParallel:
 		t.waiting = len(st.Tracks)
 		for _, tr := range st.Tracks {
@@ -421,6 +459,7 @@ type frame struct {
 	count int64 // 0: forever
 	done  int
 	mix   *mixState
+	step  *Step // the repeat step; nil for a track's own steps
 }
 
 type mixState struct {
@@ -553,25 +592,4 @@ func (h *pendingHeap) pop() pendingItem {
 	h.items[slot] = pendingItem{}
 	h.free = append(h.free, slot)
 	return it
-}
-
-// check plays a parsed scenario once, as the engine would, to catch
-// references to entities that do not exist and other mistakes that only the
-// order of steps shows.
-func check(s *Scenario) error {
-	e, err := New(s, Options{check: true})
-	if err != nil {
-		return err
-	}
-	for i := 0; ; i++ {
-		if _, err := e.Next(); err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
-		}
-		if i > 10_000_000 {
-			return nil
-		}
-	}
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -80,13 +82,43 @@ func (o *linodeObjs) find(label string) *linodeObj {
 }
 
 func (o *linodeObjs) add(t *track, label string) *linodeObj {
-	o.nextID += 1 + int64(t.rng.Intn(40))
-	x := &linodeObj{id: o.nextID, label: label, diskIDs: map[string]int64{}}
-	if o.shard != nil {
-		x.id = o.shard.id(o.nextID)
-	}
+	x := &linodeObj{id: o.newID(t), label: label, diskIDs: map[string]int64{}}
 	o.list = append(o.list, x)
 	return x
+}
+
+// newID gives the next id of the kind without keeping an object: for what
+// the world never looks up again (configs, disks, records), and for what a
+// mix makes beyond its cap, so an endless mix holds constant memory.
+func (o *linodeObjs) newID(t *track) int64 {
+	o.nextID += 1 + int64(t.rng.Intn(40))
+	if o.shard != nil {
+		return o.shard.id(o.nextID)
+	}
+	return o.nextID
+}
+
+// free returns the objects not busy at now.
+func (o *linodeObjs) free(now time.Time) []*linodeObj {
+	var out []*linodeObj
+	for _, y := range o.list {
+		if !y.busy.After(now) {
+			out = append(out, y)
+		}
+	}
+	return out
+}
+
+// firstFree returns when the first of the objects stops being busy; the list
+// must not be empty.
+func (o *linodeObjs) firstFree() time.Time {
+	at := o.list[0].busy
+	for _, y := range o.list[1:] {
+		if y.busy.Before(at) {
+			at = y.busy
+		}
+	}
+	return at
 }
 
 func (o *linodeObjs) remove(x *linodeObj) {
@@ -149,6 +181,16 @@ var linodeVerbs = map[string]linodeVerb{
 	"backups.restore":      {actions: []string{"backups_restore"}, kind: "linode", target: "linode"},
 }
 
+// linodeVerbKinds are the kinds verbs act on, whose objects the world keeps
+// for later steps to find.
+var linodeVerbKinds = func() map[string]bool {
+	out := map[string]bool{}
+	for _, v := range linodeVerbs {
+		out[v.kind] = true
+	}
+	return out
+}()
+
 func (w *linodeWorld) checkArgs(st *Step) error {
 	if st.Verb == "action" {
 		name := arg(st, "action")
@@ -193,6 +235,10 @@ func (w *linodeWorld) label(t *track, kind string) string {
 // run plays a Linode verb and returns when its caller moves on: when the
 // event has finished, unless the step says async or runs in a mix.
 func (w *linodeWorld) run(t *track, st *Step, inMix bool) (time.Time, error) {
+	return w.play(t, st, inMix, 0)
+}
+
+func (w *linodeWorld) play(t *track, st *Step, inMix bool, hops int) (time.Time, error) {
 	if err := w.checkArgs(st); err != nil {
 		return t.now, err
 	}
@@ -206,7 +252,7 @@ func (w *linodeWorld) run(t *track, st *Step, inMix bool) (time.Time, error) {
 			s2.Args = map[string]Arg{"action": {Value: a.Name, Pos: st.Pos}, "async": {Value: true, Pos: st.Pos}}
 			t2 := *t
 			t2.now = end
-			e, err := w.generic(&t2, &s2, false)
+			e, err := w.generic(&t2, &s2, inMix)
 			if err != nil {
 				return end, err
 			}
@@ -219,9 +265,25 @@ func (w *linodeWorld) run(t *track, st *Step, inMix bool) (time.Time, error) {
 	label := arg(st, "label")
 	var x *linodeObj
 	switch {
-	case v.create:
+	case v.create, inMix && v.target == "new-linode" && len(w.kind("linode").list) >= populationCap:
+		if inMix && v.target == "new-linode" {
+			// A clone makes a Linode: at the cap, delete one instead.
+			return w.runVerb(t, st, "linode.delete", hops)
+		}
 		if inMix && len(objs.list) >= populationCap {
-			return w.runVerb(t, st, deleteLinodeVerb(v.kind), inMix)
+			del := deleteLinodeVerb(v.kind)
+			if del != "" {
+				// At the cap with every object busy, the mix waits for
+				// the first to be free and deletes it, as a client at
+				// its concurrency limit would.
+				if len(objs.free(t.now)) == 0 {
+					t.now = objs.firstFree()
+				}
+				return w.runVerb(t, st, del, hops)
+			}
+			// Nothing deletes this kind (a ticket is closed, never
+			// deleted): the world forgets the oldest one.
+			objs.list = append(objs.list[:0], objs.list[1:]...)
 		}
 		if label == "" || inMix {
 			label = w.newLabel(t, v.kind)
@@ -231,7 +293,7 @@ func (w *linodeWorld) run(t *track, st *Step, inMix bool) (time.Time, error) {
 		}
 		x = objs.add(t, label)
 		if v.kind == "linode" {
-			x.configID = w.kind("config").add(t, "").id
+			x.configID = w.kind("config").newID(t)
 		}
 	default:
 		if label != "" && !inMix {
@@ -240,17 +302,18 @@ func (w *linodeWorld) run(t *track, st *Step, inMix bool) (time.Time, error) {
 				return t.now, argErr(st, "label", "%s %q does not exist; existing: %s", v.kind, label, listOrNone(objs.labels()))
 			}
 		} else {
-			var free []*linodeObj
-			for _, y := range objs.list {
-				if !y.busy.After(t.now) {
-					free = append(free, y)
-				}
-			}
+			free := objs.free(t.now)
 			if len(free) == 0 {
-				if inMix {
-					return w.runVerb(t, st, createLinodeVerb(v.kind), inMix)
+				if !inMix {
+					return t.now, &Error{Pos: st.Pos, Msg: fmt.Sprintf("no %s exists for %s to act on; create one first", v.kind, st.Verb)}
 				}
-				return t.now, &Error{Pos: st.Pos, Msg: fmt.Sprintf("no %s exists for %s to act on; create one first", v.kind, st.Verb)}
+				if len(objs.list) < populationCap {
+					return w.runVerb(t, st, createLinodeVerb(v.kind), hops)
+				}
+				// At the cap with every object busy: wait for the first
+				// to be free, rather than make or delete one.
+				t.now = objs.firstFree()
+				free = objs.free(t.now)
 			}
 			x = free[t.rng.Intn(len(free))]
 		}
@@ -268,7 +331,7 @@ func (w *linodeWorld) run(t *track, st *Step, inMix bool) (time.Time, error) {
 		} else if l := w.kind("linode").list; len(l) > 0 {
 			y = l[t.rng.Intn(len(l))]
 		} else {
-			return w.runVerb(t, st, "linode.create", inMix)
+			return w.runVerb(t, st, "linode.create", hops)
 		}
 		sec = &events.LinodeEntity{ID: y.id, Label: y.label, Type: "linode", URL: fmt.Sprintf("/v4/linode/instances/%d", y.id)}
 	case "new-linode":
@@ -277,7 +340,7 @@ func (w *linodeWorld) run(t *track, st *Step, inMix bool) (time.Time, error) {
 			tl = w.newLabel(t, "linode")
 		}
 		y := w.kind("linode").add(t, tl)
-		y.configID = w.kind("config").add(t, "").id
+		y.configID = w.kind("config").newID(t)
 		sec = &events.LinodeEntity{ID: y.id, Label: y.label, Type: "linode", URL: fmt.Sprintf("/v4/linode/instances/%d", y.id)}
 	case "new-disk", "disk":
 		dl := arg(st, "target")
@@ -289,8 +352,10 @@ func (w *linodeWorld) run(t *track, st *Step, inMix bool) (time.Time, error) {
 			if dl == "" {
 				dl = fmt.Sprintf("Debian 12 Disk %d", len(x.diskIDs)+1)
 			}
-			id = w.kind("disk").add(t, dl).id
-			x.diskIDs[dl] = id
+			id = w.kind("disk").newID(t)
+			if !inMix || len(x.diskIDs) < populationCap {
+				x.diskIDs[dl] = id
+			}
 		}
 		if st.Verb == "disk.delete" {
 			delete(x.diskIDs, dl)
@@ -298,7 +363,7 @@ func (w *linodeWorld) run(t *track, st *Step, inMix bool) (time.Time, error) {
 		sec = &events.LinodeEntity{ID: id, Label: dl, Type: "disk", URL: fmt.Sprintf("/v4/linode/instances/%d/disks/%d", x.id, id)}
 	case "new-record", "record":
 		rl := orDefault(arg(st, "target"), "www")
-		id := w.kind("record").add(t, rl).id
+		id := w.kind("record").newID(t)
 		sec = &events.LinodeEntity{ID: id, Label: rl, Type: "domain_record", URL: fmt.Sprintf("/v4/domains/%d/records/%d", x.id, id)}
 	}
 	at := t.now
@@ -308,7 +373,7 @@ func (w *linodeWorld) run(t *track, st *Step, inMix bool) (time.Time, error) {
 		ent := w.entity(a, x)
 		s := sec
 		if s == nil {
-			s = w.secondary(t, a, x)
+			s = w.secondary(t, a, x, !inMix)
 		}
 		end = w.start(t, st, a, at, ent, s)
 		at = end.Add(time.Duration(1+t.rng.Intn(3)) * time.Second)
@@ -339,15 +404,25 @@ func (o *linodeObjs) labels() []string {
 	return out
 }
 
-func (w *linodeWorld) runVerb(t *track, st *Step, verb string, inMix bool) (time.Time, error) {
+// runVerb plays verb instead of the one a mix picked, because the world
+// cannot take the picked one now (nothing to act on, or a kind at its cap).
+// hops counts the swaps made for one pick: each swap ends in a verb that
+// plays, so more than two means a bug, reported rather than recursed into.
+func (w *linodeWorld) runVerb(t *track, st *Step, verb string, hops int) (time.Time, error) {
 	if verb == "" {
 		return t.now, nil
+	}
+	if hops >= maxSwaps {
+		return t.now, &Error{Pos: st.Pos, Msg: fmt.Sprintf("mix verb %s: no verb could play after %d swaps (last %s); this is a bug in eventsim", st.Verb, hops, verb)}
 	}
 	s2 := *st
 	s2.Verb = verb
 	s2.Args = map[string]Arg{}
-	return w.run(t, &s2, true)
+	return w.play(t, &s2, true, hops+1)
 }
+
+// maxSwaps bounds how many times a mix verb gives way to another.
+const maxSwaps = 3
 
 func deleteLinodeVerb(kind string) string {
 	for name, v := range linodeVerbs {
@@ -384,21 +459,28 @@ func (w *linodeWorld) entity(a *catalog.LinodeAction, x *linodeObj) *events.Lino
 }
 
 // secondary builds the secondary entity the catalogue says an action has.
-func (w *linodeWorld) secondary(t *track, a *catalog.LinodeAction, x *linodeObj) *events.LinodeEntity {
+// keep says the world remembers the secondary object, for later steps to
+// name; a mix keeps nothing it makes this way, so it holds constant memory.
+func (w *linodeWorld) secondary(t *track, a *catalog.LinodeAction, x *linodeObj, keep bool) *events.LinodeEntity {
 	switch a.SecondaryType {
 	case "":
 		return nil
 	case "linode_config":
 		cid := x.configID
 		if cid == 0 {
-			cid = w.kind("config").add(t, "").id
+			cid = w.kind("config").newID(t)
 			x.configID = cid
 		}
 		return &events.LinodeEntity{ID: cid, Label: "My Debian 12 Disk Profile", Type: "linode_config", URL: fmt.Sprintf("/v4/linode/instances/%d/configs/%d", x.id, cid)}
 	case "image":
 		return &events.LinodeEntity{ID: "linode/debian12", Label: "Debian 12", Type: "image", URL: "/v4/images/linode/debian12"}
 	}
-	id := w.kind(a.SecondaryType).add(t, "").id
+	var id int64
+	if objs := w.kind(a.SecondaryType); keep && linodeVerbKinds[a.SecondaryType] {
+		id = objs.add(t, "").id
+	} else {
+		id = objs.newID(t)
+	}
 	u := strings.ReplaceAll(a.SecondaryURL, "{id}", strconv.FormatInt(x.id, 10))
 	u = strings.ReplaceAll(u, "{secondary}", strconv.FormatInt(id, 10))
 	return &events.LinodeEntity{ID: id, Label: fmt.Sprintf("%s-%d", a.SecondaryType, id%1000), Type: a.SecondaryType, URL: u}
@@ -408,12 +490,16 @@ func (w *linodeWorld) secondary(t *track, a *catalog.LinodeAction, x *linodeObj)
 func (w *linodeWorld) generic(t *track, st *Step, inMix bool) (time.Time, error) {
 	a := w.e.lcat.Action(arg(st, "action"))
 	x := &linodeObj{label: orDefault(arg(st, "label"), w.newLabel(t, a.EntityType))}
-	x.id = w.kind(a.EntityType).add(t, x.label).id
+	if inMix {
+		x.id = w.kind(a.EntityType).newID(t)
+	} else {
+		x.id = w.kind(a.EntityType).add(t, x.label).id
+	}
 	ent := w.entity(a, x)
 	if e, ok := st.Args["entity"]; ok {
 		applyEntity(ent, e.Value.(map[string]any))
 	}
-	sec := w.secondary(t, a, x)
+	sec := w.secondary(t, a, x, !inMix)
 	if s, ok := st.Args["secondary"]; ok {
 		if sec == nil {
 			sec = &events.LinodeEntity{}
@@ -466,24 +552,33 @@ func (w *linodeWorld) start(t *track, st *Step, a *catalog.LinodeAction, at time
 	if d, ok := st.Args["took"]; ok {
 		took = d.Value.(time.Duration)
 	}
-	p := &linodeProc{ev: ev, start: at, took: took, rate: a.Rate, fail: arg(st, "fail")}
+	p := newLinodeProc(ev, a, at, took, arg(st, "fail"), t.rng)
+	w.e.schedule(at, nil, p)
+	return p.end()
+}
+
+// newLinodeProc plans a long event starting at at and taking took: when it
+// shows started, and the percent_complete steps after that (failing at one
+// of them, with fail as the message, when fail is not empty).
+func newLinodeProc(ev events.LinodeEvent, a *catalog.LinodeAction, at time.Time, took time.Duration, fail string, rng *rand.Rand) *linodeProc {
+	p := &linodeProc{ev: ev, start: at, took: took, rate: a.Rate, fail: fail}
 	p.ev.Status = events.LinodeScheduled
 	zero := 0
 	p.ev.PercentComplete = &zero
 	// Progress points: when the event is next seen changed, and by how much.
-	p.started = at.Add(time.Duration(1+t.rng.Intn(3)) * time.Second)
-	n := 3 + t.rng.Intn(4)
+	p.started = at.Add(time.Duration(1+rng.Intn(3)) * time.Second)
+	n := 3 + rng.Intn(4)
 	if took < 10*time.Second {
 		n = 1
 	}
 	failAt := -1
 	if p.fail != "" {
-		failAt = t.rng.Intn(n)
+		failAt = rng.Intn(n)
 	}
 	pct := 0
 	for i := 0; i < n; i++ {
 		frac := float64(i+1) / float64(n+1)
-		step := int(100*frac) + t.rng.Intn(5) - 2
+		step := int(100*frac) + rng.Intn(5) - 2
 		if step <= pct {
 			step = pct + 1
 		}
@@ -497,12 +592,50 @@ func (w *linodeWorld) start(t *track, st *Step, a *catalog.LinodeAction, at time
 			break
 		}
 	}
-	end := p.started.Add(took)
-	if failAt >= 0 {
-		end = p.points[len(p.points)-1].at
+	return p
+}
+
+// end is when the event finishes, or fails.
+func (p *linodeProc) end() time.Time {
+	if l := len(p.points); l > 0 && p.points[l-1].fail {
+		return p.points[l-1].at
 	}
-	w.e.schedule(at, nil, p)
-	return end
+	return p.started.Add(p.took)
+}
+
+// LinodeState is one state of a Linode event and when it shows.
+type LinodeState struct {
+	At    time.Time
+	Event events.LinodeEvent
+}
+
+// LinodeStates returns every state of ev as the engine plays it when it
+// starts at at: a notification alone for a short action, otherwise
+// scheduled, started, its percent_complete steps and finished, or failed
+// with fail as the message. took is how long a long action runs; rng draws
+// the progress points. A REST write and a scenario verb thus make the same
+// events for the same change.
+func LinodeStates(ev events.LinodeEvent, a *catalog.LinodeAction, at time.Time, took time.Duration, fail string, rng *rand.Rand) []LinodeState {
+	if !a.Long {
+		ev.Status = events.LinodeNotification
+		ev.PercentComplete, ev.Duration = nil, nil
+		return []LinodeState{{At: at, Event: ev}}
+	}
+	p := newLinodeProc(ev, a, at, took, fail, rng)
+	out := []LinodeState{{At: at, Event: *p.record(at).Linode}}
+	for {
+		next, ok := p.advance()
+		if !ok {
+			return out
+		}
+		out = append(out, LinodeState{At: next, Event: p.ev})
+	}
+}
+
+// LinodeVerbActions returns the actions a Linode verb makes, in order, or
+// nil for an unknown verb.
+func LinodeVerbActions(verb string) []string {
+	return slices.Clone(linodeVerbs[verb].actions)
 }
 
 type progress struct {

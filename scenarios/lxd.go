@@ -322,7 +322,7 @@ func (w *lxdWorld) run(t *track, st *Step, inMix bool) (time.Time, error) {
 	if member == "" && len(w.members) > 0 {
 		member = w.members[t.rng.Intn(len(w.members))]
 	}
-	req := &lxdRequest{project: project, member: member, requestor: w.requestor(st), fail: arg(st, "fail")}
+	req := &lxdRequest{project: project, member: member, requestor: w.requestor(st), fail: arg(st, "fail"), image: arg(st, "image")}
 	if a, ok := st.Args["took"]; ok {
 		d := a.Value.(time.Duration)
 		req.took = &d
@@ -521,6 +521,10 @@ func (w *lxdWorld) verb(t *track, st *Step, name string, v lxdVerb, req *lxdRequ
 			if del := deleteVerb(v.kind); del != "" {
 				return w.verb(t, st, del, lxdVerbs[del], req, inMix)
 			}
+			// Nothing deletes this kind (an image alias goes with its
+			// image): the world forgets the oldest one.
+			r := w.reg(v.kind)
+			r.remove(r.list[0])
 		}
 		n := arg(st, childArg)
 		if n == "" || inMix {
@@ -801,7 +805,9 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v lxdVerb, x *enti
 	x.busyUntil = end
 	w.reg(x.kind).sync(x)
 	if verbName == "image.import" {
-		if alias := arg(st, "alias"); alias != "" {
+		// An alias names one image: importing under a taken alias makes
+		// none (a mix imports again and again).
+		if alias := arg(st, "alias"); alias != "" && w.reg("image-alias").get(x.project, "", alias) == nil {
 			a := &entity{kind: "image-alias", project: x.project, name: alias}
 			areq := &lxdRequest{project: req.project, member: req.member, requestor: req.requestor}
 			t2 := *t

@@ -8,6 +8,7 @@
 package scenarios
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -71,13 +72,20 @@ func builtinNames() []string {
 // ErrNotFound is returned for a name that is neither built in nor a file.
 var ErrNotFound = errors.New("scenario not found")
 
-// Load reads a scenario by built-in name or file path.
+// Load reads a scenario by built-in name or file path and checks it within
+// the default Limits.
 func Load(nameOrPath string) (*Scenario, error) {
+	return LoadContext(context.Background(), nameOrPath, Limits{})
+}
+
+// LoadContext reads a scenario by built-in name or file path and checks it
+// within lim (see Check), until ctx ends.
+func LoadContext(ctx context.Context, nameOrPath string, lim Limits) (*Scenario, error) {
 	if nameOrPath == "" {
 		nameOrPath = Default
 	}
 	if b, err := builtin.ReadFile(path.Join("builtin", nameOrPath+".yaml")); err == nil {
-		return Parse("builtin:"+nameOrPath, b)
+		return ParseContext(ctx, "builtin:"+nameOrPath, b, lim)
 	}
 	b, err := os.ReadFile(nameOrPath)
 	if err != nil {
@@ -89,7 +97,7 @@ func Load(nameOrPath string) (*Scenario, error) {
 	if IsRecording(b) {
 		return FromRecording(nameOrPath, b)
 	}
-	return Parse(nameOrPath, b)
+	return ParseContext(ctx, nameOrPath, b, lim)
 }
 
 // Endless reports whether the scenario never ends on its own: it holds a mix

@@ -84,13 +84,43 @@ var allShapeRules = sync.OnceValue(func() map[string]shapeRulesOrErr {
 // false when the schema uses a keyword it does not know.
 func (v *Validator) Cached() bool { return v.root != nil }
 
-// Validate checks a JSON document as Validate(name, doc) does.
+// Validate checks a JSON document as Validate(name, doc) does. It reads
+// the document's shape from its bytes first (see byteShape), and decodes
+// it only when the shape is not one it knows to be valid.
 func (v *Validator) Validate(doc []byte) error {
+	if v.root == nil {
+		var val any
+		if err := json.Unmarshal(doc, &val); err != nil {
+			return fmt.Errorf("not JSON: %w", err)
+		}
+		return v.ValidateValue(val)
+	}
+	kb := keyBufs.Get().(*[]byte)
+	defer keyBufs.Put(kb)
+	sh := byteShape{doc: doc, b: append((*kb)[:0], 'B')}
+	ok := sh.value([]*cnode{v.root}) && sh.end()
+	*kb = sh.b
+	if ok {
+		v.mu.RLock()
+		_, known := v.valid[string(sh.b)]
+		v.mu.RUnlock()
+		if known {
+			return nil
+		}
+	}
 	var val any
 	if err := json.Unmarshal(doc, &val); err != nil {
 		return fmt.Errorf("not JSON: %w", err)
 	}
-	return v.ValidateValue(val)
+	err := v.ValidateValue(val)
+	if err == nil && ok {
+		v.mu.Lock()
+		if len(v.valid) < maxShapes {
+			v.valid[string(sh.b)] = struct{}{}
+		}
+		v.mu.Unlock()
+	}
+	return err
 }
 
 // ValidateValue checks a decoded JSON value as ValidateValue(name, val) does.
@@ -431,27 +461,7 @@ func appendShape(b []byte, v any, at []*cnode) ([]byte, bool) {
 		}
 		return append(b, 's'), ok
 	case float64:
-		var r *big.Rat
-		for _, n := range nodes {
-			for _, check := range n.num {
-				if r == nil {
-					r, _ = new(big.Rat).SetString(strconv.FormatFloat(x, 'g', -1, 64))
-				}
-				if r == nil || !check(r) {
-					ok = false
-				}
-			}
-		}
-		if byValue || formatOther {
-			b = append(b, '=')
-			return strconv.AppendFloat(b, x, 'g', -1, 64), ok
-		}
-		// gojsonschema calls a number an integer when the shortest decimal
-		// form of the float64 is one, which is when the float64 is integral.
-		if x == math.Trunc(x) {
-			return append(b, 'i'), ok
-		}
-		return append(b, 'f'), ok
+		return appendNumber(b, x, nodes, byValue || formatOther)
 	case bool:
 		if byValue || formatOther {
 			if x {
@@ -507,4 +517,32 @@ func formatCheck(f string) func(string) bool {
 		}
 	}
 	return func(s string) bool { return gojsonschema.FormatCheckers.IsFormat(f, s) }
+}
+
+// appendNumber appends a number's shape under the schema nodes at its
+// place: its value when exact, else whether it is an integer; and reports
+// whether the nodes' numeric rules hold.
+func appendNumber(b []byte, x float64, nodes []*cnode, exact bool) ([]byte, bool) {
+	ok := true
+	var r *big.Rat
+	for _, n := range nodes {
+		for _, check := range n.num {
+			if r == nil {
+				r, _ = new(big.Rat).SetString(strconv.FormatFloat(x, 'g', -1, 64))
+			}
+			if r == nil || !check(r) {
+				ok = false
+			}
+		}
+	}
+	if exact {
+		b = append(b, '=')
+		return strconv.AppendFloat(b, x, 'g', -1, 64), ok
+	}
+	// gojsonschema calls a number an integer when the shortest decimal
+	// form of the float64 is one, which is when the float64 is integral.
+	if x == math.Trunc(x) {
+		return append(b, 'i'), ok
+	}
+	return append(b, 'f'), ok
 }

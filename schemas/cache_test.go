@@ -112,6 +112,11 @@ func TestValidatorAgreesWithFullValidation(t *testing.T) {
 					b, _ := json.Marshal(doc)
 					t.Fatalf("%s: full validation says %v, the Validator says %v\n%s", what, full, got, b)
 				}
+				// And from the bytes, whose shape is read without decoding.
+				b, _ := json.Marshal(doc)
+				if got := v.Validate(b); (full == nil) != (got == nil) || full != nil && full.Error() != got.Error() {
+					t.Fatalf("%s: full validation says %v, the Validator reading bytes says %v\n%s", what, full, got, b)
+				}
 				if full != nil {
 					invalid++
 				} else {
@@ -304,15 +309,72 @@ func FuzzValidatorAgrees(f *testing.F) {
 			}
 			return
 		}
+		// From the decoded value and from the bytes, whose shape is read
+		// without decoding, the Validator judges as full validation does.
 		for _, c := range []struct {
 			name string
 			v    *schemas.Validator
 		}{{schemas.LXDEvent, lxd}, {schemas.LinodeEvent, linode}} {
 			full := schemas.ValidateValue(c.name, v)
-			got := c.v.ValidateValue(v)
-			if (full == nil) != (got == nil) || full != nil && full.Error() != got.Error() {
-				t.Fatalf("%s: full validation says %v, the Validator says %v: %s", c.name, full, got, doc)
+			for how, got := range map[string]error{"the decoded value": c.v.ValidateValue(v), "the bytes": c.v.Validate(doc)} {
+				if (full == nil) != (got == nil) || full != nil && full.Error() != got.Error() {
+					t.Fatalf("%s: full validation says %v, the Validator reading %s says %v: %s", c.name, full, how, got, doc)
+				}
 			}
 		}
 	})
+}
+
+// TestValidatorReadsShapesFromBytes learns shapes from real event lines,
+// then edits lines the ways JSON can be written differently or wrongly
+// (escapes, keys twice, spacing, number forms, bad UTF-8, garbage) and
+// requires Validate, which reads shapes from bytes, to say what full
+// validation says of the same bytes.
+func TestValidatorReadsShapesFromBytes(t *testing.T) {
+	v, err := schemas.NewValidator(schemas.LXDEvent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := lxdcapture.Lines()
+	for _, l := range lines {
+		if err := v.Validate(l); err != nil {
+			t.Fatalf("capture line invalid: %v", err)
+		}
+	}
+	line := string(lines[len(lines)/2])
+	edits := []struct{ name, from, to string }{
+		{"unchanged", "", ""},
+		{"spaces", `":`, `" : `},
+		{"newlines", `,"`, ",\n\t\""},
+		{"escaped key", `"type"`, `"typ\u0065"`},
+		{"key twice, last valid", `"type":`, `"type":"nonsense","type":`},
+		{"key twice, last invalid", `"location":`, `"location":"none","location":7,"x":`},
+		{"escaped slash in value", `/1.0`, `\/1.0`},
+		{"unicode escape in value", `"none"`, `"n\u006fne"`},
+		{"bad escape", `"none"`, `"n\qne"`},
+		{"control char", `"none"`, "\"no\x01ne\""},
+		{"bad UTF-8", `"none"`, "\"no\xffne\""},
+		{"big number", `"metadata":{`, `"metadata":{"n":1e999,`},
+		{"number forms", `"metadata":{`, `"metadata":{"a":-0.0e+0,"b":01,`},
+		{"trailing garbage", "", ""},
+		{"truncated", "", ""},
+		{"bad timestamp", `"timestamp":"2`, `"timestamp":"x2`},
+		{"true misspelt", `"metadata":{`, `"metadata":{"a":tru,`},
+	}
+	for _, e := range edits {
+		doc := strings.Replace(line, e.from, e.to, 1)
+		switch e.name {
+		case "trailing garbage":
+			doc += " x"
+		case "truncated":
+			doc = doc[:len(doc)-1]
+		}
+		for range 2 { // a second time, once the shape may be known
+			full := schemas.Validate(schemas.LXDEvent, []byte(doc))
+			got := v.Validate([]byte(doc))
+			if (full == nil) != (got == nil) || full != nil && full.Error() != got.Error() {
+				t.Errorf("%s: full validation says %v, the Validator says %v: %s", e.name, full, got, doc)
+			}
+		}
+	}
 }

@@ -104,6 +104,9 @@ type Problem struct {
 	Description string
 	// Value is the value found, when there is one.
 	Value any
+	// Type is the kind of rule broken, as gojsonschema names it: "required",
+	// "enum", "format", "condition_then"...
+	Type string
 }
 
 func (p Problem) String() string { return p.Field + ": " + p.Description }
@@ -169,7 +172,7 @@ func problems(errs []gojsonschema.ResultError) []Problem {
 		if field != "(root)" {
 			depth = strings.Count(field, ".") + 1
 		}
-		rs = append(rs, ranked{Problem{Field: field, Description: describe(e), Value: e.Value()}, depth, weak})
+		rs = append(rs, ranked{Problem{Field: field, Description: describe(e), Value: e.Value(), Type: t}, depth, weak})
 	}
 	// gojsonschema reports in an order that follows Go map iteration, so
 	// ties are broken by field and description: the same document always

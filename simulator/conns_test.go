@@ -2,6 +2,7 @@ package simulator_test
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -178,32 +179,62 @@ func TestEndlessChunkedBody(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer c.Close()
-				fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n", path, srv.ControlToken())
-				stop := make(chan struct{})
-				defer close(stop)
-				go func() { // one more byte every 50 ms, for ever
-					for {
-						select {
-						case <-stop:
-							return
-						case <-time.After(50 * time.Millisecond):
-							if _, err := io.WriteString(c, "1\r\n \r\n"); err != nil {
-								return
-							}
-						}
-					}
-				}()
-				start := time.Now()
-				c.SetReadDeadline(start.Add(bodyTimeout + 3*time.Second))
-				_, err = io.Copy(io.Discard, c) // an answer, if any, then the close
-				if d := time.Since(start); err != nil && !isReset(err) || d > bodyTimeout+2*time.Second {
-					t.Errorf("connection not cut: after %v: %v", d, err)
-				}
+				endlessBodyCut(t, c, path, srv.ControlToken(), bodyTimeout)
 				if !answers(t, srv, name) {
 					t.Errorf("%s stopped answering", name)
 				}
 			})
 		}
+	}
+}
+
+// TestEndlessChunkedBodyTLS: the same on LXD's TLS listener, from a client
+// without a trusted certificate (answered 403 without its body being read).
+func TestEndlessChunkedBodyTLS(t *testing.T) {
+	const bodyTimeout = 400 * time.Millisecond
+	var opts simulator.Options
+	opts.LXD.TLS, opts.LXD.BodyTimeout = true, bodyTimeout
+	srv := newSimWith(t, opts)
+	cfg := &tls.Config{InsecureSkipVerify: true}
+	c, err := tls.Dial("tcp", strings.TrimPrefix(srv.LXD().URL(), "https://"), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	endlessBodyCut(t, c, "/1.0/profiles", "", bodyTimeout)
+	hc := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}
+	resp, err := hc.Get(srv.LXD().URL() + "/1.0")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("TLS listener after the cut body: %v %v", resp, err)
+	}
+	resp.Body.Close()
+}
+
+// endlessBodyCut POSTs to path a chunked body that never ends (a byte every
+// 50 ms) and checks that the server answers and closes the connection, or
+// just closes it, within the body timeout and a little.
+func endlessBodyCut(t *testing.T, c net.Conn, path, token string, bodyTimeout time.Duration) {
+	t.Helper()
+	fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n", path, token)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+				if _, err := io.WriteString(c, "1\r\n \r\n"); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	start := time.Now()
+	c.SetReadDeadline(start.Add(bodyTimeout + 3*time.Second))
+	_, err := io.Copy(io.Discard, c) // an answer, if any, then the close
+	if d := time.Since(start); err != nil && !isReset(err) || d > bodyTimeout+2*time.Second {
+		t.Errorf("connection not cut: after %v: %v", d, err)
 	}
 }
 

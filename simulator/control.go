@@ -15,6 +15,9 @@ import (
 	"github.com/eventsim/eventsim/scenarios"
 )
 
+// controlCheckTime bounds the check of a scenario sent to the control API.
+const controlCheckTime = 2 * time.Second
+
 // The control API, under /eventsim/v1/ on both servers' listeners (no clash
 // with LXD's /1.0 or Linode's /v4). See docs/control-api.md.
 //
@@ -37,9 +40,12 @@ func (s *Server) controlHandler() http.Handler {
 			controlError(w, bodyStatus(err), err)
 			return
 		}
+		// The check a scenario gets before it plays is bounded in work and
+		// time, and ends with the request.
 		var scen *scenarios.Scenario
+		lim := scenarios.Limits{Time: controlCheckTime}
 		if len(body) > 0 {
-			scen, err = scenarios.Parse("request body", body)
+			scen, err = scenarios.ParseContext(r.Context(), "request body", body, lim)
 		} else {
 			scen, err = builtinScenario(r.URL.Query().Get("scenario"))
 		}
@@ -144,7 +150,8 @@ func (s *Server) controlHandler() http.Handler {
 	mux.HandleFunc("/eventsim/v1/", func(w http.ResponseWriter, r *http.Request) {
 		controlError(w, http.StatusNotFound, fmt.Errorf("no control route %s %s", r.Method, r.URL.Path))
 	})
-	return s.guardControl(mux)
+	// Logged outside the guard, so refused calls are in the log too.
+	return s.logControl(s.guardControl(mux))
 }
 
 var errBodyTooLarge = errors.New("request body too large")

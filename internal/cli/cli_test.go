@@ -356,7 +356,7 @@ func TestValidateReportsLineAndMostSpecificProblem(t *testing.T) {
 	// A JSON array: problems are reported at the line each element starts.
 	arr := "[\n  " + good[0] + ",\n  " + badLevel + ",\n\n  " + good[2] + "\n]\n"
 	out, errOut, code := run(t, arr, "validate", "--kind", "lxd", "-")
-	if code != ExitFailed || strings.TrimSpace(out) == "" || !strings.HasPrefix(out, "<stdin>:3: metadata.level: ") || len(lines(out)) != 1 {
+	if code != ExitFailed || strings.TrimSpace(out) == "" || !strings.HasPrefix(out, "<stdin>:3: [1].metadata.level: ") || len(lines(out)) != 1 {
 		t.Errorf("array: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	// Elements spread over several lines: the line each one starts on.
@@ -366,7 +366,7 @@ func TestValidateReportsLineAndMostSpecificProblem(t *testing.T) {
 	arr = "[\n  " + g0.String() + ",\n  " + b1.String() + "\n]\n"
 	wantLine := 2 + strings.Count(g0.String(), "\n") + 1
 	out, _, code = run(t, arr, "validate", "--kind", "lxd", "-")
-	if code != ExitFailed || !strings.HasPrefix(out, "<stdin>:"+itoa(wantLine)+": metadata.level: ") {
+	if code != ExitFailed || !strings.HasPrefix(out, "<stdin>:"+itoa(wantLine)+": [1].metadata.level: ") {
 		t.Errorf("indented array: exit %d, stdout %q, want line %d", code, out, wantLine)
 	}
 	// Good input, both forms.
@@ -455,7 +455,7 @@ func TestSchemasAndVersionCommands(t *testing.T) {
 		}
 	}
 	v := mustRun(t, "", "version")
-	if !strings.HasPrefix(v, "eventsim "+Version+" (go") {
+	if !strings.HasPrefix(v, "eventsim (devel) (go") || !strings.Contains(v, "\nrevision ") {
 		t.Errorf("version %q", v)
 	}
 }
@@ -507,5 +507,57 @@ func TestGenerateStopsOnWriteError(t *testing.T) {
 	code := Main([]string{"generate", "--scenario", "lxd-steady", "--count", "1000000"}, strings.NewReader(""), &failingWriter{n: 1 << 20}, &errOut)
 	if code != ExitUsage || !strings.Contains(errOut.String(), "write: ") || !strings.Contains(errOut.String(), "file already closed") {
 		t.Errorf("exit %d, stderr %q", code, errOut.String())
+	}
+}
+
+func TestValidateNamesEveryMissingFieldIndexesArraysAndCollapsesRuns(t *testing.T) {
+	good := lines(mustRun(t, "", "generate", "--scenario", "lxd-steady", "--count", "2"))
+	linode := lines(mustRun(t, "", "generate", "--scenario", "linode-provisioning", "--count", "2"))
+	const many = 20000
+	var manyBad strings.Builder
+	manyBad.WriteString(good[0] + "\n")
+	for range many {
+		manyBad.WriteString(`{"type":"lifecycle"}` + "\n")
+	}
+	manyBad.WriteString(good[1] + "\n")
+	for _, tt := range []struct {
+		name, kind, in string
+		code           ExitCode
+		out, errOut    []string // lines wanted, in order
+	}{
+		{"every missing field", "lxd", good[0] + "\n" + `{"type":"lifecycle"}` + "\n", ExitFailed,
+			[]string{"<stdin>:2: (root): metadata and timestamp are required"}, []string{"2 records checked, 1 invalid"}},
+		{"nested and top-level problems", "lxd", `{"type":"lifecycle","timestamp":"x","metadata":{"action":"instance-created"}}` + "\n", ExitFailed,
+			[]string{`<stdin>:1: timestamp: Does not match format 'date-time' (got "x"); metadata: source is required`}, nil},
+		{"array index", "lxd", "[" + good[0] + ",\n" + `{"type":"lifecycle"}, {"type":"lifecycle","metadata":{}}` + "]", ExitFailed,
+			[]string{"<stdin>:2: [1]: metadata and timestamp are required", "<stdin>:2: [2].metadata: action and source are required; [2]: timestamp is required"}, nil},
+		{"a run collapsed", "lxd", manyBad.String(), ExitFailed,
+			[]string{"<stdin>:2: (root): metadata and timestamp are required", "<stdin>:3-20001: … and 19,999 more like it"},
+			[]string{"20002 records checked, 20000 invalid"}},
+		{"linode events as lxd", "lxd", strings.Join(linode, "\n"), ExitFailed, nil,
+			[]string{"hint: no record is valid as LXD events, but the records checked are valid Linode events: use --kind linode", "2 records checked, 2 invalid"}},
+		{"lxd events as linode", "linode", strings.Join(good, "\n"), ExitFailed, nil,
+			[]string{"hint: no record is valid as Linode events, but the records checked are valid LXD events: use --kind lxd"}},
+		{"neither kind", "linode", `{"x":1}`, ExitFailed, nil,
+			[]string{"hint: no record is valid as Linode events, and the first records are not valid LXD events (--kind lxd) either"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := run(t, tt.in, "validate", "--kind", tt.kind, "-")
+			if code != tt.code {
+				t.Errorf("exit %d, want %d; stderr %s", code, tt.code, errOut)
+			}
+			if tt.out != nil && strings.Join(lines(out), "\n") != strings.Join(tt.out, "\n") {
+				t.Errorf("stdout:\n%s\nwant:\n%s", out, strings.Join(tt.out, "\n"))
+			}
+			for _, w := range tt.errOut {
+				if !strings.Contains(errOut, w+"\n") {
+					t.Errorf("stderr %q lacks %q", errOut, w)
+				}
+			}
+		})
+	}
+	// Some valid: no hint.
+	if _, errOut, _ := run(t, good[0]+"\n{}\n", "validate", "--kind", "lxd", "-"); strings.Contains(errOut, "hint") {
+		t.Errorf("a hint although a record was valid: %q", errOut)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -44,7 +45,22 @@ func FuzzValidate(f *testing.F) {
 			if _, err := fmt.Sscanf(summary, "%d records checked, %d invalid", &total, &bad); err != nil {
 				t.Fatalf("%s: no summary in %q", kind, errOut.String())
 			}
-			problems := strings.Count("\n"+out.String(), "\n<stdin>:")
+			// One line per invalid record, but a run of records with the
+			// same problem is one line and one "… and N more like it".
+			problems := 0
+			for _, l := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+				if !strings.HasPrefix(l, "<stdin>:") {
+					continue
+				}
+				problems++
+				if _, more, ok := strings.Cut(l, ": … and "); ok {
+					n, err := strconv.Atoi(strings.ReplaceAll(strings.TrimSuffix(more, " more like it"), ",", ""))
+					if err != nil {
+						t.Fatalf("%s: bad run line %q", kind, l)
+					}
+					problems += n - 1
+				}
+			}
 			if problems != bad || bad > total || (code == ExitFailed) != (bad > 0) {
 				t.Fatalf("%s: exit %d, %d checked, %d invalid, %d problem lines:\n%s", kind, code, total, bad, problems, out.String())
 			}

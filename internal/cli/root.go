@@ -45,7 +45,8 @@ type IO struct {
 	Err io.Writer
 }
 
-// Version is set at build time with -ldflags "-X github.com/eventsim/eventsim/internal/cli.Version=v1.2.3".
+// Version, when set at build time with -ldflags "-X github.com/eventsim/eventsim/internal/cli.Version=v1.2.3",
+// overrides the module version go build records; "dev" means unset.
 var Version = "dev"
 
 // Main runs eventsim with args and returns the exit code.
@@ -87,9 +88,7 @@ reproducible datasets of events.`,
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
 	root.SetErr(streams.Err)
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &UsageError{Err: fmt.Errorf("%w\nrun '%s --help' for usage", err, c.CommandPath())}
-	})
+	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(
 		NewCmdGenerate(streams, nil),
 		NewCmdValidate(streams, nil),
@@ -100,6 +99,7 @@ reproducible datasets of events.`,
 	for _, c := range extraCommands {
 		root.AddCommand(c(streams))
 	}
+	registerCompletions(root)
 	return root
 }
 

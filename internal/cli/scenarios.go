@@ -60,9 +60,12 @@ func NewCmdScenarios(streams *IO) *cobra.Command {
 			}
 			bad := 0
 			for _, a := range args {
-				s, err := scenarios.Load(a)
+				s, err := scenarios.LoadContext(cmd.Context(), a, scenarios.Limits{})
 				if errors.Is(err, scenarios.ErrNotFound) {
 					return &UsageError{Err: err}
+				}
+				if errors.Is(err, scenarios.ErrCheckStopped) {
+					return fmt.Errorf("scenarios validate %s: %w", a, err)
 				}
 				if err != nil {
 					bad++

@@ -1,10 +1,15 @@
 package cli
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -29,9 +34,12 @@ func NewCmdServe(streams *IO) *cobra.Command {
 		flavor    string
 		trust     []string
 		rateLimit string
+		logLevel  = "info"
+		logFormat = "text"
+		readyFile string
+		speed     = speedValue(1)
 		maxConns  int
 	)
-	opts.Speed = 1
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the fake LXD and Linode event APIs, fed by a scenario",
@@ -47,10 +55,18 @@ every listener (docs/control-api.md); over plain HTTP it needs the control
 token printed at start (or set with --control-token) as
 "Authorization: Bearer TOKEN". Each listener holds at most --max-conns
 connections and closes idle keep-alive ones after 2 minutes. SIGINT or SIGTERM shuts down cleanly:
-event clients get close 1001, the unix socket is removed, the exit code is 0.`,
+event clients get close 1001, the unix socket is removed, the exit code is 0.
+
+The directory of --lxd-socket is created when missing (mode 0711, as LXD
+makes its own) and removed again on exit if it is empty. Logs go to standard
+error: scenario start, end and loop, event clients with their filters,
+evictions with their reason, faults as they act, control calls and shutdown
+at info; every request at debug. --ready-file writes where the servers
+listen, as JSON, once they all do (docs/serve.md).`,
 		Example: `  eventsim serve
   eventsim serve --scenario lxd-steady --speed 0 --lxd-socket /tmp/lxd/unix.socket
-  LXD_SOCKET=/tmp/lxd/unix.socket lxc monitor --format json`,
+  LXD_SOCKET=/tmp/lxd/unix.socket LXD_CONF=$(mktemp -d) lxc monitor --format json
+  eventsim serve --log-format json --log-level debug --ready-file /tmp/eventsim.json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := catalog.ParseFlavor(flavor)
@@ -58,9 +74,15 @@ event clients get close 1001, the unix socket is removed, the exit code is 0.`,
 				return &UsageError{Err: err}
 			}
 			opts.Flavor = f
+			opts.Speed = float64(speed)
 			if opts.Speed < 0 || opts.Speed > maxSpeed || math.IsNaN(opts.Speed) || math.IsInf(opts.Speed, 0) {
 				return usageErr("invalid --speed %v, must be from 0 (as fast as clients take events) to %v", opts.Speed, maxSpeed)
 			}
+			logger, err := newLogger(streams, logLevel, logFormat)
+			if err != nil {
+				return &UsageError{Err: err}
+			}
+			opts.Logger = logger
 			for _, p := range trust {
 				b, err := os.ReadFile(p)
 				if err != nil {
@@ -79,61 +101,212 @@ event clients get close 1001, the unix socket is removed, the exit code is 0.`,
 				return usageErr("invalid --max-conns %d, must be 0 (a quarter of the open-file limit) or more", maxConns)
 			}
 			opts.LXD.MaxConns, opts.Linode.MaxConns = maxConns, maxConns
-			opts.Logger = slog.New(slog.NewTextHandler(streams.Err, nil))
-			return serveRun(cmd, streams, opts)
+			return serveRun(cmd, streams, opts, readyFile)
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Scenario, "scenario", "demo", "built-in scenario name or scenario file")
 	fl.Int64Var(&opts.Seed, "seed", 0, "random seed (0: the scenario's own)")
-	fl.Float64Var(&opts.Speed, "speed", 1, "virtual time speed: 1 real time, 10 ten times faster, 0 as fast as clients take events")
+	fl.Var(&speed, "speed", "virtual time speed: 1 real time, 10 ten times faster, 0 as fast as clients take events (at most 10000)")
 	fl.StringVar(&flavor, "flavor", string(catalog.DefaultFlavor), "LXD flavour: lxd-5.0, lxd-6 or incus")
 	fl.BoolVar(&opts.Loop, "loop", false, "play the scenario again when it ends")
 	fl.StringVar(&opts.LXD.Addr, "lxd-addr", "127.0.0.1:0", "LXD TCP listen address (- for none)")
-	fl.StringVar(&opts.LXD.Socket, "lxd-socket", "", "LXD unix socket path (mode 0660, removed on exit)")
+	fl.StringVar(&opts.LXD.Socket, "lxd-socket", "", "LXD unix socket path (mode 0660, removed on exit; a missing directory is created)")
 	fl.BoolVar(&opts.LXD.TLS, "lxd-tls", false, "serve LXD over TLS with a generated self-signed certificate")
 	fl.StringArrayVar(&trust, "lxd-tls-trust", nil, "PEM client certificate to trust over TLS (repeatable)")
 	fl.StringVar(&opts.Linode.Addr, "linode-addr", "127.0.0.1:0", "Linode listen address")
 	fl.StringArrayVar(&opts.Linode.Tokens, "linode-token", nil, "accepted bearer token (repeatable; default: one generated and printed)")
 	fl.StringArrayVar(&opts.Linode.ReadOnlyTokens, "linode-readonly-token", nil, "read-only bearer token (repeatable)")
-	fl.StringVar(&rateLimit, "linode-rate-limit", "", "requests per period per token, e.g. 800/2m (default 800/2m)")
+	fl.StringVar(&rateLimit, "linode-rate-limit", "", "requests per period per token, e.g. 800/2m, or off for no limit (default 800/2m)")
+	fl.StringVar(&logLevel, "log-level", logLevel, "least important logs shown: debug (every request), info, warn or error")
+	fl.StringVar(&logFormat, "log-format", logFormat, "log format on standard error: text or json (one object a line)")
+	fl.StringVar(&readyFile, "ready-file", "", "write the listen addresses to this file as JSON once serving (removed on exit)")
 	fl.StringVar(&opts.ControlToken, "control-token", "", "token the control API needs over plain HTTP, as Authorization: Bearer TOKEN (default: one generated and printed)")
 	fl.IntVar(&maxConns, "max-conns", 0, "connections each listener holds at once; past it new ones are closed (default: a quarter of the open-file limit)")
 	return cmd
 }
 
-// parseRateLimit reads "N/PERIOD", e.g. "800/2m" or "10/s".
+// parseRateLimit reads "N/PERIOD", e.g. "800/2m" or "10/s", or "off": no
+// limit (a negative RateLimit).
 func parseRateLimit(s string) (int, time.Duration, error) {
+	if s == "off" {
+		return -1, 0, nil
+	}
 	n, per, ok := strings.Cut(s, "/")
 	v, err := strconv.Atoi(n)
 	if !ok || err != nil || v <= 0 {
-		return 0, 0, fmt.Errorf("invalid --linode-rate-limit %q, must be N/PERIOD such as 800/2m", s)
+		return 0, 0, fmt.Errorf("invalid --linode-rate-limit %q, must be N/PERIOD such as 800/2m, or off", s)
 	}
 	if per != "" && (per[0] < '0' || per[0] > '9') {
 		per = "1" + per
 	}
 	d, err := time.ParseDuration(per)
 	if err != nil || d <= 0 {
-		return 0, 0, fmt.Errorf("invalid --linode-rate-limit %q, must be N/PERIOD such as 800/2m", s)
+		return 0, 0, fmt.Errorf("invalid --linode-rate-limit %q, must be N/PERIOD such as 800/2m, or off", s)
 	}
 	return v, d, nil
 }
 
-func serveRun(cmd *cobra.Command, streams *IO, opts simulator.Options) error {
+// speedValue is --speed: a number, refused with a sentence that says what is
+// allowed rather than strconv's text.
+type speedValue float64
+
+func (v *speedValue) String() string { return strconv.FormatFloat(float64(*v), 'g', -1, 64) }
+func (v *speedValue) Type() string   { return "float" }
+func (v *speedValue) Set(s string) error {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return fmt.Errorf("must be a number from 0 (as fast as clients take events) to %v, such as 1 (real time) or 10 (ten times faster)", maxSpeed)
+	}
+	*v = speedValue(f)
+	return nil
+}
+
+// newLogger makes serve's logger from --log-level and --log-format.
+func newLogger(streams *IO, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	switch level {
+	case "debug":
+		lv = slog.LevelDebug
+	case "info":
+		lv = slog.LevelInfo
+	case "warn":
+		lv = slog.LevelWarn
+	case "error":
+		lv = slog.LevelError
+	default:
+		return nil, fmt.Errorf("invalid --log-level %q, must be one of debug, info, warn, error", level)
+	}
+	ho := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(streams.Err, ho)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(streams.Err, ho)), nil
+	}
+	return nil, fmt.Errorf("invalid --log-format %q, must be text or json", format)
+}
+
+// socketDir makes the directory of the unix socket when it is missing, as
+// LXD makes its own, and returns the directories it made, deepest first,
+// for removal on exit.
+func socketDir(sock string) ([]string, error) {
+	var made []string
+	for d := filepath.Dir(sock); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || !errors.Is(err, fs.ErrNotExist) || d == filepath.Dir(d) {
+			break
+		}
+		made = append(made, d)
+	}
+	if len(made) == 0 {
+		return nil, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(sock), 0o711); err != nil {
+		return nil, fmt.Errorf("--lxd-socket %s: create its directory: %w", sock, err)
+	}
+	return made, nil
+}
+
+// ReadyInfo is what --ready-file holds: where each server listens.
+type ReadyInfo struct {
+	// LXD is the LXD TCP listener's URL; "" with --lxd-addr -.
+	LXD string `json:"lxd,omitempty"`
+	// LXDSocket is the LXD unix socket's path; "" without --lxd-socket.
+	LXDSocket string `json:"lxd_socket,omitempty"`
+	// Linode is the Linode listener's URL; the API is under /v4.
+	Linode string `json:"linode"`
+	// LinodeToken is the first read-write Linode token.
+	LinodeToken string `json:"linode_token"`
+	// Control is the control API's root on the Linode listener.
+	Control string `json:"control"`
+	// ControlToken is the control API's token (Authorization: Bearer).
+	ControlToken string `json:"control_token"`
+	// PID is the serving process.
+	PID int `json:"pid"`
+}
+
+// writeReady writes the ready file whole or not at all: to a temporary file
+// beside it, then renamed over it, so a reader never sees half of it. It is
+// private (0600): it names the tokens.
+func writeReady(path string, info ReadyInfo) error {
+	b, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("--ready-file: %w", err)
+	}
+	_, err = f.Write(append(b, '\n'))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("--ready-file: %w", err)
+	}
+	return nil
+}
+
+func serveRun(cmd *cobra.Command, streams *IO, opts simulator.Options, readyFile string) error {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var madeDirs []string
+	if opts.LXD.Socket != "" {
+		var err error
+		if madeDirs, err = socketDir(opts.LXD.Socket); err != nil {
+			return &UsageError{Err: err}
+		}
+		if len(madeDirs) > 0 {
+			log.Info("created the socket's directory", "dir", filepath.Dir(opts.LXD.Socket), "mode", "0711")
+		}
+		defer func() {
+			for _, d := range madeDirs {
+				os.Remove(d) // only if empty: never what others put there
+			}
+		}()
+	}
 	srv, err := simulator.New(opts)
 	if err != nil {
 		return &UsageError{Err: err}
 	}
+	info := ReadyInfo{
+		LXD:          srv.LXD().URL(),
+		LXDSocket:    srv.LXD().SocketPath(),
+		Linode:       srv.Linode().URL(),
+		LinodeToken:  srv.Linode().Token(),
+		Control:      srv.Linode().URL() + "/eventsim/v1/",
+		ControlToken: srv.ControlToken(),
+		PID:          os.Getpid(),
+	}
 	fmt.Fprintf(streams.Out, "eventsim serving scenario %q at speed %v\n", srv.Stats().Scenario, opts.Speed)
-	if u := srv.LXD().URL(); u != "" {
-		fmt.Fprintf(streams.Out, "LXD:     %s\n", u)
+	if info.LXD != "" {
+		fmt.Fprintf(streams.Out, "LXD:     %s\n", info.LXD)
 	}
-	if p := srv.LXD().SocketPath(); p != "" {
-		fmt.Fprintf(streams.Out, "LXD:     unix://%s\n", p)
+	if info.LXDSocket != "" {
+		fmt.Fprintf(streams.Out, "LXD:     unix://%s\n", info.LXDSocket)
 	}
-	fmt.Fprintf(streams.Out, "Linode:  %s/v4  (token %s)\n", srv.Linode().URL(), srv.Linode().Token())
-	fmt.Fprintf(streams.Out, "Control: %s/eventsim/v1/stats  (token %s)\n", srv.Linode().URL(), srv.ControlToken())
+	fmt.Fprintf(streams.Out, "Linode:  %s/v4  (token %s)\n", info.Linode, info.LinodeToken)
+	fmt.Fprintf(streams.Out, "Control: %s/eventsim/v1/stats  (token %s)\n", info.Linode, info.ControlToken)
+	if readyFile != "" {
+		if err := writeReady(readyFile, info); err != nil {
+			srv.Close()
+			return &UsageError{Err: err}
+		}
+		defer os.Remove(readyFile)
+	}
 	<-cmd.Context().Done()
 	fmt.Fprintln(streams.Out, "shutting down")
-	return srv.Close()
+	log.Info("shutting down", "reason", context.Cause(cmd.Context()))
+	if err := srv.Close(); err != nil {
+		log.Error("stopped", "err", err)
+		return err
+	}
+	log.Info("stopped")
+	return nil
 }

@@ -88,27 +88,8 @@ var (
 func startServe(t *testing.T, args ...string) *served {
 	t.Helper()
 	sock := filepath.Join(t.TempDir(), "unix.socket")
-	cmd := exec.Command(eventsimBin(t), append([]string{"serve", "--lxd-socket", sock, "--lxd-addr", "127.0.0.1:0"}, args...)...)
-	s := &served{cmd: cmd, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan struct{})}
 	pr, pw := io.Pipe()
-	cmd.Stdout = io.MultiWriter(s.stdout, pw)
-	cmd.Stderr = s.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		err := cmd.Wait()
-		pw.Close()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			s.exitCode = ee.ExitCode()
-		}
-		close(s.exited)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-s.exited
-	})
+	s := launchServe(t, pw, append([]string{"--lxd-socket", sock, "--lxd-addr", "127.0.0.1:0"}, args...)...)
 	lines := make(chan struct{}, 16)
 	go func() {
 		sc := bufio.NewScanner(pr)
@@ -250,9 +231,9 @@ func TestServeBadFlags(t *testing.T) {
 		{"speed not a number", []string{"serve", "--speed", "fast"}, `invalid argument "fast" for "--speed" flag`},
 		{"flavour", []string{"serve", "--flavor", "lxd-4"}, `eventsim: invalid flavor "lxd-4", must be one of lxd-5.0, lxd-6, incus`},
 		{"scenario", []string{"serve", "--scenario", "no-such-scenario"}, "no-such-scenario"},
-		{"rate limit", []string{"serve", "--linode-rate-limit", "lots"}, `eventsim: invalid --linode-rate-limit "lots", must be N/PERIOD such as 800/2m`},
+		{"rate limit", []string{"serve", "--linode-rate-limit", "lots"}, `eventsim: invalid --linode-rate-limit "lots", must be N/PERIOD such as 800/2m, or off`},
 		{"arguments", []string{"serve", "extra"}, `eventsim: eventsim serve takes no arguments, got ["extra"]`},
-		{"socket dir", []string{"serve", "--lxd-socket", "/nonexistent/dir/unix.socket"}, "listen on /nonexistent/dir/unix.socket"},
+		{"socket under a file", []string{"serve", "--lxd-socket", "/etc/hostname/lxd/unix.socket"}, "listen on /etc/hostname/lxd/unix.socket"},
 		{"lxd addr", []string{"serve", "--lxd-addr", "256.0.0.1:99999"}, "listen on 256.0.0.1:99999"},
 		{"trust file", []string{"serve", "--lxd-tls-trust", "/nonexistent.pem"}, "eventsim: --lxd-tls-trust: open /nonexistent.pem"},
 	} {

@@ -121,6 +121,7 @@ func validateFiles(opts *ValidateOptions, kind string, files []string) (total, b
 		// As in generate: little is live, so collect less often.
 		defer debug.SetGCPercent(debug.SetGCPercent(400))
 	}
+	rep := newReporter(opts.IO.Out)
 	for _, name := range files {
 		var r io.Reader
 		if name == "-" {
@@ -139,7 +140,7 @@ func validateFiles(opts *ValidateOptions, kind string, files []string) (total, b
 		if err != nil {
 			return total, bad, fmt.Errorf("%s: %w", name, err)
 		}
-		n, b, err := validateStream(dr, name, check, opts.IO.Out)
+		n, b, err := validateStream(dr, name, check, rep)
 		dr.Close()
 		total += n
 		bad += b
@@ -147,19 +148,25 @@ func validateFiles(opts *ValidateOptions, kind string, files []string) (total, b
 			return total, bad, fmt.Errorf("%s: %w", name, err)
 		}
 	}
+	if total > 0 && bad == total {
+		// Nothing valid: most often the other --kind was meant.
+		fmt.Fprintln(opts.IO.Err, kindHint(kind, rep.samples))
+	}
 	return total, bad, nil
 }
 
 // record is one document to check, with where it was found.
 type record struct {
-	line int
-	doc  []byte
-	err  error
+	line    int
+	inArray bool // index is its place in a JSON array
+	index   int
+	doc     []byte
+	err     error
 }
 
 // validateStream checks every record of r, NDJSON or a JSON array, in
 // parallel across the cores, reporting in input order.
-func validateStream(r io.Reader, name string, check func([]byte) error, out io.Writer) (int, int, error) {
+func validateStream(r io.Reader, name string, check func([]byte) error, rep *reporter) (int, int, error) {
 	br := bufio.NewReaderSize(r, 1<<20)
 	first, err := peekNonSpace(br)
 	if err != nil {
@@ -209,20 +216,19 @@ func validateStream(r io.Reader, name string, check func([]byte) error, out io.W
 		close(jobs)
 		close(ordered)
 	}()
-	bw := bufio.NewWriter(out)
 	total, bad := 0, 0
 	for j := range ordered {
 		<-j.done
-		for _, rec := range j.recs {
+		for k := range j.recs {
 			total++
-			if rec.err != nil {
+			if j.recs[k].err != nil {
 				bad++
-				fmt.Fprintf(bw, "%s:%d: %v\n", name, rec.line, rec.err)
+				rep.invalid(name, &j.recs[k])
 			}
 		}
 	}
 	wg.Wait()
-	if err := bw.Flush(); err != nil {
+	if err := rep.flush(); err != nil {
 		return total, bad, err
 	}
 	return total, bad, readErr
@@ -282,17 +288,17 @@ func readArray(br *bufio.Reader, out chan<- []record) error {
 		return err
 	}
 	batch := make([]record, 0, batchSize)
-	for dec.More() {
+	for index := 0; dec.More(); index++ {
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			batch = append(batch, record{line: cr.lineAt(dec.InputOffset()), err: fmt.Errorf("not JSON: %w", err)})
+			batch = append(batch, record{line: cr.lineAt(dec.InputOffset()), inArray: true, index: index, err: fmt.Errorf("not JSON: %w", err)})
 			out <- batch
 			return nil
 		}
 		// The element ends at the decoder's offset; its line is where it
 		// starts, past the comma and blank lines before it.
 		line := cr.lineAt(dec.InputOffset() - int64(len(raw)))
-		batch = append(batch, record{line: line, doc: raw})
+		batch = append(batch, record{line: line, inArray: true, index: index, doc: raw})
 		if len(batch) == batchSize {
 			out <- batch
 			batch = make([]record, 0, batchSize)

@@ -13,6 +13,7 @@ import (
 	"github.com/eventsim/eventsim/catalog"
 	"github.com/eventsim/eventsim/events"
 	"github.com/eventsim/eventsim/scenarios"
+	"github.com/eventsim/eventsim/world"
 )
 
 // The events the server makes itself: those of the REST requests it answers
@@ -88,7 +89,11 @@ func (s *Server) stamp() time.Time {
 }
 
 // emit puts an event the server made on the stream, stamped now.
-func (s *Server) emit(typ, project string, meta []byte) {
+func (s *Server) emit(typ, project string, meta []byte) { s.emitWith(typ, project, meta, nil) }
+
+// emitWith is emit for an event that carries what its request said of the
+// object beyond the event (see world.Detail), for the world to keep.
+func (s *Server) emitWith(typ, project string, meta []byte, d *world.Detail) {
 	s.mu.RLock()
 	closed := s.closed
 	s.mu.RUnlock()
@@ -97,7 +102,15 @@ func (s *Server) emit(typ, project string, meta []byte) {
 	}
 	s.seqMu.Lock()
 	defer s.seqMu.Unlock()
+	if len(s.pipe.held) >= s.heldLimit {
+		// A long pause holds as much as it may; the player waits for
+		// room, a request cannot.
+		s.stats.dropped.Add(1)
+		s.log.Warn("event dropped: a pause holds too many", "type", typ, "held", len(s.pipe.held))
+		return
+	}
 	j := scenarios.LXDEventJSON(typ, s.stampLocked(), meta, s.location(), project)
+	s.fold(j, d)
 	s.stats.emitted.Add(1)
 	s.submit(&event{frame: frameOf(j), typ: typ, project: project})
 }
@@ -115,6 +128,12 @@ func (s *Server) catalog() *catalog.LXDCatalog { return catalog.MustLXD(s.flavor
 
 // lifecycle emits a lifecycle event of the flavour's catalogue.
 func (s *Server) lifecycle(action string, names map[string]string, project string, ctx map[string]any, rq *events.LXDLifecycleRequestor) {
+	s.lifecycleWith(action, names, project, ctx, rq, nil)
+}
+
+// lifecycleWith is lifecycle with what the request said of the object (see
+// world.Detail).
+func (s *Server) lifecycleWith(action string, names map[string]string, project string, ctx map[string]any, rq *events.LXDLifecycleRequestor, d *world.Detail) {
 	a := s.catalog().Action(action)
 	if a == nil {
 		return // the flavour has no such action
@@ -133,7 +152,7 @@ func (s *Server) lifecycle(action string, names map[string]string, project strin
 	case !a.ProjectScoped || evProject == "":
 		evProject = "default"
 	}
-	s.emit(events.LXDTypeLifecycle, evProject, scenarios.LXDLifecycleJSON(&lc))
+	s.emitWith(events.LXDTypeLifecycle, evProject, scenarios.LXDLifecycleJSON(&lc), d)
 }
 
 // newUUID returns a random (version 4) UUID.

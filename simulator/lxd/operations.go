@@ -1,14 +1,16 @@
 package lxd
 
 import (
+	"encoding/json"
 	"net/http"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/eventsim/eventsim/events"
 	"github.com/eventsim/eventsim/scenarios"
+	"github.com/eventsim/eventsim/world"
 )
 
 // maxOps is how many finished operations the server remembers for
@@ -111,6 +113,18 @@ func (s *Server) finish(o *operation, err error) {
 	close(o.done)
 }
 
+// setMetadata updates a running operation's metadata, as LXD's
+// UpdateMetadata does: updated_at moves, and an operation event carries it.
+func (s *Server) setMetadata(o *operation, meta map[string]any) {
+	s.logEvent("debug", "Updated metadata for operation", o.logCtx())
+	at := s.stamp()
+	o.mu.Lock()
+	o.op.Metadata, o.op.UpdatedAt = meta, at
+	j := scenarios.LXDOperationJSON(&o.op)
+	o.mu.Unlock()
+	s.emit(events.LXDTypeOperation, o.project, j)
+}
+
 // setStatus moves an operation to a status and emits its operation event.
 // As in LXD, a status change leaves updated_at alone.
 func (s *Server) setStatus(o *operation, code int, errMsg string) {
@@ -121,38 +135,45 @@ func (s *Server) setStatus(o *operation, code int, errMsg string) {
 	s.emit(events.LXDTypeOperation, o.project, meta)
 }
 
-// getOperations answers GET /1.0/operations: URLs (or objects with
-// recursion) grouped by lower-case status, as LXD does.
+// getOperations answers GET /1.0/operations from the world: URLs (or
+// objects with recursion) grouped by lower-case status, as LXD does; the
+// project's operations and those of no project, or every project's with
+// all-projects=true.
 func (s *Server) getOperations(c *call) (*reply, error) {
-	project, err := c.project()
+	project, err := c.scope()
 	if err != nil {
 		return nil, err
 	}
 	urls := map[string][]string{}
-	objs := map[string][]events.LXDOperation{}
-	for _, o := range s.ops.all() {
-		// As LXD lists them: the project's operations and those of no
-		// project (server-level, such as renaming a project).
-		if o.project != "" && o.project != project {
-			continue
+	objs := map[string][]json.RawMessage{}
+	s.withWorld(func(w *world.World) {
+		for _, op := range w.Operations(project) {
+			k := strings.ToLower(op.Status)
+			urls[k] = append(urls[k], "/1.0/operations/"+op.ID)
+			objs[k] = append(objs[k], slices.Clone(op.JSON))
 		}
-		op := o.snapshot()
-		k := strings.ToLower(op.Status)
-		urls[k] = append(urls[k], "/1.0/operations/"+op.ID)
-		objs[k] = append(objs[k], op)
-	}
-	for _, l := range urls {
-		sort.Strings(l)
-	}
-	if c.recursion() {
+	})
+	if c.level() > 0 {
 		return ok(objs), nil
 	}
 	return ok(urls), nil
 }
 
-// getOperation answers GET /1.0/operations/ID.
+// getOperation answers GET /1.0/operations/ID: the operation as its last
+// event showed it, while the world remembers it (5 s of event time after
+// it ends), then, for the server's own operations, as the server keeps it.
 func (s *Server) getOperation(c *call) (*reply, error) {
-	o := s.ops.get(c.r.PathValue("id"))
+	id := c.r.PathValue("id")
+	var out json.RawMessage
+	s.withWorld(func(w *world.World) {
+		if op := w.Operation(id); op != nil {
+			out = slices.Clone(op.JSON)
+		}
+	})
+	if out != nil {
+		return ok(out), nil
+	}
+	o := s.ops.get(id)
 	if o == nil {
 		return nil, notFound("Operation")
 	}

@@ -5,10 +5,12 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/eventsim/eventsim/world"
 )
 
-// The REST objects the fake keeps (projects, profiles, storage pools, custom
-// volumes and their snapshots) and the requests that change them. Each
+// The REST objects the fake keeps beside the world (project configuration,
+// storage pools, custom volumes and their snapshots) and the requests that change them. Each
 // request emits what LXD 5.0.2 emits for it; see docs/lxd-server.md.
 
 // restState is the server's objects. mu serialises every change, so the
@@ -16,8 +18,7 @@ import (
 // it is taken before s.seqMu and s.mu, never after.
 type restState struct {
 	mu       sync.Mutex
-	projects map[string]*projectInfo        // config of projects; absent means the defaults
-	profiles map[string]map[string]*profile // project -> name -> profile
+	projects map[string]*projectInfo // config of projects; absent means the defaults
 	pools    []*pool
 	volumes  map[volKey]*volume
 }
@@ -28,15 +29,6 @@ type projectInfo struct {
 }
 
 type volKey struct{ pool, project, name string }
-
-// profile is the object GET /1.0/profiles/NAME answers.
-type profile struct {
-	Config      map[string]string            `json:"config"`
-	Description string                       `json:"description"`
-	Devices     map[string]map[string]string `json:"devices"`
-	Name        string                       `json:"name"`
-	UsedBy      []string                     `json:"used_by"`
-}
 
 // pool is the object GET /1.0/storage-pools/NAME answers.
 type pool struct {
@@ -79,11 +71,10 @@ var defaultProjectConfig = map[string]string{
 	"features.storage.buckets": "true", "features.storage.volumes": "true",
 }
 
-// newRestState makes the objects a fresh server has: the default profile and
-// the given ones in the default project, and the given storage pools
-// ("default" when none).
-func newRestState(pools, profiles []string, loc string) *restState {
-	st := &restState{projects: map[string]*projectInfo{}, profiles: map[string]map[string]*profile{}, volumes: map[volKey]*volume{}}
+// newRestState makes the objects a fresh server has: the given storage
+// pools ("default" when none).
+func newRestState(pools []string, loc string) *restState {
+	st := &restState{projects: map[string]*projectInfo{}, volumes: map[volKey]*volume{}}
 	if len(pools) == 0 {
 		pools = []string{"default"}
 	}
@@ -95,12 +86,6 @@ func newRestState(pools, profiles []string, loc string) *restState {
 			Config: map[string]string{"source": "/var/lib/lxd/storage-pools/" + p}, Name: p, Driver: "dir",
 			UsedBy: []string{}, Status: "Created", Locations: []string{loc},
 		})
-	}
-	m := st.profilesOf("default")
-	for _, p := range profiles {
-		if p != "" && m[p] == nil {
-			m[p] = &profile{Config: map[string]string{}, Devices: map[string]map[string]string{}, Name: p, UsedBy: []string{}}
-		}
 	}
 	return st
 }
@@ -128,21 +113,18 @@ func (st *restState) featureProject(project, feature string) string {
 	return project
 }
 
-// profilesOf returns a project's profiles, made with its default profile on
-// first use. st.mu must be held.
-func (st *restState) profilesOf(project string) map[string]*profile {
-	m := st.profiles[project]
-	if m == nil {
-		m = map[string]*profile{"default": {
-			Config: map[string]string{}, Description: "Default LXD profile", Devices: map[string]map[string]string{},
-			Name: "default", UsedBy: []string{},
-		}}
-		if project != "default" {
-			m["default"].Description = "Default LXD profile for project " + project
-		}
-		st.profiles[project] = m
-	}
-	return m
+// featureProjectLocked is featureProject for callers not holding st.mu.
+func (st *restState) featureProjectLocked(project, feature string) string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.featureProject(project, feature)
+}
+
+// hasPool reports whether a storage pool exists; st.mu must not be held.
+func (st *restState) hasPool(name string) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.pool(name) != nil
 }
 
 func (st *restState) pool(name string) *pool {
@@ -155,17 +137,22 @@ func (st *restState) pool(name string) *pool {
 }
 
 // empty reports whether a project holds nothing but its default profile.
-// st.mu must be held.
-func (st *restState) empty(project string) bool {
-	for name := range st.profiles[project] {
-		if name != "default" {
-			return false
-		}
-	}
-	for k := range st.volumes {
+// st.mu must be held; it takes s.worldMu.
+func (s *Server) emptyProject(project string) bool {
+	for k := range s.rest.volumes {
 		if k.project == project {
 			return false
 		}
 	}
-	return true
+	empty := true
+	s.withWorld(func(w *world.World) {
+		for _, kind := range []string{"profile", "instance", "image", "network", "network-acl", "network-zone", "storage-bucket"} {
+			for _, o := range w.List(kind, project) {
+				if kind != "profile" || o.Name != "default" {
+					empty = false
+				}
+			}
+		}
+	})
+	return empty
 }

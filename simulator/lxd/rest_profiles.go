@@ -5,10 +5,12 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+
+	"github.com/eventsim/eventsim/world"
 )
 
-// REST requests on profiles: the requests and their events are
-// described in docs/lxd-server.md.
+// REST requests on profiles, answered from and made through the world: the
+// requests and their events are described in docs/lxd-server.md.
 
 type profilePut struct {
 	Config      map[string]string            `json:"config"`
@@ -23,6 +25,15 @@ type profilesPost struct {
 	Devices     map[string]map[string]string `json:"devices"`
 }
 
+// profile is the object GET /1.0/profiles/NAME answers.
+type profile struct {
+	Config      map[string]string            `json:"config"`
+	Description string                       `json:"description"`
+	Devices     map[string]map[string]string `json:"devices"`
+	Name        string                       `json:"name"`
+	UsedBy      []string                     `json:"used_by"`
+}
+
 // profileScope returns the project whose profiles a request works on.
 // s.rest.mu must be held.
 func (s *Server) profileScope(c *call) (string, error) {
@@ -33,54 +44,82 @@ func (s *Server) profileScope(c *call) (string, error) {
 	return s.rest.featureProject(p, "profiles"), nil
 }
 
-func cloneProfile(p *profile) *profile {
-	q := *p
-	q.Config = maps.Clone(p.Config)
-	q.Devices = map[string]map[string]string{}
-	for k, v := range p.Devices {
-		q.Devices[k] = maps.Clone(v)
+func profileKey(project, name string) world.Key {
+	return world.Key{Kind: "profile", Project: project, Path: name}
+}
+
+// profileOf builds a profile's answer. s.worldMu must be held.
+func (s *Server) profileOf(o *world.Object) *profile {
+	d := detail(o)
+	used := []string{}
+	for _, in := range s.world.List("instance", o.Project) {
+		if slices.Contains(instanceProfiles(in), o.Name) {
+			used = append(used, instanceURL(in.Project, in.Name))
+		}
 	}
-	q.UsedBy = slices.Clone(p.UsedBy)
-	return &q
+	devices := map[string]map[string]string{}
+	for k, v := range d.Devices {
+		devices[k] = maps.Clone(v)
+	}
+	return &profile{Config: orEmpty(d.Config), Description: d.Description, Devices: devices, Name: o.Name, UsedBy: used}
+}
+
+// instanceProfiles are the profiles an instance uses.
+func instanceProfiles(o *world.Object) []string {
+	if o.Detail != nil && o.Detail.Profiles != nil {
+		return o.Detail.Profiles
+	}
+	return []string{"default"}
 }
 
 // getProfiles answers GET /1.0/profiles.
 func (s *Server) getProfiles(c *call) (*reply, error) {
 	s.rest.mu.Lock()
-	defer s.rest.mu.Unlock()
 	p, err := s.profileScope(c)
+	s.rest.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	m := s.rest.profilesOf(p)
-	names := slices.Sorted(maps.Keys(m))
-	if c.recursion() {
-		out := make([]*profile, len(names))
-		for i, n := range names {
-			out[i] = cloneProfile(m[n])
+	rec := c.recursion()
+	objs := []*profile{}
+	urls := []string{}
+	s.withWorld(func(w *world.World) {
+		for _, o := range w.List("profile", p) {
+			if rec {
+				objs = append(objs, s.profileOf(o))
+			} else {
+				urls = append(urls, withProject("/1.0/profiles/"+url.PathEscape(o.Name), p))
+			}
 		}
-		return ok(out), nil
+	})
+	if rec {
+		return ok(objs), nil
 	}
-	out := make([]string, len(names))
-	for i, n := range names {
-		out[i] = withProject("/1.0/profiles/"+url.PathEscape(n), p)
-	}
-	return ok(out), nil
+	return ok(urls), nil
 }
 
 // getProfile answers GET /1.0/profiles/NAME.
 func (s *Server) getProfile(c *call) (*reply, error) {
 	s.rest.mu.Lock()
-	defer s.rest.mu.Unlock()
 	p, err := s.profileScope(c)
+	s.rest.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	pr := s.rest.profilesOf(p)[c.r.PathValue("name")]
-	if pr == nil {
-		return nil, notFound("Profile")
-	}
-	return ok(cloneProfile(pr)), nil
+	return s.oneOf(c, profileKey(p, c.r.PathValue("name")), "Profile", func(o *world.Object) any { return s.profileOf(o) })
+}
+
+// existing returns a copy of an object's detail, or nil when the object
+// does not exist.
+func (s *Server) existing(k world.Key) *world.Detail {
+	var d *world.Detail
+	s.withWorld(func(w *world.World) {
+		if o := w.Get(k); o != nil {
+			c := *detail(o)
+			d = &c
+		}
+	})
+	return d
 }
 
 // postProfiles answers POST /1.0/profiles: profile-created.
@@ -98,28 +137,34 @@ func (s *Server) postProfiles(c *call) (*reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := s.rest.profilesOf(p)
-	if m[req.Name] != nil {
+	if s.existing(profileKey(p, req.Name)) != nil {
 		return nil, conflict("Profile %q already exists", req.Name)
 	}
-	pr := &profile{Config: map[string]string{}, Devices: map[string]map[string]string{}, Name: req.Name, UsedBy: []string{}}
-	applyProfile(pr, profilePut{Config: req.Config, Description: req.Description, Devices: req.Devices}, false)
-	m[req.Name] = pr
-	s.lifecycle("profile-created", map[string]string{"name": req.Name}, p, nil, c.rq)
+	d := &world.Detail{}
+	applyProfile(d, profilePut{Config: req.Config, Description: req.Description, Devices: req.Devices}, false)
+	s.lifecycleWith("profile-created", map[string]string{"name": req.Name}, p, nil, c.rq, d)
 	return created(withProject("/1.0/profiles/"+url.PathEscape(req.Name), p)), nil
 }
 
-// applyProfile sets a profile from a PUT body, or merges a PATCH body.
-func applyProfile(pr *profile, req profilePut, patch bool) {
-	if !patch {
-		pr.Config, pr.Devices, pr.Description = map[string]string{}, map[string]map[string]string{}, ""
+// applyProfile sets a profile's detail from a PUT body, or merges a PATCH
+// body into it.
+func applyProfile(d *world.Detail, req profilePut, patch bool) {
+	cfg, dev := map[string]string{}, map[string]map[string]string{}
+	if patch {
+		maps.Copy(cfg, d.Config)
+		for k, v := range d.Devices {
+			dev[k] = maps.Clone(v)
+		}
+	} else {
+		d.Description = ""
 	}
-	maps.Copy(pr.Config, req.Config)
+	maps.Copy(cfg, req.Config)
 	for k, v := range req.Devices {
-		pr.Devices[k] = maps.Clone(v)
+		dev[k] = maps.Clone(v)
 	}
+	d.Config, d.Devices = cfg, dev
 	if req.Description != nil {
-		pr.Description = *req.Description
+		d.Description = *req.Description
 	}
 }
 
@@ -136,12 +181,12 @@ func (s *Server) putProfile(c *call) (*reply, error) {
 		return nil, err
 	}
 	name := c.r.PathValue("name")
-	pr := s.rest.profilesOf(p)[name]
-	if pr == nil {
+	d := s.existing(profileKey(p, name))
+	if d == nil {
 		return nil, notFound("Profile")
 	}
-	applyProfile(pr, req, c.r.Method == http.MethodPatch)
-	s.lifecycle("profile-updated", map[string]string{"name": name}, p, nil, c.rq)
+	applyProfile(d, req, c.r.Method == http.MethodPatch)
+	s.lifecycleWith("profile-updated", map[string]string{"name": name}, p, nil, c.rq, d)
 	return emptyOK(), nil
 }
 
@@ -161,17 +206,12 @@ func (s *Server) postProfile(c *call) (*reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := s.rest.profilesOf(p)
-	pr := m[name]
-	if pr == nil {
+	if s.existing(profileKey(p, name)) == nil {
 		return nil, notFound("Profile")
 	}
-	if m[newName] != nil {
+	if s.existing(profileKey(p, newName)) != nil {
 		return nil, conflict("Profile %q already exists", newName)
 	}
-	delete(m, name)
-	pr.Name = newName
-	m[newName] = pr
 	s.lifecycle("profile-renamed", map[string]string{"name": newName}, p, map[string]any{"old_name": name}, c.rq)
 	return created(withProject("/1.0/profiles/"+url.PathEscape(newName), p)), nil
 }
@@ -188,11 +228,9 @@ func (s *Server) deleteProfile(c *call) (*reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := s.rest.profilesOf(p)
-	if m[name] == nil {
+	if s.existing(profileKey(p, name)) == nil {
 		return nil, notFound("Profile")
 	}
-	delete(m, name)
 	s.lifecycle("profile-deleted", map[string]string{"name": name}, p, nil, c.rq)
 	return emptyOK(), nil
 }

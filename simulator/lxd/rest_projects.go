@@ -6,7 +6,8 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
-	"slices"
+
+	"github.com/eventsim/eventsim/world"
 )
 
 // REST requests on projects: the requests and their events are
@@ -35,10 +36,12 @@ func (s *Server) projectObject(name string) projectObj {
 	st := s.rest
 	pi := st.info(name)
 	p := projectObj{Config: maps.Clone(pi.config), Description: pi.description, Name: name, UsedBy: []string{}}
-	for _, n := range slices.Sorted(maps.Keys(st.profilesOf(st.featureProject(name, "profiles")))) {
-		if st.featureProject(name, "profiles") == name {
-			p.UsedBy = append(p.UsedBy, withProject("/1.0/profiles/"+url.PathEscape(n), name))
-		}
+	if st.featureProject(name, "profiles") == name {
+		s.withWorld(func(w *world.World) {
+			for _, o := range w.List("profile", name) {
+				p.UsedBy = append(p.UsedBy, withProject("/1.0/profiles/"+url.PathEscape(o.Name), name))
+			}
+		})
 	}
 	return p
 }
@@ -94,7 +97,6 @@ func (s *Server) postProjects(c *call) (*reply, error) {
 		pi.description = *req.Description
 	}
 	s.rest.projects[req.Name] = pi
-	s.AddProject(req.Name)
 	s.lifecycle("project-created", map[string]string{"name": req.Name}, "", nil, c.rq)
 	return created("/1.0/projects/" + url.PathEscape(req.Name)), nil
 }
@@ -146,7 +148,7 @@ func (s *Server) postProject(c *call) (*reply, error) {
 		switch {
 		case !s.hasProject(name):
 			return errors.New("Project not found")
-		case !s.rest.empty(name):
+		case !s.emptyProject(name):
 			return errors.New("Only empty projects can be renamed")
 		case s.hasProject(newName):
 			return fmt.Errorf("A project named %q already exists", newName)
@@ -157,37 +159,30 @@ func (s *Server) postProject(c *call) (*reply, error) {
 	}}, nil
 }
 
-// renameProject moves a project and its objects to a new name. s.rest.mu
-// must be held.
+// renameProject moves a project's configuration and volumes to a new name;
+// the world moves the rest when it folds project-renamed. s.rest.mu must be
+// held.
 func (s *Server) renameProject(from, to string) {
-	s.mu.Lock()
-	if i := slices.Index(s.projects, from); i >= 0 {
-		s.projects[i] = to
-	}
-	s.mu.Unlock()
 	st := s.rest
 	if pi, ok := st.projects[from]; ok {
 		st.projects[to] = pi
 		delete(st.projects, from)
 	}
-	if m, ok := st.profiles[from]; ok {
-		st.profiles[to] = m
-		delete(st.profiles, from)
-		if d := m["default"]; d != nil {
-			d.Description = "Default LXD profile for project " + to
+	for k, v := range st.volumes {
+		if k.project == from {
+			delete(st.volumes, k)
+			k.project = to
+			v.Project = to
+			st.volumes[k] = v
 		}
 	}
 }
 
-// forgetProject removes a project and everything in it: it is no longer
-// listed nor a valid ?project=, and a project created later under its name
-// starts empty. s.rest.mu must be held.
+// forgetProject removes a project's configuration and volumes, so that a
+// project created later under its name starts empty; the world forgets the
+// rest when it folds project-deleted. s.rest.mu must be held.
 func (s *Server) forgetProject(name string) {
-	s.mu.Lock()
-	s.projects = slices.DeleteFunc(s.projects, func(p string) bool { return p == name })
-	s.mu.Unlock()
 	delete(s.rest.projects, name)
-	delete(s.rest.profiles, name)
 	maps.DeleteFunc(s.rest.volumes, func(k volKey, _ *volume) bool { return k.project == name })
 }
 
@@ -203,7 +198,7 @@ func (s *Server) deleteProject(c *call) (*reply, error) {
 	if !s.hasProject(name) {
 		return nil, errNoProject
 	}
-	if !s.rest.empty(name) {
+	if !s.emptyProject(name) {
 		return nil, badRequest("Only empty projects can be removed")
 	}
 	s.forgetProject(name)

@@ -100,7 +100,7 @@ func TestRESTErrors(t *testing.T) {
 		{"bad content type", "POST", "/1.0/storage-pools/default/volumes/custom", `{"name":"v","content_type":"tape"}`, 400, `Invalid content type "tape", must be filesystem or block`},
 		{"unknown operation", "GET", "/1.0/operations/nope", "", 404, "Operation not found"},
 		{"bad wait timeout", "GET", "/1.0/operations/nope/wait?timeout=x", "", 404, "Operation not found"},
-		{"unknown route", "POST", "/1.0/instances", `{}`, 404, "not found"},
+		{"unknown route", "POST", "/1.0/nothing-here", `{}`, 404, "not found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -475,12 +475,20 @@ func FuzzREST(f *testing.F) {
 		{"PUT", "/1.0/storage-pools/default/volumes/custom/v", `{"restore":"snap0"}`},
 		{"GET", "/1.0/operations/x/wait?timeout=0", ``},
 		{"POST", "/1.0/profiles?project=%00", "\x00"},
+		{"POST", "/1.0/instances", `{"name":"c1","source":{"type":"none"}}`},
+		{"PUT", "/1.0/instances/c1/state", `{"action":"start"}`},
+		{"POST", "/1.0/instances/c1/snapshots", `{}`},
+		{"PUT", "/1.0/instances/c1", `{"restore":"c1/snap0"}`},
+		{"GET", "/1.0/instances?recursion=2&filter=name%20eq%20c1%20or", ``},
+		{"POST", "/1.0/images/aliases", `{"name":"a","target":""}`},
+		{"POST", "/1.0/networks", `{"name":"br0","type":"bridge"}`},
+		{"POST", "/1.0/images", "\x1f\x8b"},
 	} {
 		f.Add(seed.method, seed.path, seed.body)
 	}
 	s := newTestServer(f, Options{Logging: true})
 	h := s.Handler()
-	allowed := map[int]bool{200: true, 201: true, 202: true, 400: true, 403: true, 404: true, 409: true}
+	allowed := map[int]bool{200: true, 201: true, 202: true, 400: true, 403: true, 404: true, 409: true, 500: true, 501: true}
 	f.Fuzz(func(t *testing.T, method, path, body string) {
 		if !strings.HasPrefix(path, "/") {
 			path = "/" + path
@@ -502,9 +510,7 @@ func FuzzREST(f *testing.F) {
 		if !s.hasProject("default") {
 			t.Fatal("the default project is gone")
 		}
-		s.rest.mu.Lock()
-		defer s.rest.mu.Unlock()
-		if s.rest.profilesOf("default")["default"] == nil {
+		if s.existing(profileKey("default", "default")) == nil {
 			t.Fatal("the default profile is gone")
 		}
 	})

@@ -38,6 +38,7 @@ import (
 	"github.com/eventsim/eventsim/catalog"
 	"github.com/eventsim/eventsim/events"
 	"github.com/eventsim/eventsim/internal/netguard"
+	"github.com/eventsim/eventsim/world"
 )
 
 // Timing of every WebSocket connection, as a real LXD daemon uses them.
@@ -145,9 +146,10 @@ type Options struct {
 	Logger *slog.Logger
 
 	// Test hooks: zero means the real daemon's values.
-	pingPeriod time.Duration
-	writeWait  time.Duration
-	stallLimit time.Duration
+	pingPeriod   time.Duration
+	writeWait    time.Duration
+	stallLimit   time.Duration
+	laggardLimit time.Duration
 }
 
 // Stats counts what the server has done since New.
@@ -164,8 +166,12 @@ type Stats struct {
 	Sent uint64 `json:"sent"`
 	// Written counts frames written to clients' connections.
 	Written uint64 `json:"written"`
-	// Dropped counts events a drop fault threw away.
+	// Dropped counts events a drop fault threw away, and events the server
+	// made itself while a pause held as many as it may.
 	Dropped uint64 `json:"dropped"`
+	// Held is the number of events a pause or latency fault holds now, at
+	// most 64 queues' worth (65,536 with the default queue).
+	Held int `json:"held"`
 	// Evicted counts clients disconnected because they fell behind.
 	Evicted uint64 `json:"evicted"`
 	// Faults counts fault records acted on.
@@ -195,17 +201,23 @@ type Server struct {
 	sockPath string
 	wg       sync.WaitGroup // every goroutine the server starts
 
-	mu       sync.RWMutex // guards projects, clients, closed
-	projects []string
-	clients  map[*client]struct{}
-	closed   bool
+	mu      sync.RWMutex // guards clients, closed
+	clients map[*client]struct{}
+	closed  bool
 
-	seqMu  sync.Mutex // orders Deliver and the releaser; guards pipe and lastAt
+	seqMu  sync.Mutex // orders Deliver and the releaser; guards pipe, pace and lastAt
 	pipe   pipeline
 	lastAt time.Time // the latest event time on the stream
 
+	pace      pacing       // see pace.go
+	fullest   atomic.Int64 // the fullest client queue at the last broadcast or look
+	heldLimit int          // the most events the pause and latency faults hold
+
 	rest *restState // REST objects
-	ops  opStore    // operations of async requests
+
+	worldMu sync.Mutex   // guards world; taken after s.seqMu, never before
+	world   *world.World // the daemon's state, folded from every event served
+	ops     opStore      // operations of async requests
 
 	wake    chan struct{} // tells the releaser there is something held
 	quit    chan struct{} // closed by Close
@@ -229,7 +241,6 @@ func New(opts Options) (*Server, error) {
 		log:       opts.Logger,
 		queueSize: opts.QueueSize,
 		clients:   make(map[*client]struct{}),
-		projects:  []string{"default"},
 		wake:      make(chan struct{}, 1),
 		quit:      make(chan struct{}),
 	}
@@ -248,9 +259,14 @@ func New(opts Options) (*Server, error) {
 	if s.opts.stallLimit <= 0 {
 		s.opts.stallLimit = stallLimit
 	}
+	if s.opts.laggardLimit <= 0 {
+		s.opts.laggardLimit = laggardLimit
+	}
+	s.heldLimit = heldPerQueue * s.queueSize
 	if s.opts.EventMode == "" {
 		s.opts.EventMode = "full-mesh"
 	}
+	s.world = world.New(flavor)
 	for _, p := range opts.Projects {
 		s.AddProject(p)
 	}
@@ -267,8 +283,9 @@ func New(opts Options) (*Server, error) {
 	if s.info, err = newServerInfo(s); err != nil {
 		return nil, fmt.Errorf("new lxd server: %w", err)
 	}
-	s.rest = newRestState(opts.Pools, opts.Profiles, s.location())
-	s.handler = s.routes()
+	s.rest = newRestState(opts.Pools, s.location())
+	s.seedWorld()
+	s.handler = s.logRequests(s.routes())
 	idle := opts.IdleTimeout
 	if idle <= 0 {
 		idle = netguard.IdleTimeout
@@ -383,31 +400,28 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // GET /1.0 shows, and the one served with TLS).
 func (s *Server) Certificate() []byte { return slices.Clone(s.certPEM) }
 
-// AddProject makes a project exist, as a scenario's project-created does.
-// Adding one that exists does nothing.
+// AddProject makes a project exist, as a scenario's project-created does:
+// the world folds a project-created event no client is sent. Adding one
+// that exists does nothing.
 func (s *Server) AddProject(name string) {
-	if name == "" {
+	if name == "" || s.hasProject(name) {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !slices.Contains(s.projects, name) {
-		s.projects = append(s.projects, name)
-	}
+	s.seedProject(name)
 }
 
-// hasProject reports whether a project exists.
+// hasProject reports whether a project exists in the world.
 func (s *Server) hasProject(name string) bool {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return slices.Contains(s.projects, name)
+	ok := false
+	s.withWorld(func(w *world.World) { ok = w.Project(name) != nil })
+	return ok
 }
 
-// projectList returns the projects in the order they were added, default first.
+// projectList returns the projects, default first then by name.
 func (s *Server) projectList() []string {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return slices.Clone(s.projects)
+	var out []string
+	s.withWorld(func(w *world.World) { out = w.Projects() })
+	return out
 }
 
 // Stats returns the server's counters.
@@ -415,8 +429,12 @@ func (s *Server) Stats() Stats {
 	s.mu.RLock()
 	n := len(s.clients)
 	s.mu.RUnlock()
+	s.seqMu.Lock()
+	held := len(s.pipe.held)
+	s.seqMu.Unlock()
 	return Stats{
 		Clients:     n,
+		Held:        held,
 		Connections: s.stats.connections.Load(),
 		Rejected:    s.stats.rejected.Load(),
 		Records:     s.stats.records.Load(),

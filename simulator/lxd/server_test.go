@@ -108,9 +108,9 @@ func TestNotFound(t *testing.T) {
 	s := newTestServer(t, Options{})
 	want := `{"type":"error","status":"","status_code":0,"operation":"","error_code":404,"error":"not found","metadata":null}` + "\n"
 	for _, tt := range []struct{ name, method, path string }{
-		{"unknown path", "GET", "/1.0/instances"},
+		{"unknown path", "GET", "/1.0/nothing-here"},
 		{"unknown root", "GET", "/nope"},
-		{"unknown method, unknown path", "FOO", "/1.0/instances"},
+		{"unknown method, unknown path", "FOO", "/1.0/nothing-here"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			req, _ := http.NewRequest(tt.method, s.URL()+tt.path, nil)

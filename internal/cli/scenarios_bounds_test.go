@@ -1,0 +1,85 @@
+package cli_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestValidateEndsOnAnEndlessScenario: the 93-byte scenario of issue 13 (a
+// repeat of 2^63-1 waits) used to keep `scenarios validate` busy forever;
+// now it is reported with the bound it hit and where, exit 1.
+func TestValidateEndsOnAnEndlessScenario(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "r.yaml")
+	src := "name: r\napi: [lxd]\nsteps:\n  - repeat: 9223372036854775807\n    steps:\n      - wait: 1s\n"
+	if err := os.WriteFile(f, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), eventsimBin(t), "scenarios", "validate", f)
+	cmd.WaitDelay = time.Second
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+			t.Errorf("exit %v, want 1; output:\n%s", err, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("validate still running after 30 s; output:\n%s", out.String())
+	}
+	if want := f + ":4:5: steps[0]: 1,000,000 steps in a row made no event"; !strings.Contains(out.String(), want) {
+		t.Errorf("output %q does not say %q", out.String(), want)
+	}
+}
+
+// TestValidateStopsOnSIGTERM: a long check ends at SIGTERM (and SIGINT),
+// exit 2 with what stopped it; it used to ignore both.
+func TestValidateStopsOnSIGTERM(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "long.yaml")
+	src := "name: long\napi: [lxd]\nsteps:\n  - repeat: 1000000000\n    steps:\n      - emit:\n          lxd: {type: logging, metadata: {message: hi, level: info, context: {}}}\n"
+	if err := os.WriteFile(f, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd := exec.Command(eventsimBin(t), "scenarios", "validate", f)
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			t.Cleanup(func() { cmd.Process.Kill() })
+			time.Sleep(300 * time.Millisecond)
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case err := <-done:
+				var ee *exec.ExitError
+				if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+					t.Errorf("exit %v, want 2; output:\n%s", err, out.String())
+				}
+			case <-time.After(2 * time.Second):
+				t.Fatalf("validate still running 2 s after %v; output:\n%s", sig, out.String())
+			}
+			if !strings.Contains(out.String(), "check stopped at "+f+":4:5") || !strings.Contains(out.String(), sig.String()+" signal received") {
+				t.Errorf("output %q does not say the check was stopped, and where", out.String())
+			}
+		})
+	}
+}

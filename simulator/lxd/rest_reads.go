@@ -1,0 +1,568 @@
+package lxd
+
+import (
+	"encoding/json"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/eventsim/eventsim/catalog"
+	"github.com/eventsim/eventsim/world"
+)
+
+// REST reads answered from the world: instances, images, networks,
+// warnings, the cluster, certificates and operations. See
+// docs/lxd-server.md.
+
+// listOf answers a list of world objects of a kind in the request's scope:
+// URLs, or with recursion objects built by obj. url builds an object's URL.
+func (s *Server) listOf(c *call, kind string, url func(o *world.Object) string, obj func(o *world.Object) any) (*reply, error) {
+	project, err := c.scope()
+	if err != nil {
+		return nil, err
+	}
+	if kind == "certificate" || kind == "cluster-member" {
+		project = ""
+	}
+	rec := c.level() > 0
+	var out []any
+	var urls []string
+	s.withWorld(func(w *world.World) {
+		for _, o := range w.List(kind, project) {
+			if rec {
+				out = append(out, obj(o))
+			} else {
+				urls = append(urls, url(o))
+			}
+		}
+	})
+	if rec {
+		if out == nil {
+			out = []any{}
+		}
+		return ok(out), nil
+	}
+	if urls == nil {
+		urls = []string{}
+	}
+	return ok(urls), nil
+}
+
+// oneOf answers one world object, or 404 "<what> not found".
+func (s *Server) oneOf(c *call, k world.Key, what string, obj func(o *world.Object) any) (*reply, error) {
+	var out any
+	s.withWorld(func(w *world.World) {
+		if o := w.Get(k); o != nil {
+			out = obj(o)
+		}
+	})
+	if out == nil {
+		return nil, notFound(what)
+	}
+	return ok(out), nil
+}
+
+// getInstances answers GET /1.0/instances: URLs; objects with recursion=1;
+// with recursion=2 each with its state, snapshots and backups, as lxc list
+// asks; ?filter= as LXD's API filtering reads it.
+func (s *Server) getInstances(c *call) (*reply, error) {
+	project, err := c.scope()
+	if err != nil {
+		return nil, err
+	}
+	f, err := parseFilter(c.r.URL.Query().Get("filter"))
+	if err != nil {
+		if ae, ok := err.(*apiError); ok && s.flavor == catalog.Incus {
+			return nil, badRequest("%s", ae.msg) // Incus answers a bad filter 400
+		}
+		return nil, err
+	}
+	level := c.level()
+	var objs []any
+	var urls []string
+	s.withWorld(func(w *world.World) {
+		for _, o := range w.List("instance", project) {
+			inst := s.instanceOf(o)
+			if !f.match(&inst) {
+				continue
+			}
+			switch level {
+			case 0:
+				urls = append(urls, instanceURL(o.Project, o.Name))
+			case 1:
+				objs = append(objs, inst)
+			default:
+				objs = append(objs, instanceFull{instanceObj: inst, Backups: s.backupsOf(o), State: stateOf(o), Snapshots: s.snapshotsOf(o)})
+			}
+		}
+	})
+	if level == 0 {
+		if urls == nil {
+			urls = []string{}
+		}
+		return ok(urls), nil
+	}
+	if objs == nil {
+		objs = []any{}
+	}
+	return ok(objs), nil
+}
+
+// instanceKey is the instance a request names.
+func (c *call) instanceKey() (world.Key, error) {
+	p, err := c.project()
+	if err != nil {
+		return world.Key{}, err
+	}
+	return world.Key{Kind: "instance", Project: p, Path: c.r.PathValue("name")}, nil
+}
+
+// getInstance answers GET /1.0/instances/NAME; with recursion=1 the
+// instance comes with its state, snapshots and backups (lxc info).
+func (s *Server) getInstance(c *call) (*reply, error) {
+	k, err := c.instanceKey()
+	if err != nil {
+		return nil, err
+	}
+	full := c.level() > 0
+	rep, err := s.oneOf(c, k, "Instance", func(o *world.Object) any {
+		if full {
+			return s.fullOf(o)
+		}
+		return s.instanceOf(o)
+	})
+	if err != nil {
+		return nil, s.noInstance(k.Project, k.Path)
+	}
+	return rep, nil
+}
+
+// getInstanceState answers GET /1.0/instances/NAME/state.
+func (s *Server) getInstanceState(c *call) (*reply, error) {
+	k, err := c.instanceKey()
+	if err != nil {
+		return nil, err
+	}
+	rep, err := s.oneOf(c, k, "Instance", func(o *world.Object) any { return stateOf(o) })
+	if err != nil {
+		return nil, s.noInstance(k.Project, k.Path)
+	}
+	return rep, nil
+}
+
+// getInstanceChildren answers GET /1.0/instances/NAME/snapshots and
+// …/backups: URLs, or objects with recursion.
+func (s *Server) getInstanceChildren(kind, seg string) route {
+	return func(c *call) (*reply, error) {
+		k, err := c.instanceKey()
+		if err != nil {
+			return nil, err
+		}
+		rec := c.level() > 0
+		var out any
+		s.withWorld(func(w *world.World) {
+			o := w.Get(k)
+			if o == nil {
+				return
+			}
+			if rec {
+				if kind == "instance-snapshot" {
+					out = s.snapshotsOf(o)
+				} else {
+					out = s.backupsOf(o)
+				}
+				return
+			}
+			urls := []string{}
+			for _, ch := range w.Children(o, kind) {
+				urls = append(urls, withProject("/1.0/instances/"+url.PathEscape(o.Name)+"/"+seg+"/"+url.PathEscape(ch.Name), o.Project))
+			}
+			out = urls
+		})
+		if out == nil {
+			return nil, notFound("Instance")
+		}
+		return ok(out), nil
+	}
+}
+
+// getInstanceChild answers GET /1.0/instances/NAME/snapshots/SNAP and
+// …/backups/BACKUP.
+func (s *Server) getInstanceChild(kind string) route {
+	return func(c *call) (*reply, error) {
+		k, err := c.instanceKey()
+		if err != nil {
+			return nil, err
+		}
+		child := c.r.PathValue("child")
+		var out any
+		what := "Instance"
+		s.withWorld(func(w *world.World) {
+			o := w.Get(k)
+			if o == nil {
+				return
+			}
+			what = "Snapshot"
+			list := any(s.snapshotsOf(o))
+			if kind == "instance-backup" {
+				what = "Instance backup"
+				for _, b := range s.backupsOf(o) {
+					if b.Name == o.Name+"/"+child {
+						out = b
+					}
+				}
+				return
+			}
+			for _, sn := range list.([]snapshotObj) {
+				if sn.Name == child {
+					out = sn
+				}
+			}
+		})
+		if out == nil {
+			return nil, notFound(what)
+		}
+		return ok(out), nil
+	}
+}
+
+// imageObj is GET /1.0/images/FINGERPRINT's answer, fields in LXD's order.
+type imageObj struct {
+	AutoUpdate   bool              `json:"auto_update"`
+	Properties   map[string]string `json:"properties"`
+	Public       bool              `json:"public"`
+	ExpiresAt    time.Time         `json:"expires_at"`
+	Profiles     []string          `json:"profiles"`
+	Aliases      []imageAliasRef   `json:"aliases"`
+	Architecture string            `json:"architecture"`
+	Cached       bool              `json:"cached"`
+	Filename     string            `json:"filename"`
+	Fingerprint  string            `json:"fingerprint"`
+	Size         int64             `json:"size"`
+	Type         string            `json:"type"`
+	CreatedAt    time.Time         `json:"created_at"`
+	LastUsedAt   time.Time         `json:"last_used_at"`
+	UploadedAt   time.Time         `json:"uploaded_at"`
+}
+
+type imageAliasRef struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+}
+
+// imageAliasObj is GET /1.0/images/aliases/NAME's answer.
+type imageAliasObj struct {
+	Description string `json:"description"`
+	Target      string `json:"target"`
+	Name        string `json:"name"`
+	Type        string `json:"type"`
+}
+
+// aliasTarget is the fingerprint an alias points at.
+func aliasTarget(o *world.Object) string {
+	if t := detail(o).Extra["target"]; t != "" {
+		return t
+	}
+	return o.Context["target"]
+}
+
+// imageOf builds an image's answer. s.worldMu must be held.
+func (s *Server) imageOf(o *world.Object) imageObj {
+	d := detail(o)
+	typ := o.Type
+	if typ == "" {
+		typ = "container"
+	}
+	img := imageObj{
+		Properties: orEmpty(d.Config), Public: d.Extra["public"] == "true", Profiles: []string{"default"}, Aliases: []imageAliasRef{},
+		Architecture: architecture(d), Filename: d.Extra["filename"], Fingerprint: o.Name, Type: typ,
+		CreatedAt: o.CreatedAt, UploadedAt: o.CreatedAt, LastUsedAt: o.LastUsedAt,
+	}
+	if d.Profiles != nil {
+		img.Profiles = slices.Clone(d.Profiles)
+	}
+	if n, err := json.Number(d.Extra["size"]).Int64(); err == nil {
+		img.Size = n
+	}
+	for _, a := range s.world.List("image-alias", o.Project) {
+		if t := aliasTarget(a); t == o.Name {
+			img.Aliases = append(img.Aliases, imageAliasRef{Name: a.Name, Description: detail(a).Description})
+		}
+	}
+	return img
+}
+
+func (s *Server) aliasOf(o *world.Object) imageAliasObj {
+	return imageAliasObj{Description: detail(o).Description, Target: aliasTarget(o), Name: o.Name, Type: "container"}
+}
+
+// findImage finds an image by its fingerprint or a unique prefix of it, as
+// LXD does. s.worldMu must be held.
+func (s *Server) findImage(project, fp string) *world.Object {
+	if o := s.world.Get(world.Key{Kind: "image", Project: project, Path: fp}); o != nil {
+		return o
+	}
+	var found *world.Object
+	for _, o := range s.world.List("image", project) {
+		if strings.HasPrefix(o.Name, fp) {
+			if found != nil {
+				return nil // ambiguous
+			}
+			found = o
+		}
+	}
+	return found
+}
+
+func (s *Server) getImages(c *call) (*reply, error) {
+	return s.listOf(c, "image", func(o *world.Object) string {
+		return withProject("/1.0/images/"+url.PathEscape(o.Name), o.Project)
+	}, func(o *world.Object) any { return s.imageOf(o) })
+}
+
+func (s *Server) getImage(c *call) (*reply, error) {
+	p, err := c.project()
+	if err != nil {
+		return nil, err
+	}
+	var out any
+	s.withWorld(func(w *world.World) {
+		if fp := c.r.PathValue("fingerprint"); fp != "" {
+			if o := s.findImage(p, fp); o != nil {
+				out = s.imageOf(o)
+			}
+		}
+	})
+	if out == nil {
+		return nil, notFound("Image")
+	}
+	return ok(out), nil
+}
+
+func (s *Server) getAliases(c *call) (*reply, error) {
+	return s.listOf(c, "image-alias", func(o *world.Object) string {
+		return withProject("/1.0/images/aliases/"+url.PathEscape(o.Name), o.Project)
+	}, func(o *world.Object) any { return s.aliasOf(o) })
+}
+
+func (s *Server) getAlias(c *call) (*reply, error) {
+	p, err := c.project()
+	if err != nil {
+		return nil, err
+	}
+	return s.oneOf(c, world.Key{Kind: "image-alias", Project: p, Path: c.r.PathValue("name")}, "Image alias", func(o *world.Object) any { return s.aliasOf(o) })
+}
+
+// networkObj is GET /1.0/networks/NAME's answer.
+type networkObj struct {
+	Config      map[string]string `json:"config"`
+	Description string            `json:"description"`
+	Name        string            `json:"name"`
+	Type        string            `json:"type"`
+	UsedBy      []string          `json:"used_by"`
+	Managed     bool              `json:"managed"`
+	Status      string            `json:"status"`
+	Locations   []string          `json:"locations"`
+}
+
+func (s *Server) networkOf(o *world.Object) networkObj {
+	d := detail(o)
+	typ := d.Type
+	if typ == "" {
+		typ = o.Type
+	}
+	if typ == "" {
+		typ = "bridge"
+	}
+	return networkObj{Config: orEmpty(d.Config), Description: d.Description, Name: o.Name, Type: typ, UsedBy: []string{},
+		Managed: true, Status: "Created", Locations: []string{s.location()}}
+}
+
+func (s *Server) getNetworks(c *call) (*reply, error) {
+	return s.listOf(c, "network", func(o *world.Object) string {
+		return withProject("/1.0/networks/"+url.PathEscape(o.Name), o.Project)
+	}, func(o *world.Object) any { return s.networkOf(o) })
+}
+
+func (s *Server) getNetwork(c *call) (*reply, error) {
+	p, err := c.project()
+	if err != nil {
+		return nil, err
+	}
+	return s.oneOf(c, world.Key{Kind: "network", Project: p, Path: c.r.PathValue("name")}, "Network", func(o *world.Object) any { return s.networkOf(o) })
+}
+
+// namedObj is the answer for objects the fake knows only by name (network
+// ACLs and zones): name, description, config.
+type namedObj struct {
+	Name        string            `json:"name"`
+	Description string            `json:"description"`
+	Config      map[string]string `json:"config"`
+	UsedBy      []string          `json:"used_by"`
+}
+
+func namedOf(o *world.Object) any {
+	d := detail(o)
+	return namedObj{Name: o.Name, Description: d.Description, Config: orEmpty(d.Config), UsedBy: []string{}}
+}
+
+func (s *Server) getNamedList(kind, prefix string) route {
+	return func(c *call) (*reply, error) {
+		return s.listOf(c, kind, func(o *world.Object) string { return withProject(prefix+url.PathEscape(o.Name), o.Project) }, namedOf)
+	}
+}
+
+func (s *Server) getNamed(kind, what string) route {
+	return func(c *call) (*reply, error) {
+		p, err := c.project()
+		if err != nil {
+			return nil, err
+		}
+		return s.oneOf(c, world.Key{Kind: kind, Project: p, Path: c.r.PathValue("name")}, what, namedOf)
+	}
+}
+
+// warningObj is GET /1.0/warnings/UUID's answer, fields in LXD's order.
+type warningObj struct {
+	Status      string    `json:"status"`
+	UUID        string    `json:"uuid"`
+	Location    string    `json:"location"`
+	Project     string    `json:"project"`
+	Type        string    `json:"type"`
+	Count       int       `json:"count"`
+	FirstSeenAt time.Time `json:"first_seen_at"`
+	LastSeenAt  time.Time `json:"last_seen_at"`
+	LastMessage string    `json:"last_message"`
+	Severity    string    `json:"severity"`
+	EntityURL   string    `json:"entity_url"`
+}
+
+func (s *Server) warningOf(o *world.Object) warningObj {
+	d := detail(o)
+	typ, msg := d.Extra["type"], d.Extra["message"]
+	if typ == "" {
+		typ = "Couldn't find the CGroup network priority controller"
+	}
+	if msg == "" {
+		msg = "per-instance network priority will be ignored. Please use per-device limits.priority instead"
+	}
+	loc := o.Location
+	if loc == "" {
+		loc = s.location()
+	}
+	return warningObj{Status: o.Status, UUID: o.Name, Location: loc, Project: o.Project, Type: typ, Count: 1,
+		FirstSeenAt: o.CreatedAt, LastSeenAt: o.UpdatedAt, LastMessage: msg, Severity: "low"}
+}
+
+func (s *Server) getWarnings(c *call) (*reply, error) {
+	// LXD lists every project's warnings unless ?project= is given.
+	if c.r.URL.Query().Get("project") == "" {
+		q := c.r.URL.Query()
+		q.Set("all-projects", "true")
+		c.r.URL.RawQuery = q.Encode()
+	}
+	return s.listOf(c, "warning", func(o *world.Object) string { return "/1.0/warnings/" + url.PathEscape(o.Name) },
+		func(o *world.Object) any { return s.warningOf(o) })
+}
+
+func (s *Server) getWarning(c *call) (*reply, error) {
+	name := c.r.PathValue("name")
+	var out any
+	s.withWorld(func(w *world.World) {
+		for _, o := range w.List("warning", "") {
+			if o.Name == name {
+				out = s.warningOf(o)
+			}
+		}
+	})
+	if out == nil {
+		return nil, notFound("Warning")
+	}
+	return ok(out), nil
+}
+
+// clusterObj is GET /1.0/cluster's answer.
+type clusterObj struct {
+	ServerName   string `json:"server_name"`
+	Enabled      bool   `json:"enabled"`
+	MemberConfig []any  `json:"member_config"`
+}
+
+// memberObj is GET /1.0/cluster/members/NAME's answer.
+type memberObj struct {
+	Config        map[string]string `json:"config"`
+	Description   string            `json:"description"`
+	Groups        []string          `json:"groups"`
+	Roles         []string          `json:"roles"`
+	FailureDomain string            `json:"failure_domain"`
+	ServerName    string            `json:"server_name"`
+	URL           string            `json:"url"`
+	Database      bool              `json:"database"`
+	Status        string            `json:"status"`
+	Message       string            `json:"message"`
+	Architecture  string            `json:"architecture"`
+}
+
+func (s *Server) memberOf(o *world.Object) any {
+	i := slices.Index(s.opts.Members, o.Name)
+	if i < 0 {
+		i = len(s.opts.Members)
+	}
+	db := i < 3
+	roles := []string{}
+	if db {
+		roles = []string{"database"}
+	}
+	msg := "Fully operational"
+	if o.Status == "Evacuated" {
+		msg = "Unavailable due to maintenance"
+	}
+	return memberObj{Config: map[string]string{}, Groups: []string{"default"}, Roles: roles, FailureDomain: "default",
+		ServerName: o.Name, URL: "https://10.0.0." + itoa(i+1) + ":8443", Database: db, Status: o.Status, Message: msg, Architecture: "x86_64"}
+}
+
+func (s *Server) getCluster(c *call) (*reply, error) {
+	name := ""
+	if len(s.opts.Members) > 0 {
+		name = s.opts.Members[0]
+	}
+	return ok(clusterObj{ServerName: name, Enabled: len(s.opts.Members) > 0, MemberConfig: []any{}}), nil
+}
+
+func (s *Server) getMembers(c *call) (*reply, error) {
+	if len(s.opts.Members) == 0 {
+		return nil, badRequest("Server isn't part of a cluster")
+	}
+	return s.listOf(c, "cluster-member", func(o *world.Object) string { return "/1.0/cluster/members/" + url.PathEscape(o.Name) }, s.memberOf)
+}
+
+func (s *Server) getMember(c *call) (*reply, error) {
+	if len(s.opts.Members) == 0 {
+		return nil, badRequest("Server isn't part of a cluster")
+	}
+	return s.oneOf(c, world.Key{Kind: "cluster-member", Path: c.r.PathValue("name")}, "Cluster member", s.memberOf)
+}
+
+// certificateObj is GET /1.0/certificates/FINGERPRINT's answer.
+type certificateObj struct {
+	Name        string   `json:"name"`
+	Type        string   `json:"type"`
+	Restricted  bool     `json:"restricted"`
+	Projects    []string `json:"projects"`
+	Certificate string   `json:"certificate"`
+	Fingerprint string   `json:"fingerprint"`
+}
+
+func certificateOf(o *world.Object) any {
+	d := detail(o)
+	return certificateObj{Name: d.Extra["name"], Type: "client", Projects: []string{}, Certificate: d.Extra["certificate"], Fingerprint: o.Name}
+}
+
+func (s *Server) getCertificates(c *call) (*reply, error) {
+	return s.listOf(c, "certificate", func(o *world.Object) string { return "/1.0/certificates/" + url.PathEscape(o.Name) }, certificateOf)
+}
+
+func (s *Server) getCertificate(c *call) (*reply, error) {
+	return s.oneOf(c, world.Key{Kind: "certificate", Path: c.r.PathValue("name")}, "Certificate", certificateOf)
+}

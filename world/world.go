@@ -1,0 +1,657 @@
+// Package world holds the state of an LXD daemon as a fold of its event
+// stream: projects, instances and their snapshots and backups, images and
+// aliases, networks and what hangs off them, storage pools, volumes and
+// buckets, profiles, certificates, cluster members and groups, warnings and
+// operations. Applying an event is the only way the state changes:
+//
+//	w := world.New(catalog.LXD50)
+//	for each event { w.Apply(eventJSON) }
+//	w.Instance("default", "c1") // the instance as the stream says it stands
+//
+// What each lifecycle action creates, removes, renames or changes is read
+// from the catalogue (catalog.LXDAction's Effect and Status), so the
+// scenario engine, the fake daemon and the checker agree on it. The package
+// knows no network and no clock: time is the events' timestamps.
+//
+// A World is not safe for concurrent use; the fake daemon guards its own.
+package world
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/eventsim/eventsim/catalog"
+	"github.com/eventsim/eventsim/events"
+)
+
+// OperationKeep is how long a finished operation stays readable after its
+// final event, as LXD keeps it.
+const OperationKeep = 5 * time.Second
+
+// Key names an object: its kind (the catalogue's resource kind, such as
+// "instance" or "storage-volume-snapshot"), its project ("" for kinds that
+// belong to no project) and its path: the names of its parents and its own,
+// joined by "/" as its source has them ("c1/snap0", "pool1/custom/vol1").
+type Key struct {
+	Kind    string
+	Project string
+	Path    string
+}
+
+// Object is one object of the daemon as the stream says it stands.
+type Object struct {
+	Key
+	// Name is the object's own name, the last part of its path.
+	Name string
+	// Status is what the last action with a status left ("Running",
+	// "Stopped", "Frozen" for instances; "New", "Acknowledged" for
+	// warnings; "Online", "Evacuated" for cluster members).
+	Status string
+	// Type is the creation context's type (container or virtual-machine,
+	// custom…), or the Detail's.
+	Type string
+	// Location is the cluster member the object's event came from.
+	Location string
+	// CreatedAt is the time of the event that made the object; UpdatedAt of
+	// the last one that changed it; LastUsedAt of the last that started it.
+	CreatedAt, UpdatedAt, LastUsedAt time.Time
+	// Context is the creation context's string values (storage-pool,
+	// target…), and old_name's history is not kept.
+	Context map[string]string
+	// Detail is what the request that made or last changed the object said
+	// beyond its event (configuration, devices, profiles…); nil for objects
+	// only a played stream made.
+	Detail *Detail
+
+	parent   *Object
+	children map[Key]*Object
+}
+
+// Detail is what a request says about an object that its lifecycle event
+// does not carry. The fake daemon hands it to ApplyWith with the event the
+// request makes; a fold of a recorded stream has none.
+type Detail struct {
+	Description  string
+	Config       map[string]string
+	Devices      map[string]map[string]string
+	Profiles     []string
+	Architecture string
+	Type         string
+	Ephemeral    bool
+	Stateful     bool
+	// Extra holds kind-specific fields: an image's fingerprint and size, an
+	// alias's target, a warning's type and message…
+	Extra map[string]string
+}
+
+// Operation is one operation as its last event showed it. The World's
+// queries return it with every field set.
+type Operation struct {
+	ID, Class, Description, Status, Project string
+	StatusCode                              int
+	// JSON is the operation object as its last event carried it.
+	JSON json.RawMessage
+	// EndedAt is the time of its final event; zero while it runs.
+	EndedAt time.Time
+
+	event []byte // the last event, copied
+	meta  int    // where its metadata starts
+	read  bool   // whether the fields above were read from event
+}
+
+// World is the state of one daemon.
+type World struct {
+	cat   *catalog.LXDCatalog
+	objs  map[Key]*Object
+	ops   map[string]*Operation
+	ended []*Operation // finished operations, in the order they ended
+	now   time.Time    // the latest event time read
+	// stamp holds the timestamp of the last event applied, parsed into now
+	// only when asked (Now): most events need no time.
+	stamp    [64]byte
+	stampLen int
+	applied  uint64
+
+	names []string // scratch for MatchSource
+}
+
+// loggingHead starts every logging event as daemons encode it; one is
+// known to change nothing without reading further.
+var loggingHead = []byte(`{"type":"logging"`)
+
+// New returns the world of a freshly initialised daemon of a flavour: the
+// default project with its default profile. It panics on an unknown
+// flavour, which catalog.ParseFlavor would have refused.
+func New(f catalog.Flavor) *World {
+	w := &World{cat: catalog.MustLXD(f), objs: map[Key]*Object{}, ops: map[string]*Operation{}}
+	w.put(&Object{Key: Key{"project", "", "default"}, Name: "default", Detail: &Detail{Description: "Default LXD project"}})
+	w.put(&Object{Key: Key{"profile", "default", "default"}, Name: "default", Detail: &Detail{Description: "Default LXD profile"}})
+	return w
+}
+
+// Applied counts the events applied.
+func (w *World) Applied() uint64 { return w.applied }
+
+// Now is the time of the latest event applied.
+func (w *World) Now() time.Time {
+	if w.stampLen > 0 {
+		if at, err := time.Parse(time.RFC3339Nano, string(w.stamp[:w.stampLen])); err == nil && at.After(w.now) {
+			w.now = at
+		}
+		w.stampLen = 0
+	}
+	return w.now
+}
+
+// Apply folds one event, encoded as a daemon sends it on /1.0/events, into
+// the world. Logging events change nothing. An event that is not an LXD
+// event is an error and changes nothing.
+func (w *World) Apply(ev []byte) error { return w.ApplyWith(ev, nil) }
+
+// ApplyWith is Apply for an event made by a request: d is what the request
+// said of the object beyond the event (nil for nothing). It is kept with
+// the object the event creates or updates.
+func (w *World) ApplyWith(ev []byte, d *Detail) error {
+	if bytes.HasPrefix(ev, loggingHead) {
+		w.applied++ // a logging event changes nothing
+		return nil
+	}
+	var typ []byte
+	var project, location string
+	var stamp []byte
+	var lm lcMeta
+	meta := -1
+	o := object{b: ev}
+	for o.start(0); o.next(); {
+		switch string(o.key) {
+		case "type":
+			typ, o.i, _, o.err = scanString(ev, o.v)
+		case "project":
+			project, o.i, o.err = internStr(ev, o.v)
+		case "location":
+			location, o.i, o.err = internStr(ev, o.v)
+		case "timestamp":
+			stamp, o.i, _, o.err = scanString(ev, o.v)
+		case "metadata":
+			meta = o.v
+			switch string(typ) {
+			case events.LXDTypeOperation:
+				// The operation reads what it needs and keeps the
+				// event; the rest is read when asked for.
+				w.setStamp(stamp)
+				w.applied++
+				return w.operation(ev, meta)
+			case events.LXDTypeLifecycle:
+				lm, o.i, o.err = parseLifecycle(ev, meta)
+			default:
+				o.skip()
+			}
+		default:
+			o.skip()
+		}
+	}
+	if o.err != nil {
+		return fmt.Errorf("apply event: %w", o.err)
+	}
+	if len(typ) == 0 || meta < 0 {
+		return fmt.Errorf("apply event: not an lxd event: no type or metadata")
+	}
+	w.setStamp(stamp)
+	w.applied++
+	switch string(typ) {
+	case events.LXDTypeLifecycle:
+		if lm.action == "" {
+			// The type came after the metadata.
+			var err error
+			if lm, _, err = parseLifecycle(ev, meta); err != nil {
+				return fmt.Errorf("apply event: %w", err)
+			}
+		}
+		return w.lifecycle(lm, project, location, w.Now(), d)
+	case events.LXDTypeOperation:
+		return w.operation(ev, meta)
+	}
+	return nil
+}
+
+// setStamp remembers the timestamp of the event being applied.
+func (w *World) setStamp(stamp []byte) {
+	if len(stamp) > 0 && len(stamp) <= len(w.stamp) {
+		w.stampLen = copy(w.stamp[:], stamp)
+	}
+}
+
+// internStr is str without allocating for the names every event repeats.
+func internStr(b []byte, i int) (string, int, error) {
+	raw, next, esc, err := scanString(b, i)
+	if err == nil && !esc {
+		switch string(raw) {
+		case "default":
+			return "default", next, nil
+		case "none":
+			return "none", next, nil
+		case "":
+			return "", next, nil
+		}
+	}
+	return str(b, i)
+}
+
+// lcMeta is what the fold reads of a lifecycle event's metadata.
+type lcMeta struct {
+	action, source string
+	ctx            map[string]string
+}
+
+// parseLifecycle reads a lifecycle event's metadata starting at ev[meta],
+// and returns the index after it.
+func parseLifecycle(ev []byte, meta int) (lcMeta, int, error) {
+	var m lcMeta
+	it := object{b: ev}
+	for it.start(meta); it.next(); {
+		switch string(it.key) {
+		case "action":
+			m.action, it.i, it.err = str(ev, it.v)
+		case "source":
+			m.source, it.i, it.err = str(ev, it.v)
+		case "context":
+			if ev[it.v] != '{' {
+				it.skip()
+				continue
+			}
+			c := object{b: ev}
+			for c.start(it.v); c.next(); {
+				if ev[c.v] != '"' {
+					c.skip()
+					continue
+				}
+				var v string
+				v, c.i, c.err = str(ev, c.v)
+				if m.ctx == nil {
+					m.ctx = map[string]string{}
+				}
+				m.ctx[string(c.key)] = v
+			}
+			it.set(c.i, c.err)
+		default:
+			it.skip()
+		}
+	}
+	if it.err != nil {
+		return m, 0, fmt.Errorf("lifecycle metadata: %w", it.err)
+	}
+	return m, it.i, nil
+}
+
+// lifecycle applies a lifecycle event.
+func (w *World) lifecycle(m lcMeta, project, location string, at time.Time, d *Detail) error {
+	action, source, ctx := m.action, m.source, m.ctx
+	a := w.cat.Action(action)
+	if a == nil || a.Effect == catalog.EffectNone {
+		return nil // an action this flavour does not know, or one on no object
+	}
+	k, names, err := w.keyOf(a, source, project)
+	if err != nil {
+		return err
+	}
+	switch a.Effect {
+	case catalog.EffectDelete:
+		if o := w.objs[k]; o != nil {
+			w.remove(o)
+		}
+		if a.Resource == "project" {
+			w.dropProject(k.Path)
+		}
+		return nil
+	case catalog.EffectRename:
+		old := ctx["old_name"]
+		if old == "" {
+			break
+		}
+		ok := k
+		ok.Path = strings.Join(append(names[:len(names)-1:len(names)-1], old), "/")
+		if o := w.objs[ok]; o != nil && ok != k {
+			if x := w.objs[k]; x != nil {
+				w.remove(x)
+			}
+			w.rename(o, k, names[len(names)-1])
+		}
+		if a.Resource == "project" && old != k.Path {
+			w.moveProject(old, k.Path)
+		}
+	}
+	o := w.objs[k]
+	if o == nil {
+		o = &Object{Key: k, Name: names[len(names)-1], CreatedAt: at, Location: location}
+		if a.Effect == catalog.EffectCreate {
+			o.Context = ctx
+			o.Type = ctx["type"]
+		}
+		if a.Resource == "instance" {
+			o.Status = "Stopped"
+		}
+		if a.Resource == "warning" {
+			o.Status = "New"
+		}
+		if a.Resource == "cluster-member" {
+			o.Status = "Online"
+		}
+		w.put(o)
+	} else if a.Effect == catalog.EffectCreate {
+		// Made again: a fresh object.
+		o.CreatedAt, o.Context, o.Type, o.Detail = at, ctx, ctx["type"], nil
+	}
+	if a.Resource == "project" && a.Effect == catalog.EffectCreate && k.Path != "default" {
+		// A new project comes with its default profile; no event says so.
+		pk := Key{"profile", k.Path, "default"}
+		if w.objs[pk] == nil {
+			w.put(&Object{Key: pk, Name: "default", CreatedAt: at, UpdatedAt: at,
+				Detail: &Detail{Description: "Default LXD profile for project " + k.Path}})
+		}
+	}
+	if a.Status != "" {
+		o.Status = a.Status
+	}
+	if a.Status == "Running" && a.Resource == "instance" {
+		o.LastUsedAt = at
+	}
+	if location != "" && location != "none" {
+		o.Location = location
+	}
+	o.UpdatedAt = at
+	if d != nil && (a.Effect == catalog.EffectCreate || a.Effect == catalog.EffectUpdate) {
+		o.Detail = d
+		if d.Type != "" {
+			o.Type = d.Type
+		}
+	}
+	return nil
+}
+
+// KeyOf names the object a lifecycle event is about: the catalogue's
+// action, its source and the event's project. It reports false for actions
+// the flavour does not know, those on no object (EffectNone), and sources
+// that do not have the action's shape.
+func (w *World) KeyOf(action, source, project string) (Key, *catalog.LXDAction, bool) {
+	a := w.cat.Action(action)
+	if a == nil || a.Effect == catalog.EffectNone {
+		return Key{}, nil, false
+	}
+	k, _, err := w.keyOf(a, source, project)
+	return k, a, err == nil
+}
+
+// keyOf reads an action's source into the key of its object, and the
+// object's path names (unescaped; 5.0.2's PROJECT_NAME volumes back to
+// NAME). The names slice is w's scratch, valid until the next call.
+func (w *World) keyOf(a *catalog.LXDAction, source, project string) (Key, []string, error) {
+	path, query, _ := strings.Cut(source, "?")
+	names, ok := a.MatchSource(path, w.names)
+	w.names = names
+	if !ok {
+		return Key{}, nil, fmt.Errorf("apply %s: source %q does not match %s", a.Name, source, a.Source)
+	}
+	for i, n := range names {
+		if strings.IndexByte(n, '%') >= 0 {
+			if u, err := url.PathUnescape(n); err == nil {
+				names[i] = u
+			}
+		}
+	}
+	if a.PrefixVolume {
+		// LXD 5.0.2 names a custom volume "PROJECT_NAME" in its sources.
+		p := project
+		if p == "" {
+			p = "default"
+		}
+		i := len(names) - 1
+		if a.Resource == "storage-volume-snapshot" {
+			i = 2
+		}
+		names[i] = strings.TrimPrefix(names[i], p+"_")
+	}
+	proj := ""
+	if a.ProjectScoped {
+		proj = project
+		if q, err := url.ParseQuery(query); err == nil && q.Get("project") != "" {
+			proj = q.Get("project")
+		}
+		if proj == "" {
+			proj = "default"
+		}
+	}
+	return Key{a.Resource, proj, strings.Join(names, "/")}, names, nil
+}
+
+// parentOf names the kind of each kind's parent and how many leading names
+// of the path are the parent's.
+var parentOf = map[string]struct {
+	kind string
+	n    int
+}{
+	"instance-snapshot":       {"instance", 1},
+	"instance-backup":         {"instance", 1},
+	"storage-volume":          {"storage-pool", 1},
+	"storage-bucket":          {"storage-pool", 1},
+	"storage-volume-snapshot": {"storage-volume", 3},
+	"storage-volume-backup":   {"storage-volume", 3},
+	"network-zone-record":     {"network-zone", 1},
+	"network-forward":         {"network", 1},
+	"network-load-balancer":   {"network", 1},
+	"network-peer":            {"network", 1},
+}
+
+// put adds an object, and its parents when the stream never made them: an
+// event on an object says it exists, and so do its parents.
+func (w *World) put(o *Object) {
+	w.objs[o.Key] = o
+	po, ok := parentOf[o.Kind]
+	if !ok {
+		return
+	}
+	parts := strings.SplitN(o.Path, "/", po.n+1)
+	pk := Key{po.kind, o.Project, strings.Join(parts[:po.n], "/")}
+	if a := w.cat.Action(po.kind + "-created"); a != nil && !a.ProjectScoped {
+		pk.Project = ""
+	}
+	p := w.objs[pk]
+	if p == nil {
+		p = &Object{Key: pk, Name: parts[po.n-1], CreatedAt: o.CreatedAt, UpdatedAt: o.CreatedAt}
+		if pk.Kind == "instance" {
+			p.Status = "Stopped"
+		}
+		w.put(p)
+	}
+	o.parent = p
+	if p.children == nil {
+		p.children = map[Key]*Object{}
+	}
+	p.children[o.Key] = o
+}
+
+// remove deletes an object and its children.
+func (w *World) remove(o *Object) {
+	for _, c := range o.children {
+		c.parent = nil
+		w.remove(c)
+	}
+	delete(w.objs, o.Key)
+	if o.parent != nil {
+		delete(o.parent.children, o.Key)
+	}
+}
+
+// rename gives an object a new key, and its children the paths under it.
+func (w *World) rename(o *Object, k Key, name string) {
+	delete(w.objs, o.Key)
+	if o.parent != nil {
+		delete(o.parent.children, o.Key)
+	}
+	oldPath := o.Path
+	o.Key, o.Name = k, name
+	w.objs[k] = o
+	if o.parent != nil {
+		o.parent.children[k] = o
+	}
+	if len(o.children) == 0 {
+		return
+	}
+	kids := slices.Collect(maps.Values(o.children))
+	clear(o.children)
+	for _, c := range kids {
+		ck := c.Key
+		ck.Path = k.Path + strings.TrimPrefix(ck.Path, oldPath)
+		c.parent = nil
+		w.rename(c, ck, c.Name)
+		c.parent = o
+		o.children[c.Key] = c
+	}
+}
+
+// dropProject forgets every object of a deleted project.
+func (w *World) dropProject(name string) {
+	for k, o := range w.objs {
+		if k.Project == name {
+			delete(w.objs, k)
+			if o.parent != nil {
+				delete(o.parent.children, k)
+			}
+		}
+	}
+}
+
+// moveProject moves every object of a renamed project to its new name.
+func (w *World) moveProject(old, name string) {
+	var moved []*Object
+	for k, o := range w.objs {
+		if k.Project == old {
+			delete(w.objs, k)
+			moved = append(moved, o)
+		}
+	}
+	for _, o := range moved {
+		if o.parent != nil {
+			delete(o.parent.children, o.Key)
+		}
+		o.Project = name
+	}
+	for _, o := range moved {
+		if o.Kind == "profile" && o.Name == "default" && o.Detail != nil && o.Detail.Description == "Default LXD profile for project "+old {
+			d := *o.Detail
+			d.Description = "Default LXD profile for project " + name
+			o.Detail = &d
+		}
+		w.objs[o.Key] = o
+		if o.parent != nil {
+			o.parent.children[o.Key] = o
+		}
+	}
+	for _, o := range moved {
+		if len(o.children) > 0 {
+			m := make(map[Key]*Object, len(o.children))
+			for _, c := range o.children {
+				m[c.Key] = c
+			}
+			o.children = m
+		}
+	}
+}
+
+// operation applies an operation event whose metadata starts at ev[meta].
+// It reads the operation's id, status and description and keeps a copy of
+// the event; its project and object are read from the copy when asked for.
+func (w *World) operation(ev []byte, meta int) error {
+	var id, status []byte
+	code := -1
+	o := object{b: ev}
+	for o.start(meta); o.next() && (id == nil || status == nil || code < 0); {
+		switch string(o.key) {
+		case "id":
+			id, o.i, _, o.err = scanString(ev, o.v)
+		case "status":
+			status, o.i, _, o.err = scanString(ev, o.v)
+		case "status_code":
+			code, o.i, o.err = number(ev, o.v)
+		default:
+			o.skip()
+		}
+	}
+	if o.err != nil {
+		return fmt.Errorf("apply operation event: %w", o.err)
+	}
+	if len(id) == 0 {
+		return fmt.Errorf("apply operation event: no id")
+	}
+	op := w.ops[string(id)]
+	if op == nil {
+		op = &Operation{ID: string(id)}
+		w.ops[op.ID] = op
+	}
+	op.event = append(op.event[:0], ev...)
+	op.meta, op.read = meta, false
+	op.StatusCode = code
+	if string(status) != op.Status {
+		op.Status = string(status)
+	}
+	if events.OpFinal(code) && op.EndedAt.IsZero() {
+		op.EndedAt = w.Now()
+		w.ended = append(w.ended, op)
+		w.expire()
+	}
+	return nil
+}
+
+// resolve reads the rest of an operation from its last event: project,
+// class, description and the operation object.
+func (op *Operation) resolve() {
+	if op.read {
+		return
+	}
+	op.read = true
+	ev := op.event
+	o := object{b: ev}
+	for o.start(0); o.next(); {
+		switch string(o.key) {
+		case "project":
+			op.Project, o.i, o.err = str(ev, o.v)
+		case "metadata":
+			m := object{b: ev}
+			for m.start(o.v); m.next(); {
+				switch string(m.key) {
+				case "class":
+					op.Class, m.i, m.err = str(ev, m.v)
+				case "description":
+					op.Description, m.i, m.err = str(ev, m.v)
+				default:
+					m.skip()
+				}
+			}
+			op.JSON = ev[o.v:m.i]
+			o.set(m.i, m.err)
+		default:
+			o.skip()
+		}
+	}
+}
+
+// expire forgets operations that ended more than OperationKeep ago.
+func (w *World) expire() {
+	if len(w.ended) == 0 {
+		return
+	}
+	now := w.Now()
+	i := 0
+	for ; i < len(w.ended) && now.Sub(w.ended[i].EndedAt) > OperationKeep; i++ {
+		if o := w.ops[w.ended[i].ID]; o == w.ended[i] {
+			delete(w.ops, o.ID)
+		}
+		w.ended[i] = nil
+	}
+	w.ended = w.ended[i:]
+}
