@@ -17,6 +17,8 @@ var exerciseNames = map[string]string{
 	IDExerciseProfile: "a profile created, updated, renamed and deleted gives exactly its lifecycle events",
 	IDExerciseProject: "a project created, renamed and deleted gives exactly its lifecycle and operation events",
 	IDExerciseVolume:  "a custom volume and its snapshot give exactly their lifecycle and operation events",
+	IDExerciseInstance: "an empty instance created, snapshotted, renamed and deleted gives exactly its lifecycle and operation events, " +
+		"and its REST API agrees with each: after -created its source answers 200, after -renamed the old name 404, after -deleted 404",
 }
 
 // expectLC is one lifecycle event an exercise step must cause.
@@ -44,6 +46,11 @@ type exercise struct {
 // It waits for an async operation to finish and records its id.
 func (r *lxdRun) request(ctx context.Context, g *exGroup, method, p string, body any, wantAction string) bool {
 	x, err := r.c.do(ctx, method, p, body, nil)
+	return r.finishRequest(ctx, g, x, err, method, p, wantAction)
+}
+
+// finishRequest judges a request's answer and waits for its operation.
+func (r *lxdRun) finishRequest(ctx context.Context, g *exGroup, x *httpExchange, err error, method, p, wantAction string) bool {
 	if err != nil {
 		g.rec.fail(nil, "%s %s: %v", method, p, err)
 		return false
@@ -211,6 +218,15 @@ func (r *lxdRun) runExercise(ctx context.Context, all *listener) *exercise {
 		}()
 	}
 
+	// Instance: created empty, snapshotted, renamed, snapshot and instance
+	// deleted; after each step its REST state must agree with the event.
+	g = newGroup(IDExerciseInstance)
+	if pool == "" {
+		g.rec.skip("the target has no storage pool")
+	} else {
+		r.exerciseInstance(ctx, cleanCtx, g, token, pool)
+	}
+
 	// Wait until every expected event arrived, or 5 s.
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
@@ -221,6 +237,73 @@ func (r *lxdRun) runExercise(ctx context.Context, all *listener) *exercise {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return ex
+}
+
+// exerciseInstance runs the instance exercise: each step's lifecycle
+// event is expected, and the object's REST state is checked after it.
+func (r *lxdRun) exerciseInstance(ctx, cleanCtx context.Context, g *exGroup, token, pool string) {
+	p := r.o.Project
+	pq := ""
+	if p != "default" {
+		pq = "?project=" + url.QueryEscape(p)
+	}
+	in, in2 := "eventsim-conform-"+token, "eventsim-conform-"+token+"-renamed"
+	inst := func(name string) string { return "/1.0/instances/" + url.PathEscape(name) }
+	live, snapLive := "", false
+	defer func() {
+		if snapLive {
+			_, _ = r.c.do(cleanCtx, "DELETE", inst(live)+"/snapshots/snap0"+pq, nil, nil)
+		}
+		if live != "" {
+			_, _ = r.c.do(cleanCtx, "DELETE", inst(live)+pq, nil, nil)
+		}
+	}()
+	// state checks that a GET of path answers want.
+	state := func(step, path string, want int) {
+		g.rec.checked++
+		x, err := r.c.do(ctx, "GET", path, nil, nil)
+		switch {
+		case err != nil:
+			g.rec.fail(nil, "after %s, GET %s: %v", step, path, err)
+		case x.status != want:
+			g.rec.fail(x.subject("GET", path), "after %s, GET %s answered %d; the stream says it should answer %d", step, path, x.status, want)
+		}
+	}
+	body := map[string]any{"name": in, "source": map[string]any{"type": "none"},
+		"devices": map[string]any{"root": map[string]string{"type": "disk", "path": "/", "pool": pool}}}
+	x, err := r.c.do(ctx, "POST", "/1.0/instances"+pq, body, nil)
+	if err == nil && (x.status == 404 || x.status == 501) {
+		g.rec.skip("the target does not create instances (POST /1.0/instances answered %d)", x.status)
+		return
+	}
+	if !r.finishRequest(ctx, g, x, err, "POST", "/1.0/instances"+pq, "instance-created") {
+		return
+	}
+	live = in
+	names := func(name string) map[string]string { return map[string]string{"name": name} }
+	g.lcs = append(g.lcs, expectLC{action: "instance-created", sources: []string{r.src("instance-created", names(in), p)}, project: p})
+	state("instance-created", inst(in)+pq, 200)
+	if r.request(ctx, g, "POST", inst(in)+"/snapshots"+pq, map[string]any{"name": "snap0"}, "instance-snapshot-created") {
+		snapLive = true
+		g.lcs = append(g.lcs, expectLC{action: "instance-snapshot-created", sources: []string{r.src("instance-snapshot-created", map[string]string{"instance": in, "name": "snap0"}, p)}, project: p})
+		state("instance-snapshot-created", inst(in)+"/snapshots/snap0"+pq, 200)
+	}
+	if r.request(ctx, g, "POST", inst(in)+pq, map[string]any{"name": in2}, "instance-renamed") {
+		live = in2
+		g.lcs = append(g.lcs, expectLC{action: "instance-renamed", sources: []string{r.src("instance-renamed", names(in2), p)}, oldName: in, project: p})
+		state("instance-renamed", inst(in)+pq, 404)
+		state("instance-renamed", inst(in2)+pq, 200)
+	}
+	if snapLive && r.request(ctx, g, "DELETE", inst(live)+"/snapshots/snap0"+pq, nil, "instance-snapshot-deleted") {
+		snapLive = false
+		g.lcs = append(g.lcs, expectLC{action: "instance-snapshot-deleted", sources: []string{r.src("instance-snapshot-deleted", map[string]string{"instance": live, "name": "snap0"}, p)}, project: p})
+		state("instance-snapshot-deleted", inst(live)+"/snapshots/snap0"+pq, 404)
+	}
+	if r.request(ctx, g, "DELETE", inst(live)+pq, nil, "instance-deleted") {
+		g.lcs = append(g.lcs, expectLC{action: "instance-deleted", sources: []string{r.src("instance-deleted", names(live), p)}, project: p})
+		state("instance-deleted", inst(live)+pq, 404)
+		live = ""
+	}
 }
 
 func (r *lxdRun) firstPool(ctx context.Context) string {
@@ -383,6 +466,8 @@ func groupOwns(g *exGroup, src, token string) bool {
 		return strings.HasPrefix(src, "/1.0/projects/")
 	case IDExerciseVolume:
 		return strings.HasPrefix(src, "/1.0/storage-pools/")
+	case IDExerciseInstance:
+		return strings.HasPrefix(src, "/1.0/instances/")
 	}
 	return false
 }

@@ -31,6 +31,7 @@ const (
 	IDExerciseProfile   = "lxd.exercise.profile"
 	IDExerciseProject   = "lxd.exercise.project"
 	IDExerciseVolume    = "lxd.exercise.volume"
+	IDExerciseInstance  = "lxd.exercise.instance"
 )
 
 // LXDOptions configures RunLXD. The first fields map 1:1 to the flags of
@@ -388,6 +389,7 @@ func (r *lxdRun) judge(ex *exercise, t0, tEnd, t1 time.Time, frames map[string][
 	}
 	r.rep.Results = append(r.rep.Results, ec.Results()...)
 	r.rep.Coverage = ec.Coverage()
+	r.rep.Timeline = ec.Timeline()
 	r.rep.Events = ec.Events()
 
 	mn := newRecorder(IDEventsMin, "at least --min-events events arrive")
@@ -503,7 +505,7 @@ func (r *lxdRun) judge(ex *exercise, t0, tEnd, t1 time.Time, frames map[string][
 	if ex != nil {
 		r.judgeExercise(ex, all)
 	} else {
-		for _, id := range []string{IDExerciseProfile, IDExerciseProject, IDExerciseVolume} {
+		for _, id := range []string{IDExerciseProfile, IDExerciseProject, IDExerciseVolume, IDExerciseInstance} {
 			rec := newRecorder(id, exerciseNames[id])
 			rec.skip("--exercise not set")
 			r.add(rec)

@@ -80,12 +80,12 @@ func TestDuckDBReadsTheParquet(t *testing.T) {
 		types         map[string]string
 	}{
 		{
-			scenario: "lxd-steady", api: "lxd", count: 40000, compression: "zstd", timeCol: "timestamp",
+			scenario: "lxd-steady", api: "lxd", count: 10000, compression: "zstd", timeCol: "timestamp",
 			groups: []string{"type", "action", "operation_status", "level"},
 			types:  map[string]string{"timestamp": "TIMESTAMP WITH TIME ZONE", "type": "VARCHAR", "operation_status_code": "BIGINT", "metadata": "JSON"},
 		},
 		{
-			scenario: "linode-catalogue-tour", api: "linode", count: 3000, compression: "none", timeCol: "created",
+			scenario: "linode-catalogue-tour", api: "linode", count: 1500, compression: "none", timeCol: "created",
 			groups: []string{"action", "status", "entity.type"},
 			types:  map[string]string{"created": "TIMESTAMP WITH TIME ZONE", "id": "BIGINT", "read": "BOOLEAN", "details": "JSON"},
 		},

@@ -202,14 +202,14 @@ func TestUnionOfShardsIsAValidDataset(t *testing.T) {
 		duration time.Duration
 		n        int
 	}{
-		{scenario: "lxd-steady", api: "lxd", count: 6000, n: 3},
-		{scenario: "lxd-steady", api: "lxd", duration: 30 * time.Second, n: 4},
-		{scenario: "lxd-catalogue-tour", api: "lxd", count: 4000, n: 3},
+		{scenario: "lxd-steady", api: "lxd", count: 3000, n: 3},
+		{scenario: "lxd-steady", api: "lxd", duration: 4 * time.Second, n: 4},
+		{scenario: "lxd-catalogue-tour", api: "lxd", count: 2000, n: 3},
 		{scenario: "lxd-instance-lifecycle", api: "lxd", count: 500, n: 2},
-		{scenario: "lxd-projects", api: "lxd", count: 2000, n: 3},
-		{scenario: "lxd-cluster", api: "lxd", count: 2000, n: 2},
+		{scenario: "lxd-projects", api: "lxd", count: 1000, n: 3},
+		{scenario: "lxd-cluster", api: "lxd", count: 1000, n: 2},
 		{scenario: "linode-provisioning", api: "linode", count: 600, n: 3},
-		{scenario: "linode-catalogue-tour", api: "linode", count: 2000, n: 2},
+		{scenario: "linode-catalogue-tour", api: "linode", count: 1000, n: 2},
 		{scenario: "linode-failures", api: "linode", duration: 10 * time.Minute, n: 3},
 	} {
 		name := fmt.Sprintf("%s/%s/count=%d,duration=%s", c.scenario, c.api, c.count, c.duration)
@@ -318,7 +318,7 @@ func eventTime(t *testing.T, line []byte) time.Time {
 }
 
 func TestShardsAreDeterministic(t *testing.T) {
-	o := &Options{Scenario: load(t, "lxd-steady"), API: "lxd", Count: 3000, Format: "ndjson"}
+	o := &Options{Scenario: load(t, "lxd-steady"), API: "lxd", Count: 1500, Format: "ndjson"}
 	a0 := shardBytes(t, o, Part{0, 2})
 	if b := shardBytes(t, o, Part{0, 2}); !bytes.Equal(a0, b) {
 		t.Fatal("shard 0/2 differs between two runs")
@@ -345,9 +345,9 @@ func TestShardsInOneProcessEqualConcatenatedRuns(t *testing.T) {
 		duration    time.Duration
 		n           int
 	}{
-		{"none", 5000, 0, 3},
-		{"gzip", 5000, 0, 4},
-		{"zstd", 0, 20 * time.Second, 3},
+		{"none", 2000, 0, 3},
+		{"gzip", 2000, 0, 4},
+		{"zstd", 0, 3 * time.Second, 3},
 		{"none", 5, 0, 8}, // some shards empty
 	} {
 		t.Run(fmt.Sprintf("%s/%d/%s/%d", c.compression, c.count, c.duration, c.n), func(t *testing.T) {

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"context"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -93,6 +94,11 @@ type Engine struct {
 	// bodies caches pretty-printed request body templates (see requestBody).
 	bodies map[string]*bodyTemplate
 
+	// replay is how far this pass moves a recording's events (FromRecording).
+	replay struct {
+		set   bool
+		shift time.Duration
+	}
 	// idle counts the steps run since the last record, so a scenario that
 	// runs steps without ever making an event stops with an error instead
 	// of spinning (see maxIdleSteps).
@@ -147,6 +153,7 @@ func (e *Engine) Pass() int { return e.pass }
 
 // begin starts a pass of the scenario at e.start.
 func (e *Engine) begin() {
+	e.replay.set = false
 	e.lxd = newLXDWorld(e)
 	e.linode.reset()
 	root := e.newTrack("main", e.start, e.s.Steps)
@@ -176,9 +183,25 @@ func (e *Engine) newTrack(name string, at time.Time, steps []*Step) *track {
 // Next returns the next record of the timeline, or io.EOF when a scenario
 // that does not loop has ended.
 func (e *Engine) Next() (*Record, error) {
-	for {
+	return e.NextContext(context.Background())
+}
+
+// interruptSteps is how many engine steps NextContext runs between looks at
+// its context, so that a scenario making no records for a long stretch of
+// steps (repeated waits) can still be stopped at once.
+const interruptSteps = 1024
+
+// NextContext is Next that gives up, with ctx's error, when ctx is done,
+// even in the middle of a long run of steps that make no record.
+func (e *Engine) NextContext(ctx context.Context) (*Record, error) {
+	for steps := 1; ; steps++ {
 		if e.err != nil {
 			return nil, e.err
+		}
+		if steps%interruptSteps == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
 		}
 		t := e.earliestTrack()
 		if e.pending.Len() > 0 && (t == nil || !e.pending.peek().at.After(t.now)) {

@@ -118,6 +118,10 @@ type Step struct {
 	// emit: one raw event, JSON-compatible.
 	API   string
 	Event map[string]any
+	// Recorded is when a replayed event first happened (see FromRecording);
+	// the times inside it move as far as the replay moves it. Zero for
+	// events written in a scenario.
+	Recorded time.Time
 
 	// fault: what goes wrong and its parameters.
 	Fault *Fault
@@ -165,6 +169,28 @@ func (e *Error) Error() string {
 	return e.Pos.String() + ": " + e.Pos.Path + ": " + e.Msg
 }
 
+// Errors is every mistake found in one scenario file, in the order they
+// were found (the file's order, mostly). Parse returns it when there is more
+// than one; errors.Is(err, ErrInvalid) holds for it as for one Error.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Unwrap gives each mistake, for errors.Is and errors.As.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
 // ErrInvalid is wrapped by every error about a scenario's content.
 var ErrInvalid = errors.New("invalid scenario")
 
@@ -182,12 +208,19 @@ func ParseContext(ctx context.Context, file string, src []byte, lim Limits) (*Sc
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	if err := dec.Decode(&root); err != nil {
-		return nil, &Error{Pos: Pos{File: file, Line: yamlErrLine(err)}, Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+		return nil, yamlError(file, src, err)
 	}
 	p := &parser{file: file}
 	s, err := p.scenario(&root)
 	if err != nil {
-		return nil, err
+		p.add(err)
+	}
+	switch len(p.errs) {
+	case 0:
+	case 1:
+		return nil, p.errs[0]
+	default:
+		return nil, p.errs
 	}
 	if err := Check(ctx, s, lim); err != nil {
 		return nil, err
@@ -195,18 +228,90 @@ func ParseContext(ctx context.Context, file string, src []byte, lim Limits) (*Sc
 	return s, nil
 }
 
-var yamlLineRE = regexp.MustCompile(`line (\d+)`)
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): `)
 
-func yamlErrLine(err error) int {
-	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		return n
+// yamlError turns the YAML library's syntax error into an Error at the line
+// and column of the problem. The library names the line where the construct
+// being read began (a tab on line 5 is reported on line 4) and no column, so
+// for the mistakes it describes by their character the position is found in
+// the source: a tab where indentation is expected, a character that cannot
+// start a token, a ':' that cannot start a mapping value.
+func yamlError(file string, src []byte, err error) *Error {
+	msg := err.Error()
+	line := 0
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = msg[len(m[0]):]
 	}
-	return 0
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	lines := strings.Split(string(src), "\n")
+	col := 0
+	find := func(from int, match func(l string) int) bool {
+		for i := max(from, 1); i <= len(lines); i++ {
+			if c := match(lines[i-1]); c >= 0 {
+				line, col = i, c+1
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case strings.Contains(msg, "tab character"):
+		// The first tab in a line's indentation.
+		find(line, func(l string) int {
+			for i := 0; i < len(l) && (l[i] == ' ' || l[i] == '\t' || l[i] == '-'); i++ {
+				if l[i] == '\t' {
+					return i
+				}
+			}
+			return -1
+		})
+	case strings.Contains(msg, "cannot start any token"):
+		find(line, func(l string) int {
+			return strings.IndexAny(l, "\t@`")
+		})
+	case strings.Contains(msg, "mapping values are not allowed"):
+		find(line, func(l string) int {
+			if i := strings.Index(l, ": "); i >= 0 {
+				return i
+			}
+			if strings.HasSuffix(l, ":") {
+				return len(l) - 1
+			}
+			return -1
+		})
+	}
+	if col == 0 && line >= 1 && line <= len(lines) {
+		// Where the construct the library was reading begins.
+		l := lines[line-1]
+		col = len(l) - len(strings.TrimLeft(l, " \t")) + 1
+	}
+	return &Error{Pos: Pos{File: file, Line: line, Column: col}, Msg: "not valid YAML: " + msg}
 }
 
+// parser reads a scenario's YAML tree. It goes on past a mistake wherever
+// the rest still makes sense (the next field, argument, verb or step), so
+// that one run reports every mistake in the file.
 type parser struct {
 	file string
+	errs Errors
+}
+
+// add records a mistake and goes on.
+func (p *parser) add(err error) {
+	if err == nil || errors.Is(err, errReported) {
+		return
+	}
+	var e *Error
+	var es Errors
+	switch {
+	case errors.As(err, &es):
+		p.errs = append(p.errs, es...)
+	case errors.As(err, &e):
+		p.errs = append(p.errs, e)
+	default:
+		p.errs = append(p.errs, &Error{Pos: Pos{File: p.file}, Msg: err.Error()})
+	}
 }
 
 func (p *parser) pos(n *yaml.Node, path string) Pos {
@@ -227,10 +332,12 @@ func (p *parser) fields(n *yaml.Node, path string, allowed ...string) (map[strin
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if !contains(allowed, k.Value) {
-			return nil, p.errf(k, join(path, k.Value), "unknown field %q, must be one of %s%s", k.Value, strings.Join(allowed, ", "), suggest(k.Value, allowed))
+			p.add(p.errf(k, join(path, k.Value), "unknown field %q, must be one of %s%s", k.Value, strings.Join(allowed, ", "), suggest(k.Value, allowed)))
+			continue
 		}
 		if _, dup := out[k.Value]; dup {
-			return nil, p.errf(k, join(path, k.Value), "field given twice")
+			p.add(p.errf(k, join(path, k.Value), "field given twice"))
+			continue
 		}
 		out[k.Value] = v
 	}
@@ -274,12 +381,20 @@ func (p *parser) strs(n *yaml.Node, path string) ([]string, error) {
 		return nil, p.errf(n, path, "must be a list of strings, got %s", describeNode(n))
 	}
 	out := make([]string, 0, len(n.Content))
+	var errs Errors
 	for i, c := range n.Content {
 		s, err := p.str(c, fmt.Sprintf("%s[%d]", path, i))
 		if err != nil {
-			return nil, err
+			errs = append(errs, err.(*Error))
+			continue
 		}
 		out = append(out, s)
+	}
+	if len(errs) == 1 {
+		return out, errs[0]
+	}
+	if len(errs) > 1 {
+		return out, errs
 	}
 	return out, nil
 }
@@ -336,61 +451,90 @@ func (p *parser) scenario(doc *yaml.Node) (*Scenario, error) {
 	s := &Scenario{File: p.file, Seed: 1, Start: DefaultStart, Linode: LinodeSettings{Username: "", FirstID: 1000}}
 	for _, req := range []string{"name", "api", "steps"} {
 		if f[req] == nil {
-			return nil, p.errf(root, req, "missing; a scenario needs name, api and steps")
+			p.add(p.errf(root, req, "missing; a scenario needs name, api and steps"))
 		}
 	}
-	if s.Name, err = p.str(f["name"], "name"); err != nil {
-		return nil, err
-	}
-	if !nameRE.MatchString(s.Name) {
-		return nil, p.errf(f["name"], "name", "invalid name %q, must be lower-case letters, digits and dashes", s.Name)
+	if n := f["name"]; n != nil {
+		if s.Name, err = p.str(n, "name"); err != nil {
+			p.add(err)
+		} else if !nameRE.MatchString(s.Name) {
+			p.add(p.errf(n, "name", "invalid name %q, must be lower-case letters, digits and dashes", s.Name))
+		}
 	}
 	if n := f["description"]; n != nil {
 		if s.Description, err = p.str(n, "description"); err != nil {
-			return nil, err
+			p.add(err)
 		}
 	}
-	if s.APIs, err = p.strs(f["api"], "api"); err != nil {
-		return nil, err
-	}
-	for i, a := range s.APIs {
-		if a != "lxd" && a != "linode" {
-			return nil, p.errf(f["api"], fmt.Sprintf("api[%d]", i), "unknown API %q, must be lxd or linode", a)
+	if n := f["api"]; n != nil {
+		s.APIs, err = p.strs(n, "api")
+		p.add(err)
+		for i, a := range s.APIs {
+			if a != "lxd" && a != "linode" {
+				p.add(p.errf(n, fmt.Sprintf("api[%d]", i), "unknown API %q, must be lxd or linode", a))
+			}
 		}
 	}
 	if n := f["start"]; n != nil {
-		v, err := p.str(n, "start")
-		if err != nil {
-			return nil, err
+		if v, err := p.str(n, "start"); err != nil {
+			p.add(err)
+		} else if t, err := time.Parse(time.RFC3339Nano, v); err != nil {
+			p.add(p.errf(n, "start", "must be an RFC 3339 time such as 2026-01-01T00:00:00Z, got %q", v))
+		} else {
+			s.Start = t.UTC()
+			s.StartSet = true
 		}
-		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			return nil, p.errf(n, "start", "must be an RFC 3339 time such as 2026-01-01T00:00:00Z, got %q", v)
-		}
-		s.Start = t.UTC()
-		s.StartSet = true
 	}
 	if n := f["seed"]; n != nil {
 		if s.Seed, err = p.int(n, "seed", math.MinInt64); err != nil {
-			return nil, err
+			p.add(err)
 		}
 	}
 	if n := f["lxd"]; n != nil {
-		if err := p.lxdSettings(n, &s.LXD); err != nil {
-			return nil, err
-		}
+		p.add(p.lxdSettings(n, &s.LXD))
 	} else {
 		s.LXD.Logging = true
 	}
 	if n := f["linode"]; n != nil {
-		if err := p.linodeSettings(n, &s.Linode); err != nil {
-			return nil, err
-		}
+		p.add(p.linodeSettings(n, &s.Linode))
 	}
-	if s.Steps, err = p.steps(f["steps"], "steps"); err != nil {
-		return nil, err
+	if n := f["steps"]; n != nil {
+		s.Steps, err = p.steps(n, "steps")
+		p.add(err)
+	}
+	if f["api"] != nil {
+		p.declared(s, s.Steps)
 	}
 	return s, nil
+}
+
+// declared reports every step for an API the scenario does not declare:
+// it would play nothing, silently.
+func (p *parser) declared(s *Scenario, steps []*Step) {
+	for _, st := range steps {
+		api := ""
+		switch st.Kind {
+		case StepLXD, StepLinode:
+			api = string(st.Kind)
+		case StepEmit:
+			api = st.API
+		case StepFault:
+			if st.Fault != nil {
+				api = st.Fault.API
+			}
+		case StepRepeat:
+			p.declared(s, st.Steps)
+		case StepParallel:
+			for _, t := range st.Tracks {
+				p.declared(s, t.Steps)
+			}
+		case StepMix:
+			p.declared(s, st.Choices)
+		}
+		if api != "" && !s.Has(api) {
+			p.add(&Error{Pos: st.Pos, Msg: fmt.Sprintf("a %s step, but the scenario's api is [%s]: add %s to api, or the step plays nothing", api, strings.Join(s.APIs, ", "), api)})
+		}
+	}
 }
 
 // DefaultStart is the virtual time a scenario starts at unless it says.
@@ -402,30 +546,28 @@ func (p *parser) lxdSettings(n *yaml.Node, out *LXDSettings) error {
 		return err
 	}
 	out.Logging = true
-	lists := map[string]*[]string{"members": &out.Members, "projects": &out.Projects, "pools": &out.Pools, "networks": &out.Networks, "profiles": &out.Profiles}
-	for k, dst := range lists {
+	for _, k := range []string{"members", "projects", "pools", "networks", "profiles"} {
+		dst := map[string]*[]string{"members": &out.Members, "projects": &out.Projects, "pools": &out.Pools, "networks": &out.Networks, "profiles": &out.Profiles}[k]
 		if v := f[k]; v != nil {
-			if *dst, err = p.strs(v, "lxd."+k); err != nil {
-				return err
-			}
+			*dst, err = p.strs(v, "lxd."+k)
+			p.add(err)
 			for i, name := range *dst {
 				if name == "" || strings.ContainsAny(name, "/?#") {
-					return p.errf(v, fmt.Sprintf("lxd.%s[%d]", k, i), "invalid name %q", name)
+					p.add(p.errf(v, fmt.Sprintf("lxd.%s[%d]", k, i), "invalid name %q", name))
 				}
 			}
 		}
 	}
 	if v := f["event_mode"]; v != nil {
 		if out.EventMode, err = p.str(v, "lxd.event_mode"); err != nil {
-			return err
-		}
-		if !contains([]string{"full-mesh", "hub-server", "hub-client"}, out.EventMode) {
-			return p.errf(v, "lxd.event_mode", "unknown event mode %q, must be one of full-mesh, hub-server, hub-client", out.EventMode)
+			p.add(err)
+		} else if !contains([]string{"full-mesh", "hub-server", "hub-client"}, out.EventMode) {
+			p.add(p.errf(v, "lxd.event_mode", "unknown event mode %q, must be one of full-mesh, hub-server, hub-client", out.EventMode))
 		}
 	}
 	if v := f["logging"]; v != nil {
 		if out.Logging, err = p.bool(v, "lxd.logging"); err != nil {
-			return err
+			p.add(err)
 		}
 	}
 	return nil
@@ -438,12 +580,12 @@ func (p *parser) linodeSettings(n *yaml.Node, out *LinodeSettings) error {
 	}
 	if v := f["username"]; v != nil {
 		if out.Username, err = p.str(v, "linode.username"); err != nil {
-			return err
+			p.add(err)
 		}
 	}
 	if v := f["first_id"]; v != nil {
 		if out.FirstID, err = p.int(v, "linode.first_id", 1); err != nil {
-			return err
+			p.add(err)
 		}
 	}
 	return nil
@@ -460,7 +602,8 @@ func (p *parser) steps(n *yaml.Node, path string) ([]*Step, error) {
 	for i, c := range n.Content {
 		st, err := p.step(c, fmt.Sprintf("%s[%d]", path, i))
 		if err != nil {
-			return nil, err
+			p.add(err)
+			continue
 		}
 		out = append(out, st)
 	}
@@ -533,7 +676,7 @@ func (p *parser) step(n *yaml.Node, path string) (*Step, error) {
 		if v := f["repeat"]; v.Kind == yaml.ScalarNode && v.Value == "forever" {
 			st.Count = 0
 		} else if st.Count, err = p.int(v, join(path, "repeat"), 1); err != nil {
-			return nil, p.errf(v, join(path, "repeat"), "must be a whole number of at least 1 or forever, got %s", describeNode(v))
+			p.add(p.errf(v, join(path, "repeat"), "must be a whole number of at least 1 or forever, got %s", describeNode(v)))
 		}
 		if f["steps"] == nil {
 			return nil, p.errf(n, join(path, "steps"), "missing: repeat needs the steps to repeat")
@@ -554,19 +697,22 @@ func (p *parser) step(n *yaml.Node, path string) (*Step, error) {
 			tp := fmt.Sprintf("%s.parallel[%d]", path, i)
 			tf, err := p.fields(c, tp, "name", "steps")
 			if err != nil {
-				return nil, err
+				p.add(err)
+				continue
 			}
 			tr := &Track{Name: fmt.Sprintf("track-%d", i+1)}
 			if v := tf["name"]; v != nil {
 				if tr.Name, err = p.str(v, join(tp, "name")); err != nil {
-					return nil, err
+					p.add(err)
 				}
 			}
 			if tf["steps"] == nil {
-				return nil, p.errf(c, join(tp, "steps"), "missing: a track needs steps")
+				p.add(p.errf(c, join(tp, "steps"), "missing: a track needs steps"))
+				continue
 			}
 			if tr.Steps, err = p.steps(tf["steps"], join(tp, "steps")); err != nil {
-				return nil, err
+				p.add(err)
+				continue
 			}
 			st.Tracks = append(st.Tracks, tr)
 		}
@@ -603,34 +749,54 @@ func (p *parser) verbStep(n *yaml.Node, path string, st *Step, inMix bool) error
 		return p.errf(vn, join(path, api), "unknown verb %q, must be one of %s%s", st.Verb, strings.Join(sortedKeys(verbs), ", "), suggest(st.Verb, sortedKeys(verbs)))
 	}
 	st.Args = make(map[string]Arg)
-	for k, v := range f {
-		if k == api || k == "weight" {
+	var errs Errors
+	bad := func(err error) {
+		var es Errors
+		var e *Error
+		if errors.As(err, &es) {
+			errs = append(errs, es...)
+		} else if errors.As(err, &e) {
+			errs = append(errs, e)
+		}
+	}
+	// In file order, so mistakes are reported as they come.
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i].Value, n.Content[i+1]
+		if k == api || k == "weight" || f[k] != v {
 			continue
 		}
 		ap := join(path, k)
 		if !contains(spec.Args, k) {
-			return p.errf(v, ap, "verb %s takes no %q; it takes %s%s", st.Verb, k, listOrNone(spec.Args), suggest(k, spec.Args))
+			bad(p.errf(v, ap, "verb %s takes no %q; it takes %s%s", st.Verb, k, listOrNone(spec.Args), suggest(k, spec.Args)))
+			continue
 		}
 		val, err := p.argValue(v, ap, argTypes[api][k])
 		if err != nil {
-			return err
+			bad(err)
+			continue
 		}
 		st.Args[k] = Arg{Value: val, Pos: p.pos(v, ap)}
 	}
 	for _, r := range spec.Required {
-		if _, ok := st.Args[r]; !ok {
-			return p.errf(n, join(path, r), "missing: verb %s needs %s", st.Verb, r)
+		if _, ok := f[r]; !ok {
+			bad(p.errf(n, join(path, r), "missing: verb %s needs %s", st.Verb, r))
 		}
 	}
 	st.Weight = 1
 	if v := f["weight"]; v != nil {
 		w, err := p.int(v, join(path, "weight"), 1)
 		if err != nil {
-			return err
+			bad(err)
 		}
 		st.Weight = int(w)
 	}
-	return nil
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	return errs
 }
 
 func listOrNone(s []string) string {
@@ -703,32 +869,29 @@ func (p *parser) mixStep(n *yaml.Node, path string, st *Step) error {
 		return err
 	}
 	if m["rate"] == nil {
-		return p.errf(f["mix"], join(mp, "rate"), "missing: mix needs a rate such as 100/s")
-	}
-	rs, err := p.str(m["rate"], join(mp, "rate"))
-	if err != nil {
-		return err
-	}
-	if st.Rate, err = ParseRate(rs); err != nil {
-		return p.errf(m["rate"], join(mp, "rate"), "%v", err)
+		p.add(p.errf(f["mix"], join(mp, "rate"), "missing: mix needs a rate such as 100/s"))
+	} else if rs, err := p.str(m["rate"], join(mp, "rate")); err != nil {
+		p.add(err)
+	} else if st.Rate, err = ParseRate(rs); err != nil {
+		p.add(p.errf(m["rate"], join(mp, "rate"), "%v", err))
 	}
 	if v := m["count"]; v != nil {
 		if st.Count, err = p.int(v, join(mp, "count"), 1); err != nil {
-			return err
+			p.add(err)
 		}
 	}
 	if v := m["duration"]; v != nil {
 		if st.Duration, err = p.duration(v, join(mp, "duration")); err != nil {
-			return err
+			p.add(err)
 		}
 	}
 	st.Concurrency = 32
 	if v := m["concurrency"]; v != nil {
 		c, err := p.int(v, join(mp, "concurrency"), 1)
 		if err != nil {
-			return err
+			p.add(err)
 		}
-		st.Concurrency = int(c)
+		st.Concurrency = max(int(c), 1)
 	}
 	vl := m["verbs"]
 	if vl == nil {
@@ -741,19 +904,29 @@ func (p *parser) mixStep(n *yaml.Node, path string, st *Step) error {
 		cp := fmt.Sprintf("%s.verbs[%d]", mp, i)
 		kind, err := p.stepKind(c, cp)
 		if err != nil {
-			return err
+			p.add(err)
+			continue
 		}
 		if kind != StepLXD && kind != StepLinode {
-			return p.errf(c, cp, "a mix holds lxd or linode verbs, got %s", kind)
+			p.add(p.errf(c, cp, "a mix holds lxd or linode verbs, got %s", kind))
+			continue
 		}
 		ch := &Step{Kind: kind, Pos: p.pos(c, cp)}
 		if err := p.verbStep(c, cp, ch, true); err != nil {
-			return err
+			p.add(err)
+			continue
 		}
 		st.Choices = append(st.Choices, ch)
 	}
+	if st.Rate == 0 || len(st.Choices) == 0 {
+		// A mistake above is reported; the step is not played.
+		return errReported
+	}
 	return nil
 }
+
+// errReported says a step's mistakes are already recorded.
+var errReported = errors.New("mistakes already reported")
 
 func (p *parser) emitStep(n *yaml.Node, path string, st *Step) error {
 	f, err := p.fields(n, path, "emit")

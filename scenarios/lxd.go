@@ -322,7 +322,7 @@ func (w *lxdWorld) run(t *track, st *Step, inMix bool) (time.Time, error) {
 	if member == "" && len(w.members) > 0 {
 		member = w.members[t.rng.Intn(len(w.members))]
 	}
-	req := &lxdRequest{project: project, member: member, requestor: w.requestor(st), fail: arg(st, "fail")}
+	req := &lxdRequest{project: project, member: member, requestor: w.requestor(st), fail: arg(st, "fail"), image: arg(st, "image")}
 	if a, ok := st.Args["took"]; ok {
 		d := a.Value.(time.Duration)
 		req.took = &d

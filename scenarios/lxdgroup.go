@@ -31,6 +31,7 @@ type lxdRequest struct {
 	oldName      string
 	newName      string
 	backupName   string
+	image        string // instance.create: the image alias the body names; "" for debian/12
 	method, path string
 	opDesc       string
 	opResources  map[string][]string
@@ -223,7 +224,7 @@ var bodySlots = [...]string{"{to}", "{child}", "{type}", "{image}", "{label}", "
 // command as JSON for {command}.
 func (req *lxdRequest) bodyValues() (vals [len(bodySlots)]string, cmd string) {
 	c, _ := json.Marshal(req.context["command"])
-	vals = [...]string{req.newName, req.child, "container", "debian/12", "client", "", ""}
+	vals = [...]string{req.newName, req.child, "container", orDefault(req.image, "debian/12"), "client", "", ""}
 	if x := req.entity; x != nil {
 		vals[5], vals[6] = x.name, x.name
 		if x.typ != "" {

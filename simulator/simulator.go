@@ -60,6 +60,11 @@ type Server struct {
 	lxd    *lxd.Server
 	linode *linode.Server
 
+	// runMu serialises Run, Reset and Close, so that one player at most
+	// is ever running.
+	runMu  sync.Mutex
+	closed bool // guarded by runMu
+
 	mu      sync.Mutex // guards the fields below
 	scen    *scenarios.Scenario
 	cancel  context.CancelFunc
@@ -120,6 +125,7 @@ func New(opts Options) (*Server, error) {
 	no := opts.Linode
 	no.Control = ctl
 	no.Clock = s.Now
+	no.Speed = opts.Speed
 	if no.Logger == nil {
 		no.Logger = opts.Logger
 	}
@@ -171,8 +177,20 @@ func (s *Server) streamNow() time.Time {
 	return now
 }
 
-// Run plays a scenario now, replacing the one playing.
+// Run plays a scenario now, replacing the one playing. Whatever the player
+// is doing (sleeping, running behind, waiting for clients or for a long
+// stretch of the scenario that makes no events), it stops at once; what an
+// LXD fault still holds from the old scenario is dropped.
 func (s *Server) Run(scen *scenarios.Scenario) error {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	return s.runLocked(scen)
+}
+
+func (s *Server) runLocked(scen *scenarios.Scenario) error {
+	if s.closed {
+		return errors.New("run: simulator closed")
+	}
 	opts := scenarios.Options{Seed: s.opts.Seed, Flavor: s.opts.Flavor, Loop: s.opts.Loop}
 	if !scen.StartSet {
 		// Served events are stamped near the wall clock, as a live server's are.
@@ -183,6 +201,7 @@ func (s *Server) Run(scen *scenarios.Scenario) error {
 		return err
 	}
 	s.stop()
+	s.lxd.ResetFaults()
 	for _, p := range scen.LXD.Projects {
 		s.lxd.AddProject(p)
 	}
@@ -197,7 +216,8 @@ func (s *Server) Run(scen *scenarios.Scenario) error {
 	return nil
 }
 
-// stop ends the scenario playing, if any, and waits for its player.
+// stop ends the scenario playing, if any, and waits for its player, which
+// looks at ctx at every record, every engine step batch and in every wait.
 func (s *Server) stop() {
 	s.mu.Lock()
 	cancel, done := s.cancel, s.done
@@ -209,12 +229,22 @@ func (s *Server) stop() {
 	}
 }
 
-// play releases each record when its virtual time comes.
+// play releases each record when its virtual time comes. A record whose
+// time has passed (the player fell behind: a stall, a busy CPU, a speed the
+// clients cannot follow) is an LXD event only once every client has room
+// for it, so that the player catches up no faster than the clients take
+// events instead of flooding their queues (see lxd.Server.WaitForClients).
 func (s *Server) play(ctx context.Context, eng *scenarios.Engine, done chan struct{}) {
 	defer close(done)
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	pass := 0
-	for {
-		r, err := eng.Next()
+	for ctx.Err() == nil {
+		r, err := eng.NextContext(ctx)
 		if p := eng.Pass(); p != pass {
 			pass = p
 			s.log.Info("scenario looped", "scenario", eng.Scenario().Name, "pass", pass+1)
@@ -224,32 +254,46 @@ func (s *Server) play(ctx context.Context, eng *scenarios.Engine, done chan stru
 			s.next = time.Time{}
 			s.mu.Unlock()
 		}
-		if errors.Is(err, io.EOF) {
+		switch {
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, io.EOF):
 			s.log.Info("scenario ended; idle")
 			return
-		}
-		if err != nil {
+		case err != nil:
 			s.log.Error("scenario stopped", "err", err)
 			return
 		}
 		s.mu.Lock()
 		s.next = r.Time
-		s.mu.Unlock()
+		late := false // speed 0 always waits for the clients (lxd.Options.Backpressure)
 		if s.opts.Speed > 0 {
-			s.mu.Lock()
 			due := s.wall.Add(time.Duration(float64(r.Time.Sub(s.virt)) / s.opts.Speed))
 			s.mu.Unlock()
 			if d := time.Until(due); d > 0 {
-				t := time.NewTimer(d)
+				if timer == nil {
+					timer = time.NewTimer(d)
+				} else {
+					timer.Reset(d)
+				}
 				select {
 				case <-ctx.Done():
-					t.Stop()
 					return
-				case <-t.C:
+				case <-timer.C:
 				}
+			} else {
+				late = true
 			}
-		} else if ctx.Err() != nil {
-			return
+		} else {
+			s.mu.Unlock()
+		}
+		if late && r.API == "lxd" && r.Fault == nil {
+			if err := s.lxd.WaitForClients(ctx); err != nil {
+				if ctx.Err() == nil {
+					s.log.Warn("deliver", "err", err)
+				}
+				return
+			}
 		}
 		if err := s.Deliver(ctx, r); err != nil && ctx.Err() == nil {
 			s.log.Warn("deliver", "err", err)
@@ -272,12 +316,14 @@ func (s *Server) Deliver(ctx context.Context, r *scenarios.Record) error {
 // Reset plays the current scenario again from the start, with an empty
 // Linode store.
 func (s *Server) Reset() error {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
 	s.mu.Lock()
 	scen := s.scen
 	s.mu.Unlock()
 	s.stop()
 	s.linode.Reset()
-	return s.Run(scen)
+	return s.runLocked(scen)
 }
 
 // Stats says what the servers and the player have done.
@@ -305,6 +351,9 @@ func (s *Server) Stats() Stats {
 // Close stops the player and both servers: every LXD client gets a 1001
 // close frame, listeners close and the unix socket is removed.
 func (s *Server) Close() error {
+	s.runMu.Lock()
+	s.closed = true
+	s.runMu.Unlock()
 	s.stop()
 	return errors.Join(s.lxd.Close(), s.linode.Close())
 }

@@ -17,8 +17,8 @@ func TestShardsFromSeparateRunsEqualOneRun(t *testing.T) {
 		name string
 		args []string
 	}{
-		{"count", []string{"--scenario", "lxd-steady", "--count", "4001"}},
-		{"duration zstd by name", []string{"--scenario", "lxd-steady", "--duration", "15s"}},
+		{"count", []string{"--scenario", "lxd-steady", "--count", "2001"}},
+		{"duration zstd by name", []string{"--scenario", "lxd-steady", "--duration", "3s"}},
 		{"linode gzip", []string{"--scenario", "linode-provisioning", "--count", "301", "--compress", "gzip"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -78,7 +78,7 @@ func TestValidateManifestNamesWhatIsWrong(t *testing.T) {
 	// Four "machines", each writing its shard and its manifest.
 	for i, p := range []string{"0/4", "1/4", "2/4", "3/4"} {
 		name := filepath.Join(src, "steady-0000"+string(rune('0'+i))+"-of-00004.ndjson.zst")
-		mustRun(t, "", "generate", "--scenario", "lxd-steady", "--count", "2000", "--shard", p, "-o", name,
+		mustRun(t, "", "generate", "--scenario", "lxd-steady", "--count", "1000", "--shard", p, "-o", name,
 			"--manifest", filepath.Join(src, "manifest-"+string(rune('0'+i))+".json"))
 	}
 	manifests := func(dir string) string {
@@ -89,7 +89,7 @@ func TestValidateManifestNamesWhatIsWrong(t *testing.T) {
 		return strings.Join(m, ",")
 	}
 	_, errOut := mustRunErr(t, "validate", "--manifest", manifests(src))
-	if !strings.Contains(errOut, "4 of 4 shards intact, 0 problems") || !strings.Contains(errOut, "2000 records checked, 0 invalid") {
+	if !strings.Contains(errOut, "4 of 4 shards intact, 0 problems") || !strings.Contains(errOut, "1000 records checked, 0 invalid") {
 		t.Fatalf("intact dataset: %s", errOut)
 	}
 

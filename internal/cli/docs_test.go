@@ -656,7 +656,7 @@ func TestREADMEFirstScreen(t *testing.T) {
 		t.Fatal("no test target in the Makefile")
 	}
 	for _, l := range strings.Split(strings.TrimSpace(target[1]), "\n") {
-		// As the shell sees it: make's $(GO) is go, its $$ a $.
+		// As make runs it: $(GO) is go, $$ is $.
 		cmd := strings.ReplaceAll(strings.ReplaceAll(strings.TrimSpace(l), "$(GO)", "go"), "$$", "$")
 		if !strings.Contains(readme, "`"+cmd+"`") {
 			t.Errorf("make test runs %q; the README does not say so", cmd)

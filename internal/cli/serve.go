@@ -117,7 +117,7 @@ listen, as JSON, once they all do (docs/serve.md).`,
 	fl.StringVar(&opts.Linode.Addr, "linode-addr", "127.0.0.1:0", "Linode listen address")
 	fl.StringArrayVar(&opts.Linode.Tokens, "linode-token", nil, "accepted bearer token (repeatable; default: one generated and printed)")
 	fl.StringArrayVar(&opts.Linode.ReadOnlyTokens, "linode-readonly-token", nil, "read-only bearer token (repeatable)")
-	fl.StringVar(&rateLimit, "linode-rate-limit", "", "requests per period per token, e.g. 800/2m (default 800/2m)")
+	fl.StringVar(&rateLimit, "linode-rate-limit", "", "requests per period per token, e.g. 800/2m, or off for no limit (default 800/2m)")
 	fl.StringVar(&logLevel, "log-level", logLevel, "least important logs shown: debug (every request), info, warn or error")
 	fl.StringVar(&logFormat, "log-format", logFormat, "log format on standard error: text or json (one object a line)")
 	fl.StringVar(&readyFile, "ready-file", "", "write the listen addresses to this file as JSON once serving (removed on exit)")
@@ -126,19 +126,23 @@ listen, as JSON, once they all do (docs/serve.md).`,
 	return cmd
 }
 
-// parseRateLimit reads "N/PERIOD", e.g. "800/2m" or "10/s".
+// parseRateLimit reads "N/PERIOD", e.g. "800/2m" or "10/s", or "off": no
+// limit (a negative RateLimit).
 func parseRateLimit(s string) (int, time.Duration, error) {
+	if s == "off" {
+		return -1, 0, nil
+	}
 	n, per, ok := strings.Cut(s, "/")
 	v, err := strconv.Atoi(n)
 	if !ok || err != nil || v <= 0 {
-		return 0, 0, fmt.Errorf("invalid --linode-rate-limit %q, must be N/PERIOD such as 800/2m", s)
+		return 0, 0, fmt.Errorf("invalid --linode-rate-limit %q, must be N/PERIOD such as 800/2m, or off", s)
 	}
 	if per != "" && (per[0] < '0' || per[0] > '9') {
 		per = "1" + per
 	}
 	d, err := time.ParseDuration(per)
 	if err != nil || d <= 0 {
-		return 0, 0, fmt.Errorf("invalid --linode-rate-limit %q, must be N/PERIOD such as 800/2m", s)
+		return 0, 0, fmt.Errorf("invalid --linode-rate-limit %q, must be N/PERIOD such as 800/2m, or off", s)
 	}
 	return v, d, nil
 }

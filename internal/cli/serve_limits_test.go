@@ -81,6 +81,9 @@ func TestServeFloodUnderFileLimit(t *testing.T) {
 	check("Linode API", client, linodeURL+"/v4/account/events", token)
 	check("control API on the Linode listener", client, linodeURL+"/eventsim/v1/stats", control)
 	check("LXD unix socket", unix, "http://lxd/1.0", "")
+	if !strings.Contains(stderr.String(), "listener at its connection cap") {
+		t.Errorf("the refused connections are not logged:\n%s", stderr.String())
+	}
 
 	for _, c := range flood {
 		c.Close()

@@ -66,10 +66,15 @@ type client struct {
 	pongCh     chan string   // pings from the client, to answer
 	readerDone chan struct{}
 
-	missed    atomic.Int32 // pings sent and not answered
-	progress  atomic.Int64 // unix nanoseconds of the writer's last flush
-	overSince atomic.Int64 // when Backpressure first saw the queue over half full
-	evicting  atomic.Bool
+	missed   atomic.Int32  // pings sent and not answered
+	written  atomic.Uint64 // frames written (flushed) to the connection
+	evicting atomic.Bool
+
+	// Pacing (pace.go), guarded by s.seqMu.
+	queued      uint64        // frames ever put on the queue
+	lastWritten uint64        // written at the last look
+	stuckFor    time.Duration // over half full, nothing written
+	behindFor   time.Duration // backlog over half the queue while others kept up
 }
 
 // wants reports whether the client's filters let an event through: its type
@@ -190,6 +195,7 @@ func (c *client) writeBatch(it item) bool {
 				return false
 			}
 			c.s.stats.written.Add(uint64(n))
+			c.written.Add(uint64(n))
 			if it.ctl > 0 {
 				c.writeClose(closeReq{it.ctl, "eventsim fault: disconnect"})
 			}
@@ -212,7 +218,7 @@ func (c *client) writeBatch(it item) bool {
 		return false
 	}
 	c.s.stats.written.Add(uint64(n))
-	c.progress.Store(time.Now().UnixNano())
+	c.written.Add(uint64(n))
 	return true
 }
 
@@ -391,7 +397,6 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 		pongCh:      make(chan string, 1),
 		readerDone:  make(chan struct{}),
 	}
-	c.progress.Store(time.Now().UnixNano())
 	if err := hj.bc.Flush(); err != nil || !s.register(c) {
 		c.raw.Close()
 		return

@@ -78,6 +78,9 @@ func (s *Server) Deliver(ctx context.Context, r *scenarios.Record) error {
 	s.stats.records.Add(1)
 	s.followProjects(r)
 	ev := &event{frame: frameOf(r.JSON), typ: r.Type, project: r.Project}
+	if err := s.waitHold(ctx); err != nil {
+		return err
+	}
 	s.seqMu.Lock()
 	if r.Time.After(s.lastAt) {
 		s.lastAt = r.Time
@@ -86,7 +89,9 @@ func (s *Server) Deliver(ctx context.Context, r *scenarios.Record) error {
 	s.submit(ev)
 	s.seqMu.Unlock()
 	if s.opts.Backpressure {
-		return s.waitQueues(ctx)
+		if err := s.WaitForClients(ctx); err != nil {
+			return fmt.Errorf("deliver: %w", err)
+		}
 	}
 	return nil
 }
@@ -312,8 +317,15 @@ func (s *Server) releaser() {
 		s.seqMu.Lock()
 		now := time.Now()
 		p := &s.pipe
+		// Held events go out no faster than the clients take them: the
+		// end of a long pause is a burst (see pace.go).
 		i := 0
 		for ; i < len(p.held) && !p.held[i].at.After(now); i++ {
+			if !s.roomy() {
+				if s.assessLocked(); !s.roomy() {
+					break
+				}
+			}
 			s.broadcast(p.held[i].ev)
 			p.held[i] = held{}
 		}
@@ -322,7 +334,11 @@ func (s *Server) releaser() {
 			p.held = nil
 		}
 		next := time.Hour
-		if len(p.held) > 0 {
+		switch {
+		case len(p.held) == 0:
+		case !p.held[0].at.After(now):
+			next = pacePoll // due, waiting for room
+		default:
 			next = p.held[0].at.Sub(now)
 		}
 		s.seqMu.Unlock()
@@ -342,6 +358,7 @@ func (s *Server) broadcast(ev *event) {
 	var full []*client
 	var sent uint64
 	it := item{frame: ev.frame, ctl: ev.ctl}
+	fullest := 0
 	s.mu.RLock()
 	for c := range s.clients {
 		if !ev.all && !c.wants(ev) {
@@ -350,11 +367,18 @@ func (s *Server) broadcast(ev *event) {
 		select {
 		case c.queue <- it:
 			sent++
+			c.queued++
+			if q := len(c.queue); q > fullest && !c.evicting.Load() {
+				fullest = q
+			}
 		default:
 			full = append(full, c)
 		}
 	}
 	s.mu.RUnlock()
+	if int64(fullest) > s.fullest.Load() {
+		s.fullest.Store(int64(fullest))
+	}
 	if it.frame != nil {
 		s.stats.sent.Add(sent)
 	}
@@ -366,54 +390,6 @@ func (s *Server) broadcast(ev *event) {
 			c.requestClose(it.ctl, "eventsim fault: disconnect")
 		default:
 			c.evict(fmt.Sprintf("queue full: %d events waiting", cap(c.queue)))
-		}
-	}
-}
-
-// waitQueues waits, for Backpressure, until no client's queue is more than
-// half full, evicting clients that make no progress for the stall limit.
-func (s *Server) waitQueues(ctx context.Context) error {
-	var timer *time.Timer
-	for {
-		now := time.Now()
-		over := false
-		var stalled []*client
-		s.mu.RLock()
-		for c := range s.clients {
-			if len(c.queue) <= cap(c.queue)/2 || c.evicting.Load() {
-				c.overSince.Store(0)
-				continue
-			}
-			since := c.overSince.Load()
-			if since == 0 {
-				since = now.UnixNano()
-				c.overSince.Store(since)
-			}
-			if now.UnixNano()-max(since, c.progress.Load()) > int64(s.opts.stallLimit) {
-				stalled = append(stalled, c)
-				continue
-			}
-			over = true
-		}
-		s.mu.RUnlock()
-		for _, c := range stalled {
-			c.evict(fmt.Sprintf("no progress for %s with a queue over half full", s.opts.stallLimit))
-		}
-		if !over {
-			return nil
-		}
-		if timer == nil {
-			timer = time.NewTimer(time.Millisecond)
-			defer timer.Stop()
-		} else {
-			timer.Reset(time.Millisecond)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("deliver: wait for slow clients: %w", ctx.Err())
-		case <-s.quit:
-			return ErrClosed
-		case <-timer.C:
 		}
 	}
 }

@@ -102,6 +102,13 @@ func (s *Server) emitWith(typ, project string, meta []byte, d *world.Detail) {
 	}
 	s.seqMu.Lock()
 	defer s.seqMu.Unlock()
+	if len(s.pipe.held) >= s.heldLimit {
+		// A long pause holds as much as it may; the player waits for
+		// room, a request cannot.
+		s.stats.dropped.Add(1)
+		s.log.Warn("event dropped: a pause holds too many", "type", typ, "held", len(s.pipe.held))
+		return
+	}
 	j := scenarios.LXDEventJSON(typ, s.stampLocked(), meta, s.location(), project)
 	s.fold(j, d)
 	s.stats.emitted.Add(1)

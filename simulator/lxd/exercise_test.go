@@ -49,8 +49,8 @@ func TestConformanceExercise(t *testing.T) {
 					exercised++
 				}
 			}
-			if exercised != 3 {
-				t.Errorf("%d exercise checks ran, want 3", exercised)
+			if exercised != 4 {
+				t.Errorf("%d exercise checks ran, want 4", exercised)
 			}
 			if st := s.Stats(); st.Emitted == 0 {
 				t.Errorf("the server emitted no event of its own: %+v", st)

@@ -146,9 +146,10 @@ type Options struct {
 	Logger *slog.Logger
 
 	// Test hooks: zero means the real daemon's values.
-	pingPeriod time.Duration
-	writeWait  time.Duration
-	stallLimit time.Duration
+	pingPeriod   time.Duration
+	writeWait    time.Duration
+	stallLimit   time.Duration
+	laggardLimit time.Duration
 }
 
 // Stats counts what the server has done since New.
@@ -165,8 +166,12 @@ type Stats struct {
 	Sent uint64 `json:"sent"`
 	// Written counts frames written to clients' connections.
 	Written uint64 `json:"written"`
-	// Dropped counts events a drop fault threw away.
+	// Dropped counts events a drop fault threw away, and events the server
+	// made itself while a pause held as many as it may.
 	Dropped uint64 `json:"dropped"`
+	// Held is the number of events a pause or latency fault holds now, at
+	// most 64 queues' worth (65,536 with the default queue).
+	Held int `json:"held"`
 	// Evicted counts clients disconnected because they fell behind.
 	Evicted uint64 `json:"evicted"`
 	// Faults counts fault records acted on.
@@ -200,9 +205,13 @@ type Server struct {
 	clients map[*client]struct{}
 	closed  bool
 
-	seqMu  sync.Mutex // orders Deliver and the releaser; guards pipe and lastAt
+	seqMu  sync.Mutex // orders Deliver and the releaser; guards pipe, pace and lastAt
 	pipe   pipeline
 	lastAt time.Time // the latest event time on the stream
+
+	pace      pacing       // see pace.go
+	fullest   atomic.Int64 // the fullest client queue at the last broadcast or look
+	heldLimit int          // the most events the pause and latency faults hold
 
 	rest *restState // REST objects
 
@@ -250,6 +259,10 @@ func New(opts Options) (*Server, error) {
 	if s.opts.stallLimit <= 0 {
 		s.opts.stallLimit = stallLimit
 	}
+	if s.opts.laggardLimit <= 0 {
+		s.opts.laggardLimit = laggardLimit
+	}
+	s.heldLimit = heldPerQueue * s.queueSize
 	if s.opts.EventMode == "" {
 		s.opts.EventMode = "full-mesh"
 	}
@@ -416,8 +429,12 @@ func (s *Server) Stats() Stats {
 	s.mu.RLock()
 	n := len(s.clients)
 	s.mu.RUnlock()
+	s.seqMu.Lock()
+	held := len(s.pipe.held)
+	s.seqMu.Unlock()
 	return Stats{
 		Clients:     n,
+		Held:        held,
 		Connections: s.stats.connections.Load(),
 		Rejected:    s.stats.rejected.Load(),
 		Records:     s.stats.records.Load(),

@@ -1,0 +1,201 @@
+package lxd
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Pacing: how the server keeps a burst of events (a player catching up after
+// a stall, the end of a pause or latency fault, a player at speed 0) from
+// filling every client's queue at once, and which client it disconnects
+// when one cannot keep up.
+//
+// On schedule, Deliver never waits and a client whose queue is full is
+// evicted: it is slower than the scenario. A burst is different: every
+// client, however healthy, is slower than a burst. So a burst goes out only
+// while every client has room (its queue at most half full), and a client is
+// evicted only when it is much slower than the others:
+//
+//   - laggard: its backlog (frames queued or being written) has been over
+//     half its queue, and not back under a quarter, for laggardLimit while
+//     another client kept up (a backlog at most a quarter of its queue);
+//   - stuck: its queue has stayed over half full with nothing written for
+//     stallLimit.
+//
+// Both limits count only the time someone was waiting for room, in steps of
+// at most maxPaceStep, so a stall of the whole process (SIGSTOP, a GC pause,
+// a suspended laptop) never counts against a client: after it, everyone is
+// behind and no one is evicted.
+
+const (
+	// laggardLimit is how long a client may stay behind while another keeps
+	// up before it is evicted.
+	laggardLimit = 5 * time.Second
+	// maxPaceStep is the most one look at the clients adds to the time they
+	// are behind or stuck.
+	maxPaceStep = 10 * time.Millisecond
+	// pacePoll is how often a waiter looks at the clients again.
+	pacePoll = time.Millisecond
+	// heldPerQueue sizes the hold of the pause and latency faults: at most
+	// heldPerQueue queues' worth of events (65,536 with the default queue).
+	heldPerQueue = 64
+)
+
+// pacing is the state of the look at the clients. s.seqMu guards it and the
+// client fields it names.
+type pacing struct {
+	last time.Time // of the last look
+}
+
+// roomy reports, without locking, whether every client had room at the last
+// broadcast or look: no queue over half full.
+func (s *Server) roomy() bool {
+	return s.fullest.Load() <= int64(s.queueSize/2)
+}
+
+// WaitForClients waits until every client has room for more events (a
+// queue at most half full), evicting clients much slower than the others
+// meanwhile (see above). A player that has fallen behind its schedule calls
+// it before each event, so that it catches up no faster than the clients
+// take events. It returns at once when every client has room, and with
+// ctx's error when ctx is done.
+func (s *Server) WaitForClients(ctx context.Context) error {
+	if s.roomy() {
+		return nil
+	}
+	var timer *time.Timer
+	for {
+		s.seqMu.Lock()
+		s.assessLocked()
+		s.seqMu.Unlock()
+		if s.roomy() {
+			return nil
+		}
+		if timer == nil {
+			timer = time.NewTimer(pacePoll)
+			defer timer.Stop()
+		} else {
+			timer.Reset(pacePoll)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for clients: %w", ctx.Err())
+		case <-s.quit:
+			return ErrClosed
+		case <-timer.C:
+		}
+	}
+}
+
+// waitHold waits until the hold of the pause and latency faults has room,
+// so that a long pause holds a bounded number of events: the player waits
+// (falls behind) instead of the hold growing.
+func (s *Server) waitHold(ctx context.Context) error {
+	var timer *time.Timer
+	for {
+		s.seqMu.Lock()
+		n := len(s.pipe.held)
+		s.seqMu.Unlock()
+		if n < s.heldLimit {
+			return nil
+		}
+		if timer == nil {
+			timer = time.NewTimer(pacePoll)
+			defer timer.Stop()
+		} else {
+			timer.Reset(pacePoll)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("deliver: wait for a pause to end: %w", ctx.Err())
+		case <-s.quit:
+			return ErrClosed
+		case <-timer.C:
+		}
+	}
+}
+
+// assessLocked looks at every client: it measures how long each has been
+// behind or stuck, evicts those past their limit, and sets s.fullest to the
+// fullest queue of the clients that remain. s.seqMu must be held.
+func (s *Server) assessLocked() {
+	now := time.Now()
+	step := min(max(now.Sub(s.pace.last), 0), maxPaceStep)
+	s.pace.last = now
+	half, quarter := uint64(s.queueSize/2), uint64(s.queueSize/4)
+	var fullest int
+	var behind, evict []*client
+	keeping := false
+	s.mu.RLock()
+	for c := range s.clients {
+		if c.evicting.Load() {
+			continue
+		}
+		q := len(c.queue)
+		written := c.written.Load()
+		// Stuck: over half full and nothing written since the last look.
+		if uint64(q) > half && written == c.lastWritten {
+			c.stuckFor += step
+		} else {
+			c.stuckFor = 0
+		}
+		c.lastWritten = written
+		switch backlog := c.queued - written; {
+		case backlog > half:
+			behind = append(behind, c)
+		case backlog <= quarter:
+			c.behindFor = 0
+			keeping = true
+		}
+		if c.stuckFor >= s.opts.stallLimit {
+			evict = append(evict, c)
+			continue
+		}
+		fullest = max(fullest, q)
+	}
+	s.mu.RUnlock()
+	if keeping {
+		for _, c := range behind {
+			c.behindFor += step
+			if c.behindFor >= s.opts.laggardLimit && c.stuckFor < s.opts.stallLimit {
+				evict = append(evict, c)
+			}
+		}
+	}
+	for _, c := range evict {
+		if c.stuckFor >= s.opts.stallLimit {
+			c.evict(fmt.Sprintf("no progress for %s with a queue over half full", s.opts.stallLimit))
+		} else {
+			c.evict(fmt.Sprintf("%d events behind for %s while other clients kept up", c.queued-c.lastWritten, s.opts.laggardLimit))
+		}
+	}
+	if len(evict) > 0 {
+		// The evicted no longer hold the others back.
+		fullest = 0
+		s.mu.RLock()
+		for c := range s.clients {
+			if !c.evicting.Load() {
+				fullest = max(fullest, len(c.queue))
+			}
+		}
+		s.mu.RUnlock()
+	}
+	s.fullest.Store(int64(fullest))
+}
+
+// ResetFaults ends every fault in force (pause, latency, drop, duplicate,
+// reorder) and frees the events they hold, unsent. The simulator calls it
+// when it starts a scenario, so that nothing of the old one leaks into the
+// new.
+func (s *Server) ResetFaults() {
+	s.seqMu.Lock()
+	clear(s.pipe.held)
+	clear(s.pipe.reorderBuf)
+	s.pipe = pipeline{}
+	s.seqMu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,165 @@
+package lxd
+
+import (
+	"context"
+	"net"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/eventsim/eventsim/scenarios"
+)
+
+// dialUnix connects an events client over the unix socket, whose buffers
+// (unlike loopback TCP's, tuned up to megabytes) fill after a few hundred
+// kilobytes, so that a client that does not read is soon behind.
+func dialUnix(t testing.TB, s *Server) *websocket.Conn {
+	t.Helper()
+	d := websocket.Dialer{NetDialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var nd net.Dialer
+		return nd.DialContext(ctx, "unix", s.SocketPath())
+	}}
+	before := s.Stats().Connections
+	c, _, err := d.Dial("ws://unix.socket/1.0/events", nil)
+	if err != nil {
+		t.Fatalf("dial unix: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	waitFor(t, func() bool { return s.Stats().Connections > before }, "server to register the client")
+	return c
+}
+
+// numbered reads seqRecord/bigRecord events until the connection ends and
+// reports how many came, whether they came in order from first, and the
+// close code (-1 without a close frame).
+type numbered struct {
+	mu      sync.Mutex
+	n       int
+	inOrder bool
+	code    int
+	done    chan struct{}
+}
+
+func readNumbered(t *testing.T, c *websocket.Conn, first int) *numbered {
+	r := &numbered{inOrder: true, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		for {
+			_, b, err := c.ReadMessage()
+			if err != nil {
+				r.mu.Lock()
+				r.code = -1
+				if ce, ok := err.(*websocket.CloseError); ok {
+					r.code = ce.Code
+				}
+				r.mu.Unlock()
+				return
+			}
+			n := seqOf(t, string(b))
+			r.mu.Lock()
+			if n != first+r.n {
+				r.inOrder = false
+			}
+			r.n++
+			r.mu.Unlock()
+		}
+	}()
+	return r
+}
+
+func (r *numbered) get() (n int, inOrder bool, code int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n, r.inOrder, r.code
+}
+
+// TestCatchUpEvictsOnlyTheStuckClient: a player catching up (WaitForClients
+// before each event) with 19 clients that read and one that never does:
+// the stuck one is evicted as a laggard, the 19 get every event in order.
+func TestCatchUpEvictsOnlyTheStuckClient(t *testing.T) {
+	const readers, events = 19, 1500
+	s := newTestServer(t, Options{Addr: "-", Socket: filepath.Join(t.TempDir(), "unix.socket"), QueueSize: 64, laggardLimit: 300 * time.Millisecond, writeWait: 2 * time.Second})
+	var rs []*numbered
+	for range readers {
+		rs = append(rs, readNumbered(t, dialUnix(t, s), 0))
+	}
+	stuck := dialUnix(t, s)
+	for i := range events {
+		if err := s.WaitForClients(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Deliver(t.Context(), bigRecord(i, 1000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, func() bool { st := s.Stats(); return st.Evicted > 0 && st.Clients == readers }, "the stuck client to go")
+	for i, r := range rs {
+		waitFor(t, func() bool { n, _, code := r.get(); return n == events || code != 0 }, "every event")
+		if n, inOrder, code := r.get(); n != events || !inOrder || code != 0 {
+			t.Errorf("reader %d: %d of %d events, in order %v, close %d", i, n, events, inOrder, code)
+		}
+	}
+	if st := s.Stats(); st.Evicted != 1 {
+		t.Errorf("%d clients evicted, want the stuck one only", st.Evicted)
+	}
+	stuck.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		if _, _, err := stuck.ReadMessage(); err != nil {
+			// Its close frame waits behind what it never read, so it may
+			// not get there before the connection is cut.
+			if !websocket.IsCloseError(err, websocket.ClosePolicyViolation, websocket.CloseAbnormalClosure) {
+				t.Errorf("stuck client: %v, want close 1008 or none", err)
+			}
+			break
+		}
+	}
+}
+
+// TestPauseHoldIsBounded: a pause of a day holds at most 64 queues' worth
+// of events, the player waiting meanwhile; ResetFaults frees them and
+// events flow again.
+func TestPauseHoldIsBounded(t *testing.T) {
+	const queue, events = 16, 3000
+	limit := heldPerQueue * queue
+	s := newTestServer(t, Options{QueueSize: queue, Backpressure: true})
+	r := readNumbered(t, dial(t, s, ""), limit)
+	pause := &scenarios.Fault{Kind: scenarios.FaultPause, API: "lxd", For: 24 * time.Hour}
+	if err := s.Deliver(t.Context(), &scenarios.Record{API: "lxd", Fault: pause}); err != nil {
+		t.Fatal(err)
+	}
+	played := make(chan error, 1)
+	go func() {
+		for i := range events {
+			if err := s.Deliver(t.Context(), seqRecord(i, "logging", "")); err != nil {
+				played <- err
+				return
+			}
+		}
+		played <- nil
+	}()
+	waitFor(t, func() bool { return s.Stats().Held == limit }, "the pause to hold its limit")
+	time.Sleep(200 * time.Millisecond)
+	if held := s.Stats().Held; held != limit {
+		t.Errorf("the pause holds %d events, want at most %d", held, limit)
+	}
+	select {
+	case err := <-played:
+		t.Fatalf("the player went on past a full pause: %v", err)
+	default:
+	}
+	s.ResetFaults()
+	if held := s.Stats().Held; held != 0 {
+		t.Errorf("after ResetFaults the pause still holds %d events", held)
+	}
+	if err := <-played; err != nil {
+		t.Fatal(err)
+	}
+	// The events the pause held are gone; those after flow unpaused.
+	waitFor(t, func() bool { n, _, _ := r.get(); return n == events-limit }, "the events after the reset")
+	if n, inOrder, code := r.get(); !inOrder || code != 0 {
+		t.Errorf("after the reset: %d events, in order from %d %v, close %d", n, limit, inOrder, code)
+	}
+}
