@@ -35,6 +35,12 @@ type LinodeAction struct {
 	// Reference says the action is in the seed's list of 116; the others came
 	// with later specs.
 	Reference bool
+	// Creates says which entity the action brings into being: "entity"
+	// (linode_create), "secondary" (disk_create, linode_clone) or "".
+	// Removes likewise says which it deletes (linode_delete: "entity",
+	// dns_record_delete: "secondary"); a long action removes it when it
+	// finishes.
+	Creates, Removes string
 }
 
 // LinodeCatalog is every Linode event action.
@@ -152,6 +158,37 @@ var linodeSecondary = map[string][2]string{
 	"vlan_detach":                {"vlan", "/v4/networking/vlans"},
 }
 
+// linodeCreates and linodeRemoves name the actions that bring an entity
+// into being or delete it, and which one: the entity or the secondary
+// entity. Other *_create and *_delete actions act on a part of their entity
+// (lke_node_delete, firewall_ruleset_delete, obj_access_key_delete), or name
+// a list rather than what they add to it or remove from it
+// (nodebalancer_node_*: its secondary URL is the config's nodes).
+var (
+	linodeCreates = map[string]string{
+		"linode_create": "entity", "volume_create": "entity", "dns_zone_create": "entity", "dns_zone_import": "entity",
+		"firewall_create": "entity", "nodebalancer_create": "entity", "image_upload": "entity", "user_create": "entity",
+		"token_create": "entity", "user_ssh_key_add": "entity", "stackscript_create": "entity",
+		"longviewclient_create": "entity", "managed_service_create": "entity", "oauth_client_create": "entity",
+		"tag_create": "entity", "ticket_create": "entity", "database_create": "entity", "lke_cluster_create": "entity",
+		"vpc_create": "entity", "subnet_create": "entity", "placement_group_create": "entity",
+		"reserved_ip_create": "entity", "entity_transfer_create": "entity",
+		"disk_create": "secondary", "disk_duplicate": "secondary", "disk_imagize": "secondary",
+		"linode_config_create": "secondary", "dns_record_create": "secondary", "nodebalancer_config_create": "secondary",
+		"linode_clone": "secondary", "volume_clone": "secondary",
+	}
+	linodeRemoves = map[string]string{
+		"linode_delete": "entity", "volume_delete": "entity", "dns_zone_delete": "entity", "firewall_delete": "entity",
+		"nodebalancer_delete": "entity", "image_delete": "entity", "user_delete": "entity", "token_delete": "entity",
+		"user_ssh_key_delete": "entity", "stackscript_delete": "entity", "longviewclient_delete": "entity",
+		"managed_service_delete": "entity", "oauth_client_delete": "entity", "tag_delete": "entity",
+		"database_delete": "entity", "lke_cluster_delete": "entity", "vpc_delete": "entity", "subnet_delete": "entity",
+		"placement_group_delete": "entity", "reserved_ip_delete": "entity",
+		"disk_delete": "secondary", "linode_config_delete": "secondary", "dns_record_delete": "secondary",
+		"nodebalancer_config_delete": "secondary",
+	}
+)
+
 // linodeLong lists the actions that run in the background, with how long they
 // take (min, max) and whether they report rate and time_remaining.
 var linodeLong = map[string]struct {
@@ -229,6 +266,13 @@ var linodeCatalog = sync.OnceValues(func() (*LinodeCatalog, error) {
 		c.Actions = append(c.Actions, a)
 		c.byName[n] = a
 	}
+	for _, m := range []map[string]string{linodeCreates, linodeRemoves} {
+		for n := range m {
+			if c.byName[n] == nil {
+				return nil, fmt.Errorf("catalog: Linode action %q creates or removes an entity but is not in the list", n)
+			}
+		}
+	}
 	for _, n := range ref {
 		if c.byName[n] == nil {
 			return nil, fmt.Errorf("catalog: reference Linode action %q missing from the current list", n)
@@ -256,6 +300,7 @@ func describeLinode(name string) (*LinodeAction, error) {
 		if s, ok := linodeSecondary[name]; ok {
 			a.SecondaryType, a.SecondaryURL = s[0], s[1]
 		}
+		a.Creates, a.Removes = linodeCreates[name], linodeRemoves[name]
 		if l, ok := linodeLong[name]; ok {
 			a.Long, a.MinDuration, a.MaxDuration, a.Rate = true, l.min, l.max, l.rate
 		}

@@ -6,7 +6,9 @@
 // observations, so the events of a file and the events of a live connection go
 // through the same code. RunLXD and RunLinode drive a live target; CheckLXDEvents
 // checks events read from a file. Every run ends in a Report that WriteReport
-// renders as text, JSON or JUnit XML, and ExitCode turns into 0, 1 or 2.
+// renders as text, JSON, JUnit XML or HTML; Report.Passed says whether it
+// passed. A run that could not take place returns an error instead: a
+// *ConfigError for bad options, ErrTarget for an unusable target.
 package conformance
 
 import (
@@ -81,6 +83,9 @@ type Report struct {
 	Strict   bool      `json:"strict"`
 	Results  []Result  `json:"results"`
 	Coverage *Coverage `json:"coverage,omitempty"`
+	// Timeline holds the operations and lifecycle events the HTML report
+	// draws (LXD only).
+	Timeline *Timeline `json:"timeline,omitempty"`
 	// Events is how many events (LXD) or Event objects (Linode) were checked.
 	Events int `json:"events"`
 }
@@ -127,35 +132,17 @@ func (r *Report) Result(id string) *Result {
 }
 
 // ErrTarget reports a target that is not reachable or not usable at all: the
-// run could not start. The CLI maps it (like ConfigError) to exit code 2.
+// run could not start.
 var ErrTarget = errors.New("target unusable")
 
 // ConfigError reports bad options: a malformed target, a missing token, an
-// unknown report format. The CLI maps it to exit code 2.
+// unknown report format.
 type ConfigError struct {
 	Field string
 	Msg   string
 }
 
 func (e *ConfigError) Error() string { return fmt.Sprintf("invalid %s: %s", e.Field, e.Msg) }
-
-// ExitCode decides the process exit code for the outcome of a run: 0 when
-// the report passed (warnings allowed unless it is strict), 1 when a check
-// failed, 2 for bad usage or configuration or an unusable target.
-func ExitCode(r *Report, err error) int {
-	var ce *ConfigError
-	switch {
-	case err != nil && (errors.As(err, &ce) || errors.Is(err, ErrTarget)):
-		return 2
-	case err != nil:
-		return 2
-	case r == nil:
-		return 2
-	case r.Passed():
-		return 0
-	}
-	return 1
-}
 
 // checkInfo names a check and says what it asserts; docs/conformance.md
 // lists the same.

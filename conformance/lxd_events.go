@@ -15,6 +15,7 @@ import (
 	"github.com/eventsim/eventsim/catalog"
 	"github.com/eventsim/eventsim/events"
 	"github.com/eventsim/eventsim/schemas"
+	"github.com/eventsim/eventsim/world"
 )
 
 // Event-level check ids. Each runs on every observed event, offline or live.
@@ -31,6 +32,7 @@ const (
 	IDLifecycleSource      = "lxd.lifecycle.source"
 	IDLifecycleContext     = "lxd.lifecycle.context"
 	IDLifecycleRequestor   = "lxd.lifecycle.requestor"
+	IDLifecycleAfterDelete = "lxd.lifecycle.after-delete"
 )
 
 var eventCheckNames = map[string]string{
@@ -46,12 +48,13 @@ var eventCheckNames = map[string]string{
 	IDLifecycleSource:      "lifecycle sources match the action's path and project rule",
 	IDLifecycleContext:     "lifecycle context carries the catalogue's keys",
 	IDLifecycleRequestor:   "lifecycle requestor is present where the daemon sends one",
+	IDLifecycleAfterDelete: "no lifecycle event mentions an object after its deletion unless it is made again",
 }
 
 var eventCheckOrder = []string{
 	IDEventsSchema, IDEventsTimestamp, IDEventsClock, IDEventsLocation, IDEventsOrder,
 	IDOperationStatus, IDOperationTransitions, IDOperationTimes,
-	IDLifecycleAction, IDLifecycleSource, IDLifecycleContext, IDLifecycleRequestor,
+	IDLifecycleAction, IDLifecycleSource, IDLifecycleContext, IDLifecycleRequestor, IDLifecycleAfterDelete,
 }
 
 // Validator checks a JSON document against a named schema (see package
@@ -111,9 +114,14 @@ type EventChecker struct {
 	types      map[string]int
 	actions    map[string]int
 	outOfOrder int
+	// world is the stream folded, for the state checks; deleted holds the
+	// objects the stream deleted and did not make again.
+	world   *world.World
+	deleted map[world.Key]bool
 	// nextFlush is the event time after which some finished operation's
 	// reorder window has passed; zero when none is waiting.
 	nextFlush time.Time
+	tl        timelineBuilder
 }
 
 // NewEventChecker makes a checker for the given options.
@@ -136,6 +144,8 @@ func NewEventChecker(opts EventOptions) (*EventChecker, error) {
 		doneOps:   map[string]time.Time{},
 		types:     map[string]int{},
 		actions:   map[string]int{},
+		world:     world.New(cat.Flavor),
+		deleted:   map[world.Key]bool{},
 	}
 	if c.validate == nil {
 		c.validate = schemas.Validate
@@ -171,20 +181,50 @@ type opEvent struct {
 }
 
 // Observe checks one event.
-func (c *EventChecker) Observe(o Observation) {
-	c.n++
-	raw := bytes.TrimSpace(o.Raw)
-	schema := c.rec[IDEventsSchema]
-	schema.checked++
-	var ev map[string]any
-	if err := json.Unmarshal(raw, &ev); err != nil || ev == nil {
+func (c *EventChecker) Observe(o Observation) { c.apply(c.prepare(o)) }
+
+// prepared is an event decoded and judged against the schema: the part of
+// the work that needs nothing of the events before it, so a file's events
+// are prepared on every core and applied in order (CheckLXDFile).
+type prepared struct {
+	o         Observation
+	raw       []byte
+	ev        map[string]any
+	parseErr  error
+	schemaErr error
+}
+
+// prepare decodes and validates one event. It is safe for concurrent use.
+func (c *EventChecker) prepare(o Observation) prepared {
+	p := prepared{o: o, raw: bytes.TrimSpace(o.Raw)}
+	if err := json.Unmarshal(p.raw, &p.ev); err != nil || p.ev == nil {
 		if err == nil {
 			err = fmt.Errorf("null")
 		}
-		schema.fail(raw, "not one JSON object: %v", err)
+		p.parseErr, p.ev = err, nil
+		return p
+	}
+	if c.shapes != nil {
+		p.schemaErr = c.shapes.ValidateValue(p.ev)
+	} else {
+		p.schemaErr = c.validate(schemas.LXDEvent, p.raw)
+	}
+	return p
+}
+
+// apply runs the checks that follow the stream, in order.
+func (c *EventChecker) apply(p prepared) {
+	c.n++
+	o, raw, ev := p.o, p.raw, p.ev
+	schema := c.rec[IDEventsSchema]
+	schema.checked++
+	if p.parseErr != nil {
+		schema.fail(raw, "not one JSON object: %v", p.parseErr)
 		return
 	}
-	c.checkSchema(raw, ev)
+	if p.schemaErr != nil {
+		schema.fail(raw, "%v", p.schemaErr)
+	}
 
 	typ, _ := ev["type"].(string)
 	c.types[typ]++
@@ -238,10 +278,17 @@ func (c *EventChecker) Observe(o Observation) {
 	case events.LXDTypeOperation:
 		if md != nil {
 			c.observeOperation(raw, md, ts, location)
+			id, _ := md["id"].(string)
+			desc, _ := md["description"].(string)
+			status, _ := md["status"].(string)
+			code, _ := md["status_code"].(float64)
+			c.tl.op(id, desc, project, status, int(code), ts)
 		}
 	case events.LXDTypeLifecycle:
 		if md != nil {
 			c.observeLifecycle(raw, md, project)
+			action, _ := md["action"].(string)
+			c.tl.mark(project, action, ts)
 		}
 	}
 	c.flushOps(false)
@@ -254,23 +301,6 @@ func (c *EventChecker) otherLocation(not string) string {
 		}
 	}
 	return ""
-}
-
-// checkSchema validates the event against the lxd-event schema. With the
-// default validator and without FullValidation, a schemas.Validator judges
-// it: each new event shape is validated in full once, and the value rules a
-// shape does not fix (formats, patterns) are checked on every event.
-func (c *EventChecker) checkSchema(raw []byte, ev map[string]any) {
-	rec := c.rec[IDEventsSchema]
-	var err error
-	if c.shapes != nil {
-		err = c.shapes.ValidateValue(ev)
-	} else {
-		err = c.validate(schemas.LXDEvent, raw)
-	}
-	if err != nil {
-		rec.fail(raw, "%v", err)
-	}
 }
 
 func (c *EventChecker) observeOperation(raw []byte, md map[string]any, ts time.Time, location string) {
@@ -419,6 +449,7 @@ func (c *EventChecker) observeLifecycle(raw []byte, md map[string]any, project s
 			ctxRec.fail(raw, "%s lacks context key %q (the catalogue's keys: %v)", action, k, a.Context)
 		}
 	}
+	c.afterDelete(raw, a, source, project, ctx)
 	srcRec.checked++
 	if p := c.sourceProblem(a, source, project); p != "" {
 		srcRec.fail(raw, "%s", p)
@@ -433,6 +464,45 @@ func (c *EventChecker) observeLifecycle(raw []byte, md map[string]any, project s
 	case hasReq:
 		if p, _ := req["protocol"].(string); p == "" {
 			reqRec.fail(raw, "%s requestor has no protocol", action)
+		}
+	}
+}
+
+// afterDelete judges a lifecycle event against the objects the stream
+// deleted: an event about one of them, other than one making it again, is
+// a failure. It folds the event into the checker's world.
+func (c *EventChecker) afterDelete(raw []byte, a *catalog.LXDAction, source, project string, ctx map[string]any) {
+	k, _, ok := c.world.KeyOf(a.Name, source, project)
+	if !ok {
+		return
+	}
+	rec := c.rec[IDLifecycleAfterDelete]
+	rec.checked++
+	switch a.Effect {
+	case catalog.EffectCreate:
+		delete(c.deleted, k)
+	case catalog.EffectDelete:
+		if c.deleted[k] {
+			rec.fail(raw, "%s: %s was already deleted", a.Name, source)
+		}
+		c.deleted[k] = true
+	case catalog.EffectRename:
+		delete(c.deleted, k)
+		if old, _ := ctx["old_name"].(string); old != "" {
+			ok := k
+			if i := strings.LastIndexByte(k.Path, '/'); i >= 0 {
+				ok.Path = k.Path[:i+1] + old
+			} else {
+				ok.Path = old
+			}
+			if c.deleted[ok] {
+				rec.fail(raw, "%s: renames %q, which the stream deleted", a.Name, old)
+			}
+			c.deleted[ok] = true
+		}
+	default:
+		if c.deleted[k] {
+			rec.fail(raw, "%s mentions %s after the stream deleted it", a.Name, source)
 		}
 	}
 }
@@ -522,7 +592,7 @@ func (c *EventChecker) Results() []Result {
 		c.rec[IDOperationTimes].skip("no operation events were observed")
 	}
 	if c.rec[IDLifecycleAction].checked == 0 && c.n > 0 {
-		for _, id := range []string{IDLifecycleAction, IDLifecycleSource, IDLifecycleContext, IDLifecycleRequestor} {
+		for _, id := range []string{IDLifecycleAction, IDLifecycleSource, IDLifecycleContext, IDLifecycleRequestor, IDLifecycleAfterDelete} {
 			c.rec[id].skip("no lifecycle events were observed")
 		}
 	}
@@ -538,19 +608,27 @@ func (c *EventChecker) Results() []Result {
 
 // Coverage says which types and actions were seen against the catalogue.
 func (c *EventChecker) Coverage() *Coverage {
-	cov := &Coverage{Flavor: string(c.cat.Flavor), Types: map[string]int{}, Actions: map[string]int{}, CatalogueSize: len(c.cat.Actions)}
-	for k, v := range c.types {
-		cov.Types[k] = v
-	}
-	for k, v := range c.actions {
-		cov.Actions[k] = v
-		if c.cat.Action(k) == nil {
-			cov.Unknown = append(cov.Unknown, k)
+	return coverage(string(c.cat.Flavor), c.cat.Names(), c.types, c.actions)
+}
+
+// coverage compares the actions seen with a catalogue's, counting types
+// (LXD event types, or Linode statuses) as they came.
+func coverage(flavor string, catalogue []string, types, actions map[string]int) *Coverage {
+	cov := &Coverage{Flavor: flavor, Types: map[string]int{}, Actions: map[string]int{}, CatalogueSize: len(catalogue)}
+	known := make(map[string]bool, len(catalogue))
+	for _, a := range catalogue {
+		known[a] = true
+		if actions[a] == 0 {
+			cov.Missing = append(cov.Missing, a)
 		}
 	}
-	for _, a := range c.cat.Actions {
-		if c.actions[a.Name] == 0 {
-			cov.Missing = append(cov.Missing, a.Name)
+	for k, v := range types {
+		cov.Types[k] = v
+	}
+	for k, v := range actions {
+		cov.Actions[k] = v
+		if !known[k] {
+			cov.Unknown = append(cov.Unknown, k)
 		}
 	}
 	sort.Strings(cov.Unknown)
@@ -568,7 +646,7 @@ func CheckLXDEventSlice(evs [][]byte, opts EventOptions) (*Report, error) {
 	for _, e := range evs {
 		c.Observe(Observation{Raw: e})
 	}
-	return c.report("lxd-offline", "", start), nil
+	return c.report(SuiteLXDOffline, "", start), nil
 }
 
 // CheckLXDEvents runs the event-level checks over newline-delimited JSON
@@ -597,13 +675,18 @@ func CheckLXDEvents(ctx context.Context, r io.Reader, opts EventOptions) (*Repor
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read events: line %d: %w", line+1, err)
 	}
-	return c.report("lxd-offline", "", start), nil
+	return c.report(SuiteLXDOffline, "", start), nil
 }
 
 func (c *EventChecker) report(suite, target string, start time.Time) *Report {
 	rep := &Report{Suite: suite, Target: target, Started: start, Strict: c.opts.Strict, Events: c.n}
 	rep.Results = c.Results()
 	rep.Coverage = c.Coverage()
+	rep.Timeline = c.Timeline()
 	rep.Elapsed = time.Since(start)
 	return rep
 }
+
+// Timeline returns the operations and lifecycle events seen, for the HTML
+// report; nil when there were none.
+func (c *EventChecker) Timeline() *Timeline { return c.tl.timeline() }

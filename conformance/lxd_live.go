@@ -389,6 +389,7 @@ func (r *lxdRun) judge(ex *exercise, t0, tEnd, t1 time.Time, frames map[string][
 	}
 	r.rep.Results = append(r.rep.Results, ec.Results()...)
 	r.rep.Coverage = ec.Coverage()
+	r.rep.Timeline = ec.Timeline()
 	r.rep.Events = ec.Events()
 
 	mn := newRecorder(IDEventsMin, "at least --min-events events arrive")

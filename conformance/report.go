@@ -19,7 +19,8 @@ const (
 )
 
 // WriteReport renders a report as text (coloured when w is a terminal, a
-// summary table at the end), JSON or JUnit XML (one testcase per check).
+// summary table at the end), JSON, JUnit XML (one testcase per check) or
+// HTML (one self-contained page; see FormatHTML).
 func WriteReport(w io.Writer, format string, r *Report) error {
 	switch format {
 	case FormatText, "":
@@ -30,8 +31,10 @@ func WriteReport(w io.Writer, format string, r *Report) error {
 		return enc.Encode(r)
 	case FormatJUnit:
 		return writeJUnit(w, r)
+	case FormatHTML:
+		return writeHTML(w, r)
 	}
-	return &ConfigError{Field: "report", Msg: fmt.Sprintf("format %q, must be one of text, json, junit", format)}
+	return &ConfigError{Field: "report", Msg: fmt.Sprintf("format %q, must be one of text, json, junit, html", format)}
 }
 
 func isTerminal(w io.Writer) bool {

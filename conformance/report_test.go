@@ -51,29 +51,27 @@ func TestWriteReportFormats(t *testing.T) {
 	if s.Tests != 4 || s.Failures != 1 || s.Skipped != 1 || s.Cases[1].Failure == nil || s.Cases[2].Skipped == nil {
 		t.Errorf("junit: %+v", s)
 	}
-	if err := WriteReport(&b, "xml", rep); ExitCode(nil, err) != 2 {
-		t.Errorf("unknown format: %v", err)
+	var ce *ConfigError
+	if err := WriteReport(&b, "xml", rep); !errors.As(err, &ce) || ce.Field != "report" {
+		t.Errorf("unknown format: %v, want a *ConfigError on the report", err)
 	}
 }
 
-func TestExitCode(t *testing.T) {
+func TestReportPassed(t *testing.T) {
 	warnOnly := &Report{Results: []Result{{ID: "x", Status: Warn}, {ID: "y", Status: Pass}}}
 	tests := []struct {
 		name string
 		rep  *Report
-		err  error
-		want int
+		want bool
 	}{
-		{"all pass", &Report{Results: []Result{{Status: Pass}, {Status: Skip}}}, nil, 0},
-		{"warnings allowed", warnOnly, nil, 0},
-		{"warnings fail when strict", &Report{Strict: true, Results: warnOnly.Results}, nil, 1},
-		{"a failure", sampleReport(), nil, 1},
-		{"config error", nil, &ConfigError{Field: "target", Msg: "x"}, 2},
-		{"unreachable", nil, errors.Join(ErrTarget), 2},
+		{"all pass", &Report{Results: []Result{{Status: Pass}, {Status: Skip}}}, true},
+		{"warnings allowed", warnOnly, true},
+		{"warnings fail when strict", &Report{Strict: true, Results: warnOnly.Results}, false},
+		{"a failure", sampleReport(), false},
 	}
 	for _, tc := range tests {
-		if got := ExitCode(tc.rep, tc.err); got != tc.want {
-			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		if got := tc.rep.Passed(); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

@@ -60,6 +60,16 @@ func fillLinode(doc map[string]any, id int64, at time.Time) {
 
 // emitRecord makes the record of an emit step at the current virtual time.
 func (e *Engine) emitRecord(st *Step, at time.Time) (*Record, error) {
+	if !st.Recorded.IsZero() {
+		// A replayed event: every event of a pass moves by as much as the
+		// first, so an operation's or a Linode event's times stay in step.
+		if !e.replay.set {
+			e.replay.set, e.replay.shift = true, at.Sub(st.Recorded)
+		}
+		cp := *st
+		cp.Event = shiftTimes(st.API, st.Event, e.replay.shift)
+		st = &cp
+	}
 	if st.API == "lxd" {
 		r := &Record{API: "lxd"}
 		r.Type, _ = st.Event["type"].(string)

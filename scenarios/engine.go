@@ -94,6 +94,11 @@ type Engine struct {
 	// bodies caches pretty-printed request body templates (see requestBody).
 	bodies map[string]*bodyTemplate
 
+	// replay is how far this pass moves a recording's events (FromRecording).
+	replay struct {
+		set   bool
+		shift time.Duration
+	}
 	// idle counts the steps run since the last record, so a scenario that
 	// runs steps without ever making an event stops with an error instead
 	// of spinning (see maxIdleSteps).
@@ -148,6 +153,7 @@ func (e *Engine) Pass() int { return e.pass }
 
 // begin starts a pass of the scenario at e.start.
 func (e *Engine) begin() {
+	e.replay.set = false
 	e.lxd = newLXDWorld(e)
 	e.linode.reset()
 	root := e.newTrack("main", e.start, e.s.Steps)

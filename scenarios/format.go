@@ -118,6 +118,10 @@ type Step struct {
 	// emit: one raw event, JSON-compatible.
 	API   string
 	Event map[string]any
+	// Recorded is when a replayed event first happened (see FromRecording);
+	// the times inside it move as far as the replay moves it. Zero for
+	// events written in a scenario.
+	Recorded time.Time
 
 	// fault: what goes wrong and its parameters.
 	Fault *Fault

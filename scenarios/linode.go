@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -550,24 +552,33 @@ func (w *linodeWorld) start(t *track, st *Step, a *catalog.LinodeAction, at time
 	if d, ok := st.Args["took"]; ok {
 		took = d.Value.(time.Duration)
 	}
-	p := &linodeProc{ev: ev, start: at, took: took, rate: a.Rate, fail: arg(st, "fail")}
+	p := newLinodeProc(ev, a, at, took, arg(st, "fail"), t.rng)
+	w.e.schedule(at, nil, p)
+	return p.end()
+}
+
+// newLinodeProc plans a long event starting at at and taking took: when it
+// shows started, and the percent_complete steps after that (failing at one
+// of them, with fail as the message, when fail is not empty).
+func newLinodeProc(ev events.LinodeEvent, a *catalog.LinodeAction, at time.Time, took time.Duration, fail string, rng *rand.Rand) *linodeProc {
+	p := &linodeProc{ev: ev, start: at, took: took, rate: a.Rate, fail: fail}
 	p.ev.Status = events.LinodeScheduled
 	zero := 0
 	p.ev.PercentComplete = &zero
 	// Progress points: when the event is next seen changed, and by how much.
-	p.started = at.Add(time.Duration(1+t.rng.Intn(3)) * time.Second)
-	n := 3 + t.rng.Intn(4)
+	p.started = at.Add(time.Duration(1+rng.Intn(3)) * time.Second)
+	n := 3 + rng.Intn(4)
 	if took < 10*time.Second {
 		n = 1
 	}
 	failAt := -1
 	if p.fail != "" {
-		failAt = t.rng.Intn(n)
+		failAt = rng.Intn(n)
 	}
 	pct := 0
 	for i := 0; i < n; i++ {
 		frac := float64(i+1) / float64(n+1)
-		step := int(100*frac) + t.rng.Intn(5) - 2
+		step := int(100*frac) + rng.Intn(5) - 2
 		if step <= pct {
 			step = pct + 1
 		}
@@ -581,12 +592,50 @@ func (w *linodeWorld) start(t *track, st *Step, a *catalog.LinodeAction, at time
 			break
 		}
 	}
-	end := p.started.Add(took)
-	if failAt >= 0 {
-		end = p.points[len(p.points)-1].at
+	return p
+}
+
+// end is when the event finishes, or fails.
+func (p *linodeProc) end() time.Time {
+	if l := len(p.points); l > 0 && p.points[l-1].fail {
+		return p.points[l-1].at
 	}
-	w.e.schedule(at, nil, p)
-	return end
+	return p.started.Add(p.took)
+}
+
+// LinodeState is one state of a Linode event and when it shows.
+type LinodeState struct {
+	At    time.Time
+	Event events.LinodeEvent
+}
+
+// LinodeStates returns every state of ev as the engine plays it when it
+// starts at at: a notification alone for a short action, otherwise
+// scheduled, started, its percent_complete steps and finished, or failed
+// with fail as the message. took is how long a long action runs; rng draws
+// the progress points. A REST write and a scenario verb thus make the same
+// events for the same change.
+func LinodeStates(ev events.LinodeEvent, a *catalog.LinodeAction, at time.Time, took time.Duration, fail string, rng *rand.Rand) []LinodeState {
+	if !a.Long {
+		ev.Status = events.LinodeNotification
+		ev.PercentComplete, ev.Duration = nil, nil
+		return []LinodeState{{At: at, Event: ev}}
+	}
+	p := newLinodeProc(ev, a, at, took, fail, rng)
+	out := []LinodeState{{At: at, Event: *p.record(at).Linode}}
+	for {
+		next, ok := p.advance()
+		if !ok {
+			return out
+		}
+		out = append(out, LinodeState{At: next, Event: p.ev})
+	}
+}
+
+// LinodeVerbActions returns the actions a Linode verb makes, in order, or
+// nil for an unknown verb.
+func LinodeVerbActions(verb string) []string {
+	return slices.Clone(linodeVerbs[verb].actions)
 }
 
 type progress struct {

@@ -3,7 +3,8 @@
 // Linode events, deterministic for a given seed.
 //
 // A scenario is named by a built-in name (`eventsim scenarios list`) or a
-// file path; see docs/scenarios.md for the format.
+// file path; see docs/scenarios.md for the format. A recording made by
+// `eventsim record` is a scenario too (FromRecording).
 package scenarios
 
 import (
@@ -92,6 +93,9 @@ func LoadContext(ctx context.Context, nameOrPath string, lim Limits) (*Scenario,
 			return nil, fmt.Errorf("%w: %q is not a built-in scenario (%s) nor a file", ErrNotFound, nameOrPath, strings.Join(builtinNames(), ", "))
 		}
 		return nil, fmt.Errorf("read scenario: %w", err)
+	}
+	if IsRecording(b) {
+		return FromRecording(nameOrPath, b)
 	}
 	return ParseContext(ctx, nameOrPath, b, lim)
 }

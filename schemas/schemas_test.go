@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eventsim/eventsim/events"
 	"github.com/eventsim/eventsim/internal/lxdcapture"
 )
 
@@ -47,6 +48,7 @@ func TestValidateNamesTheMostSpecificProblem(t *testing.T) {
 		{"missing source", LXDEvent, `{"type":"lifecycle","timestamp":"2026-01-01T00:00:00Z","metadata":{"action":"instance-created"}}`, "metadata", "source"},
 		{"linode zoned created", LinodeEvent, `{"id":1,"action":"linode_boot","created":"2018-01-01T00:01:01Z","duration":null,"entity":null,"percent_complete":null,"rate":null,"read":false,"seen":false,"status":"notification","time_remaining":null,"username":null}`, "created", "2018-01-01T00:01:01Z"},
 		{"linode bad status", LinodeEvent, `{"id":1,"action":"linode_boot","created":"2018-01-01T00:01:01","duration":null,"entity":null,"percent_complete":null,"rate":null,"read":false,"seen":false,"status":"done","time_remaining":null,"username":null}`, "status", "done"},
+		{"misspelt event type", LXDEvent, `{"type":"lifecyle","timestamp":"2026-01-01T00:00:00Z","metadata":{},"location":"none"}`, "type", "must be one of"},
 		{"errors envelope extra key", LinodeErrors, `{"errors":[{"reason":"x","code":1}]}`, "errors.0", "code"},
 	}
 	for _, tt := range tests {
@@ -72,5 +74,25 @@ func TestUnknownActionIsNotASchemaFailure(t *testing.T) {
 	ev := `{"id":1,"action":"linode_teleport","created":"2018-01-01T00:01:01","duration":null,"entity":null,"percent_complete":null,"rate":null,"read":false,"seen":false,"status":"notification","time_remaining":null,"username":null}`
 	if err := Validate(LinodeEvent, []byte(ev)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestEventTypesAreEveryFlavoursTypes: the lxd-event schema accepts exactly
+// the event types some flavour defines (events.LXDTypes), no more.
+func TestEventTypesAreEveryFlavoursTypes(t *testing.T) {
+	all := map[string]bool{}
+	for _, ts := range events.LXDTypes {
+		for _, typ := range ts {
+			all[typ] = true
+		}
+	}
+	for _, typ := range []string{"logging", "operation", "lifecycle", "ovn", "security", "lifecyle", "Logging", "telemetry"} {
+		doc := `{"type":"` + typ + `","timestamp":"2026-01-01T00:00:00Z","metadata":{"message":"m","level":"info","context":{}},"location":"none"}`
+		if typ == "operation" || typ == "lifecycle" {
+			continue // their metadata has its own schema
+		}
+		if err := Validate(LXDEvent, []byte(doc)); (err == nil) != all[typ] {
+			t.Errorf("type %q: %v; a flavour defines it: %v", typ, err, all[typ])
+		}
 	}
 }

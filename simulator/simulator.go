@@ -125,6 +125,7 @@ func New(opts Options) (*Server, error) {
 	no := opts.Linode
 	no.Control = ctl
 	no.Clock = s.Now
+	no.Speed = opts.Speed
 	if no.Logger == nil {
 		no.Logger = opts.Logger
 	}

@@ -296,42 +296,10 @@ func (w *World) lifecycle(m lcMeta, project, location string, at time.Time, d *D
 	if a == nil || a.Effect == catalog.EffectNone {
 		return nil // an action this flavour does not know, or one on no object
 	}
-	path, query, _ := strings.Cut(source, "?")
-	names, ok := a.MatchSource(path, w.names)
-	w.names = names
-	if !ok {
-		return fmt.Errorf("apply %s: source %q does not match %s", action, source, a.Source)
+	k, names, err := w.keyOf(a, source, project)
+	if err != nil {
+		return err
 	}
-	for i, n := range names {
-		if strings.IndexByte(n, '%') >= 0 {
-			if u, err := url.PathUnescape(n); err == nil {
-				names[i] = u
-			}
-		}
-	}
-	if a.PrefixVolume {
-		// LXD 5.0.2 names a custom volume "PROJECT_NAME" in its sources.
-		p := project
-		if p == "" {
-			p = "default"
-		}
-		i := len(names) - 1
-		if a.Resource == "storage-volume-snapshot" {
-			i = 2
-		}
-		names[i] = strings.TrimPrefix(names[i], p+"_")
-	}
-	proj := ""
-	if a.ProjectScoped {
-		proj = project
-		if q, err := url.ParseQuery(query); err == nil && q.Get("project") != "" {
-			proj = q.Get("project")
-		}
-		if proj == "" {
-			proj = "default"
-		}
-	}
-	k := Key{a.Resource, proj, strings.Join(names, "/")}
 	switch a.Effect {
 	case catalog.EffectDelete:
 		if o := w.objs[k]; o != nil {
@@ -404,6 +372,61 @@ func (w *World) lifecycle(m lcMeta, project, location string, at time.Time, d *D
 		}
 	}
 	return nil
+}
+
+// KeyOf names the object a lifecycle event is about: the catalogue's
+// action, its source and the event's project. It reports false for actions
+// the flavour does not know, those on no object (EffectNone), and sources
+// that do not have the action's shape.
+func (w *World) KeyOf(action, source, project string) (Key, *catalog.LXDAction, bool) {
+	a := w.cat.Action(action)
+	if a == nil || a.Effect == catalog.EffectNone {
+		return Key{}, nil, false
+	}
+	k, _, err := w.keyOf(a, source, project)
+	return k, a, err == nil
+}
+
+// keyOf reads an action's source into the key of its object, and the
+// object's path names (unescaped; 5.0.2's PROJECT_NAME volumes back to
+// NAME). The names slice is w's scratch, valid until the next call.
+func (w *World) keyOf(a *catalog.LXDAction, source, project string) (Key, []string, error) {
+	path, query, _ := strings.Cut(source, "?")
+	names, ok := a.MatchSource(path, w.names)
+	w.names = names
+	if !ok {
+		return Key{}, nil, fmt.Errorf("apply %s: source %q does not match %s", a.Name, source, a.Source)
+	}
+	for i, n := range names {
+		if strings.IndexByte(n, '%') >= 0 {
+			if u, err := url.PathUnescape(n); err == nil {
+				names[i] = u
+			}
+		}
+	}
+	if a.PrefixVolume {
+		// LXD 5.0.2 names a custom volume "PROJECT_NAME" in its sources.
+		p := project
+		if p == "" {
+			p = "default"
+		}
+		i := len(names) - 1
+		if a.Resource == "storage-volume-snapshot" {
+			i = 2
+		}
+		names[i] = strings.TrimPrefix(names[i], p+"_")
+	}
+	proj := ""
+	if a.ProjectScoped {
+		proj = project
+		if q, err := url.ParseQuery(query); err == nil && q.Get("project") != "" {
+			proj = q.Get("project")
+		}
+		if proj == "" {
+			proj = "default"
+		}
+	}
+	return Key{a.Resource, proj, strings.Join(names, "/")}, names, nil
 }
 
 // parentOf names the kind of each kind's parent and how many leading names

@@ -26,7 +26,7 @@ func init() {
 const TokenEnv = "LINODE_TOKEN"
 
 // ReportFormats are the report formats conform writes.
-var ReportFormats = []string{conformance.FormatText, conformance.FormatJSON, conformance.FormatJUnit}
+var ReportFormats = []string{conformance.FormatText, conformance.FormatJSON, conformance.FormatJUnit, conformance.FormatHTML}
 
 // ConformOptions are the flags of `eventsim conform lxd|linode`.
 type ConformOptions struct {
@@ -39,6 +39,12 @@ type ConformOptions struct {
 	Report string
 	// Output is the file the report goes to; "" or "-" means standard output.
 	Output string
+	// From is a recording or NDJSON capture to check instead of a live
+	// target ("-": standard input); only the checks that need nothing but
+	// the events run.
+	From string
+	// FlavorSet says --flavor was given (it then wins over a recording's header).
+	FlavorSet bool
 }
 
 // NewCmdConform builds `eventsim conform` and its two suites. runF, when
@@ -49,7 +55,7 @@ func NewCmdConform(streams *IO, runF func(context.Context, *ConformOptions) erro
 		Short: "Check a real LXD or Linode events API against the rules clients rely on",
 		Long: `Check a live server: LXD's /1.0/events (conform lxd) or Linode's
 /v4/account/events (conform linode). Each check has a stable id; the report
-(text, json or junit) lists every one with what it found. docs/conformance.md
+(text, json, junit or html) lists every one with what it found. docs/conformance.md
 describes each check.
 
 Exit status: 0 every check passed (warnings allowed unless --strict), 1 a
@@ -70,20 +76,39 @@ func newCmdConformLXD(streams *IO, runF func(context.Context, *ConformOptions) e
 	opts := &ConformOptions{IO: streams, Suite: "lxd"}
 	var flavor string
 	cmd := &cobra.Command{
-		Use:   "lxd --target unix:///PATH|https://HOST:PORT|http://HOST:PORT",
-		Short: "Check a live LXD (or Incus, or eventsim) /1.0/events",
+		Use:   "lxd --target unix:///PATH|https://HOST:PORT|http://HOST:PORT | --from FILE",
+		Short: "Check a live LXD (or Incus, or eventsim) /1.0/events, or a recording of one",
 		Long: `Connect to an LXD daemon, check GET /1.0 and what /1.0/events must refuse,
 listen with an all-projects listener, a project listener and one listener per
 event type for --duration, and judge every event and every filter. With
 --exercise, cause activity through the REST API (a profile, a project and,
 when a storage pool exists, a custom volume, all named eventsim-conform-*
-and deleted afterwards) and check exactly the events it must cause.`,
+and deleted afterwards) and check exactly the events it must cause.
+
+With --from FILE (a recording made by eventsim record lxd, or any NDJSON
+capture such as lxc monitor --format json), run every check that needs only
+the events (schemas, operations, lifecycle sources, context and requestor,
+order, location, clock when the file has arrival times, coverage), with the
+same reports and exit codes. The flavour comes from a recording's header
+unless --flavor is given.`,
 		Example: `  eventsim conform lxd --target unix:///var/snap/lxd/common/lxd/unix.socket --exercise
   eventsim conform lxd --target https://10.0.0.5:8443 --cert client.crt --key client.key --insecure --duration 30s
-  eventsim conform lxd --target unix:///tmp/lxd/unix.socket --report junit --output conform.xml`,
+  eventsim conform lxd --target unix:///tmp/lxd/unix.socket --report junit --output conform.xml
+  eventsim conform lxd --from lxd.recording --report html --output report.html`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o := &opts.LXD
+			f, err := catalog.ParseFlavor(flavor)
+			if err != nil {
+				return &UsageError{Err: err}
+			}
+			o.Flavor, opts.FlavorSet = f, cmd.Flags().Changed("flavor")
+			if opts.From != "" {
+				if err := fromOnly(cmd, "target", "cert", "key", "insecure", "project", "duration", "min-events", "exercise"); err != nil {
+					return err
+				}
+				return finishConform(cmd, opts, runF)
+			}
 			if err := checkTarget(o.Target, []string{"unix", "https", "http"}, "unix:///path/unix.socket, https://HOST:PORT or http://HOST:PORT"); err != nil {
 				return err
 			}
@@ -102,16 +127,11 @@ and deleted afterwards) and check exactly the events it must cause.`,
 			if o.ClockTolerance <= 0 {
 				return usageErr("invalid --clock-tolerance %s, must be more than 0", o.ClockTolerance)
 			}
-			f, err := catalog.ParseFlavor(flavor)
-			if err != nil {
-				return &UsageError{Err: err}
-			}
-			o.Flavor = f
 			return finishConform(cmd, opts, runF)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.LXD.Target, "target", "", "the daemon: unix:///path/unix.socket, https://HOST:PORT or http://HOST:PORT (required)")
+	fl.StringVar(&opts.LXD.Target, "target", "", "the daemon: unix:///path/unix.socket, https://HOST:PORT or http://HOST:PORT (required unless --from)")
 	fl.StringVar(&opts.LXD.Cert, "cert", "", "client certificate (PEM) for an https target; needs --key")
 	fl.StringVar(&opts.LXD.Key, "key", "", "client key (PEM) for an https target; needs --cert")
 	fl.BoolVar(&opts.LXD.Insecure, "insecure", false, "do not verify an https target's certificate")
@@ -129,8 +149,8 @@ func newCmdConformLinode(streams *IO, runF func(context.Context, *ConformOptions
 	opts := &ConformOptions{IO: streams, Suite: "linode"}
 	var retries int
 	cmd := &cobra.Command{
-		Use:   "linode --target http(s)://HOST/v4 [--token T]",
-		Short: "Check a live Linode (or eventsim) /v4/account/events",
+		Use:   "linode --target http(s)://HOST/v4 [--token T] | --from FILE",
+		Short: "Check a live Linode (or eventsim) /v4/account/events, or a recording of one",
 		Long: `Check the events API of a Linode account: authentication, the page
 envelope, walking every page, page_size bounds, GET by id, 404s, X-Filter
 equality, operators and ordering, invalid filters and rate-limit headers.
@@ -142,12 +162,24 @@ the variable, since arguments show in process listings.
 
 Like linodego, each request is retried up to --retries times after a 429
 (once its Retry-After has passed), a 503, or a connection closed without an
-answer; each retry is named in the report.`,
+answer; each retry is named in the report.
+
+With --from FILE (a recording made by eventsim record linode, or NDJSON of
+Event objects or pages), run the checks that need only the events: the
+event schema, entity rules, actions, and each event's progression from
+state to state.`,
 		Example: `  LINODE_TOKEN=... eventsim conform linode --target https://api.linode.com/v4
-  eventsim conform linode --target http://127.0.0.1:8080/v4 --token T --mutate --report json`,
+  eventsim conform linode --target http://127.0.0.1:8080/v4 --token T --mutate --report json
+  eventsim conform linode --from linode.recording`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o := &opts.Linode
+			if opts.From != "" {
+				if err := fromOnly(cmd, "target", "token", "mutate", "insecure", "retries"); err != nil {
+					return err
+				}
+				return finishConform(cmd, opts, runF)
+			}
 			if err := checkTarget(o.Target, []string{"https", "http"}, "http(s)://HOST/v4"); err != nil {
 				return err
 			}
@@ -172,7 +204,7 @@ answer; each retry is named in the report.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Linode.Target, "target", "", "the API root: http(s)://HOST/v4 (required)")
+	fl.StringVar(&opts.Linode.Target, "target", "", "the API root: http(s)://HOST/v4 (required unless --from)")
 	fl.StringVar(&opts.Linode.Token, "token", "", "bearer token (default: $"+TokenEnv+")")
 	fl.BoolVar(&opts.Linode.Mutate, "mutate", false, "also check POST .../{id}/seen, which marks the account's events seen")
 	fl.BoolVar(&opts.Linode.Insecure, "insecure", false, "do not verify an https target's certificate")
@@ -183,8 +215,9 @@ answer; each retry is named in the report.`,
 
 func addReportFlags(cmd *cobra.Command, opts *ConformOptions) {
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Report, "report", conformance.FormatText, "report format: text, json or junit")
+	fl.StringVar(&opts.Report, "report", conformance.FormatText, "report format: text, json, junit or html (one self-contained page)")
 	fl.StringVarP(&opts.Output, "output", "o", "", "file to write the report to (default: standard output)")
+	fl.StringVar(&opts.From, "from", "", "check a recording or NDJSON capture instead of a live target (- for standard input)")
 	strict := func() *bool {
 		if opts.Suite == "lxd" {
 			return &opts.LXD.Strict
@@ -203,6 +236,16 @@ func finishConform(cmd *cobra.Command, opts *ConformOptions, runF func(context.C
 		return runF(cmd.Context(), opts)
 	}
 	return conformRun(cmd.Context(), opts)
+}
+
+// fromOnly refuses the live-run flags next to --from.
+func fromOnly(cmd *cobra.Command, live ...string) error {
+	for _, name := range live {
+		if cmd.Flags().Changed(name) {
+			return usageErr("--%s is for a live run; --from checks a file", name)
+		}
+	}
+	return nil
 }
 
 // checkTarget says what is wrong with a --target, as a usage error.
@@ -254,9 +297,12 @@ func conformRun(ctx context.Context, opts *ConformOptions) error {
 		rep *conformance.Report
 		err error
 	)
-	if opts.Suite == "lxd" {
+	switch {
+	case opts.From != "":
+		rep, err = conformFrom(ctx, opts)
+	case opts.Suite == "lxd":
 		rep, err = conformance.RunLXD(ctx, opts.LXD)
-	} else {
+	default:
 		rep, err = conformance.RunLinode(ctx, opts.Linode)
 	}
 	if err != nil {
@@ -297,10 +343,30 @@ func conformRun(ctx context.Context, opts *ConformOptions) error {
 		// that did not run cannot make a pass.
 		return fmt.Errorf("conform %s: interrupted, the report is partial: %w", opts.Suite, err)
 	}
-	if conformance.ExitCode(rep, nil) != 0 {
+	if !rep.Passed() {
 		return ErrFailed
 	}
 	return nil
+}
+
+// conformFrom checks a file: the offline checks of the suite.
+func conformFrom(ctx context.Context, opts *ConformOptions) (*conformance.Report, error) {
+	in, name := opts.IO.In, "<stdin>"
+	if opts.From != "-" {
+		f, err := os.Open(opts.From)
+		if err != nil {
+			return nil, &conformance.ConfigError{Field: "from", Msg: err.Error()}
+		}
+		defer f.Close()
+		in, name = f, opts.From
+	}
+	o := conformance.OfflineOptions{Name: name, FlavorSet: opts.FlavorSet,
+		LXD:    conformance.EventOptions{Flavor: opts.LXD.Flavor, Strict: opts.LXD.Strict, ClockTolerance: opts.LXD.ClockTolerance},
+		Linode: conformance.LinodeEventOptions{Strict: opts.Linode.Strict}}
+	if opts.Suite == "lxd" {
+		return conformance.CheckLXDFile(ctx, in, o)
+	}
+	return conformance.CheckLinodeFile(ctx, in, o)
 }
 
 // summaryLine is one line saying how a run ended.

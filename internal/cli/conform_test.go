@@ -32,7 +32,7 @@ func runMain(t *testing.T, args ...string) (ExitCode, string, string) {
 
 // shortTempDir is a directory for unix sockets, whose paths must stay under
 // 108 bytes (t.TempDir's names grow with the test's name).
-func shortTempDir(t *testing.T) string {
+func shortTempDir(t testing.TB) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "esconf")
 	if err != nil {
@@ -175,19 +175,45 @@ func startSim(t *testing.T, opts simulator.Options, wrap func(*simulator.Server,
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
+	sock := serveUnix(t, wrap(srv, srv.LXD().Handler()))
+	ln2 := httptest.NewServer(wrap(srv, srv.Linode().Handler()))
+	t.Cleanup(ln2.Close)
+	return "unix://" + sock, ln2.URL + "/v4", srv.Linode().Token()
+}
+
+// serveUnix serves h on a unix socket until the test ends and returns the
+// socket's path.
+func serveUnix(t testing.TB, h http.Handler) string {
+	t.Helper()
 	sock := filepath.Join(shortTempDir(t), "unix.socket")
 	ln, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lx := httptest.NewUnstartedServer(wrap(srv, srv.LXD().Handler()))
-	lx.Listener.Close()
-	lx.Listener = ln
-	lx.Start()
-	t.Cleanup(lx.Close)
-	ln2 := httptest.NewServer(wrap(srv, srv.Linode().Handler()))
-	t.Cleanup(ln2.Close)
-	return "unix://" + sock, ln2.URL + "/v4", srv.Linode().Token()
+	hs := httptest.NewUnstartedServer(h)
+	hs.Listener.Close()
+	hs.Listener = ln
+	hs.Start()
+	t.Cleanup(hs.Close)
+	return sock
+}
+
+// idleSim starts the composition serve uses, playing nothing (and logging
+// nothing) until it is told to Run a scenario, its LXD on a unix socket.
+func idleSim(t testing.TB, speed float64) (*simulator.Server, string) {
+	t.Helper()
+	idle := filepath.Join(t.TempDir(), "idle.yaml")
+	if err := os.WriteFile(idle, []byte("name: idle\napi: lxd\nlxd:\n  logging: false\nsteps:\n  - wait: 1h\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts := simulator.Options{Scenario: idle, Speed: speed}
+	opts.LXD.Addr = "-"
+	srv, err := simulator.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv, serveUnix(t, srv.LXD().Handler())
 }
 
 // linodeOnly plays a Linode scenario at once (speed 0); lxdLive plays an
@@ -285,7 +311,7 @@ func TestConformReportFormats(t *testing.T) {
 			if out != "" {
 				t.Errorf("stdout %q, want nothing with --output", out)
 			}
-			if !strings.Contains(errOut, "passed (12 pass, 0 warn, 0 fail, 1 skip); report written to "+file) {
+			if !strings.Contains(errOut, "passed (14 pass, 0 warn, 0 fail, 2 skip); report written to "+file) {
 				t.Errorf("stderr %q, want a summary line naming the file", errOut)
 			}
 			b, err := os.ReadFile(file)
@@ -298,8 +324,8 @@ func TestConformReportFormats(t *testing.T) {
 				if err := json.Unmarshal(b, &rep); err != nil {
 					t.Fatal(err)
 				}
-				if rep.Suite != "linode" || len(rep.Results) != 13 || rep.Result(conformance.IDLinodeWalk) == nil || rep.Events == 0 {
-					t.Errorf("decoded %+v, want the linode suite with 13 results", rep)
+				if rep.Suite != "linode" || len(rep.Results) != 16 || rep.Result(conformance.IDLinodeWalk) == nil || rep.Events == 0 {
+					t.Errorf("decoded %+v, want the linode suite with 16 results", rep)
 				}
 			case "junit":
 				var doc struct {
@@ -316,8 +342,8 @@ func TestConformReportFormats(t *testing.T) {
 				if err := xml.Unmarshal(b, &doc); err != nil {
 					t.Fatal(err)
 				}
-				if len(doc.Suites) != 1 || doc.Suites[0].Tests != 13 || len(doc.Suites[0].Cases) != 13 || doc.Suites[0].Failures != 0 {
-					t.Fatalf("decoded %+v, want one suite of 13 test cases", doc)
+				if len(doc.Suites) != 1 || doc.Suites[0].Tests != 16 || len(doc.Suites[0].Cases) != 16 || doc.Suites[0].Failures != 0 {
+					t.Fatalf("decoded %+v, want one suite of 16 test cases", doc)
 				}
 				seen := map[string]bool{}
 				for _, c := range doc.Suites[0].Cases {
@@ -346,7 +372,7 @@ func TestConformFailedReportGoesToOutput(t *testing.T) {
 	_, u, tok := startSim(t, linodeOnly, noAuth)
 	file := filepath.Join(t.TempDir(), "r.json")
 	code, _, errOut := runMain(t, "conform", "linode", "--target", u, "--token", tok, "--report", "json", "-o", file)
-	if code != ExitFailed || !strings.Contains(errOut, "FAILED (11 pass, 0 warn, 1 fail, 1 skip)") {
+	if code != ExitFailed || !strings.Contains(errOut, "FAILED (13 pass, 0 warn, 1 fail, 2 skip)") {
 		t.Errorf("exit %d, stderr %q; want 1 and a summary naming the failure", code, errOut)
 	}
 	var rep conformance.Report

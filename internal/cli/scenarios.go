@@ -12,7 +12,7 @@ import (
 	"github.com/eventsim/eventsim/schemas"
 )
 
-// NewCmdScenarios builds `eventsim scenarios list|show|validate|verbs`.
+// NewCmdScenarios builds `eventsim scenarios list|show|validate|verbs|from-recording`.
 func NewCmdScenarios(streams *IO) *cobra.Command {
 	cmd := &cobra.Command{Use: "scenarios", Short: "List, show and check scenarios"}
 	cmd.AddCommand(&cobra.Command{
@@ -94,6 +94,7 @@ func NewCmdScenarios(streams *IO) *cobra.Command {
 			return nil
 		},
 	})
+	cmd.AddCommand(newCmdFromRecording(streams))
 	return cmd
 }
 

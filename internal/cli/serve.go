@@ -47,10 +47,13 @@ func NewCmdServe(streams *IO) *cobra.Command {
 /1.0/events WebSocket (TCP, and a unix socket with --lxd-socket) and Linode's
 /v4/account/events. With no flags it plays the demo scenario in real time on
 free loopback ports and prints the addresses. A scenario that ends leaves the
-servers up and idle (--loop plays it again). The fake LXD also answers REST
-requests for profiles, projects and custom storage volumes (so lxc profile,
-project and storage volume commands work) with the events LXD 5.0.2 emits,
-stamped on the scenario's clock. The control API is under /eventsim/v1/ on
+servers up and idle (--loop plays it again). The fake LXD keeps a world
+folded from every event it serves (lxc list, info, image list, network list,
+warning list, cluster list and operation list show it) and answers REST
+requests for instances, images and aliases, networks, profiles, projects and
+custom storage volumes (so lxc init, launch, start, stop, snapshot, image
+import, network create, profile, project and storage volume commands work)
+with the events LXD 5.0.2 emits, stamped on the scenario's clock. The control API is under /eventsim/v1/ on
 every listener (docs/control-api.md); over plain HTTP it needs the control
 token printed at start (or set with --control-token) as
 "Authorization: Bearer TOKEN". Each listener holds at most --max-conns
@@ -117,7 +120,7 @@ listen, as JSON, once they all do (docs/serve.md).`,
 	fl.StringVar(&opts.Linode.Addr, "linode-addr", "127.0.0.1:0", "Linode listen address")
 	fl.StringArrayVar(&opts.Linode.Tokens, "linode-token", nil, "accepted bearer token (repeatable; default: one generated and printed)")
 	fl.StringArrayVar(&opts.Linode.ReadOnlyTokens, "linode-readonly-token", nil, "read-only bearer token (repeatable)")
-	fl.StringVar(&rateLimit, "linode-rate-limit", "", "requests per period per token, e.g. 800/2m (default 800/2m)")
+	fl.StringVar(&rateLimit, "linode-rate-limit", "", "requests per period per token, e.g. 800/2m, or off for no limit (default 800/2m)")
 	fl.StringVar(&logLevel, "log-level", logLevel, "least important logs shown: debug (every request), info, warn or error")
 	fl.StringVar(&logFormat, "log-format", logFormat, "log format on standard error: text or json (one object a line)")
 	fl.StringVar(&readyFile, "ready-file", "", "write the listen addresses to this file as JSON once serving (removed on exit)")
@@ -126,19 +129,23 @@ listen, as JSON, once they all do (docs/serve.md).`,
 	return cmd
 }
 
-// parseRateLimit reads "N/PERIOD", e.g. "800/2m" or "10/s".
+// parseRateLimit reads "N/PERIOD", e.g. "800/2m" or "10/s", or "off": no
+// limit (a negative RateLimit).
 func parseRateLimit(s string) (int, time.Duration, error) {
+	if s == "off" {
+		return -1, 0, nil
+	}
 	n, per, ok := strings.Cut(s, "/")
 	v, err := strconv.Atoi(n)
 	if !ok || err != nil || v <= 0 {
-		return 0, 0, fmt.Errorf("invalid --linode-rate-limit %q, must be N/PERIOD such as 800/2m", s)
+		return 0, 0, fmt.Errorf("invalid --linode-rate-limit %q, must be N/PERIOD such as 800/2m, or off", s)
 	}
 	if per != "" && (per[0] < '0' || per[0] > '9') {
 		per = "1" + per
 	}
 	d, err := time.ParseDuration(per)
 	if err != nil || d <= 0 {
-		return 0, 0, fmt.Errorf("invalid --linode-rate-limit %q, must be N/PERIOD such as 800/2m", s)
+		return 0, 0, fmt.Errorf("invalid --linode-rate-limit %q, must be N/PERIOD such as 800/2m, or off", s)
 	}
 	return v, d, nil
 }

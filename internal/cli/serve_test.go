@@ -231,7 +231,7 @@ func TestServeBadFlags(t *testing.T) {
 		{"speed not a number", []string{"serve", "--speed", "fast"}, `invalid argument "fast" for "--speed" flag`},
 		{"flavour", []string{"serve", "--flavor", "lxd-4"}, `eventsim: invalid flavor "lxd-4", must be one of lxd-5.0, lxd-6, incus`},
 		{"scenario", []string{"serve", "--scenario", "no-such-scenario"}, "no-such-scenario"},
-		{"rate limit", []string{"serve", "--linode-rate-limit", "lots"}, `eventsim: invalid --linode-rate-limit "lots", must be N/PERIOD such as 800/2m`},
+		{"rate limit", []string{"serve", "--linode-rate-limit", "lots"}, `eventsim: invalid --linode-rate-limit "lots", must be N/PERIOD such as 800/2m, or off`},
 		{"arguments", []string{"serve", "extra"}, `eventsim: eventsim serve takes no arguments, got ["extra"]`},
 		{"socket under a file", []string{"serve", "--lxd-socket", "/etc/hostname/lxd/unix.socket"}, "listen on /etc/hostname/lxd/unix.socket"},
 		{"lxd addr", []string{"serve", "--lxd-addr", "256.0.0.1:99999"}, "listen on 256.0.0.1:99999"},

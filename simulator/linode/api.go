@@ -28,7 +28,9 @@ var (
 // call is one request as the handlers see it.
 type call struct {
 	r    *http.Request
-	id   int64 // the event id in the path, when there is one
+	id   int64  // the event id in the path, when there is one
+	path string // an account path ("/linode/instances/5"), for entity routes
+	wr   writeRoute
 	body []byte
 
 	lim      *limiter // the token's, or the anonymous one
@@ -138,7 +140,8 @@ func (s *Server) admit(c *call, known bool, ti token, write bool) error {
 	return nil
 }
 
-// route resolves /v4[beta]/account/events[/{id}[/seen|/read]].
+// route resolves /v4[beta]/account/events[/{id}[/seen|/read]], and every
+// other path to the account's entities (entities.go).
 func (s *Server) route(c *call) (route, error) {
 	r := c.r
 	p := r.URL.Path
@@ -147,11 +150,15 @@ func (s *Server) route(c *call) (route, error) {
 	if !ok {
 		rest, ok = strings.CutPrefix(p, "/v4beta/")
 	}
-	rest = strings.TrimSuffix(rest, "/")
-	rest, ok2 := strings.CutPrefix(rest, "account/events")
-	if !ok || !ok2 || rest != "" && rest[0] != '/' {
+	if !ok {
 		return route{}, notFoundRoute(r)
 	}
+	rest = strings.TrimSuffix(rest, "/")
+	evRest, isEvents := strings.CutPrefix(rest, "account/events")
+	if !isEvents || evRest != "" && evRest[0] != '/' {
+		return s.entityRoute(c, "/"+rest)
+	}
+	rest = evRest
 	want := http.MethodGet
 	var rt route
 	if rest == "" {
@@ -179,10 +186,14 @@ func (s *Server) route(c *call) (route, error) {
 		}
 	}
 	if r.Method != want {
-		return route{}, &apiError{kind: errMethodNotAllowed, allow: want,
-			reason: "Method Not Allowed: " + r.Method + " " + p + " (allowed: " + want + ")"}
+		return route{}, methodNotAllowed(r, want)
 	}
 	return rt, nil
+}
+
+func methodNotAllowed(r *http.Request, allow string) error {
+	return &apiError{kind: errMethodNotAllowed, allow: allow,
+		reason: "Method Not Allowed: " + r.Method + " " + r.URL.Path + " (allowed: " + allow + ")"}
 }
 
 func notFoundRoute(r *http.Request) error {

@@ -84,7 +84,7 @@ func TestBadInput(t *testing.T) {
 		{"seen abc", "POST", "/v4/account/events/abc/seen", "", nil, 400, "eventId", "eventId must be"},
 		{"seen beyond int64", "POST", "/v4/account/events/99999999999999999999/seen", "", nil, 400, "eventId", "eventId must be"},
 		{"read abc", "POST", "/v4/account/events/abc/read", "", nil, 400, "eventId", "eventId must be"},
-		{"unknown route", "GET", "/v4/linode/instances", "", nil, 404, "", "Not found: no route for GET /v4/linode/instances"},
+		{"unknown route", "GET", "/v4/nothing/here", "", nil, 404, "", "Not found: no route for GET /v4/nothing/here"},
 		{"unknown version", "GET", "/v3/account/events", "", nil, 404, "", "Not found: no route for GET /v3/account/events"},
 		{"unknown verb", "POST", "/v4/account/events/1/unseen", "", nil, 404, "", "Not found: no route for POST"},
 		{"eventsfoo", "GET", "/v4/account/eventsfoo", "", nil, 404, "", "Not found"},

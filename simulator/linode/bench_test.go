@@ -341,8 +341,9 @@ func vmRSS(tb testing.TB) float64 {
 //
 // The token is "bench" and there is no rate limit.
 var (
-	loadServe = flag.String("load-serve", "", "serve a million events at `ADDR` for a load tool instead of running tests (token: bench)")
-	loadFor   = flag.Duration("load-for", time.Minute, "how long -load-serve serves (SIGINT stops it sooner)")
+	loadServe   = flag.String("load-serve", "", "serve a million events at `ADDR` for a load tool instead of running tests (token: bench)")
+	loadFor     = flag.Duration("load-for", time.Minute, "how long -load-serve serves (SIGINT stops it sooner)")
+	loadLinodes = flag.Int("load-linodes", 0, "with -load-serve, also create `N` Linodes through REST (tags team-0..team-9) and write their ids, one a line, to /tmp/eventsim-linodes.txt")
 )
 
 func TestMain(m *testing.M) {
@@ -367,6 +368,19 @@ func serveForLoad(addr string, d time.Duration) error {
 	defer s.Close()
 	if err := fillEvents(ctx, s, bigN, time.Now()); err != nil {
 		return err
+	}
+	if *loadLinodes > 0 {
+		ids, err := createLinodes(s, *loadLinodes)
+		if err != nil {
+			return err
+		}
+		var b strings.Builder
+		for _, id := range ids {
+			fmt.Fprintln(&b, id)
+		}
+		if err := os.WriteFile("/tmp/eventsim-linodes.txt", []byte(b.String()), 0o644); err != nil {
+			return err
+		}
 	}
 	runtime.GC()
 	fmt.Fprintf(os.Stderr, "serving %d events at %s for %v (token bench, RSS %.0f MiB)\n", bigN, s.URL(), d, vmRSS(nil)/(1<<20))

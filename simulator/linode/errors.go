@@ -15,6 +15,7 @@ var (
 	errRateLimited      = errors.New("rate limited")
 	errHeaderTooLarge   = errors.New("request header too large")
 	errInjected         = errors.New("injected fault")
+	errTooLarge         = errors.New("request body too large")
 )
 
 // apiError is an error answer: a sentinel kind plus what the client reads.
@@ -51,6 +52,8 @@ func status(err error) int {
 		return http.StatusMethodNotAllowed
 	case errors.Is(err, errRateLimited):
 		return http.StatusTooManyRequests
+	case errors.Is(err, errTooLarge):
+		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, errHeaderTooLarge):
 		return http.StatusRequestHeaderFieldsTooLarge
 	case errors.Is(err, errInjected):

@@ -53,8 +53,9 @@ var (
 
 // fastReq is one plain request, as parseFast reads it.
 type fastReq struct {
-	id   int64
-	auth []byte // the first Authorization value, trimmed; nil when there is none
+	id       int64
+	instance bool   // GET /v4[beta]/linode/instances/{id}, not an event
+	auth     []byte // the first Authorization value, trimmed; nil when there is none
 }
 
 type fastStatus uint8
@@ -85,7 +86,7 @@ func parseFast(b []byte) (r fastReq, n int, st fastStatus) {
 
 	line, rest := cutLine(head)
 	var ok bool
-	if r.id, ok = parseRequestLine(line); !ok {
+	if r.id, r.instance, ok = parseRequestLine(line); !ok {
 		return r, 0, fastHandoff
 	}
 	hosts := 0
@@ -173,37 +174,43 @@ func malformedHead(b []byte) bool {
 }
 
 // parseRequestLine accepts exactly "GET /v4[beta]/account/events/ID[/]
-// HTTP/1.1" with ID at most 18 digits (so it cannot overflow).
-func parseRequestLine(line []byte) (int64, bool) {
+// HTTP/1.1" or the same with linode/instances (instance true), with ID at
+// most 18 digits (so it cannot overflow).
+func parseRequestLine(line []byte) (id int64, instance, ok bool) {
 	rest, ok := bytes.CutPrefix(line, []byte("GET /"))
 	if !ok {
-		return 0, false
+		return 0, false, false
 	}
 	if rest, ok = bytes.CutSuffix(rest, []byte(" HTTP/1.1")); !ok {
-		return 0, false
+		return 0, false, false
 	}
-	if r, ok := bytes.CutPrefix(rest, []byte("v4/account/events/")); ok {
+	if r, ok := bytes.CutPrefix(rest, []byte("v4/")); ok {
 		rest = r
-	} else if r, ok := bytes.CutPrefix(rest, []byte("v4beta/account/events/")); ok {
+	} else if r, ok := bytes.CutPrefix(rest, []byte("v4beta/")); ok {
 		rest = r
 	} else {
-		return 0, false
+		return 0, false, false
+	}
+	if r, ok := bytes.CutPrefix(rest, []byte("account/events/")); ok {
+		rest = r
+	} else if r, ok := bytes.CutPrefix(rest, []byte("linode/instances/")); ok {
+		rest, instance = r, true
+	} else {
+		return 0, false, false
 	}
 	rest, _ = bytes.CutSuffix(rest, []byte("/"))
 	if len(rest) == 0 || len(rest) > 18 {
-		return 0, false
+		return 0, false, false
 	}
-	var id int64
 	for _, c := range rest {
 		if c < '0' || c > '9' {
-			return 0, false
+			return 0, false, false
 		}
 		id = id*10 + int64(c-'0')
 	}
-	return id, true
+	return id, instance, true
 }
 
-// cutLine splits off the first CRLF-terminated line.
 func cutLine(b []byte) (line, rest []byte) {
 	i := bytes.Index(b, []byte("\r\n"))
 	return b[:i], b[i+2:]
@@ -304,11 +311,18 @@ func (s *Server) serveFast(out []byte, r *fastReq) []byte {
 	}
 	c := callPool.Get().(*call)
 	c.lim, c.id, c.accepted = s.anon, r.id, hvReadOnly
+	if r.instance {
+		c.accepted = scopeOf["linode"][0]
+	}
 	var body []byte
 	tok := fastBearer(r.auth)
 	ti, known := s.tokens[string(tok)] // no allocation: the compiler looks up the bytes
 	err := s.admit(c, known && len(tok) > 0, ti, false)
-	if err == nil {
+	switch {
+	case err != nil:
+	case r.instance:
+		body, err = s.getInstance(c)
+	default:
 		body, err = s.getEvent(c)
 	}
 	code, body, ae := s.answer(body, err)

@@ -94,6 +94,11 @@ func TestFastPathMatchesNetHTTP(t *testing.T) {
 
 	for _, tc := range []struct{ name, req string }{
 		{"event", getReq("/v4/account/events/5", s.Token())},
+		{"instance", getReq("/v4/linode/instances/100", s.Token())},
+		{"instance, v4beta, slash", getReq("/v4beta/linode/instances/101/", s.Token())},
+		{"unknown instance", getReq("/v4/linode/instances/999", s.Token())},
+		{"instance, no token", getReq("/v4/linode/instances/100", "")},
+		{"instance, read-only token", getReq("/v4/linode/instances/100", "ro")},
 		{"seen event", getReq("/v4/account/events/2", s.Token())},
 		{"escaped strings", getReq("/v4/account/events/11", s.Token())},
 		{"v4beta, slash, zeros", getReq("/v4beta/account/events/0007/", s.Token())},

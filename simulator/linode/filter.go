@@ -95,8 +95,24 @@ func filterError(format string, args ...any) error {
 // parseFilter parses an X-Filter header value. An empty value is no filter.
 func parseFilter(h string) (*filter, error) {
 	f := &filter{}
+	m, err := decodeFilter(h)
+	if m == nil || err != nil {
+		return f, err
+	}
+	p := &filterParser{f: f}
+	conds, err := p.object(m, 0, true)
+	if err != nil {
+		return nil, err
+	}
+	f.conds = conds
+	return f, nil
+}
+
+// decodeFilter decodes an X-Filter header into its JSON object (numbers as
+// json.Number); nil when the header is empty.
+func decodeFilter(h string) (map[string]any, error) {
 	if strings.TrimSpace(h) == "" {
-		return f, nil
+		return nil, nil
 	}
 	dec := json.NewDecoder(strings.NewReader(h))
 	dec.UseNumber()
@@ -111,13 +127,7 @@ func parseFilter(h string) (*filter, error) {
 	if !ok {
 		return nil, filterError("Could not apply filter: X-Filter must be a JSON object")
 	}
-	p := &filterParser{f: f}
-	conds, err := p.object(m, 0, true)
-	if err != nil {
-		return nil, err
-	}
-	f.conds = conds
-	return f, nil
+	return m, nil
 }
 
 func jsonProblem(err error) string {

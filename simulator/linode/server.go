@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	mrand "math/rand"
 	"net"
 	"net/http"
 	"strconv"
@@ -24,6 +25,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/eventsim/eventsim/account"
+	"github.com/eventsim/eventsim/events"
 	"github.com/eventsim/eventsim/internal/netguard"
 	"github.com/eventsim/eventsim/scenarios"
 )
@@ -82,6 +85,14 @@ type Options struct {
 	BodyTimeout time.Duration
 	// Logger receives request errors and faults; nil means no logs.
 	Logger *slog.Logger
+	// Speed is how the events of REST writes progress: 0 stores every
+	// state of them at once (stamped with their virtual times); otherwise
+	// each state is stored when Clock reaches its time, Speed being how much
+	// faster than real time Clock runs (1 for time.Now).
+	Speed float64
+	// Seed draws the durations and progress steps of the events REST
+	// writes make; 0 means 1.
+	Seed int64
 }
 
 // Stats counts what the server has done since it started or was Reset.
@@ -109,8 +120,23 @@ type Server struct {
 	anon    *limiter // requests without a valid token
 	handler http.Handler
 
-	mu sync.RWMutex // guards st
-	st *store
+	mu   sync.RWMutex // guards st, acct and the event ids below
+	st   *store
+	acct *account.Account
+	// Event ids: the store's ids follow the order events are first stored
+	// in, played or made by REST writes. Played events keep their engine id
+	// until a REST write has made one; after that a played event first seen
+	// gets the next id, and its later states the same one (idmap, for
+	// events still in progress).
+	nextEventID int64
+	restMade    bool
+	idmap       map[int64]int64
+	// rng draws the events REST writes make; pendingChanges holds the
+	// changes scheduled events carry with their first state.
+	rng            *mrand.Rand
+	pendingChanges map[int64]*account.Change
+	sched          sched
+	instant        []scenarios.LinodeState // at speed 0, states to apply once the write has answered
 
 	faults faultSet
 
@@ -135,12 +161,16 @@ type Server struct {
 // New starts a server listening on opts.Addr.
 func New(opts Options) (*Server, error) {
 	s := &Server{
-		opts:    opts,
-		log:     opts.Logger,
-		clock:   opts.Clock,
-		tokens:  map[string]token{},
-		st:      newStore(),
-		closing: make(chan struct{}),
+		opts:   opts,
+		log:    opts.Logger,
+		clock:  opts.Clock,
+		tokens: map[string]token{},
+		st:     newStore(),
+		acct:   account.New(),
+		idmap:  map[int64]int64{},
+
+		pendingChanges: map[int64]*account.Change{},
+		closing:        make(chan struct{}),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -148,6 +178,12 @@ func New(opts Options) (*Server, error) {
 	if s.clock == nil {
 		s.clock = time.Now
 	}
+	if opts.Seed == 0 {
+		opts.Seed = 1
+	}
+	s.opts.Seed = opts.Seed
+	s.rng = newRand(opts.Seed)
+	s.sched.kick = make(chan struct{}, 1)
 	limit, period := opts.RateLimit, opts.RatePeriod
 	if limit == 0 {
 		limit = DefaultRateLimit
@@ -199,7 +235,11 @@ func New(opts Options) (*Server, error) {
 		IdleTimeout:       s.idle,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
-	s.served.Add(2)
+	s.served.Add(3)
+	go func() {
+		defer s.served.Done()
+		s.runSched()
+	}()
 	go func() {
 		defer s.served.Done()
 		s.acceptLoop()
@@ -275,7 +315,7 @@ func (s *Server) Deliver(ctx context.Context, r *scenarios.Record) error {
 		return errors.New("deliver: linode record without an event")
 	default:
 		s.mu.Lock()
-		err := s.st.upsert(r.Linode)
+		err := s.deliverEvent(r.Linode)
 		s.mu.Unlock()
 		if err != nil {
 			return fmt.Errorf("deliver: %w", err)
@@ -285,10 +325,55 @@ func (s *Server) Deliver(ctx context.Context, r *scenarios.Record) error {
 	return nil
 }
 
+// deliverEvent stores a played event and folds it into the account, under
+// the id the store gives it (see Server.idmap). s.mu must be held.
+func (s *Server) deliverEvent(ev *events.LinodeEvent) error {
+	if ev.ID < 1 {
+		return fmt.Errorf("event id %d, must be at least 1", ev.ID)
+	}
+	id, ok := s.idmap[ev.ID]
+	if !ok {
+		id = ev.ID
+		if s.restMade {
+			id = max(s.nextEventID, 1)
+		}
+	}
+	s.nextEventID = max(s.nextEventID, id+1)
+	if inFlight(ev.Status) {
+		s.idmap[ev.ID] = id
+	} else {
+		delete(s.idmap, ev.ID)
+	}
+	if id != ev.ID {
+		cp := *ev
+		cp.ID = id
+		ev = &cp
+	}
+	return s.apply(ev, nil)
+}
+
+// apply stores one state of an event and folds it into the account. s.mu
+// must be held.
+func (s *Server) apply(ev *events.LinodeEvent, ch *account.Change) error {
+	if err := s.st.upsert(ev); err != nil {
+		return err
+	}
+	return s.acct.Apply(account.Event{LinodeEvent: ev, Change: ch})
+}
+
+func inFlight(status string) bool {
+	return status == events.LinodeScheduled || status == events.LinodeStarted || status == "in_progress"
+}
+
 // Reset forgets every event, seen mark, fault, rate-limit window and count.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	s.st.reset()
+	s.acct.Reset()
+	s.nextEventID, s.restMade, s.idmap = 0, false, map[int64]int64{}
+	s.pendingChanges = map[int64]*account.Change{}
+	s.rng = newRand(s.opts.Seed)
+	s.sched.reset()
 	s.mu.Unlock()
 	s.faults.reset()
 	for _, ti := range s.tokens {
