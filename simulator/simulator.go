@@ -229,8 +229,13 @@ func (s *Server) stop() {
 	}
 }
 
+// catchUpAfter is how late a record must be for the player to wait for the
+// clients before delivering it: a few milliseconds late is the timer's
+// slack and records that share a time, not a backlog.
+const catchUpAfter = 100 * time.Millisecond
+
 // play releases each record when its virtual time comes. A record whose
-// time has passed (the player fell behind: a stall, a busy CPU, a speed the
+// time has passed by more than catchUpAfter (the player fell behind: a stall, a busy CPU, a speed the
 // clients cannot follow) is an LXD event only once every client has room
 // for it, so that the player catches up no faster than the clients take
 // events instead of flooding their queues (see lxd.Server.WaitForClients).
@@ -282,7 +287,7 @@ func (s *Server) play(ctx context.Context, eng *scenarios.Engine, done chan stru
 				case <-timer.C:
 				}
 			} else {
-				late = true
+				late = -d > catchUpAfter
 			}
 		} else {
 			s.mu.Unlock()

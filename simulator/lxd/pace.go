@@ -31,10 +31,10 @@ import (
 const (
 	// laggardLimit is how long a client may stay behind while another keeps
 	// up before it is evicted.
-	laggardLimit = 5 * time.Second
+	laggardLimit = 3 * time.Second
 	// maxPaceStep is the most one look at the clients adds to the time they
 	// are behind or stuck.
-	maxPaceStep = 10 * time.Millisecond
+	maxPaceStep = 100 * time.Millisecond
 	// pacePoll is how often a waiter looks at the clients again.
 	pacePoll = time.Millisecond
 	// heldPerQueue sizes the hold of the pause and latency faults: at most
