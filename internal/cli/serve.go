@@ -47,10 +47,13 @@ func NewCmdServe(streams *IO) *cobra.Command {
 /1.0/events WebSocket (TCP, and a unix socket with --lxd-socket) and Linode's
 /v4/account/events. With no flags it plays the demo scenario in real time on
 free loopback ports and prints the addresses. A scenario that ends leaves the
-servers up and idle (--loop plays it again). The fake LXD also answers REST
-requests for profiles, projects and custom storage volumes (so lxc profile,
-project and storage volume commands work) with the events LXD 5.0.2 emits,
-stamped on the scenario's clock. The control API is under /eventsim/v1/ on
+servers up and idle (--loop plays it again). The fake LXD keeps a world
+folded from every event it serves (lxc list, info, image list, network list,
+warning list, cluster list and operation list show it) and answers REST
+requests for instances, images and aliases, networks, profiles, projects and
+custom storage volumes (so lxc init, launch, start, stop, snapshot, image
+import, network create, profile, project and storage volume commands work)
+with the events LXD 5.0.2 emits, stamped on the scenario's clock. The control API is under /eventsim/v1/ on
 every listener (docs/control-api.md); over plain HTTP it needs the control
 token printed at start (or set with --control-token) as
 "Authorization: Bearer TOKEN". Each listener holds at most --max-conns

@@ -81,35 +81,10 @@ func TestRecordRealAnswers(t *testing.T) {
 				t.Fatalf("patch default profile: %d %s", code, body)
 			}
 			var out []realAnswer
+			do := func(method, path, body string) (int, []byte) { return d.Request(t, method, path, body) }
 			for _, rq := range answerRequests {
-				code, body := d.Request(t, rq.method, rq.path, rq.body)
-				var env struct {
-					Type      string          `json:"type"`
-					Error     string          `json:"error"`
-					Operation string          `json:"operation"`
-					Metadata  json.RawMessage `json:"metadata"`
-				}
-				if err := json.Unmarshal(body, &env); err != nil {
-					t.Fatalf("%s: %v: %s", rq.name, err, body)
-				}
-				a := realAnswer{Name: rq.name, Method: rq.method, Path: rq.path, Body: rq.body, Status: code, Type: env.Type, Error: env.Error}
-				if env.Type == "async" {
-					var op struct {
-						Resources any `json:"resources"`
-					}
-					json.Unmarshal(env.Metadata, &op)
-					a.Resources = op.Resources
-					_, wb := d.Request(t, "GET", env.Operation+"/wait?timeout=30", "")
-					var w struct {
-						Metadata struct {
-							Status string `json:"status"`
-							Err    string `json:"err"`
-						} `json:"metadata"`
-					}
-					json.Unmarshal(wb, &w)
-					a.OpStatus, a.OpErr = w.Metadata.Status, scrubDir(w.Metadata.Err, d.Dir)
-				}
-				a.Error = scrubDir(a.Error, d.Dir)
+				a := exchange(t, do, realAnswer{Name: rq.name, Method: rq.method, Path: rq.path, Body: rq.body}, true)
+				a.Error, a.OpErr = scrubDir(a.Error, d.Dir), scrubDir(a.OpErr, d.Dir)
 				out = append(out, a)
 			}
 			var buf bytes.Buffer
@@ -124,6 +99,44 @@ func TestRecordRealAnswers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// exchange sends a's request with do and fills in the answer: status,
+// envelope type and error; for an async answer the operation's resources
+// and, with wait, its final status and err.
+func exchange(t *testing.T, do func(method, path, body string) (int, []byte), a realAnswer, wait bool) realAnswer {
+	t.Helper()
+	code, body := do(a.Method, a.Path, a.Body)
+	var env struct {
+		Type      string          `json:"type"`
+		Error     string          `json:"error"`
+		Operation string          `json:"operation"`
+		Metadata  json.RawMessage `json:"metadata"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		t.Fatalf("%s: %v: %s", a.Name, err, body)
+	}
+	a.Status, a.Type, a.Error = code, env.Type, env.Error
+	if env.Type != "async" {
+		return a
+	}
+	var op struct {
+		Resources any `json:"resources"`
+	}
+	json.Unmarshal(env.Metadata, &op)
+	a.Resources = op.Resources
+	_, wb := do("GET", env.Operation+"/wait?timeout=30", "")
+	var w struct {
+		Metadata struct {
+			Status string `json:"status"`
+			Err    string `json:"err"`
+		} `json:"metadata"`
+	}
+	json.Unmarshal(wb, &w)
+	if wait {
+		a.OpStatus, a.OpErr = w.Metadata.Status, w.Metadata.Err
+	}
+	return a
 }
 
 // scrubDir replaces the daemon's temporary directory in a message.
@@ -163,35 +176,8 @@ func TestInstanceAnswersMatchRealDaemons(t *testing.T) {
 				return resp.StatusCode, b
 			}
 			for _, w := range want {
-				code, body := do(w.Method, w.Path, w.Body)
-				var env struct {
-					Type      string          `json:"type"`
-					Error     string          `json:"error"`
-					Operation string          `json:"operation"`
-					Metadata  json.RawMessage `json:"metadata"`
-				}
-				if err := json.Unmarshal(body, &env); err != nil {
-					t.Fatalf("%s: %v: %s", w.Name, err, body)
-				}
-				got := realAnswer{Name: w.Name, Method: w.Method, Path: w.Path, Body: w.Body, Status: code, Type: env.Type, Error: env.Error}
-				if env.Type == "async" {
-					var op struct {
-						Resources any `json:"resources"`
-					}
-					json.Unmarshal(env.Metadata, &op)
-					got.Resources = op.Resources
-					_, wb := do("GET", env.Operation+"/wait?timeout=5", "")
-					var wt struct {
-						Metadata struct {
-							Status string `json:"status"`
-							Err    string `json:"err"`
-						} `json:"metadata"`
-					}
-					json.Unmarshal(wb, &wt)
-					if w.OpStatus != "" { // Incus's /wait of a failed operation was not recorded
-						got.OpStatus, got.OpErr = wt.Metadata.Status, wt.Metadata.Err
-					}
-				}
+				// Incus's /wait of a failed operation was not recorded.
+				got := exchange(t, do, realAnswer{Name: w.Name, Method: w.Method, Path: w.Path, Body: w.Body}, w.OpStatus != "")
 				gj, _ := json.Marshal(got)
 				wj, _ := json.Marshal(w)
 				if string(gj) != string(wj) {

@@ -296,16 +296,9 @@ var stateActions = map[string]struct {
 // operation, as LXD's does.
 func (s *Server) putInstanceState(c *call) (*reply, error) {
 	var req statePut
-	if err := c.decodeRaw(&req); err != nil {
-		return nil, err
-	}
-	k, err := c.instanceKey()
+	k, o, err := s.instanceRequest(c, &req)
 	if err != nil {
 		return nil, err
-	}
-	o := s.instanceNow(k.Project, k.Path)
-	if o == nil {
-		return nil, s.noInstance(k.Project, k.Path)
 	}
 	sa, known := stateActions[req.Action]
 	if !known {
@@ -334,16 +327,9 @@ func (s *Server) putInstanceState(c *call) (*reply, error) {
 // from a snapshot ("Restoring snapshot", instance-restored).
 func (s *Server) putInstance(c *call) (*reply, error) {
 	var req instancePut
-	if err := c.decodeRaw(&req); err != nil {
-		return nil, err
-	}
-	k, err := c.instanceKey()
+	k, o, err := s.instanceRequest(c, &req)
 	if err != nil {
 		return nil, err
-	}
-	o := s.instanceNow(k.Project, k.Path)
-	if o == nil {
-		return nil, s.noInstance(k.Project, k.Path)
 	}
 	res := s.resources(k.Project, k.Path, "", false)
 	if req.Restore != "" {
@@ -432,13 +418,9 @@ func (s *Server) postInstance(c *call) (*reply, error) {
 // deleteInstance answers DELETE /1.0/instances/NAME: "Deleting instance",
 // instance-deleted; a running instance is refused.
 func (s *Server) deleteInstance(c *call) (*reply, error) {
-	k, err := c.instanceKey()
+	k, o, err := s.instanceRequest(c, nil)
 	if err != nil {
 		return nil, err
-	}
-	o := s.instanceNow(k.Project, k.Path)
-	if o == nil {
-		return nil, s.noInstance(k.Project, k.Path)
 	}
 	if o.Status != "Stopped" {
 		return nil, badRequest("Instance is running")
@@ -448,6 +430,25 @@ func (s *Server) deleteInstance(c *call) (*reply, error) {
 		s.lifecycle("instance-deleted", map[string]string{"name": k.Path}, k.Project, nil, c.rq)
 		return nil
 	}}, nil
+}
+
+// instanceRequest reads a request on one instance: its JSON body into req
+// (nil for none), then the instance, which must exist.
+func (s *Server) instanceRequest(c *call, req any) (world.Key, *world.Object, error) {
+	if req != nil {
+		if err := c.decodeRaw(req); err != nil {
+			return world.Key{}, nil, err
+		}
+	}
+	k, err := c.instanceKey()
+	if err != nil {
+		return k, nil, err
+	}
+	o := s.instanceNow(k.Project, k.Path)
+	if o == nil {
+		return k, nil, s.noInstance(k.Project, k.Path)
+	}
+	return k, o, nil
 }
 
 // hasSnapshot reports whether an instance has a snapshot.
@@ -485,15 +486,9 @@ func (s *Server) postInstanceSnapshots(c *call) (*reply, error) {
 		Name     string `json:"name"`
 		Stateful bool   `json:"stateful"`
 	}
-	if err := c.decodeRaw(&req); err != nil {
-		return nil, err
-	}
-	k, err := c.instanceKey()
+	k, _, err := s.instanceRequest(c, &req)
 	if err != nil {
 		return nil, err
-	}
-	if s.instanceNow(k.Project, k.Path) == nil {
-		return nil, s.noInstance(k.Project, k.Path)
 	}
 	if req.Name == "" {
 		req.Name = s.nextSnapshotName(k)
