@@ -89,7 +89,6 @@ func playBounded(t *testing.T, s *Scenario, opts Options, src []byte) {
 	done := make(chan result, 1)
 	progress := make(chan struct{}, fuzzRecords)
 	var stop atomic.Bool
-	defer stop.Store(true)
 	go func() {
 		// A panic here would kill the fuzzer's worker without a word.
 		defer func() {
@@ -135,7 +134,9 @@ func playBounded(t *testing.T, s *Scenario, opts Options, src []byte) {
 		case <-time.After(fuzzRecordMax):
 			t.Fatalf("no record for %v: the engine ran away\nscenario:\n%s", fuzzRecordMax, src)
 		case <-all:
-			return
+			// Enough: the goroutine ends after the record it is on,
+			// and is waited for, so nothing plays on past this input.
+			stop.Store(true)
 		}
 	}
 }

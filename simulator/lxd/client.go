@@ -2,9 +2,11 @@ package lxd
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -101,6 +103,17 @@ func (c *client) evict(reason string) {
 	c.s.stats.evicted.Add(1)
 	c.s.log.Warn("event client evicted", "client", c.id, "remote", c.remote, "reason", reason)
 	c.requestClose(closePolicyViolated, reason)
+}
+
+// writeFailed notes a write that failed. One that timed out is a client
+// that stopped reading: an eviction, logged with its reason, as operators
+// look for; anything else is a connection gone.
+func (c *client) writeFailed(err error) {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		c.evict(fmt.Sprintf("not reading: a write waited %s", c.s.opts.writeWait))
+		return
+	}
+	c.s.log.Info("event client write failed", "client", c.id, "remote", c.remote, "err", err)
 }
 
 // readLoop reads until the connection ends. A normal client sends nothing but
@@ -204,7 +217,7 @@ func (c *client) writeBatch(it item) bool {
 		// The frame is ready-made (see frameOf); gorilla/websocket
 		// writes only control frames, through the same buffer.
 		if _, err := c.bc.Write(it.frame); err != nil {
-			c.s.log.Info("event client write failed", "client", c.id, "remote", c.remote, "err", err)
+			c.writeFailed(err)
 			return false
 		}
 		n++
@@ -214,7 +227,7 @@ func (c *client) writeBatch(it item) bool {
 		it = <-c.queue // only this goroutine receives, so this never blocks
 	}
 	if err := c.bc.Flush(); err != nil {
-		c.s.log.Info("event client write failed", "client", c.id, "remote", c.remote, "err", err)
+		c.writeFailed(err)
 		return false
 	}
 	c.s.stats.written.Add(uint64(n))
