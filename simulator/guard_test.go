@@ -60,16 +60,14 @@ func TestControlRunOpensNoServerFile(t *testing.T) {
 		c.Timeout = 5 * time.Second
 		for _, path := range []string{secret, played, "/dev/zero", "../../../../../../" + secret} {
 			t.Run(listener+path, func(t *testing.T) {
-				start := time.Now()
+				// The client's 5 s timeout bounds the answer: a server
+				// reading /dev/zero would never give one.
 				code, _, body := rawCall(t, c, "POST", base+"/run?scenario="+path, "", nil)
 				if code != 400 || !strings.Contains(body, "is not a built-in scenario") || !strings.Contains(body, "send its YAML as the request body") {
 					t.Errorf("run ?scenario=%s: %d %s, want 400 saying only built-in names are taken", path, code, body)
 				}
 				if strings.Contains(strings.ToLower(body), "secret-marker") {
 					t.Errorf("the answer quotes the file: %s", body)
-				}
-				if d := time.Since(start); d > time.Second {
-					t.Errorf("answered in %v", d)
 				}
 			})
 		}
