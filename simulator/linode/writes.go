@@ -153,6 +153,24 @@ func (b body) integer(field string) (int64, bool, error) {
 	return i, true, nil
 }
 
+// requiredStr reads a string field that must be given.
+func (b body) requiredStr(field string) (string, error) {
+	s, ok, err := b.str(field)
+	if err == nil && !ok {
+		err = fieldErr(field, field+" is required")
+	}
+	return s, err
+}
+
+// requiredInt reads an integer field that must be given.
+func (b body) requiredInt(field string) (int64, error) {
+	n, ok, err := b.integer(field)
+	if err == nil && !ok {
+		err = fieldErr(field, field+" is required")
+	}
+	return n, err
+}
+
 func (b body) boolean(field string, def bool) (bool, error) {
 	v, ok := b[field]
 	if !ok || v == nil {
@@ -447,23 +465,17 @@ func (s *Server) createLinode(c *call) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	typ, ok, err := b.str("type")
+	typ, err := b.requiredStr("type")
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, fieldErr("type", "type is required")
 	}
 	t, ok := account.FindType(typ)
 	if !ok {
 		return nil, fieldErr("type", "A valid plan type by that ID was not found")
 	}
-	region, ok, err := b.str("region")
+	region, err := b.requiredStr("region")
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, fieldErr("region", "region is required")
 	}
 	if _, ok := account.FindRegion(region); !ok {
 		return nil, fieldErr("region", "region is not valid")
@@ -654,12 +666,9 @@ func (s *Server) resizeLinode(c *call) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	typ, ok, err := b.str("type")
+	typ, err := b.requiredStr("type")
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, fieldErr("type", "type is required")
 	}
 	t, ok := account.FindType(typ)
 	if !ok {
@@ -690,12 +699,9 @@ func (s *Server) rebuildLinode(c *call) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	image, ok, err := b.str("image")
+	image, err := b.requiredStr("image")
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, fieldErr("image", "image is required")
 	}
 	if account.ImageLabel(image) == "" {
 		return nil, fieldErr("image", "image is not valid")

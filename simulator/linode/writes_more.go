@@ -15,12 +15,9 @@ func (s *Server) createVolume(c *call) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	label, ok, err := b.str("label")
+	label, err := b.requiredStr("label")
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, fieldErr("label", "label is required")
 	}
 	if len(label) < 1 || len(label) > 32 {
 		return nil, fieldErr("label", "Length must be 1-32 characters")
@@ -113,12 +110,9 @@ func (s *Server) attachVolume(c *call) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	linodeID, ok, err := b.integer("linode_id")
+	linodeID, err := b.requiredInt("linode_id")
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, fieldErr("linode_id", "linode_id is required")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -177,12 +171,9 @@ func (s *Server) resizeVolume(c *call) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	size, ok, err := b.integer("size")
+	size, err := b.requiredInt("size")
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, fieldErr("size", "size is required")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -208,12 +199,9 @@ func (s *Server) cloneVolume(c *call) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	label, ok, err := b.str("label")
+	label, err := b.requiredStr("label")
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, fieldErr("label", "label is required")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -315,12 +303,9 @@ func checkDomain(name string, b body) error {
 	if len(name) < 1 || len(name) > 253 || !strings.Contains(name, ".") || strings.ContainsAny(name, " /_") {
 		return fieldErr("domain", "Domain is not valid.")
 	}
-	typ, ok, err := b.str("type")
+	typ, err := b.requiredStr("type")
 	if err != nil {
 		return err
-	}
-	if !ok {
-		return fieldErr("type", "type is required")
 	}
 	if typ != "master" && typ != "slave" {
 		return fieldErr("type", "Must be one of master, slave")
@@ -403,12 +388,9 @@ func (s *Server) addDevice(c *call) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, ok, err := b.integer("id")
+	id, err := b.requiredInt("id")
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, fieldErr("id", "id is required")
 	}
 	if typ, _, _ := b.str("type"); typ != "linode" {
 		return nil, fieldErr("type", "Must be one of linode, nodebalancer")
