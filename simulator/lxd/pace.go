@@ -64,42 +64,31 @@ func (s *Server) WaitForClients(ctx context.Context) error {
 	if s.roomy() {
 		return nil
 	}
-	var timer *time.Timer
-	for {
+	return s.pollUntil(ctx, "wait for clients", func() bool {
 		s.seqMu.Lock()
 		s.assessLocked()
 		s.seqMu.Unlock()
-		if s.roomy() {
-			return nil
-		}
-		if timer == nil {
-			timer = time.NewTimer(pacePoll)
-			defer timer.Stop()
-		} else {
-			timer.Reset(pacePoll)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("wait for clients: %w", ctx.Err())
-		case <-s.quit:
-			return ErrClosed
-		case <-timer.C:
-		}
-	}
+		return s.roomy()
+	})
 }
 
 // waitHold waits until the hold of the pause and latency faults has room,
 // so that a long pause holds a bounded number of events: the player waits
 // (falls behind) instead of the hold growing.
 func (s *Server) waitHold(ctx context.Context) error {
-	var timer *time.Timer
-	for {
+	return s.pollUntil(ctx, "deliver: wait for a pause to end", func() bool {
 		s.seqMu.Lock()
 		n := len(s.pipe.held)
 		s.seqMu.Unlock()
-		if n < s.heldLimit {
-			return nil
-		}
+		return n < s.heldLimit
+	})
+}
+
+// pollUntil checks done every pacePoll until it holds, ctx is done (an
+// error wrapping ctx's, prefixed with what) or the server closes.
+func (s *Server) pollUntil(ctx context.Context, what string, done func() bool) error {
+	var timer *time.Timer
+	for !done() {
 		if timer == nil {
 			timer = time.NewTimer(pacePoll)
 			defer timer.Stop()
@@ -108,12 +97,13 @@ func (s *Server) waitHold(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("deliver: wait for a pause to end: %w", ctx.Err())
+			return fmt.Errorf("%s: %w", what, ctx.Err())
 		case <-s.quit:
 			return ErrClosed
 		case <-timer.C:
 		}
 	}
+	return nil
 }
 
 // assessLocked looks at every client: it measures how long each has been
