@@ -1,9 +1,11 @@
 package world
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strconv"
+	"time"
 )
 
 // A small scanner for the few fields the fold reads from an encoded event.
@@ -26,7 +28,10 @@ func scanString(b []byte, i int) (raw []byte, next int, escaped bool, err error)
 	if i >= len(b) || b[i] != '"' {
 		return nil, 0, false, errSyntax
 	}
-	for j := i + 1; j < len(b); j++ {
+	// Keys and most values are short: one pass byte by byte. A long
+	// string without escapes is searched for its quote.
+	j := i + 1
+	for end := min(len(b), j+32); j < end; j++ {
 		switch b[j] {
 		case '"':
 			return b[i+1 : j], j + 1, escaped, nil
@@ -35,7 +40,36 @@ func scanString(b []byte, i int) (raw []byte, next int, escaped bool, err error)
 			j++
 		}
 	}
-	return nil, 0, false, errSyntax
+	if escaped {
+		for ; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				return b[i+1 : j], j + 1, true, nil
+			case '\\':
+				j++
+			}
+		}
+		return nil, 0, false, errSyntax
+	}
+	k := bytes.IndexByte(b[j:], '"')
+	if k < 0 {
+		return nil, 0, false, errSyntax
+	}
+	if e := bytes.IndexByte(b[j:j+k], '\\'); e >= 0 {
+		// An escape: read on from it byte by byte.
+		j += e
+		for ; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				return b[i+1 : j], j + 1, true, nil
+			case '\\':
+				j++
+			}
+		}
+		return nil, 0, false, errSyntax
+	}
+	j += k
+	return b[i+1 : j], j + 1, false, nil
 }
 
 // str decodes a string value at b[i].
@@ -193,4 +227,49 @@ func number(b []byte, i int) (int, int, error) {
 	}
 	n, err := strconv.Atoi(string(b[i:end]))
 	return n, end, err
+}
+
+// parseStamp reads a timestamp as daemons write them, RFC 3339 in UTC
+// ("2006-01-02T15:04:05.999999999Z"), without time.Parse's generality; ok
+// is false for any other form, which the caller hands to time.Parse.
+func parseStamp(b []byte) (t time.Time, ok bool) {
+	if len(b) < 20 || b[len(b)-1] != 'Z' || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
+		return t, false
+	}
+	digits := func(s []byte) (int, bool) {
+		n := 0
+		for _, c := range s {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	year, ok1 := digits(b[0:4])
+	month, ok2 := digits(b[5:7])
+	day, ok3 := digits(b[8:10])
+	hour, ok4 := digits(b[11:13])
+	minute, ok5 := digits(b[14:16])
+	sec, ok6 := digits(b[17:19])
+	// Days past the 28th are left to time.Parse, which knows each
+	// month's length.
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || month < 1 || month > 12 || day < 1 || day > 28 || hour > 23 || minute > 59 || sec > 59 {
+		return t, false
+	}
+	ns := 0
+	if frac := b[19 : len(b)-1]; len(frac) > 0 {
+		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
+			return t, false
+		}
+		n, ok := digits(frac[1:])
+		if !ok {
+			return t, false
+		}
+		for range 10 - len(frac) {
+			n *= 10
+		}
+		ns = n
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, ns, time.UTC), true
 }

@@ -71,7 +71,22 @@ type Object struct {
 
 	parent   *Object
 	children map[Key]*Object
+	enc      [EncodedSlots][]byte // see Encoded
 }
+
+// EncodedSlots is how many encodings of an object its readers may keep with
+// it (see Object.Encoded).
+const EncodedSlots = 2
+
+// Encoded returns the encoding a reader kept in slot i (SetEncoded) since
+// the object, or one of its children, last changed; nil when there is none.
+// A reader that answers many requests about the same objects (the fake
+// daemon's REST reads) encodes each object once per change.
+func (o *Object) Encoded(i int) []byte { return o.enc[i] }
+
+// SetEncoded keeps an encoding of the object in slot i until the object or
+// one of its children changes. b must not be changed afterwards.
+func (o *Object) SetEncoded(i int, b []byte) { o.enc[i] = b }
 
 // Detail is what a request says about an object that its lifecycle event
 // does not carry. The fake daemon hands it to ApplyWith with the event the
@@ -116,9 +131,30 @@ type World struct {
 	// only when asked (Now): most events need no time.
 	stamp    [64]byte
 	stampLen int
+	// parsed is the last stamp Now read, so that events sharing a time
+	// are read once.
+	parsed    [64]byte
+	parsedLen int
 	applied  uint64
 
 	names []string // scratch for MatchSource
+	// version counts the changes to objects (see Version).
+	version uint64
+}
+
+// Version is a number that changes whenever an object is made, changed,
+// renamed or removed (operations aside), so a reader may keep what it
+// built from the objects for as long as the version stays.
+func (w *World) Version() uint64 { return w.version }
+
+// touch notes a change to an object: its encodings and its parent's (whose
+// own may show its children) are dropped.
+func (w *World) touch(o *Object) {
+	w.version++
+	o.enc = [EncodedSlots][]byte{}
+	if o.parent != nil {
+		o.parent.enc = [EncodedSlots][]byte{}
+	}
 }
 
 // loggingHead starts every logging event as daemons encode it; one is
@@ -141,7 +177,19 @@ func (w *World) Applied() uint64 { return w.applied }
 // Now is the time of the latest event applied.
 func (w *World) Now() time.Time {
 	if w.stampLen > 0 {
-		if at, err := time.Parse(time.RFC3339Nano, string(w.stamp[:w.stampLen])); err == nil && at.After(w.now) {
+		if w.stampLen == w.parsedLen && w.stamp == w.parsed {
+			w.stampLen = 0 // the stamp Now last read
+			return w.now
+		}
+		w.parsed, w.parsedLen = w.stamp, w.stampLen
+		at, ok := parseStamp(w.stamp[:w.stampLen])
+		if !ok {
+			var err error
+			if at, err = time.Parse(time.RFC3339Nano, string(w.stamp[:w.stampLen])); err != nil {
+				at = time.Time{}
+			}
+		}
+		if at.After(w.now) {
 			w.now = at
 		}
 		w.stampLen = 0
@@ -206,7 +254,7 @@ func (w *World) ApplyWith(ev []byte, d *Detail) error {
 	w.applied++
 	switch string(typ) {
 	case events.LXDTypeLifecycle:
-		if lm.action == "" {
+		if lm.action == nil {
 			// The type came after the metadata.
 			var err error
 			if lm, _, err = parseLifecycle(ev, meta); err != nil {
@@ -243,42 +291,37 @@ func internStr(b []byte, i int) (string, int, error) {
 	return str(b, i)
 }
 
-// lcMeta is what the fold reads of a lifecycle event's metadata.
+// lcMeta is what the fold reads of a lifecycle event's metadata. The
+// context is read only when the action needs it (see context).
 type lcMeta struct {
-	action, source string
-	ctx            map[string]string
+	action []byte // as encoded, without its quotes
+	source string
+	ev     []byte
+	ctxAt  int // where the context object starts in ev; -1 for none
 }
 
 // parseLifecycle reads a lifecycle event's metadata starting at ev[meta],
 // and returns the index after it.
 func parseLifecycle(ev []byte, meta int) (lcMeta, int, error) {
-	var m lcMeta
+	m := lcMeta{ev: ev, ctxAt: -1}
 	it := object{b: ev}
 	for it.start(meta); it.next(); {
 		switch string(it.key) {
 		case "action":
-			m.action, it.i, it.err = str(ev, it.v)
+			var esc bool
+			m.action, it.i, esc, it.err = scanString(ev, it.v)
+			if esc && it.err == nil {
+				var a string
+				a, _, it.err = str(ev, it.v)
+				m.action = []byte(a)
+			}
 		case "source":
 			m.source, it.i, it.err = str(ev, it.v)
 		case "context":
-			if ev[it.v] != '{' {
-				it.skip()
-				continue
+			if ev[it.v] == '{' {
+				m.ctxAt = it.v
 			}
-			c := object{b: ev}
-			for c.start(it.v); c.next(); {
-				if ev[c.v] != '"' {
-					c.skip()
-					continue
-				}
-				var v string
-				v, c.i, c.err = str(ev, c.v)
-				if m.ctx == nil {
-					m.ctx = map[string]string{}
-				}
-				m.ctx[string(c.key)] = v
-			}
-			it.set(c.i, c.err)
+			it.skip()
 		default:
 			it.skip()
 		}
@@ -289,16 +332,42 @@ func parseLifecycle(ev []byte, meta int) (lcMeta, int, error) {
 	return m, it.i, nil
 }
 
+// context reads the string values of the event's context; nil when it has
+// none. parseLifecycle has checked that the context is well formed.
+func (m *lcMeta) context() map[string]string {
+	if m.ctxAt < 0 {
+		return nil
+	}
+	var ctx map[string]string
+	c := object{b: m.ev}
+	for c.start(m.ctxAt); c.next(); {
+		if m.ev[c.v] != '"' {
+			c.skip()
+			continue
+		}
+		var v string
+		v, c.i, c.err = str(m.ev, c.v)
+		if ctx == nil {
+			ctx = map[string]string{}
+		}
+		ctx[string(c.key)] = v
+	}
+	return ctx
+}
+
 // lifecycle applies a lifecycle event.
 func (w *World) lifecycle(m lcMeta, project, location string, at time.Time, d *Detail) error {
-	action, source, ctx := m.action, m.source, m.ctx
-	a := w.cat.Action(action)
+	a := w.cat.Action(string(m.action))
 	if a == nil || a.Effect == catalog.EffectNone {
 		return nil // an action this flavour does not know, or one on no object
 	}
-	k, names, err := w.keyOf(a, source, project)
+	k, names, err := w.keyOf(a, m.source, project)
 	if err != nil {
 		return err
+	}
+	var ctx map[string]string
+	if a.Effect == catalog.EffectCreate || a.Effect == catalog.EffectRename {
+		ctx = m.context()
 	}
 	switch a.Effect {
 	case catalog.EffectDelete:
@@ -371,6 +440,7 @@ func (w *World) lifecycle(m lcMeta, project, location string, at time.Time, d *D
 			o.Type = d.Type
 		}
 	}
+	w.touch(o)
 	return nil
 }
 
@@ -419,8 +489,10 @@ func (w *World) keyOf(a *catalog.LXDAction, source, project string) (Key, []stri
 	proj := ""
 	if a.ProjectScoped {
 		proj = project
-		if q, err := url.ParseQuery(query); err == nil && q.Get("project") != "" {
-			proj = q.Get("project")
+		if query != "" {
+			if q, err := url.ParseQuery(query); err == nil && q.Get("project") != "" {
+				proj = q.Get("project")
+			}
 		}
 		if proj == "" {
 			proj = "default"
@@ -451,6 +523,7 @@ var parentOf = map[string]struct {
 // event on an object says it exists, and so do its parents.
 func (w *World) put(o *Object) {
 	w.objs[o.Key] = o
+	w.version++
 	po, ok := parentOf[o.Kind]
 	if !ok {
 		return
@@ -473,6 +546,7 @@ func (w *World) put(o *Object) {
 		p.children = map[Key]*Object{}
 	}
 	p.children[o.Key] = o
+	w.touch(p)
 }
 
 // remove deletes an object and its children.
@@ -482,6 +556,7 @@ func (w *World) remove(o *Object) {
 		w.remove(c)
 	}
 	delete(w.objs, o.Key)
+	w.touch(o)
 	if o.parent != nil {
 		delete(o.parent.children, o.Key)
 	}
@@ -495,6 +570,7 @@ func (w *World) rename(o *Object, k Key, name string) {
 	}
 	oldPath := o.Path
 	o.Key, o.Name = k, name
+	w.touch(o)
 	w.objs[k] = o
 	if o.parent != nil {
 		o.parent.children[k] = o
@@ -519,6 +595,7 @@ func (w *World) dropProject(name string) {
 	for k, o := range w.objs {
 		if k.Project == name {
 			delete(w.objs, k)
+			w.touch(o)
 			if o.parent != nil {
 				delete(o.parent.children, k)
 			}
@@ -540,6 +617,7 @@ func (w *World) moveProject(old, name string) {
 			delete(o.parent.children, o.Key)
 		}
 		o.Project = name
+		w.touch(o)
 	}
 	for _, o := range moved {
 		if o.Kind == "profile" && o.Name == "default" && o.Detail != nil && o.Detail.Description == "Default LXD profile for project "+old {

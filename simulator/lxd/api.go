@@ -33,12 +33,17 @@ type call struct {
 type reply struct {
 	code     int
 	meta     any
+	raw      []byte // meta already encoded (see okRaw); meta is then unused
 	location string
 	op       *operation
 	run      func() error // the operation's work, run after the 202 is written
 }
 
 func ok(meta any) *reply { return &reply{code: http.StatusOK, meta: meta} }
+
+// okRaw is ok for metadata already encoded as JSON (kept with the world's
+// objects, see encoded.go), written as it is.
+func okRaw(b []byte) *reply { return &reply{code: http.StatusOK, raw: b} }
 
 // emptyOK is LXD's EmptySyncResponse: 200 with metadata {}.
 func emptyOK() *reply { return &reply{code: http.StatusOK, meta: map[string]any{}} }
@@ -67,9 +72,12 @@ func (s *Server) handle(h route, open bool) http.Handler {
 			return
 		}
 		c := &call{s: s, r: r, rq: requestorOf(r)}
-		reqCtx := map[string]string{"ip": c.rq.Address, "method": r.Method, "protocol": c.rq.Protocol, "url": r.RequestURI, "username": c.rq.Username}
-		if trusted {
-			s.logEvent("debug", "Handling API request", reqCtx)
+		var reqCtx map[string]string
+		if s.opts.Logging {
+			reqCtx = map[string]string{"ip": c.rq.Address, "method": r.Method, "protocol": c.rq.Protocol, "url": r.RequestURI, "username": c.rq.Username}
+			if trusted {
+				s.logEvent("debug", "Handling API request", reqCtx)
+			}
 		}
 		if r.Method != http.MethodGet && r.Body != nil {
 			b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
@@ -97,10 +105,14 @@ func (s *Server) handle(h route, open bool) http.Handler {
 			s.answerAsync(w, rep)
 			return
 		}
-		env := syncResponse{Type: "sync", Status: "Success", StatusCode: 200, Metadata: rep.meta}
 		if rep.location != "" {
 			w.Header().Set("Location", rep.location)
 		}
+		if rep.raw != nil {
+			s.answerRaw(w, rep.code, rep.raw)
+			return
+		}
+		env := syncResponse{Type: "sync", Status: "Success", StatusCode: 200, Metadata: rep.meta}
 		s.answer(w, rep.code, env)
 	})
 }

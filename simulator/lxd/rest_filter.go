@@ -93,6 +93,9 @@ func filterTokens(s string) ([]string, error) {
 	return out, nil
 }
 
+// empty reports whether the filter lets every instance through.
+func (f *filter) empty() bool { return f == nil || len(f.clauses) == 0 }
+
 // match reports whether an instance passes the filter.
 func (f *filter) match(in *instanceObj) bool {
 	if f == nil || len(f.clauses) == 0 {

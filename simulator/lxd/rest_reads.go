@@ -79,34 +79,50 @@ func (s *Server) getInstances(c *call) (*reply, error) {
 		return nil, err
 	}
 	level := c.level()
-	var objs []any
-	var urls []string
-	s.withWorld(func(w *world.World) {
-		for _, o := range w.List("instance", project) {
-			inst := s.instanceOf(o)
-			if !f.match(&inst) {
-				continue
-			}
-			switch level {
-			case 0:
-				urls = append(urls, instanceURL(o.Project, o.Name))
-			case 1:
-				objs = append(objs, inst)
-			default:
-				objs = append(objs, instanceFull{instanceObj: inst, Backups: s.backupsOf(o), State: stateOf(o), Snapshots: s.snapshotsOf(o)})
-			}
-		}
-	})
 	if level == 0 {
+		var urls []string
+		s.withWorld(func(w *world.World) {
+			for _, o := range w.List("instance", project) {
+				if inst := s.instanceOf(o); f.match(&inst) {
+					urls = append(urls, instanceURL(o.Project, o.Name))
+				}
+			}
+		})
 		if urls == nil {
 			urls = []string{}
 		}
 		return ok(urls), nil
 	}
-	if objs == nil {
-		objs = []any{}
+	// Objects: each instance's encoding, kept with it (encoded.go); the
+	// whole list too when there is no filter.
+	enc := s.instanceJSON
+	if level > 1 {
+		enc = s.fullJSON
 	}
-	return ok(objs), nil
+	build := func(w *world.World) []byte {
+		b := []byte{'['}
+		for _, o := range w.List("instance", project) {
+			if !f.empty() {
+				if inst := s.instanceOf(o); !f.match(&inst) {
+					continue
+				}
+			}
+			if len(b) > 1 {
+				b = append(b, ',')
+			}
+			b = append(b, enc(o)...)
+		}
+		return append(b, ']')
+	}
+	var body []byte
+	s.withWorld(func(w *world.World) {
+		if f.empty() {
+			body = s.cachedList(w, listKey{"instance", project, level}, func() []byte { return build(w) })
+		} else {
+			body = build(w)
+		}
+	})
+	return okRaw(body), nil
 }
 
 // instanceKey is the instance a request names.
@@ -125,17 +141,20 @@ func (s *Server) getInstance(c *call) (*reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	full := c.level() > 0
-	rep, err := s.oneOf(c, k, "Instance", func(o *world.Object) any {
-		if full {
-			return s.fullOf(o)
+	enc := s.instanceJSON
+	if c.level() > 0 {
+		enc = s.fullJSON
+	}
+	var body []byte
+	s.withWorld(func(w *world.World) {
+		if o := w.Get(k); o != nil {
+			body = enc(o)
 		}
-		return s.instanceOf(o)
 	})
-	if err != nil {
+	if body == nil {
 		return nil, s.noInstance(k.Project, k.Path)
 	}
-	return rep, nil
+	return okRaw(body), nil
 }
 
 // getInstanceState answers GET /1.0/instances/NAME/state.

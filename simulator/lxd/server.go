@@ -215,7 +215,8 @@ type Server struct {
 
 	rest *restState // REST objects
 
-	worldMu sync.Mutex   // guards world; taken after s.seqMu, never before
+	worldMu sync.Mutex   // guards world and lists; taken after s.seqMu, never before
+	lists   listCache    // encoded list answers (encoded.go)
 	world   *world.World // the daemon's state, folded from every event served
 	ops     opStore      // operations of async requests
 
