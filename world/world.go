@@ -135,7 +135,7 @@ type World struct {
 	// are read once.
 	parsed    [64]byte
 	parsedLen int
-	applied  uint64
+	applied   uint64
 
 	names []string // scratch for MatchSource
 	// version counts the changes to objects (see Version).
