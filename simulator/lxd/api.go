@@ -33,7 +33,10 @@ type call struct {
 type reply struct {
 	code     int
 	meta     any
-	raw      []byte // meta already encoded (see okRaw); meta is then unused
+	raw      []byte   // meta already encoded (see okRaw); meta is then unused
+	elems    [][]byte // with array, meta is a JSON array of these, arrayLen bytes long
+	array    bool
+	arrayLen int
 	location string
 	op       *operation
 	run      func() error // the operation's work, run after the 202 is written
@@ -110,6 +113,10 @@ func (s *Server) handle(h route, open bool) http.Handler {
 		}
 		if rep.raw != nil {
 			s.answerRaw(w, rep.code, rep.raw)
+			return
+		}
+		if rep.array {
+			s.answerArray(w, rep.code, rep.arrayLen, rep.elems)
 			return
 		}
 		env := syncResponse{Type: "sync", Status: "Success", StatusCode: 200, Metadata: rep.meta}

@@ -1,7 +1,10 @@
 package lxd
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 
@@ -54,6 +57,11 @@ func mustJSON(v any) []byte {
 	return b
 }
 
+// listKeepMax is the largest list answer kept whole: a bigger one (a world
+// of 100,000 instances lists 80 MB with recursion=2) is written from its
+// objects' encodings each time instead of being kept twice.
+const listKeepMax = 16 << 20
+
 // listCache keeps encoded list answers while the world's version stays.
 // s.worldMu guards it. Its keys are the lists' kinds, scopes and levels, of
 // projects that exist, so it stays small; it is emptied when the world
@@ -61,6 +69,7 @@ func mustJSON(v any) []byte {
 type listCache struct {
 	version uint64
 	bodies  map[listKey][]byte
+	keepMax int // listKeepMax; tests lower it
 }
 
 type listKey struct {
@@ -68,20 +77,45 @@ type listKey struct {
 	level         int
 }
 
-// cachedList returns a list answer built by build, built again only after
-// the world changed. s.worldMu must be held.
-func (s *Server) cachedList(w *world.World, k listKey, build func() []byte) []byte {
+// cachedList returns a list answer kept for k since the world last changed,
+// or nil. s.worldMu must be held.
+func (s *Server) cachedList(w *world.World, k listKey) []byte {
+	if lc := &s.lists; lc.bodies != nil && lc.version == w.Version() {
+		return lc.bodies[k]
+	}
+	return nil
+}
+
+// keepList keeps a list answer for k until the world changes. s.worldMu
+// must be held.
+func (s *Server) keepList(w *world.World, k listKey, b []byte) {
 	lc := &s.lists
 	if v := w.Version(); lc.bodies == nil || lc.version != v {
 		lc.version = v
 		lc.bodies = map[listKey][]byte{}
 	}
-	if b, ok := lc.bodies[k]; ok {
-		return b
-	}
-	b := build()
 	lc.bodies[k] = b
-	return b
+}
+
+// jsonArray is a JSON array of encoded elements, its length and, when it
+// is not larger than keepMax, the array itself.
+func jsonArray(elems [][]byte, keepMax int) (n int, whole []byte) {
+	n = 2 + max(len(elems)-1, 0)
+	for _, e := range elems {
+		n += len(e)
+	}
+	if n > keepMax {
+		return n, nil
+	}
+	whole = make([]byte, 0, n)
+	whole = append(whole, '[')
+	for i, e := range elems {
+		if i > 0 {
+			whole = append(whole, ',')
+		}
+		whole = append(whole, e...)
+	}
+	return n, append(whole, ']')
 }
 
 // syncHead is LXD's sync envelope up to its metadata; syncTail ends it.
@@ -97,18 +131,44 @@ var (
 // answerRaw writes a sync answer whose metadata is already encoded, as
 // answer would write it, with its length.
 func (s *Server) answerRaw(w http.ResponseWriter, code int, meta []byte) {
+	s.writeRaw(w, code, len(meta), func(w io.Writer) { w.Write(meta) })
+}
+
+// answerArray is answerRaw for a JSON array of n bytes written from its
+// encoded elements.
+func (s *Server) answerArray(w http.ResponseWriter, code, n int, elems [][]byte) {
+	s.writeRaw(w, code, n, func(w io.Writer) {
+		// Elements are small: gather them into large writes.
+		bw := bufio.NewWriterSize(w, 64<<10)
+		bw.WriteByte('[')
+		for i, e := range elems {
+			if i > 0 {
+				bw.WriteByte(',')
+			}
+			bw.Write(e)
+		}
+		bw.WriteByte(']')
+		bw.Flush()
+	})
+}
+
+// writeRaw writes a sync answer whose n bytes of metadata write writes.
+func (s *Server) writeRaw(w http.ResponseWriter, code, n int, write func(w io.Writer)) {
 	if s.opts.Logging {
-		b := make([]byte, 0, len(syncHead)+len(meta)+1)
-		b = append(append(append(b, syncHead...), meta...), '}')
-		if msg, ok := scenarios.LXDIndentLog("WriteJSON", b); ok {
+		var b bytes.Buffer
+		b.Grow(len(syncHead) + n + 1)
+		b.Write(syncHead)
+		write(&b)
+		b.WriteByte('}')
+		if msg, ok := scenarios.LXDIndentLog("WriteJSON", b.Bytes()); ok {
 			s.logEvent("debug", msg, map[string]string{"http_code": strconv.Itoa(code)})
 		}
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(syncHead)+len(meta)+len(syncTail)))
+	h.Set("Content-Length", strconv.Itoa(len(syncHead)+n+len(syncTail)))
 	w.WriteHeader(code)
 	w.Write(syncHead)
-	w.Write(meta)
+	write(w)
 	w.Write(syncTail)
 }

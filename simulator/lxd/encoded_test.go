@@ -28,7 +28,22 @@ func playEvent(t *testing.T, s *Server, action, source, ctx string) {
 // and 1) give, after each change, byte for byte what encoding the world's
 // objects afresh gives: what a client reads is never an older state.
 func TestEncodedAnswersFollowTheWorld(t *testing.T) {
-	s := withInstances(t, 8)
+	for _, tc := range []struct {
+		name    string
+		keepMax int
+	}{
+		{"lists kept whole", listKeepMax},
+		{"lists written from their elements", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := withInstances(t, 8)
+			s.withWorld(func(*world.World) { s.lists.keepMax = tc.keepMax })
+			encodedAnswersFollowTheWorld(t, s)
+		})
+	}
+}
+
+func encodedAnswersFollowTheWorld(t *testing.T, s *Server) {
 	hc := &http.Client{Timeout: 10 * time.Second}
 	urls := []string{
 		"/1.0/instances?recursion=1", "/1.0/instances?recursion=2", "/1.0/instances?filter=&recursion=2",

@@ -2,6 +2,7 @@ package lxd
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -99,30 +100,35 @@ func (s *Server) getInstances(c *call) (*reply, error) {
 	if level > 1 {
 		enc = s.fullJSON
 	}
-	build := func(w *world.World) []byte {
-		b := []byte{'['}
+	var whole []byte
+	var elems [][]byte
+	n := 0
+	s.withWorld(func(w *world.World) {
+		k := listKey{"instance", project, level}
+		if f.empty() {
+			if whole = s.cachedList(w, k); whole != nil {
+				return
+			}
+		}
 		for _, o := range w.List("instance", project) {
 			if !f.empty() {
 				if inst := s.instanceOf(o); !f.match(&inst) {
 					continue
 				}
 			}
-			if len(b) > 1 {
-				b = append(b, ',')
-			}
-			b = append(b, enc(o)...)
+			elems = append(elems, enc(o))
 		}
-		return append(b, ']')
-	}
-	var body []byte
-	s.withWorld(func(w *world.World) {
-		if f.empty() {
-			body = s.cachedList(w, listKey{"instance", project, level}, func() []byte { return build(w) })
-		} else {
-			body = build(w)
+		n, whole = jsonArray(elems, s.lists.keepMax)
+		if whole != nil && f.empty() {
+			s.keepList(w, k, whole)
 		}
 	})
-	return okRaw(body), nil
+	if whole != nil {
+		return okRaw(whole), nil
+	}
+	// Too large to keep whole: written from the encodings, which are
+	// never changed once made.
+	return &reply{code: http.StatusOK, array: true, arrayLen: n, elems: elems}, nil
 }
 
 // instanceKey is the instance a request names.

@@ -238,6 +238,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		opts:      opts,
 		flavor:    flavor,
+		lists:     listCache{keepMax: listKeepMax},
 		types:     events.LXDTypes[string(flavor)],
 		log:       opts.Logger,
 		queueSize: opts.QueueSize,
