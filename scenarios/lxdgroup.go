@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -470,12 +471,9 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 	setStatus(events.OpRunning)
 	g.op(15*time.Microsecond, op, opProject)
 	g.log(600*time.Microsecond, "debug", "Handling API request", logCtx{{"ip", rq.Address}, {"method", "GET"}, {"protocol", rq.Protocol}, {"url", "/1.0/operations/" + op.ID + "/wait"}, {"username", rq.Username}})
-	took := req.verbDef.took
+	took := orDefaultTook(req.verbDef.took)
 	if req.took != nil {
 		took = *req.took
-	}
-	if took == 0 {
-		took = 5 * time.Millisecond
 	}
 	g.step(took)
 	if req.fail != "" {
@@ -524,4 +522,35 @@ func syncResponse(meta string) string {
 func errorResponse(code int, msg string) string {
 	m, _ := json.Marshal(msg)
 	return fmt.Sprintf("Error Response\n\t{\n\t\t\"type\": \"error\",\n\t\t\"status\": \"\",\n\t\t\"status_code\": 0,\n\t\t\"operation\": \"\",\n\t\t\"error_code\": %d,\n\t\t\"error\": %s,\n\t\t\"metadata\": null\n\t}", code, m)
+}
+
+// defaultTook is how long an operation runs when its verb names no time.
+const defaultTook = 5 * time.Millisecond
+
+func orDefaultTook(d time.Duration) time.Duration {
+	if d == 0 {
+		return defaultTook
+	}
+	return d
+}
+
+// opTook maps each operation description to the usual duration of the
+// verbs whose operation it is (the longest, where several share one).
+var opTook = sync.OnceValue(func() map[string]time.Duration {
+	cat := catalog.MustLXD(catalog.DefaultFlavor)
+	m := map[string]time.Duration{}
+	for _, v := range lxdVerbs {
+		if a := cat.Action(v.action); a != nil && a.Operation != "" {
+			m[a.Operation] = max(m[a.Operation], v.took)
+		}
+	}
+	return m
+})
+
+// LXDOperationTook returns how long an LXD operation with this description
+// usually runs: the duration its scenario verb takes by default (a step's
+// took: overrides it there), 5 ms for operations no verb times. The fake
+// daemon's REST operations take the same time on its virtual clock.
+func LXDOperationTook(description string) time.Duration {
+	return orDefaultTook(opTook()[description])
 }
