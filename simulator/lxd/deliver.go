@@ -85,7 +85,7 @@ func (s *Server) Deliver(ctx context.Context, r *scenarios.Record) error {
 	if r.Time.After(s.lastAt) {
 		s.lastAt = r.Time
 	}
-	s.fold(r.JSON, nil)
+	s.fold(framePayload(ev.frame), nil) // the frame's copy: r.JSON is the caller's
 	s.submit(ev)
 	s.seqMu.Unlock()
 	if s.opts.Backpressure {
@@ -170,6 +170,18 @@ func frameOf(j []byte) []byte {
 		f = append(f, '\n')
 	}
 	return f
+}
+
+// framePayload is the event a frame made by frameOf carries (with its
+// newline).
+func framePayload(f []byte) []byte {
+	switch f[1] & 0x7f {
+	case 126:
+		return f[4:]
+	case 127:
+		return f[10:]
+	}
+	return f[2:]
 }
 
 // fault acts on a fault record. Faults that touch the stream (disconnect,

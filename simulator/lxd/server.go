@@ -224,9 +224,10 @@ type Server struct {
 
 	rest *restState // REST objects
 
-	worldMu sync.Mutex   // guards world and lists; taken after s.seqMu, never before
-	lists   listCache    // encoded list answers (encoded.go)
-	world   *world.World // the daemon's state, folded from every event served
+	worldMu  sync.Mutex   // guards world and lists; taken after s.seqMu and folder.mu, never before
+	folder   folder       // the fold's queue (world.go)
+	lists    listCache    // encoded list answers (encoded.go)
+	world    *world.World // the daemon's state, folded from every event served
 	ops      opStore      // operations of async requests
 	failures failures     // http-error, operation-error and start-failure faults in force
 
@@ -355,6 +356,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.wg.Add(1)
 	go s.releaser()
+	s.startFolder()
 	return s, nil
 }
 
@@ -501,6 +503,7 @@ func (s *Server) Close() error {
 		}
 		<-done
 	}
+	s.stopFolder()
 	if err != nil {
 		return fmt.Errorf("close lxd server: %w", err)
 	}

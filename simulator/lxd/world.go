@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/eventsim/eventsim/events"
@@ -17,23 +18,136 @@ import (
 // request, is folded into it in stream order (s.seqMu held), and the REST
 // reads of instances, images, networks, warnings, the cluster, certificates
 // and operations answer from it.
+//
+// The fold runs beside the fan-out, on its own goroutine (foldLoop): fold
+// queues an event and returns, and withWorld first waits until every event
+// queued before it has been applied. An event is queued before it is sent
+// to anyone, so a client that received an event and then reads sees its
+// effect, as with a fold done in line; and the player's goroutine, which
+// sends each event, does not also fold it.
 
-// fold applies an event the server is about to send to its world. s.seqMu
-// must be held, so the world changes in the order clients see the events.
-func (s *Server) fold(ev []byte, d *world.Detail) {
-	s.worldMu.Lock()
-	err := s.world.ApplyWith(ev, d)
-	s.worldMu.Unlock()
-	if err != nil {
+// foldQueueMax bounds the events queued for the fold: past it, fold waits
+// for the folder, so a fold slower than the stream costs time, not memory.
+const foldQueueMax = 8192
+
+// folder is the fold's queue. Its mutex is taken before s.worldMu, never
+// after.
+type folder struct {
+	mu      sync.Mutex
+	cond    sync.Cond // on mu: work queued, work folded, room made
+	pending []foldItem
+	queued  uint64 // events ever queued
+	folded  uint64 // of them, applied
+	running bool   // foldLoop is running; without it fold applies in line
+	idle    bool   // foldLoop waits for work
+	stop    bool   // Close asked foldLoop to finish
+	done    chan struct{}
+}
+
+type foldItem struct {
+	ev []byte // never changed once queued
+	d  *world.Detail
+}
+
+// startFolder starts the fold's goroutine.
+func (s *Server) startFolder() {
+	f := &s.folder
+	f.mu.Lock()
+	f.cond.L = &f.mu
+	f.running, f.done = true, make(chan struct{})
+	f.mu.Unlock()
+	go s.foldLoop()
+}
+
+// stopFolder lets the fold's goroutine apply what is queued and end; from
+// then on fold applies in line.
+func (s *Server) stopFolder() {
+	f := &s.folder
+	f.mu.Lock()
+	if !f.running {
+		f.mu.Unlock()
+		return
+	}
+	f.stop = true
+	f.cond.Broadcast()
+	f.mu.Unlock()
+	<-f.done
+}
+
+// foldLoop applies queued events, in batches, in queue order.
+func (s *Server) foldLoop() {
+	f := &s.folder
+	var batch []foldItem
+	f.mu.Lock()
+	for {
+		for len(f.pending) == 0 && !f.stop {
+			f.idle = true
+			f.cond.Wait()
+			f.idle = false
+		}
+		if len(f.pending) == 0 { // stopping, and nothing left
+			f.running = false
+			f.mu.Unlock()
+			close(f.done)
+			return
+		}
+		batch, f.pending = f.pending, batch[:0]
+		f.mu.Unlock()
+		s.worldMu.Lock()
+		for _, it := range batch {
+			s.apply(it.ev, it.d)
+		}
+		s.worldMu.Unlock()
+		clear(batch)
+		f.mu.Lock()
+		f.folded += uint64(len(batch))
+		f.cond.Broadcast()
+	}
+}
+
+// apply folds one event. s.worldMu must be held.
+func (s *Server) apply(ev []byte, d *world.Detail) {
+	if err := s.world.ApplyWith(ev, d); err != nil {
 		s.log.Debug("world: event not folded", "err", err)
 	}
 }
 
-// withWorld runs f with the world locked, for reads.
-func (s *Server) withWorld(f func(w *world.World)) {
+// fold queues an event the server is about to send for its world. s.seqMu
+// must be held, so the world changes in the order clients see the events;
+// ev must not change afterwards.
+func (s *Server) fold(ev []byte, d *world.Detail) {
+	f := &s.folder
+	f.mu.Lock()
+	for f.running && len(f.pending) >= foldQueueMax {
+		f.cond.Wait()
+	}
+	if !f.running {
+		f.mu.Unlock()
+		s.worldMu.Lock()
+		s.apply(ev, d)
+		s.worldMu.Unlock()
+		return
+	}
+	f.pending = append(f.pending, foldItem{ev, d})
+	f.queued++
+	if f.idle {
+		f.cond.Broadcast()
+	}
+	f.mu.Unlock()
+}
+
+// withWorld runs f with the world locked, once every event queued before
+// the call has been folded.
+func (s *Server) withWorld(fn func(w *world.World)) {
+	f := &s.folder
+	f.mu.Lock()
+	for target := f.queued; f.folded < target && f.running; {
+		f.cond.Wait()
+	}
+	f.mu.Unlock()
 	s.worldMu.Lock()
 	defer s.worldMu.Unlock()
-	f(s.world)
+	fn(s.world)
 }
 
 // seedWorld folds the objects a new server has (Options.Projects, Pools,
