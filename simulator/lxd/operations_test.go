@@ -1,10 +1,13 @@
 package lxd
 
 import (
+	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -334,4 +337,62 @@ func TestFinishedOperationKeptAtSpeed(t *testing.T) {
 	if code != 200 || !strings.Contains(string(env.Metadata), op.ID) {
 		t.Errorf("GET /1.0/operations 1 s after the operation ended: %d %s, want it listed", code, env.Metadata)
 	}
+}
+
+// TestLXCOperationsTakeTime: the real lxc against a daemon whose operations
+// take visible time (speed 2: launching from an image runs 1.5 s, then the
+// start 0.4 s): launch works, and a running operation is listed by
+// lxc operation list, shown by lxc operation show and cancelled by
+// lxc operation delete.
+func TestLXCOperationsTakeTime(t *testing.T) {
+	s := newTestServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Speed: 2})
+	sock := s.SocketPath()
+	file, fp := imageTarball(t)
+	lxcRun(t, sock, "", "image", "import", file, "--alias", "deb")
+	start := time.Now()
+	lxcRun(t, sock, "", "launch", "deb", "c1")
+	if d := time.Since(start); d < 1500*time.Millisecond {
+		t.Errorf("lxc launch took %s, want at least the 1.9 s its operations take at speed 2", d)
+	}
+	if out := lxcRun(t, sock, "", "list", "--format", "csv", "-c", "ns"); out != "c1,RUNNING\n" {
+		t.Errorf("lxc list after launch: %q", out)
+	}
+
+	// A token runs until it is cancelled, so lxc finds it running.
+	code, h, env := do2(t, s, "POST", "/1.0/images/"+fp+"/secret")
+	tok := asyncOp(t, code, h, env)
+	list := lxcRun(t, sock, "", "operation", "list", "--format", "csv")
+	if !strings.Contains(list, tok.ID+",TOKEN,Image download token,RUNNING,YES,") {
+		t.Errorf("lxc operation list lacks the running token %s:\n%s", tok.ID, list)
+	}
+	show := lxcRun(t, sock, "", "operation", "show", tok.ID)
+	for _, want := range []string{"id: " + tok.ID, "class: token", "status: Running", "may_cancel: true", "- /1.0/images/" + fp} {
+		if !strings.Contains(show, want) {
+			t.Errorf("lxc operation show lacks %q:\n%s", want, show)
+		}
+	}
+	lxcRun(t, sock, "", "operation", "delete", tok.ID)
+	if show := lxcRun(t, sock, "", "operation", "show", tok.ID); !strings.Contains(show, "status: Cancelled") {
+		t.Errorf("lxc operation show after delete:\n%s", show)
+	}
+}
+
+// do2 is do over the unix socket, for servers without TCP.
+func do2(t *testing.T, s *Server, method, path string) (int, http.Header, envelope) {
+	t.Helper()
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", s.SocketPath())
+	}}}
+	req, _ := http.NewRequest(method, "http://lxd"+path, nil)
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var env envelope
+	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, env
 }
