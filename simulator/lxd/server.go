@@ -224,8 +224,8 @@ type Server struct {
 
 	rest *restState // REST objects
 
-	worldMu sync.Mutex   // guards world; taken after s.seqMu, never before
-	world   *world.World // the daemon's state, folded from every event served
+	worldMu  sync.Mutex   // guards world; taken after s.seqMu, never before
+	world    *world.World // the daemon's state, folded from every event served
 	ops      opStore      // operations of async requests
 	failures failures     // http-error, operation-error and start-failure faults in force
 
