@@ -170,7 +170,7 @@ func appendLXDEvent(b []byte, typ string, at time.Time, meta []byte, location, p
 // appendLXDEventHead writes the envelope up to the metadata.
 func appendLXDEventHead(b []byte, typ string, at time.Time) []byte {
 	b = append(b, `{"type":`...)
-	b = strconv.AppendQuote(b, typ)
+	b = appendQuote(b, typ)
 	b = append(b, `,"timestamp":"`...)
 	b = at.UTC().AppendFormat(b, time.RFC3339Nano)
 	return append(b, `","metadata":`...)
@@ -180,13 +180,26 @@ func appendLXDEventHead(b []byte, typ string, at time.Time) []byte {
 func appendLXDEventTail(b []byte, location, project string) []byte {
 	if location != "" {
 		b = append(b, `,"location":`...)
-		b = strconv.AppendQuote(b, location)
+		b = appendQuote(b, location)
 	}
 	if project != "" {
 		b = append(b, `,"project":`...)
-		b = strconv.AppendQuote(b, project)
+		b = appendQuote(b, project)
 	}
 	return append(b, '}')
+}
+
+// appendQuote is strconv.AppendQuote, faster for the printable ASCII that
+// types, locations and projects are made of.
+func appendQuote(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return strconv.AppendQuote(b, s)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // requestPath fills a verb's path template.
