@@ -90,7 +90,7 @@ func (g *group) log(d time.Duration, level, msg string, ctx logCtx) {
 	if !g.w.e.opts.check {
 		// Encoded when the record leaves the engine (see lazyMeta); the
 		// context is never changed after it is handed over.
-		r.lazy = lazyMeta{kind: lazyLogging, msg: msg, level: level, ctx: ctx}
+		r.lazy.kind, r.lazy.msg, r.lazy.level, r.lazy.ctx = lazyLogging, msg, level, ctx
 	}
 }
 
@@ -113,7 +113,7 @@ func (g *group) op(d time.Duration, op *events.LXDOperation, project string) {
 		meta = appendMetadata(meta, cp.Metadata)
 		cp.Metadata = nil
 	}
-	r.lazy = lazyMeta{kind: lazyOperation, op: cp, opMeta: meta, opHasMeta: hasMeta}
+	r.lazy.kind, r.lazy.op, r.lazy.opMeta, r.lazy.opHasMeta = lazyOperation, cp, meta, hasMeta
 }
 
 // lazyMeta is the metadata of an LXD logging or operation event, kept until
