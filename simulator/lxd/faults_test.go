@@ -58,6 +58,22 @@ func TestHTTPErrorFault(t *testing.T) {
 	if code, _, _ := do(t, s, "GET", "/1.0", ""); code != 200 {
 		t.Errorf("GET /1.0 after the fault's one request: %d", code)
 	}
+
+	// ResetFaults (the simulator's run and reset) ends them.
+	inject(t, s, scenarios.Fault{Kind: scenarios.FaultHTTPError, Status: 500, Count: 100})
+	inject(t, s, scenarios.Fault{Kind: scenarios.FaultStartFailure, Instance: "c1", Count: 100})
+	s.ResetFaults()
+	if code, _, env := do(t, s, "GET", "/1.0", ""); code != 200 {
+		t.Errorf("GET /1.0 after ResetFaults: %d %q", code, env.Error)
+	}
+	for _, body := range []string{`{"action":"stop","force":true,"timeout":-1}`, `{"action":"start","timeout":-1}`} {
+		code, h, env = do(t, s, "PUT", "/1.0/instances/c1/state", body)
+		op := asyncOp(t, code, h, env)
+		code, _, env = do(t, s, "GET", "/1.0/operations/"+op.ID, "")
+		if got := opOf(t, code, env); got.Status != "Success" {
+			t.Errorf("%s after ResetFaults: %s %q", body, got.Status, got.Err)
+		}
+	}
 }
 
 // TestHTTPErrorFaultChecked: a fault made in Go is checked as a scenario's
