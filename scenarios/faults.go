@@ -318,3 +318,17 @@ func (fl *Fault) Normalize() (field string, err error) {
 
 // startDescription is the description of LXD's instance start operation.
 const startDescription = "Starting instance"
+
+// MatchesRequest reports whether an http-error answers a request with this
+// method and URL path: Method "" is any method, Path "" any path, else a
+// path.Match pattern.
+func (fl *Fault) MatchesRequest(method, urlPath string) bool {
+	if fl.Method != "" && fl.Method != method {
+		return false
+	}
+	if fl.Path == "" {
+		return true
+	}
+	ok, _ := path.Match(fl.Path, urlPath)
+	return ok
+}

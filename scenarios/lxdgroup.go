@@ -65,14 +65,19 @@ func (g *group) step(d time.Duration) {
 func (g *group) emit(typ, project string, meta []byte) {
 	r := g.record(typ, project)
 	if !g.w.e.opts.check {
-		r.JSON = appendLXDEvent(make([]byte, 0, 160+len(meta)), typ, g.at, meta, g.location, project)
+		b := r.JSON[:0] // a recycled record's buffer, or nil
+		if cap(b) < 160+len(meta) {
+			b = make([]byte, 0, 160+len(meta))
+		}
+		r.JSON = appendLXDEvent(b, typ, g.at, meta, g.location, project)
 	}
 }
 
 // record schedules an LXD event at the group's time; its JSON or its lazy
 // metadata is for the caller to fill.
 func (g *group) record(typ, project string) *Record {
-	r := &Record{API: "lxd", Type: typ, Project: project, Location: g.location}
+	r := g.w.e.newRecord()
+	r.API, r.Type, r.Project, r.Location = "lxd", typ, project, g.location
 	g.w.e.schedule(g.at, r, nil)
 	return r
 }
@@ -86,7 +91,7 @@ func (g *group) log(d time.Duration, level, msg string, ctx logCtx) {
 	if !g.w.e.opts.check {
 		// Encoded when the record leaves the engine (see lazyMeta); the
 		// context is never changed after it is handed over.
-		r.lazy = lazyMeta{kind: lazyLogging, msg: msg, level: level, ctx: ctx}
+		r.lazy.kind, r.lazy.msg, r.lazy.level, r.lazy.ctx = lazyLogging, msg, level, ctx
 	}
 }
 
@@ -97,17 +102,19 @@ func (g *group) op(d time.Duration, op *events.LXDOperation, project string) {
 		return
 	}
 	// The operation changes after this (status, metadata), so the record
-	// keeps a copy, with its metadata map encoded now.
-	cp := *op
-	var meta []byte
-	if cp.Metadata != nil {
-		var err error
-		if meta, err = json.Marshal(cp.Metadata); err != nil {
-			panic(err) // the engine puts only strings, numbers, lists and maps there
-		}
+	// keeps a copy, with its metadata map encoded now. A recycled record
+	// brings the memory of both.
+	cp, meta := r.lazy.op, r.lazy.opMeta[:0]
+	if cp == nil {
+		cp = new(events.LXDOperation)
+	}
+	*cp = *op
+	hasMeta := cp.Metadata != nil
+	if hasMeta {
+		meta = appendMetadata(meta, cp.Metadata)
 		cp.Metadata = nil
 	}
-	r.lazy = lazyMeta{kind: lazyOperation, op: &cp, opMeta: meta}
+	r.lazy.kind, r.lazy.op, r.lazy.opMeta, r.lazy.opHasMeta = lazyOperation, cp, meta, hasMeta
 }
 
 // lazyMeta is the metadata of an LXD logging or operation event, kept until
@@ -120,11 +127,14 @@ type lazyMeta struct {
 	ctx        logCtx
 	op         *events.LXDOperation // Metadata nil; opMeta holds it encoded
 	opMeta     []byte
+	opHasMeta  bool // opMeta holds the metadata; else it is null
+	lc         events.LXDLifecycle
 }
 
 const (
 	lazyLogging = 1 + iota
 	lazyOperation
+	lazyLifecycle
 )
 
 // AppendJSON appends the event's JSON to b: r.JSON, or, for a record whose
@@ -140,7 +150,13 @@ func (r *Record) AppendJSON(b []byte) []byte {
 	case lazyLogging:
 		b = appendLogging(b, r.lazy.msg, r.lazy.level, r.lazy.ctx)
 	case lazyOperation:
-		b = appendOperation(b, r.lazy.op, r.lazy.opMeta)
+		meta := r.lazy.opMeta
+		if !r.lazy.opHasMeta {
+			meta = nil
+		}
+		b = appendOperation(b, r.lazy.op, meta)
+	case lazyLifecycle:
+		b = appendLifecycle(b, &r.lazy.lc)
 	}
 	return appendLXDEventTail(b, r.Location, r.Project)
 }
@@ -155,7 +171,7 @@ func appendLXDEvent(b []byte, typ string, at time.Time, meta []byte, location, p
 // appendLXDEventHead writes the envelope up to the metadata.
 func appendLXDEventHead(b []byte, typ string, at time.Time) []byte {
 	b = append(b, `{"type":`...)
-	b = strconv.AppendQuote(b, typ)
+	b = appendQuote(b, typ)
 	b = append(b, `,"timestamp":"`...)
 	b = at.UTC().AppendFormat(b, time.RFC3339Nano)
 	return append(b, `","metadata":`...)
@@ -165,13 +181,26 @@ func appendLXDEventHead(b []byte, typ string, at time.Time) []byte {
 func appendLXDEventTail(b []byte, location, project string) []byte {
 	if location != "" {
 		b = append(b, `,"location":`...)
-		b = strconv.AppendQuote(b, location)
+		b = appendQuote(b, location)
 	}
 	if project != "" {
 		b = append(b, `,"project":`...)
-		b = strconv.AppendQuote(b, project)
+		b = appendQuote(b, project)
 	}
 	return append(b, '}')
+}
+
+// appendQuote is strconv.AppendQuote, faster for the printable ASCII that
+// types, locations and projects are made of.
+func appendQuote(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return strconv.AppendQuote(b, s)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // requestPath fills a verb's path template.
@@ -179,31 +208,28 @@ func (req *lxdRequest) requestPath() string {
 	if req.path != "" {
 		return req.path
 	}
-	p := req.verbDef.path
-	x := req.entity
-	repl := map[string]string{"{to}": req.newName, "{child}": req.child}
-	if x != nil {
+	vals := pathValues{to: req.newName, child: req.child}
+	if x := req.entity; x != nil {
+		vals.entity = true
 		name, parent := x.name, x.parent
 		if req.verbDef.childArg != "" && req.verbDef.parent != "" {
 			// The object is a child: {name} is its parent.
 			pool, vol, ok := strings.Cut(x.parent, "/")
 			if ok {
-				repl["{pool}"] = url.PathEscape(pool)
+				vals.pool, vals.hasPool = url.PathEscape(pool), true
 				name = vol
 			} else {
 				name = x.parent
 			}
-			repl["{child}"] = url.PathEscape(x.name)
+			vals.child = url.PathEscape(x.name)
 		}
 		if req.verb == "storage-volume.backup" {
-			repl["{child}"] = ""
+			vals.child = ""
 		}
-		repl["{name}"] = url.PathEscape(name)
-		repl["{parent}"] = url.PathEscape(parent)
+		vals.name = url.PathEscape(name)
+		vals.parent = url.PathEscape(parent)
 	}
-	for k, v := range repl {
-		p = strings.ReplaceAll(p, k, v)
-	}
+	p := vals.fill(req.verbDef.path)
 	if req.verb == "instance.file-push" {
 		p = strings.ReplaceAll(p, "{path}", url.QueryEscape(fmt.Sprint(req.context["path"])))
 	}
@@ -217,6 +243,49 @@ func (req *lxdRequest) requestPath() string {
 	return p
 }
 
+// pathValues are what a verb's path template's placeholders stand for.
+type pathValues struct {
+	to, child, name, parent, pool string
+	entity, hasPool               bool // name and parent are set; pool is set
+}
+
+// fill replaces the placeholders of a path template that have a value,
+// leaving any other "{...}" as it is.
+func (v *pathValues) fill(tmpl string) string {
+	if strings.IndexByte(tmpl, '{') < 0 {
+		return tmpl
+	}
+	b := make([]byte, 0, len(tmpl)+64)
+	for {
+		i := strings.IndexByte(tmpl, '{')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(tmpl[i:], '}')
+		if j < 0 {
+			break
+		}
+		b = append(b, tmpl[:i]...)
+		tok := tmpl[i : i+j+1]
+		switch {
+		case tok == "{to}":
+			b = append(b, v.to...)
+		case tok == "{child}":
+			b = append(b, v.child...)
+		case tok == "{name}" && v.entity:
+			b = append(b, v.name...)
+		case tok == "{parent}" && v.entity:
+			b = append(b, v.parent...)
+		case tok == "{pool}" && v.hasPool:
+			b = append(b, v.pool...)
+		default:
+			b = append(b, tok...)
+		}
+		tmpl = tmpl[i+j+1:]
+	}
+	return string(append(b, tmpl...))
+}
+
 // bodySlots are the string placeholders of body templates, in the order
 // bodyValues returns their values.
 var bodySlots = [...]string{"{to}", "{child}", "{type}", "{image}", "{label}", "{name}", "{target}"}
@@ -224,7 +293,10 @@ var bodySlots = [...]string{"{to}", "{child}", "{type}", "{image}", "{label}", "
 // bodyValues returns the values of bodySlots for this request, and the
 // command as JSON for {command}.
 func (req *lxdRequest) bodyValues() (vals [len(bodySlots)]string, cmd string) {
-	c, _ := json.Marshal(req.context["command"])
+	c, ok := appendJSONValue(nil, req.context["command"])
+	if !ok {
+		c, _ = json.Marshal(req.context["command"])
+	}
 	vals = [...]string{req.newName, req.child, "container", orDefault(req.image, "debian/12"), "client", "", ""}
 	if x := req.entity; x != nil {
 		vals[5], vals[6] = x.name, x.name
@@ -347,8 +419,9 @@ func (req *lxdRequest) requestBodySlow(vals [len(bodySlots)]string, cmd string) 
 }
 
 // opResources lists what an operation touches, rendered as the daemon does:
-// "/1.0/<kind>/<name>" with raw names.
-func (req *lxdRequest) resources() map[string][]string {
+// "/1.0/<kind>/<name>" with raw names. The maps are shared (cache, up to
+// maxResources of them): nothing changes an operation's resources.
+func (req *lxdRequest) resources(cache map[resKey]map[string][]string) map[string][]string {
 	if req.opResources != nil {
 		return req.opResources
 	}
@@ -356,35 +429,75 @@ func (req *lxdRequest) resources() map[string][]string {
 	if x == nil {
 		return nil
 	}
+	k := resKey{}
 	switch {
 	case strings.HasPrefix(req.action.Name, "instance-"):
-		name := x.name
+		k.name = x.name
 		if x.kind == "instance-snapshot" {
-			name = x.parent
+			k.name = x.parent
 		}
 		if req.oldName != "" {
-			name = req.oldName
+			k.name = req.oldName
 		}
 		switch req.action.Name {
 		case "instance-created", "instance-updated", "instance-renamed", "instance-deleted", "instance-snapshot-created", "instance-restored":
-			return map[string][]string{"containers": {"/1.0/containers/" + name}, "instances": {"/1.0/instances/" + name}}
+			k.shape = resContainersInstances
+		default:
+			k.shape = resInstances
 		}
-		return map[string][]string{"instances": {"/1.0/instances/" + name}}
 	case strings.HasPrefix(req.action.Name, "storage-volume-snapshot-"):
-		_, vol, _ := strings.Cut(x.parent, "/")
+		_, k.name, _ = strings.Cut(x.parent, "/")
+		k.shape = resVolumes
 		if req.action.Name == "storage-volume-snapshot-deleted" {
-			return map[string][]string{"storage_volume_snapshots": {"/1.0/storage_volume_snapshots/" + vol}}
+			k.shape = resVolumeSnapshots
 		}
-		return map[string][]string{"storage_volumes": {"/1.0/storage_volumes/" + vol}}
 	case req.action.Name == "storage-volume-backup-created":
 		return map[string][]string{"backups": {"/1.0/backups/" + req.backupName}, "storage_volumes": {"/1.0/storage_volumes/" + x.name}}
-	case strings.HasPrefix(req.action.Name, "image-"):
-		return nil
 	case req.action.Name == "cluster-member-added":
-		return map[string][]string{"cluster": {"/1.0/cluster/" + x.name}}
+		k.shape, k.name = resCluster, x.name
+	default:
+		return nil
 	}
-	return nil
+	if m, ok := cache[k]; ok {
+		return m
+	}
+	var m map[string][]string
+	switch k.shape {
+	case resContainersInstances:
+		m = map[string][]string{"containers": {"/1.0/containers/" + k.name}, "instances": {"/1.0/instances/" + k.name}}
+	case resInstances:
+		m = map[string][]string{"instances": {"/1.0/instances/" + k.name}}
+	case resVolumes:
+		m = map[string][]string{"storage_volumes": {"/1.0/storage_volumes/" + k.name}}
+	case resVolumeSnapshots:
+		m = map[string][]string{"storage_volume_snapshots": {"/1.0/storage_volume_snapshots/" + k.name}}
+	case resCluster:
+		m = map[string][]string{"cluster": {"/1.0/cluster/" + k.name}}
+	}
+	if len(cache) >= maxResources {
+		clear(cache)
+	}
+	cache[k] = m
+	return m
 }
+
+// resKey names one operation's resources: their shape and the name in them.
+type resKey struct {
+	shape uint8
+	name  string
+}
+
+// Shapes of resources.
+const (
+	resContainersInstances = 1 + iota
+	resInstances
+	resVolumes
+	resVolumeSnapshots
+	resCluster
+)
+
+// maxResources bounds the resources an engine keeps made.
+const maxResources = 1024
 
 // play emits a request's events, interleaved as the real daemon does, and
 // returns when the client is done with it.
@@ -432,11 +545,11 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 			return g.end()
 		}
 		w.lifecycle(g, req, project, rq)
-		code, meta := "200", "{}"
+		msg, ctx := syncResponseEmpty, http200
 		if method == "POST" {
-			code, meta = "201", "null"
+			msg, ctx = syncResponseNull, http201
 		}
-		g.log(40*time.Microsecond, "debug", syncResponse(meta), logCtx{{"http_code", code}})
+		g.log(40*time.Microsecond, "debug", msg, ctx)
 		return g.end()
 	}
 	// Asynchronous: an operation runs the request.
@@ -453,7 +566,7 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 	created := g.at
 	op := &events.LXDOperation{
 		ID: t.fake.uuid(), Class: class, Description: desc, CreatedAt: created, UpdatedAt: created,
-		Resources: req.resources(), Location: g.location,
+		Resources: req.resources(w.resources), Location: g.location,
 	}
 	if class == "websocket" {
 		op.Metadata = map[string]any{"command": req.context["command"], "environment": map[string]any{"HOME": "/root", "LANG": "C.UTF-8", "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM": "xterm", "USER": "root"}, "fds": map[string]any{"0": t.fake.hex(32), "control": t.fake.hex(32)}, "interactive": false}
@@ -511,8 +624,20 @@ func (w *lxdWorld) lifecycle(g *group, req *lxdRequest, project string, rq *even
 		g.emit(events.LXDTypeLifecycle, project, nil)
 		return
 	}
-	g.emit(events.LXDTypeLifecycle, project, appendLifecycle(make([]byte, 0, 256), &lc))
+	// Encoded when the record leaves the engine (see lazyMeta): nothing
+	// changes the context or the requestor once the request has played.
+	r := g.record(events.LXDTypeLifecycle, project)
+	r.lazy.kind, r.lazy.lc = lazyLifecycle, lc
 }
+
+// The two sync answers verbs log and their contexts, made once: records
+// share them, and nothing changes a context once it is handed over.
+var (
+	syncResponseEmpty = syncResponse("{}")
+	syncResponseNull  = syncResponse("null")
+	http200           = logCtx{{"http_code", "200"}}
+	http201           = logCtx{{"http_code", "201"}}
+)
 
 // syncResponse is the daemon's debug log of a sync answer.
 func syncResponse(meta string) string {

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"testing"
+
+	"github.com/eventsim/eventsim/internal/cputime"
 )
 
 // BenchmarkRESTCycles100Listeners: REST changes at speed 0 while 100 event
@@ -56,7 +58,7 @@ func benchCycles(b *testing.B, listeners int) {
 	}
 	b.SetParallelism(workers / 2) // 2 cores: 8 clients
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Used()
 	b.RunParallel(func(pb *testing.PB) {
 		w := worker.Add(1)
 		for i := 0; pb.Next(); i++ {
@@ -77,7 +79,7 @@ func benchCycles(b *testing.B, listeners int) {
 		}
 	})
 	elapsed := b.Elapsed()
-	cpu := cpuTime() - cpu0
+	cpu := cputime.Used() - cpu0
 	var events int64
 	for _, c := range counts {
 		events += c.Load()

@@ -3,7 +3,6 @@ package lxd
 import (
 	"fmt"
 	"net/http"
-	"path"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -102,14 +101,7 @@ func (s *Server) addFailure(f *scenarios.Fault) error {
 // or nil.
 func (s *Server) requestFailure(r *http.Request) error {
 	f := s.failures.take(time.Now(), func(f *scenarios.Fault) bool {
-		if f.Kind != scenarios.FaultHTTPError || f.Method != "" && f.Method != r.Method {
-			return false
-		}
-		if f.Path == "" {
-			return true
-		}
-		ok, _ := path.Match(f.Path, r.URL.Path)
-		return ok
+		return f.Kind == scenarios.FaultHTTPError && f.MatchesRequest(r.Method, r.URL.Path)
 	})
 	if f == nil {
 		return nil

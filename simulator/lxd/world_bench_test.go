@@ -8,10 +8,10 @@ import (
 	"net/http"
 	"runtime"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/eventsim/eventsim/internal/cputime"
 	"github.com/eventsim/eventsim/scenarios"
 )
 
@@ -73,7 +73,7 @@ func benchGET(b *testing.B, s *Server, path string, unix bool) {
 	var bytes atomic.Int64
 	b.SetParallelism(8)
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Used()
 	b.RunParallel(func(pb *testing.PB) {
 		buf := make([]byte, 1<<20)
 		for pb.Next() {
@@ -101,17 +101,8 @@ func benchGET(b *testing.B, s *Server, path string, unix bool) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 	// On a shared machine the wall clock counts other programs' turns too;
 	// CPU time (server and clients together) says what a request costs.
-	b.ReportMetric(float64(cpuTime()-cpu0)/1e3/float64(b.N), "µs-cpu/req")
+	b.ReportMetric(float64(cputime.Used()-cpu0)/1e3/float64(b.N), "µs-cpu/req")
 	b.SetBytes(bytes.Load())
-}
-
-// cpuTime is the CPU time the process has used (user and system).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkGetInstancesRecursion2: lxc list's request with 10,000
