@@ -29,7 +29,8 @@ func scanString(b []byte, i int) (raw []byte, next int, escaped bool, err error)
 		return nil, 0, false, errSyntax
 	}
 	// Keys and most values are short: one pass byte by byte. A long
-	// string without escapes is searched for its quote.
+	// string is searched for its quote, and read byte by byte from its
+	// first escape if it has one.
 	j := i + 1
 	for end := min(len(b), j+32); j < end; j++ {
 		switch b[j] {
@@ -40,36 +41,27 @@ func scanString(b []byte, i int) (raw []byte, next int, escaped bool, err error)
 			j++
 		}
 	}
-	if escaped {
-		for ; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				return b[i+1 : j], j + 1, true, nil
-			case '\\':
-				j++
-			}
+	if !escaped {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return nil, 0, false, errSyntax
 		}
-		return nil, 0, false, errSyntax
-	}
-	k := bytes.IndexByte(b[j:], '"')
-	if k < 0 {
-		return nil, 0, false, errSyntax
-	}
-	if e := bytes.IndexByte(b[j:j+k], '\\'); e >= 0 {
-		// An escape: read on from it byte by byte.
+		e := bytes.IndexByte(b[j:j+k], '\\')
+		if e < 0 {
+			j += k
+			return b[i+1 : j], j + 1, false, nil
+		}
 		j += e
-		for ; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				return b[i+1 : j], j + 1, true, nil
-			case '\\':
-				j++
-			}
-		}
-		return nil, 0, false, errSyntax
 	}
-	j += k
-	return b[i+1 : j], j + 1, false, nil
+	for ; j < len(b); j++ {
+		switch b[j] {
+		case '"':
+			return b[i+1 : j], j + 1, true, nil
+		case '\\':
+			j++
+		}
+	}
+	return nil, 0, false, errSyntax
 }
 
 // str decodes a string value at b[i].

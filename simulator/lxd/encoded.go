@@ -28,22 +28,23 @@ const (
 
 // instanceJSON returns an instance's answer, encoded. s.worldMu must be held.
 func (s *Server) instanceJSON(o *world.Object) []byte {
-	if b := o.Encoded(encInstance); b != nil {
-		return b
-	}
-	b := mustJSON(s.instanceOf(o))
-	o.SetEncoded(encInstance, b)
-	return b
+	return encodedIn(o, encInstance, func() any { return s.instanceOf(o) })
 }
 
 // fullJSON returns an instance with its state, snapshots and backups,
 // encoded. s.worldMu must be held.
 func (s *Server) fullJSON(o *world.Object) []byte {
-	if b := o.Encoded(encFull); b != nil {
+	return encodedIn(o, encFull, func() any { return s.fullOf(o) })
+}
+
+// encodedIn returns the encoding kept in an object's slot, made from what
+// build returns when there is none.
+func encodedIn(o *world.Object, slot int, build func() any) []byte {
+	if b := o.Encoded(slot); b != nil {
 		return b
 	}
-	b := mustJSON(s.fullOf(o))
-	o.SetEncoded(encFull, b)
+	b := mustJSON(build())
+	o.SetEncoded(slot, b)
 	return b
 }
 
