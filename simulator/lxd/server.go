@@ -224,7 +224,7 @@ type Server struct {
 
 	rest *restState // REST objects
 
-	worldMu  sync.Mutex   // guards world and lists; taken after s.seqMu and folder.mu, never before
+	worldMu  sync.Mutex   // guards world and lists; taken after s.seqMu, never before (folder.mu after it)
 	folder   folder       // the fold's queue (world.go)
 	lists    listCache    // encoded list answers (encoded.go)
 	world    *world.World // the daemon's state, folded from every event served

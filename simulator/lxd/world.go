@@ -19,28 +19,32 @@ import (
 // reads of instances, images, networks, warnings, the cluster, certificates
 // and operations answer from it.
 //
-// The fold runs beside the fan-out, on its own goroutine (foldLoop): fold
-// queues an event and returns, and withWorld first waits until every event
-// queued before it has been applied. An event is queued before it is sent
-// to anyone, so a client that received an event and then reads sees its
+// The fold runs beside the fan-out: fold queues an event and returns, and
+// the queue is applied, in order and with s.worldMu held, by whoever comes
+// first: withWorld before every read, or the fold's goroutine (foldLoop)
+// once foldWake events wait. An event is queued before it is sent to
+// anyone, so a client that received an event and then reads sees its
 // effect, as with a fold done in line; and the player's goroutine, which
 // sends each event, does not also fold it.
 
-// foldQueueMax bounds the events queued for the fold: past it, fold waits
-// for the folder, so a fold slower than the stream costs time, not memory.
+// foldWake is how many queued events wake the fold's goroutine; fewer wait
+// for the next read, which applies them first.
+const foldWake = 256
+
+// foldQueueMax bounds the events queued for the fold: past it, fold applies
+// the queue itself, so a fold slower than the stream costs time, not memory.
 const foldQueueMax = 8192
 
-// folder is the fold's queue. Its mutex is taken before s.worldMu, never
-// after.
+// folder is the fold's queue. Its mutex is taken after s.worldMu, never
+// before.
 type folder struct {
 	mu      sync.Mutex
-	cond    sync.Cond // on mu: work queued, work folded, room made
+	cond    sync.Cond // on mu: foldWake events queued, or stop
 	pending []foldItem
-	queued  uint64 // events ever queued
-	folded  uint64 // of them, applied
-	running bool   // foldLoop is running; without it fold applies in line
-	idle    bool   // foldLoop waits for work
-	stop    bool   // Close asked foldLoop to finish
+	spare   []foldItem // the last batch applied, for reuse
+	running bool       // foldLoop is running; without it fold applies in line
+	idle    bool       // foldLoop waits
+	stop    bool       // Close asked foldLoop to end
 	done    chan struct{}
 }
 
@@ -59,7 +63,7 @@ func (s *Server) startFolder() {
 	go s.foldLoop()
 }
 
-// stopFolder lets the fold's goroutine apply what is queued and end; from
+// stopFolder ends the fold's goroutine once it has applied the queue; from
 // then on fold applies in line.
 func (s *Server) stopFolder() {
 	f := &s.folder
@@ -69,40 +73,57 @@ func (s *Server) stopFolder() {
 		return
 	}
 	f.stop = true
-	f.cond.Broadcast()
+	f.cond.Signal()
 	f.mu.Unlock()
 	<-f.done
 }
 
-// foldLoop applies queued events, in batches, in queue order.
+// foldLoop applies the queue whenever foldWake events wait in it.
 func (s *Server) foldLoop() {
 	f := &s.folder
-	var batch []foldItem
-	f.mu.Lock()
 	for {
-		for len(f.pending) == 0 && !f.stop {
+		f.mu.Lock()
+		for len(f.pending) < foldWake && !f.stop {
 			f.idle = true
 			f.cond.Wait()
 			f.idle = false
 		}
-		if len(f.pending) == 0 { // stopping, and nothing left
+		stop := f.stop
+		f.mu.Unlock()
+		s.worldMu.Lock()
+		s.drainLocked()
+		if stop {
+			f.mu.Lock()
 			f.running = false
 			f.mu.Unlock()
+		}
+		s.worldMu.Unlock()
+		if stop {
 			close(f.done)
 			return
 		}
-		batch, f.pending = f.pending, batch[:0]
-		f.mu.Unlock()
-		s.worldMu.Lock()
-		for _, it := range batch {
-			s.apply(it.ev, it.d)
-		}
-		s.worldMu.Unlock()
-		clear(batch)
-		f.mu.Lock()
-		f.folded += uint64(len(batch))
-		f.cond.Broadcast()
 	}
+}
+
+// drainLocked applies every queued event, in queue order. s.worldMu must be
+// held: it orders one drain after another.
+func (s *Server) drainLocked() {
+	f := &s.folder
+	f.mu.Lock()
+	batch := f.pending
+	if len(batch) == 0 {
+		f.mu.Unlock()
+		return
+	}
+	f.pending = f.spare[:0]
+	f.mu.Unlock()
+	for _, it := range batch {
+		s.apply(it.ev, it.d)
+	}
+	clear(batch)
+	f.mu.Lock()
+	f.spare = batch[:0]
+	f.mu.Unlock()
 }
 
 // apply folds one event. s.worldMu must be held.
@@ -118,35 +139,33 @@ func (s *Server) apply(ev []byte, d *world.Detail) {
 func (s *Server) fold(ev []byte, d *world.Detail) {
 	f := &s.folder
 	f.mu.Lock()
-	for f.running && len(f.pending) >= foldQueueMax {
-		f.cond.Wait()
-	}
 	if !f.running {
 		f.mu.Unlock()
 		s.worldMu.Lock()
+		s.drainLocked()
 		s.apply(ev, d)
 		s.worldMu.Unlock()
 		return
 	}
 	f.pending = append(f.pending, foldItem{ev, d})
-	f.queued++
-	if f.idle {
-		f.cond.Broadcast()
+	n := len(f.pending)
+	if f.idle && n >= foldWake {
+		f.cond.Signal()
 	}
 	f.mu.Unlock()
+	if n >= foldQueueMax {
+		s.worldMu.Lock()
+		s.drainLocked()
+		s.worldMu.Unlock()
+	}
 }
 
 // withWorld runs f with the world locked, once every event queued before
 // the call has been folded.
 func (s *Server) withWorld(fn func(w *world.World)) {
-	f := &s.folder
-	f.mu.Lock()
-	for target := f.queued; f.folded < target && f.running; {
-		f.cond.Wait()
-	}
-	f.mu.Unlock()
 	s.worldMu.Lock()
 	defer s.worldMu.Unlock()
+	s.drainLocked()
 	fn(s.world)
 }
 
