@@ -422,7 +422,6 @@ var lxdOperations = map[string]string{
 	"storage-volume-backup-created":   "Backing up storage volume",
 	"storage-volume-backup-deleted":   "Deleting storage volume backup",
 	"storage-volume-backup-renamed":   "Renaming storage volume backup",
-	"storage-volume-restored":         "Restoring storage volume",
 	"project-renamed":                 "Renaming project",
 	"cluster-member-added":            "Joining cluster",
 	"cluster-member-evacuated":        "Evacuating cluster member",

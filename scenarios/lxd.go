@@ -848,7 +848,6 @@ func (w *lxdWorld) backupFollowUps(t *track, st *Step, x *entity, req *lxdReques
 			r.path += "/export"
 		}
 		r.opDesc = step.desc
-		r.opResources = map[string][]string{"volume": {"/1.0/volume/" + x.name}}
 		d := step.took
 		r.took = &d
 		r.context = map[string]any{}

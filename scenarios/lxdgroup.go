@@ -34,7 +34,6 @@ type lxdRequest struct {
 	image        string // instance.create: the image alias the body names; "" for debian/12
 	method, path string
 	opDesc       string
-	opResources  map[string][]string
 }
 
 // group builds the events of one request at advancing virtual times.
@@ -345,44 +344,32 @@ func (req *lxdRequest) requestBodySlow(vals [len(bodySlots)]string, cmd string) 
 	return "\n\t" + string(out)
 }
 
-// opResources lists what an operation touches, rendered as the daemon does:
-// "/1.0/<kind>/<name>" with raw names.
-func (req *lxdRequest) resources() map[string][]string {
-	if req.opResources != nil {
-		return req.opResources
-	}
+// resources lists what the request's operation touches, as the catalogue
+// says (catalog.LXDCatalog.OperationResources, which the fake's REST
+// handlers read too), from the object's names before the request.
+func (req *lxdRequest) resources(cat *catalog.LXDCatalog) map[string][]string {
 	x := req.entity
 	if x == nil {
 		return nil
 	}
-	switch {
-	case strings.HasPrefix(req.action.Name, "instance-"):
-		name := x.name
-		if x.kind == "instance-snapshot" {
-			name = x.parent
+	names := map[string]string{"name": x.name}
+	switch x.kind {
+	case "instance-snapshot":
+		names = map[string]string{"instance": x.parent, "name": x.name}
+		if req.action.Name == "instance-restored" {
+			names = map[string]string{"name": x.parent}
 		}
-		if req.oldName != "" {
-			name = req.oldName
-		}
-		switch req.action.Name {
-		case "instance-created", "instance-updated", "instance-renamed", "instance-deleted", "instance-snapshot-created", "instance-restored":
-			return map[string][]string{"containers": {"/1.0/containers/" + name}, "instances": {"/1.0/instances/" + name}}
-		}
-		return map[string][]string{"instances": {"/1.0/instances/" + name}}
-	case strings.HasPrefix(req.action.Name, "storage-volume-snapshot-"):
+	case "storage-volume-snapshot":
 		_, vol, _ := strings.Cut(x.parent, "/")
-		if req.action.Name == "storage-volume-snapshot-deleted" {
-			return map[string][]string{"storage_volume_snapshots": {"/1.0/storage_volume_snapshots/" + vol}}
-		}
-		return map[string][]string{"storage_volumes": {"/1.0/storage_volumes/" + vol}}
-	case req.action.Name == "storage-volume-backup-created":
-		return map[string][]string{"backups": {"/1.0/backups/" + req.backupName}, "storage_volumes": {"/1.0/storage_volumes/" + x.name}}
-	case strings.HasPrefix(req.action.Name, "image-"):
-		return nil
-	case req.action.Name == "cluster-member-added":
-		return map[string][]string{"cluster": {"/1.0/cluster/" + x.name}}
+		names = map[string]string{"volume": vol, "name": x.name}
+	case "storage-volume":
+		names = map[string]string{"volume": x.name, "name": req.backupName}
 	}
-	return nil
+	project := req.project
+	if !req.action.ProjectScoped {
+		project = ""
+	}
+	return cat.OperationResources(req.action.Name, names, project)
 }
 
 // play emits a request's events, interleaved as the real daemon does, and
@@ -452,7 +439,7 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 	created := g.at
 	op := &events.LXDOperation{
 		ID: t.fake.uuid(), Class: class, Description: desc, CreatedAt: created, UpdatedAt: created,
-		Resources: req.resources(), Location: g.location,
+		Resources: req.resources(w.e.cat), Location: g.location,
 	}
 	if class == "websocket" {
 		op.Metadata = map[string]any{"command": req.context["command"], "environment": map[string]any{"HOME": "/root", "LANG": "C.UTF-8", "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM": "xterm", "USER": "root"}, "fds": map[string]any{"0": t.fake.hex(32), "control": t.fake.hex(32)}, "interactive": false}

@@ -155,6 +155,21 @@ func (s *Server) lifecycleWith(action string, names map[string]string, project s
 	s.emitWith(events.LXDTypeLifecycle, evProject, scenarios.LXDLifecycleJSON(&lc), d)
 }
 
+// startAction starts the operation that runs an action of the flavour's
+// catalogue on the object names describe (its names before the request, a
+// rename's old name): its description (LXDAction.Operation) and resources
+// (LXDCatalog.OperationResources) are the catalogue's, which the scenario
+// engine plays too. Project operations belong to no project, as in LXD.
+func (s *Server) startAction(action, project string, names map[string]string) *operation {
+	cat := s.catalog()
+	a := cat.Action(action)
+	opProject := project
+	if a.Resource == "project" {
+		opProject = ""
+	}
+	return s.startOperation(a.Operation, opProject, cat.OperationResources(action, names, project))
+}
+
 // newUUID returns a random (version 4) UUID.
 func newUUID() string {
 	var b [16]byte

@@ -103,7 +103,7 @@ func TestLXCInstanceCommands(t *testing.T) {
 		"instance-stopped /1.0/instances/c1",
 		"instance-snapshot-created /1.0/instances/c1/snapshots/snap0",
 		"instance-snapshot-created /1.0/instances/c1/snapshots/snap1",
-		"instance-restored /1.0/instances/c1 snapshot=snap0",
+		"instance-restored /1.0/instances/c1 snapshot=c1/snap0",
 		"instance-renamed /1.0/instances/c2 old_name=c1",
 		"instance-started /1.0/instances/c2",
 		"instance-stopped /1.0/instances/c2",

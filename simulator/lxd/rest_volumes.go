@@ -425,7 +425,7 @@ func (s *Server) postSnapshots(c *call) (*reply, error) {
 	if v.snapshot(req.Name) != nil {
 		return nil, conflict("Snapshot %q already in use", req.Name)
 	}
-	op := s.startOperation("Creating storage volume snapshot", p, map[string][]string{"storage_volumes": {"/1.0/storage_volumes/" + v.Name}})
+	op := s.startAction("storage-volume-snapshot-created", p, map[string]string{"volume": v.Name, "name": req.Name})
 	return &reply{op: op, run: func() error {
 		s.rest.mu.Lock()
 		defer s.rest.mu.Unlock()
@@ -475,7 +475,7 @@ func (s *Server) postSnapshot(c *call) (*reply, error) {
 	if v.snapshot(newName) != nil {
 		return nil, conflict("Snapshot %q already in use", newName)
 	}
-	op := s.startOperation("Renaming storage volume snapshot", p, map[string][]string{"storage_volume_snapshots": {"/1.0/storage_volume_snapshots/" + v.Name}})
+	op := s.startAction("storage-volume-snapshot-renamed", p, map[string]string{"volume": v.Name, "name": old})
 	return &reply{op: op, run: func() error {
 		s.rest.mu.Lock()
 		defer s.rest.mu.Unlock()
@@ -505,7 +505,7 @@ func (s *Server) deleteSnapshot(c *call) (*reply, error) {
 	if v.snapshot(name) == nil {
 		return nil, notFound("Storage volume snapshot")
 	}
-	op := s.startOperation("Deleting storage volume snapshot", p, map[string][]string{"storage_volume_snapshots": {"/1.0/storage_volume_snapshots/" + v.Name}})
+	op := s.startAction("storage-volume-snapshot-deleted", p, map[string]string{"volume": v.Name, "name": name})
 	return &reply{op: op, run: func() error {
 		s.rest.mu.Lock()
 		defer s.rest.mu.Unlock()
