@@ -12,6 +12,24 @@ import (
 // event group (simulator/lxd's TestVerbAndRESTMakeTheSameEvents holds them
 // to it).
 
+// LXDOperation returns the description of the operation that runs an
+// action, whether or not a flavour's catalogue has the action (LXD 5.0.2
+// evacuates cluster members with no lifecycle event), or "" for an action
+// a synchronous request makes.
+func LXDOperation(action string) string { return lxdOperations[action] }
+
+// LXDCascade returns the action a daemon emits for each child of an object,
+// before the action that deletes the object, or "": deleting an instance
+// deletes its snapshots first (instance-snapshot-deleted for each, recorded
+// from LXD 5.0.2 and Incus 6.0), deleting a custom volume its snapshots
+// (the reference capture).
+func LXDCascade(action string) string { return lxdCascade[action] }
+
+var lxdCascade = map[string]string{
+	"instance-deleted":       "instance-snapshot-deleted",
+	"storage-volume-deleted": "storage-volume-snapshot-deleted",
+}
+
 // OperationResources returns the resources of the operation that runs an
 // action, as the flavour's daemon renders them: "/1.0/KIND/NAME" with
 // "?project=P" outside the default project, or nil when the operation
@@ -31,11 +49,7 @@ func (c *LXDCatalog) OperationResources(action string, names map[string]string, 
 		for i, p := range parts {
 			parts[i] = url.PathEscape(p)
 		}
-		s := "/1.0/" + kind + "/" + strings.Join(parts, "/")
-		if project != "" && project != "default" {
-			s += "?project=" + url.QueryEscape(project)
-		}
-		return []string{s}
+		return withQuery("/1.0/"+kind+"/"+strings.Join(parts, "/"), project)
 	}
 	switch {
 	case strings.HasPrefix(action, "instance-snapshot-"):
@@ -58,6 +72,9 @@ func (c *LXDCatalog) OperationResources(action string, names map[string]string, 
 			}
 		}
 		return map[string][]string{"instances": u("instances", name)}
+	case strings.HasPrefix(action, "storage-volume-snapshot-") && c.Flavor == Incus:
+		vol := "/1.0/storage-pools/" + url.PathEscape(names["pool"]) + "/volumes/custom/" + url.PathEscape(names["volume"])
+		return map[string][]string{"storage_volume_snapshots": u("storage-pools", names["pool"], "volumes", "custom", names["volume"], "snapshots", names["name"]), "storage_volumes": withQuery(vol, project)}
 	case action == "storage-volume-snapshot-created":
 		return map[string][]string{"storage_volumes": u("storage_volumes", names["volume"])}
 	case strings.HasPrefix(action, "storage-volume-snapshot-"):
@@ -72,4 +89,12 @@ func (c *LXDCatalog) OperationResources(action string, names map[string]string, 
 		return map[string][]string{"cluster": u("cluster", names["name"])}
 	}
 	return nil
+}
+
+// withQuery is a resource URL, with ?project=P outside the default project.
+func withQuery(s, project string) []string {
+	if project != "" && project != "default" {
+		s += "?project=" + url.QueryEscape(project)
+	}
+	return []string{s}
 }

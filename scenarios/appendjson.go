@@ -219,6 +219,14 @@ func appendLifecycle(b []byte, lc *events.LXDLifecycle) []byte {
 		b = appendString(b, rq.Address)
 		b = append(b, '}')
 	}
+	if lc.Name != "" {
+		b = append(b, `,"name":`...)
+		b = appendString(b, lc.Name)
+	}
+	if lc.Project != "" {
+		b = append(b, `,"project":`...)
+		b = appendString(b, lc.Project)
+	}
 	return append(b, '}')
 }
 

@@ -32,6 +32,9 @@ type lxdRequest struct {
 	newName      string
 	backupName   string
 	image        string // instance.create: the image alias the body names; "" for debian/12
+	// cascade names the children whose deletion the daemon reports before
+	// the object's (catalog.LXDCascade), each as its source's names.
+	cascade []map[string]string
 	method, path string
 	opDesc       string
 }
@@ -360,8 +363,8 @@ func (req *lxdRequest) resources(cat *catalog.LXDCatalog) map[string][]string {
 			names = map[string]string{"name": x.parent}
 		}
 	case "storage-volume-snapshot":
-		_, vol, _ := strings.Cut(x.parent, "/")
-		names = map[string]string{"volume": vol, "name": x.name}
+		pool, vol, _ := strings.Cut(x.parent, "/")
+		names = map[string]string{"pool": pool, "volume": vol, "name": x.name}
 	case "storage-volume":
 		names = map[string]string{"volume": x.name, "name": req.backupName}
 	}
@@ -487,13 +490,27 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 }
 
 func (w *lxdWorld) lifecycle(g *group, req *lxdRequest, project string, rq *events.LXDLifecycleRequestor) {
-	a := req.action
-	lc := events.LXDLifecycle{Action: a.Name, Source: a.SourcePath(req.names, req.project)}
-	if len(req.context) > 0 {
-		lc.Context = req.context
+	if len(req.cascade) > 0 {
+		if ca := w.e.cat.Action(catalog.LXDCascade(req.action.Name)); ca != nil {
+			for _, names := range req.cascade {
+				w.lifecycleEvent(g, ca, names, nil, req.project, project, rq)
+			}
+		}
+	}
+	w.lifecycleEvent(g, req.action, req.names, req.context, req.project, project, rq)
+}
+
+// lifecycleEvent emits one lifecycle event of a request's group.
+func (w *lxdWorld) lifecycleEvent(g *group, a *catalog.LXDAction, names map[string]string, ctx map[string]any, reqProject, project string, rq *events.LXDLifecycleRequestor) {
+	lc := events.LXDLifecycle{Action: a.Name, Source: a.SourcePath(names, reqProject)}
+	if len(ctx) > 0 {
+		lc.Context = ctx
 	}
 	if a.Requestor && rq != nil {
 		lc.Requestor = rq
+	}
+	if a.NameProject {
+		lc.Name, lc.Project = names["name"], orDefault(reqProject, "default")
 	}
 	g.step(0)
 	if w.e.opts.check {

@@ -97,19 +97,8 @@ func (s *Server) failing(action, project string, names map[string]string, err er
 // validInstanceName checks a name as LXD checks instance names: a valid
 // hostname label of at most 63 characters.
 func validInstanceName(name string) error {
-	bad := func(why string) error { return badRequest("Invalid instance name: %s", why) }
-	switch {
-	case name == "" || len(name) > 63:
-		return bad("Name must be 1-63 characters long")
-	case name[0] == '-' || name[len(name)-1] == '-':
-		return bad("Name must not start or end with a hyphen")
-	case name[0] >= '0' && name[0] <= '9':
-		return bad("Name must not start with a digit")
-	}
-	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
-			return bad("Name can only contain alphanumeric and hyphen characters")
-		}
+	if why := hostnameProblem(name); why != "" {
+		return badRequest("Invalid instance name: %s", why)
 	}
 	return nil
 }
@@ -396,8 +385,20 @@ func (s *Server) deleteInstance(c *call) (*reply, error) {
 	if o.Status != "Stopped" {
 		return nil, badRequest("Instance is running")
 	}
+	var snaps []string
+	s.withWorld(func(w *world.World) {
+		if io := w.Get(k); io != nil {
+			for _, sn := range w.Children(io, "instance-snapshot") {
+				snaps = append(snaps, sn.Name)
+			}
+		}
+	})
+	slices.Sort(snaps)
 	op := s.startAction("instance-deleted", k.Project, map[string]string{"name": k.Path})
 	return &reply{op: op, run: func() error {
+		for _, sn := range snaps {
+			s.lifecycle(catalog.LXDCascade("instance-deleted"), map[string]string{"instance": k.Path, "name": sn}, k.Project, nil, c.rq)
+		}
 		s.lifecycle("instance-deleted", map[string]string{"name": k.Path}, k.Project, nil, c.rq)
 		return nil
 	}}, nil
