@@ -34,7 +34,7 @@ type lxdRequest struct {
 	image        string // instance.create: the image alias the body names; "" for debian/12
 	// cascade names the children whose deletion the daemon reports before
 	// the object's (catalog.LXDCascade), each as its source's names.
-	cascade []map[string]string
+	cascade      []map[string]string
 	method, path string
 	opDesc       string
 }
