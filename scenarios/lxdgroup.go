@@ -566,13 +566,14 @@ func (w *lxdWorld) lifecycleEvent(g *group, a *catalog.LXDAction, names map[stri
 		lc.Name, lc.Project = names["name"], orDefault(reqProject, "default")
 	}
 	g.step(0)
+	r := g.record(events.LXDTypeLifecycle, project)
+	r.Action = a.Name
+	r.OldName, _ = ctx["old_name"].(string)
 	if w.e.opts.check {
-		g.emit(events.LXDTypeLifecycle, project, nil)
 		return
 	}
 	// Encoded when the record leaves the engine (see lazyMeta): nothing
 	// changes the context or the requestor once the request has played.
-	r := g.record(events.LXDTypeLifecycle, project)
 	r.lazy.kind, r.lazy.lc = lazyLifecycle, lc
 }
 

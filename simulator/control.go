@@ -237,7 +237,15 @@ func (s *Server) recordFromBody(r *http.Request, body []byte) (*scenarios.Record
 			ts = *ev.Timestamp
 		}
 		out, _ := json.Marshal(events.LXDEvent{Type: ev.Type, Timestamp: ts.UTC(), Metadata: ev.Metadata, Location: ev.Location, Project: ev.Project})
-		return &scenarios.Record{API: "lxd", Time: ts, JSON: out, Type: ev.Type, Project: ev.Project, Location: ev.Location}, nil
+		r := &scenarios.Record{API: "lxd", Time: ts, JSON: out, Type: ev.Type, Project: ev.Project, Location: ev.Location}
+		if ev.Type == events.LXDTypeLifecycle {
+			var lc events.LXDLifecycle
+			if json.Unmarshal(ev.Metadata, &lc) == nil {
+				r.Action = lc.Action
+				r.OldName, _ = lc.Context["old_name"].(string)
+			}
+		}
+		return r, nil
 	case "linode":
 		var ev events.LinodeEvent
 		if err := json.Unmarshal(body, &ev); err != nil {

@@ -147,11 +147,18 @@ func recordOf(t testing.TB, j []byte) *scenarios.Record {
 		Timestamp time.Time `json:"timestamp"`
 		Location  string    `json:"location"`
 		Project   string    `json:"project"`
+		Metadata  struct {
+			Action  string `json:"action"`
+			Context struct {
+				OldName string `json:"old_name"`
+			} `json:"context"`
+		} `json:"metadata"`
 	}
 	if err := json.Unmarshal(j, &e); err != nil {
 		t.Fatalf("bad test event %s: %v", j, err)
 	}
-	return &scenarios.Record{Time: e.Timestamp, API: "lxd", JSON: j, Type: e.Type, Project: e.Project, Location: e.Location}
+	return &scenarios.Record{Time: e.Timestamp, API: "lxd", JSON: j, Type: e.Type, Project: e.Project, Location: e.Location,
+		Action: e.Metadata.Action, OldName: e.Metadata.Context.OldName}
 }
 
 // inProject moves a record to another project ("" takes it out of any).

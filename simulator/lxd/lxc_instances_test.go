@@ -107,6 +107,10 @@ func TestLXCInstanceCommands(t *testing.T) {
 		"instance-renamed /1.0/instances/c2 old_name=c1",
 		"instance-started /1.0/instances/c2",
 		"instance-stopped /1.0/instances/c2",
+		// Deleting an instance reports its snapshots deleted first, as
+		// real LXD 5.0.2 and Incus 6.0 do (testdata/real-events-*.json).
+		"instance-snapshot-deleted /1.0/instances/c2/snapshots/snap0",
+		"instance-snapshot-deleted /1.0/instances/c2/snapshots/snap1",
 		"instance-deleted /1.0/instances/c2",
 	}
 	if lc := actions(got); !slices.Equal(lc, want) {
@@ -120,7 +124,9 @@ func TestLXCInstanceCommands(t *testing.T) {
 			status[md["id"].(string)] = append(status[md["id"].(string)], md["status"].(string))
 		}
 	}
-	if len(status) < len(want) {
+	// One operation per request: the snapshots' deletions are the
+	// instance delete's.
+	if len(status) < len(want)-2 {
 		t.Errorf("%d operations for %d lifecycle events", len(status), len(want))
 	}
 	for id, l := range status {
