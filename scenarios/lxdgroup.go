@@ -93,7 +93,7 @@ func (g *group) log(d time.Duration, level, msg string, ctx logCtx) {
 	if !g.w.e.opts.check {
 		// Encoded when the record leaves the engine (see lazyMeta); the
 		// context is never changed after it is handed over.
-		r.lazy = lazyMeta{kind: lazyLogging, msg: msg, level: level, ctx: ctx}
+		r.lazy.kind, r.lazy.msg, r.lazy.level, r.lazy.ctx = lazyLogging, msg, level, ctx
 	}
 }
 
@@ -111,13 +111,12 @@ func (g *group) op(d time.Duration, op *events.LXDOperation, project string) {
 		cp = new(events.LXDOperation)
 	}
 	*cp = *op
-	if cp.Metadata != nil {
+	hasMeta := cp.Metadata != nil
+	if hasMeta {
 		meta = appendMetadata(meta, cp.Metadata)
 		cp.Metadata = nil
-	} else {
-		meta = nil
 	}
-	r.lazy = lazyMeta{kind: lazyOperation, op: cp, opMeta: meta}
+	r.lazy.kind, r.lazy.op, r.lazy.opMeta, r.lazy.opHasMeta = lazyOperation, cp, meta, hasMeta
 }
 
 // lazyMeta is the metadata of an LXD logging or operation event, kept until
@@ -130,6 +129,7 @@ type lazyMeta struct {
 	ctx        logCtx
 	op         *events.LXDOperation // Metadata nil; opMeta holds it encoded
 	opMeta     []byte
+	opHasMeta  bool // opMeta holds the metadata; else it is null
 	lc         events.LXDLifecycle
 }
 
@@ -152,7 +152,11 @@ func (r *Record) AppendJSON(b []byte) []byte {
 	case lazyLogging:
 		b = appendLogging(b, r.lazy.msg, r.lazy.level, r.lazy.ctx)
 	case lazyOperation:
-		b = appendOperation(b, r.lazy.op, r.lazy.opMeta)
+		meta := r.lazy.opMeta
+		if !r.lazy.opHasMeta {
+			meta = nil
+		}
+		b = appendOperation(b, r.lazy.op, meta)
 	case lazyLifecycle:
 		b = appendLifecycle(b, &r.lazy.lc)
 	}
@@ -169,7 +173,7 @@ func appendLXDEvent(b []byte, typ string, at time.Time, meta []byte, location, p
 // appendLXDEventHead writes the envelope up to the metadata.
 func appendLXDEventHead(b []byte, typ string, at time.Time) []byte {
 	b = append(b, `{"type":`...)
-	b = strconv.AppendQuote(b, typ)
+	b = appendQuote(b, typ)
 	b = append(b, `,"timestamp":"`...)
 	b = at.UTC().AppendFormat(b, time.RFC3339Nano)
 	return append(b, `","metadata":`...)
@@ -179,13 +183,26 @@ func appendLXDEventHead(b []byte, typ string, at time.Time) []byte {
 func appendLXDEventTail(b []byte, location, project string) []byte {
 	if location != "" {
 		b = append(b, `,"location":`...)
-		b = strconv.AppendQuote(b, location)
+		b = appendQuote(b, location)
 	}
 	if project != "" {
 		b = append(b, `,"project":`...)
-		b = strconv.AppendQuote(b, project)
+		b = appendQuote(b, project)
 	}
 	return append(b, '}')
+}
+
+// appendQuote is strconv.AppendQuote, faster for the printable ASCII that
+// types, locations and projects are made of.
+func appendQuote(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return strconv.AppendQuote(b, s)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // requestPath fills a verb's path template.
@@ -405,11 +422,21 @@ func (req *lxdRequest) requestBodySlow(vals [len(bodySlots)]string, cmd string) 
 
 // resources lists what the request's operation touches, as the catalogue
 // says (catalog.LXDCatalog.OperationResources, which the fake's REST
-// handlers read too), from the object's names before the request.
-func (req *lxdRequest) resources(cat *catalog.LXDCatalog) map[string][]string {
+// handlers read too), from the object's names before the request. The maps
+// are shared (cache, up to maxResources of them): nothing changes an
+// operation's resources.
+func (req *lxdRequest) resources(cat *catalog.LXDCatalog, cache map[resKey]map[string][]string) map[string][]string {
 	x := req.entity
 	if x == nil {
 		return nil
+	}
+	project := req.project
+	if !req.action.ProjectScoped {
+		project = ""
+	}
+	k := resKey{action: req.action.Name, project: project, parent: x.parent, name: x.name, backup: req.backupName}
+	if m, ok := cache[k]; ok {
+		return m
 	}
 	names := map[string]string{"name": x.name}
 	switch x.kind {
@@ -424,12 +451,21 @@ func (req *lxdRequest) resources(cat *catalog.LXDCatalog) map[string][]string {
 	case "storage-volume":
 		names = map[string]string{"volume": x.name, "name": req.backupName}
 	}
-	project := req.project
-	if !req.action.ProjectScoped {
-		project = ""
+	m := cat.OperationResources(req.action.Name, names, project)
+	if len(cache) >= maxResources {
+		clear(cache)
 	}
-	return cat.OperationResources(req.action.Name, names, project)
+	cache[k] = m
+	return m
 }
+
+// resKey names one operation's resources: its action and what names them.
+type resKey struct {
+	action, project, parent, name, backup string
+}
+
+// maxResources bounds the resources an engine keeps made.
+const maxResources = 1024
 
 // play emits a request's events, interleaved as the real daemon does, and
 // returns when the client is done with it.
@@ -477,11 +513,11 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 			return g.end()
 		}
 		w.lifecycle(g, req, project, rq)
-		code, meta := "200", "{}"
+		msg, ctx := syncResponseEmpty, http200
 		if method == "POST" {
-			code, meta = "201", "null"
+			msg, ctx = syncResponseNull, http201
 		}
-		g.log(40*time.Microsecond, "debug", syncResponse(meta), logCtx{{"http_code", code}})
+		g.log(40*time.Microsecond, "debug", msg, ctx)
 		return g.end()
 	}
 	// Asynchronous: an operation runs the request.
@@ -498,7 +534,7 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 	created := g.at
 	op := &events.LXDOperation{
 		ID: t.fake.uuid(), Class: class, Description: desc, CreatedAt: created, UpdatedAt: created,
-		Resources: req.resources(w.e.cat), Location: g.location,
+		Resources: req.resources(w.e.cat, w.resources), Location: g.location,
 	}
 	if class == "websocket" {
 		op.Metadata = map[string]any{"command": req.context["command"], "environment": map[string]any{"HOME": "/root", "LANG": "C.UTF-8", "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM": "xterm", "USER": "root"}, "fds": map[string]any{"0": t.fake.hex(32), "control": t.fake.hex(32)}, "interactive": false}
@@ -576,6 +612,15 @@ func (w *lxdWorld) lifecycleEvent(g *group, a *catalog.LXDAction, names map[stri
 	// changes the context or the requestor once the request has played.
 	r.lazy.kind, r.lazy.lc = lazyLifecycle, lc
 }
+
+// The two sync answers verbs log and their contexts, made once: records
+// share them, and nothing changes a context once it is handed over.
+var (
+	syncResponseEmpty = syncResponse("{}")
+	syncResponseNull  = syncResponse("null")
+	http200           = logCtx{{"http_code", "200"}}
+	http201           = logCtx{{"http_code", "201"}}
+)
 
 // syncResponse is the daemon's debug log of a sync answer.
 func syncResponse(meta string) string {

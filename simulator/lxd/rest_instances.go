@@ -91,10 +91,14 @@ func (s *Server) noSnapshot(project, instance, snap string) error {
 }
 
 // failing is an operation that starts and then fails with err, as the
-// daemon answers requests it refuses only once their operation runs.
+// daemon answers requests it refuses only once their operation runs; the
+// refusal comes at once, not after the work the operation would do.
 func (s *Server) failing(action, project string, names map[string]string, err error) *reply {
-	return &reply{op: s.startAction(action, project, names), run: func() error { return err }}
+	return &reply{op: s.startAction(action, project, names), took: refusalTook, run: func() error { return err }}
 }
+
+// refusalTook is how long an operation that refuses its request runs.
+const refusalTook = 5 * time.Millisecond
 
 // validInstanceName checks a name as LXD checks instance names: a valid
 // hostname label of at most 63 characters.
