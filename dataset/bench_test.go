@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"testing"
+
+	"github.com/eventsim/eventsim/internal/cpustat"
 )
 
 // BenchmarkGenerate measures writing lxd-steady to a discarding writer, each
@@ -24,6 +26,7 @@ func BenchmarkGenerate(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			o := &Options{Scenario: s, API: "lxd", Count: int64(b.N), Format: c.format, Compression: c.compression}
+			cpu := cpustat.Used()
 			var err error
 			if c.shards > 0 {
 				_, err = o.WriteShards(b.Context(), c.shards, io.Discard, b.TempDir())
@@ -34,6 +37,7 @@ func BenchmarkGenerate(b *testing.B) {
 				b.Fatal(fmt.Errorf("%s: %w", c.name, err))
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			cpustat.Report(b, cpu)
 		})
 	}
 }

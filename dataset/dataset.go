@@ -159,9 +159,9 @@ func (o *Options) WriteShard(ctx context.Context, p Part, w io.Writer) (Shard, e
 		if o.Progress != nil {
 			o.Progress(int64(len(batch)))
 		}
-		clear(batch)
+		// The engine makes its next records in these (Engine.Recycle).
 		select {
-		case free <- batch[:0]:
+		case free <- batch:
 		default:
 		}
 	}
@@ -207,6 +207,9 @@ func play(ctx context.Context, eng *scenarios.Engine, pl plan, api string, out c
 		}
 		select {
 		case batch = <-free:
+			eng.Recycle(batch)
+			clear(batch)
+			batch = batch[:0]
 		default:
 			batch = make([]*scenarios.Record, 0, batchSize)
 		}

@@ -2,11 +2,14 @@ package scenarios
 
 import (
 	"testing"
+
+	"github.com/eventsim/eventsim/internal/cpustat"
 )
 
 // BenchmarkEngineLXDSteady measures the engine alone playing lxd-steady:
-// with DeferJSON (what generate's engine goroutine does) and with every
-// record encoded as it leaves the engine (what the servers get).
+// with DeferJSON and its records handed back in batches with Recycle (what
+// generate's engine goroutine does), and with every record encoded as it
+// leaves the engine (what the servers get).
 func BenchmarkEngineLXDSteady(b *testing.B) {
 	for _, c := range []struct {
 		name      string
@@ -22,13 +25,23 @@ func BenchmarkEngineLXDSteady(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
+			var batch []*Record
 			b.ResetTimer()
+			cpu := cpustat.Used()
 			for i := 0; i < b.N; i++ {
-				if _, err := e.Next(); err != nil {
+				r, err := e.Next()
+				if err != nil {
 					b.Fatal(err)
+				}
+				if c.deferJSON {
+					if batch = append(batch, r); len(batch) == 512 {
+						e.Recycle(batch)
+						batch = batch[:0]
+					}
 				}
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			cpustat.Report(b, cpu)
 		})
 	}
 }

@@ -25,9 +25,10 @@ type Options struct {
 	Start time.Time
 	// Loop plays the scenario again, virtual time running on, when it ends.
 	Loop bool
-	// DeferJSON leaves the JSON of LXD logging and operation events to the
-	// caller: Next returns them with JSON nil, and Record.AppendJSON writes
-	// them, on any goroutine. Unset, every record comes with its JSON.
+	// DeferJSON leaves the JSON of the LXD logging, operation and
+	// lifecycle events that verbs make to the caller: Next returns them
+	// without it (JSON empty), and Record.AppendJSON writes them, on any
+	// goroutine. Unset, every record comes with its JSON.
 	DeferJSON bool
 	// Shard and Shards make the engine play shard Shard (0-based) of a
 	// dataset split into Shards: a world of its own, whose objects' names
@@ -105,6 +106,8 @@ type Engine struct {
 	idle int64
 	// limit bounds a check (see Check); nil when playing.
 	limit *checkLimit
+	// free holds records handed back with Recycle, for newRecord.
+	free []*Record
 }
 
 // New makes an engine for a parsed scenario.
@@ -178,6 +181,38 @@ func (e *Engine) newTrack(name string, at time.Time, steps []*Step) *track {
 	t.fake.prefix = e.shard.hexPrefix()
 	t.push(&frame{steps: steps, count: 1})
 	return t
+}
+
+// Recycle hands back records the caller is done with, so that the engine
+// makes its next LXD records in their memory instead of allocating more:
+// after Recycle, neither the records nor their JSON may be used. Only a
+// caller that owns the records (no other goroutine holds them) may call
+// it, and on the goroutine that calls Next.
+func (e *Engine) Recycle(rs []*Record) {
+	for _, r := range rs {
+		if len(e.free) >= maxFreeRecords {
+			return
+		}
+		if r == nil || r.API != "lxd" || r.Fault != nil {
+			continue
+		}
+		*r = Record{JSON: r.JSON[:0], lazy: lazyMeta{op: r.lazy.op, opMeta: r.lazy.opMeta[:0]}}
+		e.free = append(e.free, r)
+	}
+}
+
+// maxFreeRecords bounds how many recycled records the engine keeps.
+const maxFreeRecords = 4096
+
+// newRecord returns a recycled record or a new one.
+func (e *Engine) newRecord() *Record {
+	if n := len(e.free); n > 0 {
+		r := e.free[n-1]
+		e.free[n-1] = nil
+		e.free = e.free[:n-1]
+		return r
+	}
+	return new(Record)
 }
 
 // Next returns the next record of the timeline, or io.EOF when a scenario
@@ -384,13 +419,7 @@ func (e *Engine) mixTick(t *track, f *frame) error {
 	}
 	// Respect the concurrency cap: wait for the earliest in-flight verb.
 	for len(m.inflight) >= m.step.Concurrency {
-		earliest := m.inflight[0]
-		for _, x := range m.inflight {
-			if x.Before(earliest) {
-				earliest = x
-			}
-		}
-		if earliest.After(t.now) {
+		if earliest := m.inflight[0]; earliest.After(t.now) {
 			t.now = earliest
 		}
 		m.prune(t.now)
@@ -409,7 +438,7 @@ func (e *Engine) mixTick(t *track, f *frame) error {
 		return err
 	}
 	if end.After(t.now) {
-		m.inflight = append(m.inflight, end)
+		m.push(end)
 	}
 	if m.step.Count > 0 {
 		m.left--
@@ -463,21 +492,53 @@ type frame struct {
 }
 
 type mixState struct {
-	step     *Step
-	left     int64
-	end      time.Time
-	total    int
+	step  *Step
+	left  int64
+	end   time.Time
+	total int
+	// inflight holds when each verb in flight ends, as a binary min-heap:
+	// the mix only ever asks how many there are and which ends first.
 	inflight []time.Time
 }
 
+// push adds a verb in flight that ends at end.
+func (m *mixState) push(end time.Time) {
+	q := append(m.inflight, end)
+	for i := len(q) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !q[i].Before(q[parent]) {
+			break
+		}
+		q[i], q[parent] = q[parent], q[i]
+		i = parent
+	}
+	m.inflight = q
+}
+
+// prune forgets the verbs in flight that have ended by now.
 func (m *mixState) prune(now time.Time) {
-	out := m.inflight[:0]
-	for _, x := range m.inflight {
-		if x.After(now) {
-			out = append(out, x)
+	q := m.inflight
+	for len(q) > 0 && !q[0].After(now) {
+		last := len(q) - 1
+		q[0] = q[last]
+		q = q[:last]
+		for i := 0; ; {
+			l := 2*i + 1
+			if l >= len(q) {
+				break
+			}
+			c := l
+			if r := l + 1; r < len(q) && q[r].Before(q[l]) {
+				c = r
+			}
+			if !q[c].Before(q[i]) {
+				break
+			}
+			q[i], q[c] = q[c], q[i]
+			i = c
 		}
 	}
-	m.inflight = out
+	m.inflight = q
 }
 
 func (t *track) push(f *frame) { t.stack = append(t.stack, f) }

@@ -20,6 +20,7 @@ type lxdWorld struct {
 	members []string
 	objs    map[string]*registry // by kind
 	scratch []*entity            // pick's candidates, reused
+	ids     interned             // projects, numbered for the registries' infos
 }
 
 // entity is one LXD object.
@@ -42,26 +43,71 @@ type registry struct {
 	// an entity's state or busyUntil calls sync.
 	info []entInfo
 	idx  map[string]int
+	// projects numbers the projects named in info (shared by the world's
+	// registries), so a pick compares integers instead of strings.
+	projects *interned
+}
+
+// interned numbers the projects of a world's registries: the same name
+// always gets the same number while it is in use.
+type interned struct {
+	ids  map[string]int32
+	regs map[string]*registry // the registries whose infos hold the numbers
+	// limit is how many names are numbered before the numbering starts
+	// again from the names in use: a mix that makes and deletes projects
+	// forever names new ones forever, and memory must stay constant.
+	limit int
+}
+
+func (n *interned) id(s string) int32 {
+	if id, ok := n.ids[s]; ok {
+		return id
+	}
+	if len(n.ids) >= n.limit {
+		n.renumber()
+	}
+	return n.add(s)
+}
+
+func (n *interned) add(s string) int32 {
+	id, ok := n.ids[s]
+	if !ok {
+		id = int32(len(n.ids))
+		n.ids[s] = id
+	}
+	return id
+}
+
+// renumber numbers again only the projects the registries hold.
+func (n *interned) renumber() {
+	clear(n.ids)
+	for _, r := range n.regs {
+		for i := range r.info {
+			r.info[i].project = n.add(r.list[i].project)
+		}
+	}
+	n.limit = max(n.limit, 2*len(n.ids))
 }
 
 // entInfo is what pick needs to know of an entity.
 type entInfo struct {
-	project, parent string
-	busySec         int64 // busyUntil, as Unix seconds and nanoseconds
-	busyNsec        int32
-	state           uint8 // stateBit of state
-	isDefault       bool  // named "default"
+	parent    string
+	busySec   int64 // busyUntil, as Unix seconds and nanoseconds
+	busyNsec  int32
+	project   int32 // the project's number in registry.projects
+	state     uint8 // stateBit of state
+	isDefault bool  // named "default"
 }
 
-func infoOf(x *entity) entInfo {
-	return entInfo{project: x.project, parent: x.parent, busySec: x.busyUntil.Unix(), busyNsec: int32(x.busyUntil.Nanosecond()),
+func (r *registry) infoOf(x *entity) entInfo {
+	return entInfo{project: r.projects.id(x.project), parent: x.parent, busySec: x.busyUntil.Unix(), busyNsec: int32(x.busyUntil.Nanosecond()),
 		state: stateBit(x.state), isDefault: x.name == "default"}
 }
 
 // sync refreshes x's info after its state or busyUntil changed.
 func (r *registry) sync(x *entity) {
 	if x.slot >= 0 && x.slot < len(r.list) && r.list[x.slot] == x {
-		r.info[x.slot] = infoOf(x)
+		r.info[x.slot] = r.infoOf(x)
 	}
 }
 
@@ -75,10 +121,11 @@ func (r *registry) get(project, parent, name string) *entity {
 }
 
 func (r *registry) add(x *entity) {
+	in := r.infoOf(x) // first: it may renumber the infos there are
 	r.idx[key(x.project, x.parent, x.name)] = len(r.list)
 	x.slot = len(r.list)
 	r.list = append(r.list, x)
-	r.info = append(r.info, infoOf(x))
+	r.info = append(r.info, in)
 }
 
 func (r *registry) remove(x *entity) {
@@ -115,6 +162,7 @@ var globalKinds = map[string]bool{"project": true, "storage-pool": true, "certif
 
 func newLXDWorld(e *Engine) *lxdWorld {
 	w := &lxdWorld{e: e, objs: map[string]*registry{}}
+	w.ids = interned{ids: map[string]int32{}, regs: w.objs, limit: 1024}
 	s := e.s.LXD
 	w.members = append([]string(nil), s.Members...)
 	w.add(&entity{kind: "project", name: "default"})
@@ -144,7 +192,7 @@ func newLXDWorld(e *Engine) *lxdWorld {
 func (w *lxdWorld) reg(kind string) *registry {
 	r := w.objs[kind]
 	if r == nil {
-		r = &registry{idx: map[string]int{}}
+		r = &registry{idx: map[string]int{}, projects: &w.ids}
 		w.objs[kind] = r
 	}
 	return r
@@ -352,19 +400,26 @@ func (w *lxdWorld) run(t *track, st *Step, inMix bool) (time.Time, error) {
 	return w.verb(t, st, st.Verb, v, req, inMix)
 }
 
+// rootRequestor is who makes a request when its step does not say: root
+// over the unix socket. Requests share it; nothing changes it.
+var rootRequestor = events.LXDLifecycleRequestor{Username: "root", Protocol: "unix", Address: "@"}
+
 func (w *lxdWorld) requestor(st *Step) *events.LXDLifecycleRequestor {
-	r := &events.LXDLifecycleRequestor{Username: "root", Protocol: "unix", Address: "@"}
-	if a, ok := st.Args["requestor"]; ok {
-		m := a.Value.(map[string]any)
-		if v, ok := m["username"].(string); ok {
-			r.Username = v
-		}
-		if v, ok := m["protocol"].(string); ok {
-			r.Protocol = v
-		}
-		if v, ok := m["address"].(string); ok {
-			r.Address = v
-		}
+	a, ok := st.Args["requestor"]
+	if !ok {
+		return &rootRequestor
+	}
+	r := new(events.LXDLifecycleRequestor)
+	*r = rootRequestor
+	m := a.Value.(map[string]any)
+	if v, ok := m["username"].(string); ok {
+		r.Username = v
+	}
+	if v, ok := m["protocol"].(string); ok {
+		r.Protocol = v
+	}
+	if v, ok := m["address"].(string); ok {
+		r.Address = v
 	}
 	return r
 }
@@ -397,9 +452,10 @@ func (w *lxdWorld) pick(t *track, st *Step, kind, project, parent, nameArg, need
 	needBits := stateBits(need)
 	cands := w.scratch[:0]
 	nowSec, nowNsec := t.now.Unix(), int32(t.now.Nanosecond())
+	pid := w.ids.id(project)
 	for i := range r.info {
 		in := &r.info[i]
-		if in.project != project || parent != "" && in.parent != parent ||
+		if in.project != pid || parent != "" && in.parent != parent ||
 			in.busySec > nowSec || in.busySec == nowSec && in.busyNsec > nowNsec {
 			continue
 		}

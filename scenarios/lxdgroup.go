@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -64,14 +65,19 @@ func (g *group) step(d time.Duration) {
 func (g *group) emit(typ, project string, meta []byte) {
 	r := g.record(typ, project)
 	if !g.w.e.opts.check {
-		r.JSON = appendLXDEvent(make([]byte, 0, 160+len(meta)), typ, g.at, meta, g.location, project)
+		b := r.JSON[:0] // a recycled record's buffer, or nil
+		if cap(b) < 160+len(meta) {
+			b = make([]byte, 0, 160+len(meta))
+		}
+		r.JSON = appendLXDEvent(b, typ, g.at, meta, g.location, project)
 	}
 }
 
 // record schedules an LXD event at the group's time; its JSON or its lazy
 // metadata is for the caller to fill.
 func (g *group) record(typ, project string) *Record {
-	r := &Record{API: "lxd", Type: typ, Project: project, Location: g.location}
+	r := g.w.e.newRecord()
+	r.API, r.Type, r.Project, r.Location = "lxd", typ, project, g.location
 	g.w.e.schedule(g.at, r, nil)
 	return r
 }
@@ -96,17 +102,20 @@ func (g *group) op(d time.Duration, op *events.LXDOperation, project string) {
 		return
 	}
 	// The operation changes after this (status, metadata), so the record
-	// keeps a copy, with its metadata map encoded now.
-	cp := *op
-	var meta []byte
-	if cp.Metadata != nil {
-		var err error
-		if meta, err = json.Marshal(cp.Metadata); err != nil {
-			panic(err) // the engine puts only strings, numbers, lists and maps there
-		}
-		cp.Metadata = nil
+	// keeps a copy, with its metadata map encoded now. A recycled record
+	// brings the memory of both.
+	cp, meta := r.lazy.op, r.lazy.opMeta[:0]
+	if cp == nil {
+		cp = new(events.LXDOperation)
 	}
-	r.lazy = lazyMeta{kind: lazyOperation, op: &cp, opMeta: meta}
+	*cp = *op
+	if cp.Metadata != nil {
+		meta = appendMetadata(meta, cp.Metadata)
+		cp.Metadata = nil
+	} else {
+		meta = nil
+	}
+	r.lazy = lazyMeta{kind: lazyOperation, op: cp, opMeta: meta}
 }
 
 // lazyMeta is the metadata of an LXD logging or operation event, kept until
@@ -119,11 +128,13 @@ type lazyMeta struct {
 	ctx        logCtx
 	op         *events.LXDOperation // Metadata nil; opMeta holds it encoded
 	opMeta     []byte
+	lc         events.LXDLifecycle
 }
 
 const (
 	lazyLogging = 1 + iota
 	lazyOperation
+	lazyLifecycle
 )
 
 // AppendJSON appends the event's JSON to b: r.JSON, or, for a record whose
@@ -140,6 +151,8 @@ func (r *Record) AppendJSON(b []byte) []byte {
 		b = appendLogging(b, r.lazy.msg, r.lazy.level, r.lazy.ctx)
 	case lazyOperation:
 		b = appendOperation(b, r.lazy.op, r.lazy.opMeta)
+	case lazyLifecycle:
+		b = appendLifecycle(b, &r.lazy.lc)
 	}
 	return appendLXDEventTail(b, r.Location, r.Project)
 }
@@ -178,31 +191,28 @@ func (req *lxdRequest) requestPath() string {
 	if req.path != "" {
 		return req.path
 	}
-	p := req.verbDef.path
-	x := req.entity
-	repl := map[string]string{"{to}": req.newName, "{child}": req.child}
-	if x != nil {
+	vals := pathValues{to: req.newName, child: req.child}
+	if x := req.entity; x != nil {
+		vals.entity = true
 		name, parent := x.name, x.parent
 		if req.verbDef.childArg != "" && req.verbDef.parent != "" {
 			// The object is a child: {name} is its parent.
 			pool, vol, ok := strings.Cut(x.parent, "/")
 			if ok {
-				repl["{pool}"] = url.PathEscape(pool)
+				vals.pool, vals.hasPool = url.PathEscape(pool), true
 				name = vol
 			} else {
 				name = x.parent
 			}
-			repl["{child}"] = url.PathEscape(x.name)
+			vals.child = url.PathEscape(x.name)
 		}
 		if req.verb == "storage-volume.backup" {
-			repl["{child}"] = ""
+			vals.child = ""
 		}
-		repl["{name}"] = url.PathEscape(name)
-		repl["{parent}"] = url.PathEscape(parent)
+		vals.name = url.PathEscape(name)
+		vals.parent = url.PathEscape(parent)
 	}
-	for k, v := range repl {
-		p = strings.ReplaceAll(p, k, v)
-	}
+	p := vals.fill(req.verbDef.path)
 	if req.verb == "instance.file-push" {
 		p = strings.ReplaceAll(p, "{path}", url.QueryEscape(fmt.Sprint(req.context["path"])))
 	}
@@ -216,6 +226,49 @@ func (req *lxdRequest) requestPath() string {
 	return p
 }
 
+// pathValues are what a verb's path template's placeholders stand for.
+type pathValues struct {
+	to, child, name, parent, pool string
+	entity, hasPool               bool // name and parent are set; pool is set
+}
+
+// fill replaces the placeholders of a path template that have a value,
+// leaving any other "{...}" as it is.
+func (v *pathValues) fill(tmpl string) string {
+	if strings.IndexByte(tmpl, '{') < 0 {
+		return tmpl
+	}
+	b := make([]byte, 0, len(tmpl)+64)
+	for {
+		i := strings.IndexByte(tmpl, '{')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(tmpl[i:], '}')
+		if j < 0 {
+			break
+		}
+		b = append(b, tmpl[:i]...)
+		tok := tmpl[i : i+j+1]
+		switch {
+		case tok == "{to}":
+			b = append(b, v.to...)
+		case tok == "{child}":
+			b = append(b, v.child...)
+		case tok == "{name}" && v.entity:
+			b = append(b, v.name...)
+		case tok == "{parent}" && v.entity:
+			b = append(b, v.parent...)
+		case tok == "{pool}" && v.hasPool:
+			b = append(b, v.pool...)
+		default:
+			b = append(b, tok...)
+		}
+		tmpl = tmpl[i+j+1:]
+	}
+	return string(append(b, tmpl...))
+}
+
 // bodySlots are the string placeholders of body templates, in the order
 // bodyValues returns their values.
 var bodySlots = [...]string{"{to}", "{child}", "{type}", "{image}", "{label}", "{name}", "{target}"}
@@ -223,7 +276,10 @@ var bodySlots = [...]string{"{to}", "{child}", "{type}", "{image}", "{label}", "
 // bodyValues returns the values of bodySlots for this request, and the
 // command as JSON for {command}.
 func (req *lxdRequest) bodyValues() (vals [len(bodySlots)]string, cmd string) {
-	c, _ := json.Marshal(req.context["command"])
+	c, ok := appendJSONValue(nil, req.context["command"])
+	if !ok {
+		c, _ = json.Marshal(req.context["command"])
+	}
 	vals = [...]string{req.newName, req.child, "container", orDefault(req.image, "debian/12"), "client", "", ""}
 	if x := req.entity; x != nil {
 		vals[5], vals[6] = x.name, x.name
@@ -470,12 +526,9 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 	setStatus(events.OpRunning)
 	g.op(15*time.Microsecond, op, opProject)
 	g.log(600*time.Microsecond, "debug", "Handling API request", logCtx{{"ip", rq.Address}, {"method", "GET"}, {"protocol", rq.Protocol}, {"url", "/1.0/operations/" + op.ID + "/wait"}, {"username", rq.Username}})
-	took := req.verbDef.took
+	took := orDefaultTook(req.verbDef.took)
 	if req.took != nil {
 		took = *req.took
-	}
-	if took == 0 {
-		took = 5 * time.Millisecond
 	}
 	g.step(took)
 	if req.fail != "" {
@@ -513,7 +566,10 @@ func (w *lxdWorld) lifecycle(g *group, req *lxdRequest, project string, rq *even
 		g.emit(events.LXDTypeLifecycle, project, nil)
 		return
 	}
-	g.emit(events.LXDTypeLifecycle, project, appendLifecycle(make([]byte, 0, 256), &lc))
+	// Encoded when the record leaves the engine (see lazyMeta): nothing
+	// changes the context or the requestor once the request has played.
+	r := g.record(events.LXDTypeLifecycle, project)
+	r.lazy.kind, r.lazy.lc = lazyLifecycle, lc
 }
 
 // syncResponse is the daemon's debug log of a sync answer.
@@ -524,4 +580,35 @@ func syncResponse(meta string) string {
 func errorResponse(code int, msg string) string {
 	m, _ := json.Marshal(msg)
 	return fmt.Sprintf("Error Response\n\t{\n\t\t\"type\": \"error\",\n\t\t\"status\": \"\",\n\t\t\"status_code\": 0,\n\t\t\"operation\": \"\",\n\t\t\"error_code\": %d,\n\t\t\"error\": %s,\n\t\t\"metadata\": null\n\t}", code, m)
+}
+
+// defaultTook is how long an operation runs when its verb names no time.
+const defaultTook = 5 * time.Millisecond
+
+func orDefaultTook(d time.Duration) time.Duration {
+	if d == 0 {
+		return defaultTook
+	}
+	return d
+}
+
+// opTook maps each operation description to the usual duration of the
+// verbs whose operation it is (the longest, where several share one).
+var opTook = sync.OnceValue(func() map[string]time.Duration {
+	cat := catalog.MustLXD(catalog.DefaultFlavor)
+	m := map[string]time.Duration{}
+	for _, v := range lxdVerbs {
+		if a := cat.Action(v.action); a != nil && a.Operation != "" {
+			m[a.Operation] = max(m[a.Operation], v.took)
+		}
+	}
+	return m
+})
+
+// LXDOperationTook returns how long an LXD operation with this description
+// usually runs: the duration its scenario verb takes by default (a step's
+// took: overrides it there), 5 ms for operations no verb times. The fake
+// daemon's REST operations take the same time on its virtual clock.
+func LXDOperationTook(description string) time.Duration {
+	return orDefaultTook(opTook()[description])
 }

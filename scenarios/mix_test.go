@@ -91,3 +91,74 @@ func TestMixOfEveryVerbPastItsCapEnds(t *testing.T) {
 		}
 	}
 }
+
+// TestProjectNumberingChangesNothing plays a mix acting on instances,
+// volumes and profiles in two projects while projects come and go, once as
+// usual and once with the pick filter's project numbering started again at
+// every name it has not seen: the events are the same bytes.
+func TestProjectNumberingChangesNothing(t *testing.T) {
+	const src = `name: projects
+api: lxd
+lxd:
+  projects: [default, team-a]
+steps:
+  - mix:
+      rate: 500/s
+      count: 3000
+      verbs:
+        - lxd: project.create
+        - lxd: project.delete
+        - lxd: instance.create
+          project: team-a
+          weight: 2
+        - lxd: instance.start
+          project: team-a
+          weight: 2
+        - lxd: instance.stop
+          project: team-a
+        - lxd: instance.create
+          weight: 2
+        - lxd: instance.start
+          weight: 2
+        - lxd: instance.snapshot
+          project: team-a
+        - lxd: storage-volume.create
+          project: team-a
+        - lxd: storage-volume.snapshot
+          project: team-a
+`
+	play := func(limit int) []string {
+		s, err := Parse("projects.yaml", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := New(s, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if limit > 0 {
+			e.lxd.ids.limit = limit
+		}
+		var out []string
+		for {
+			r, err := e.Next()
+			if errors.Is(err, io.EOF) {
+				return out
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, string(r.JSON))
+		}
+	}
+	want := play(0)
+	got := play(1)
+	if len(got) != len(want) {
+		t.Fatalf("renumbering at every new name: %d events, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("renumbering at every new name: event %d is\n%s\nwant\n%s", i, got[i], want[i])
+		}
+	}
+}

@@ -164,8 +164,8 @@ func TestRegistryInfoFollowsEntities(t *testing.T) {
 					if x.slot != j {
 						t.Fatalf("%s: %s %s: slot %d, at %d", name, kind, x.name, x.slot, j)
 					}
-					if r.info[j] != infoOf(x) {
-						t.Fatalf("%s: %s %s: info %+v, entity says %+v", name, kind, x.name, r.info[j], infoOf(x))
+					if r.info[j] != r.infoOf(x) {
+						t.Fatalf("%s: %s %s: info %+v, entity says %+v", name, kind, x.name, r.info[j], r.infoOf(x))
 					}
 					checked++
 				}

@@ -81,6 +81,7 @@ func (s *Server) controlHandler() http.Handler {
 			scenarios.Fault
 			For   string `json:"for"`
 			Delay string `json:"delay"`
+			After string `json:"after"`
 		}
 		body, err := readBody(w, r, maxFaultBody)
 		if err != nil {
@@ -97,7 +98,7 @@ func (s *Server) controlHandler() http.Handler {
 		for _, d := range []struct {
 			name, s string
 			dst     *time.Duration
-		}{{"for", f.For, &fl.For}, {"delay", f.Delay, &fl.Delay}} {
+		}{{"for", f.For, &fl.For}, {"delay", f.Delay, &fl.Delay}, {"after", f.After, &fl.After}} {
 			if d.s != "" {
 				v, err := time.ParseDuration(d.s)
 				if err != nil || v < 0 {
@@ -123,10 +124,10 @@ func (s *Server) controlHandler() http.Handler {
 			return
 		case fl.API == "":
 			fl.API = api
-		case api != "both" && fl.API != api:
+		case api != "both" && !scenarios.FaultAppliesTo(fl.Kind, fl.API) && (fl.API == "lxd" || fl.API == "linode"):
 			controlError(w, http.StatusBadRequest, fmt.Errorf("fault %s applies to %s, got api %q", fl.Kind, api, fl.API))
 			return
-		case fl.API != "lxd" && fl.API != "linode":
+		case !scenarios.FaultAppliesTo(fl.Kind, fl.API):
 			controlError(w, http.StatusBadRequest, fmt.Errorf("fault %s applies to lxd or linode, got api %q", fl.Kind, fl.API))
 			return
 		}

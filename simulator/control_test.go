@@ -130,7 +130,7 @@ func TestControlAPI(t *testing.T) {
 				{"POST", "/emit?api=lxd", `{"type":"lifecycle","metadata":null}`, "event body needs type and metadata"},
 				{"POST", "/emit?api=lxd", `{"type":"lifecycle","metadata":"x"}`, "event body needs type and metadata"},
 				{"POST", "/emit?api=linode", `{"id":0}`, "event body needs id, action and status"},
-				{"POST", "/fault", `{"kind":"earthquake"}`, `unknown fault "earthquake", must be one of disconnect, drop, drop-connection, duplicate, http-error, latency, malformed, pause, rate-limit, reorder`},
+				{"POST", "/fault", `{"kind":"earthquake"}`, `unknown fault "earthquake", must be one of disconnect, drop, drop-connection, duplicate, http-error, latency, malformed, operation-error, pause, rate-limit, reorder, start-failure`},
 				{"POST", "/fault", `{"kind":"pause","for":"soon"}`, `fault pause: for: invalid duration "soon", must be like 500ms or 2s`},
 				{"POST", "/fault", `{"kind":"pause"}`, "fault pause: for: missing: a pause needs for: DURATION"},
 				{"POST", "/fault", `{"kind":"drop","api":"linode"}`, `fault drop applies to lxd, got api "linode"`},

@@ -3,6 +3,8 @@ package cli
 import (
 	"io"
 	"testing"
+
+	"github.com/eventsim/eventsim/internal/cpustat"
 )
 
 // BenchmarkGenerateLXDSteady measures `eventsim generate --scenario lxd-steady`
@@ -10,8 +12,10 @@ import (
 func BenchmarkGenerateLXDSteady(b *testing.B) {
 	opts := &GenerateOptions{IO: &IO{Out: io.Discard, Err: io.Discard}, Scenario: "lxd-steady", Count: int64(b.N), Format: "ndjson"}
 	b.ResetTimer()
+	cpu := cpustat.Used()
 	if err := generateRun(b.Context(), opts); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	cpustat.Report(b, cpu)
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"io"
 	"testing"
+
+	"github.com/eventsim/eventsim/internal/cpustat"
 )
 
 // BenchmarkValidateLXD measures `eventsim validate --kind lxd -` end to end
@@ -18,9 +20,11 @@ func BenchmarkValidateLXD(b *testing.B) {
 	var errOut bytes.Buffer
 	opts := &ValidateOptions{IO: &IO{In: bytes.NewReader(data.Bytes()), Out: io.Discard, Err: &errOut}, Kind: "lxd", Files: []string{"-"}}
 	b.ResetTimer()
+	cpu := cpustat.Used()
 	if err := validateRun(opts); err != nil {
 		b.Fatalf("%v: %s", err, errOut.String())
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	cpustat.Report(b, cpu)
 }

@@ -71,7 +71,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	h["Vary"] = hvVary
 	h["X-Spec-Version"] = hvSpec
 
-	if plan, hit := s.faults.take(s.clock); hit {
+	if plan, hit := s.faults.take(s.clock, r); hit {
 		s.faulted.Add(1)
 		if plan.delay > 0 {
 			t := time.NewTimer(plan.delay)

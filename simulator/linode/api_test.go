@@ -392,6 +392,21 @@ func TestFaults(t *testing.T) {
 			t.Errorf("after the fault's time: %d", code)
 		}
 	})
+	t.Run("http-error by method and path", func(t *testing.T) {
+		s := newServer(t, Options{})
+		fault(s, scenarios.Fault{Kind: scenarios.FaultHTTPError, Status: 503, Method: "GET", Path: "/v4/account/events/*", Error: "Events are resting", Count: 1})
+		if code, _, _ := do(t, s, "GET", "/v4/account/events", nil); code != 200 {
+			t.Errorf("GET of another path under the fault: %d", code)
+		}
+		code, _, body := do(t, s, "GET", "/v4/account/events/7", nil)
+		if code != 503 || !strings.Contains(string(body), `"reason":"Events are resting"`) {
+			t.Errorf("GET of the fault's path: %d %s", code, body)
+		}
+		checkSchema(t, "/v4/account/events/7", code, body)
+		if code, _, _ := do(t, s, "GET", "/v4/account/events/7", nil); code != 404 {
+			t.Errorf("the fault's path after its one request: %d, want the 404 of no such event", code)
+		}
+	})
 	t.Run("latency", func(t *testing.T) {
 		s := newServer(t, Options{})
 		fault(s, scenarios.Fault{Kind: scenarios.FaultLatency, Delay: 150 * time.Millisecond, Count: 1})

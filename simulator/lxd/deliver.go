@@ -221,8 +221,12 @@ func (s *Server) fault(f *scenarios.Fault) error {
 		} else if f.Count <= 0 {
 			return fmt.Errorf("deliver fault %s: latency needs a duration or a count", f)
 		}
+	case scenarios.FaultHTTPError, scenarios.FaultOperationError, scenarios.FaultStartFailure:
+		if err := s.addFailure(f); err != nil {
+			return err
+		}
 	default:
-		return fmt.Errorf("deliver fault %s: unsupported by the lxd server, must be one of disconnect, pause, duplicate, drop, reorder, malformed, latency", f)
+		return fmt.Errorf("deliver fault %s: unsupported by the lxd server, must be one of disconnect, pause, duplicate, drop, reorder, malformed, latency, http-error, operation-error, start-failure", f)
 	}
 	s.stats.faults.Add(1)
 	s.log.Info("fault", "fault", f.String())

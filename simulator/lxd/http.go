@@ -145,6 +145,8 @@ func (s *Server) routes() http.Handler {
 		{"POST /1.0/images", s.postImages},
 		{"GET /1.0/images/{fingerprint}", s.getImage},
 		{"DELETE /1.0/images/{fingerprint}", s.deleteImage},
+		// …/{fingerprint}/secret would clash with …/aliases/{name}.
+		{"POST /1.0/images/{fingerprint}/{sub}", s.postImageSecret},
 		{"GET /1.0/images/aliases", s.getAliases},
 		{"POST /1.0/images/aliases", s.postAliases},
 		{"GET /1.0/images/aliases/{name}", s.getAlias},
@@ -170,6 +172,7 @@ func (s *Server) routes() http.Handler {
 		{"GET /1.0/certificates/{name}", s.getCertificate},
 		{"GET /1.0/operations", s.getOperations},
 		{"GET /1.0/operations/{id}", s.getOperation},
+		{"DELETE /1.0/operations/{id}", s.deleteOperation},
 		{"GET /1.0/operations/{id}/wait", s.waitOperation},
 	} {
 		mux.Handle(rt.pattern, s.api(rt.h))
