@@ -79,7 +79,7 @@ func getReq(path, token string, extra ...string) string {
 // fast path) and to Handler() behind httptest (net/http alone) and checks
 // that the answers agree: status, body and every header but Date.
 func TestFastPathMatchesNetHTTP(t *testing.T) {
-	s := newServer(t, Options{ReadOnlyTokens: []string{"ro"}, RateLimit: -1})
+	s := NewServer(t, Options{ReadOnlyTokens: []string{"ro"}, RateLimit: -1})
 	history(t, s, 1, 10, time.Now())
 	deliver(t, s, event(11, "tag_create", "tag", "prod <&>", time.Now(), events.LinodeNotification))
 	s.st.seenUpTo = 3
@@ -129,7 +129,7 @@ func TestFastPathMatchesNetHTTP(t *testing.T) {
 	}
 
 	// Rate limited: both paths answer 429 with the same Retry-After.
-	s = newServer(t, Options{RateLimit: 1, RatePeriod: time.Hour})
+	s = NewServer(t, Options{RateLimit: 1, RatePeriod: time.Hour})
 	ref = httptest.NewServer(s.Handler())
 	t.Cleanup(ref.Close)
 	fast = dialServer(t, s)
@@ -198,7 +198,7 @@ func equalHeaders(a, b http.Header) bool {
 // first request that is not plain handing the connection to net/http with
 // the bytes already read, which then serves the rest.
 func TestFastPathHandoff(t *testing.T) {
-	s := newServer(t, Options{})
+	s := NewServer(t, Options{})
 	history(t, s, 1, 30, time.Now())
 	tok := s.Token()
 
@@ -311,7 +311,7 @@ func TestFastPathHandoff(t *testing.T) {
 // force, connections go to net/http, which applies it; afterwards new
 // requests take the fast path again.
 func TestFastPathFaults(t *testing.T) {
-	s := newServer(t, Options{})
+	s := NewServer(t, Options{})
 	history(t, s, 1, 3, time.Now())
 	rc := dialServer(t, s)
 	rc.send(getReq("/v4/account/events/1", s.Token()))
@@ -608,7 +608,7 @@ func TestFastPathStress(t *testing.T) {
 // with random bytes, on many connections: whatever the answers, the server
 // keeps serving and never answers 500.
 func TestFastPathGarbage(t *testing.T) {
-	s := newServer(t, Options{RateLimit: -1})
+	s := NewServer(t, Options{RateLimit: -1})
 	history(t, s, 1, 5, time.Now())
 	rng := rand.New(rand.NewSource(7))
 	valid := getReq("/v4/account/events/3", s.Token())
@@ -672,7 +672,7 @@ func shortTimeouts(t *testing.T, header, idle time.Duration) {
 // reads, and headers that time out get net/http's 400.
 func TestFastPathTimeouts(t *testing.T) {
 	shortTimeouts(t, 300*time.Millisecond, 3*time.Second)
-	s := newServer(t, Options{RateLimit: -1})
+	s := NewServer(t, Options{RateLimit: -1})
 	history(t, s, 1, 3, time.Now())
 	req := getReq("/v4/account/events/1", s.Token())
 
@@ -717,7 +717,7 @@ func TestFastPathTimeouts(t *testing.T) {
 // TestFastPathCutShort checks that requests the client ends early or that
 // are malformed before their headers end get net/http's answer, at once.
 func TestFastPathCutShort(t *testing.T) {
-	s := newServer(t, Options{RateLimit: -1})
+	s := NewServer(t, Options{RateLimit: -1})
 	history(t, s, 1, 3, time.Now())
 	req := getReq("/v4/account/events/1", s.Token())
 	for _, tc := range []struct {
@@ -770,8 +770,8 @@ var stampRE = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d`)
 // token checks. None of them hands the connection over.
 func TestFastPathWritesMatchNetHTTP(t *testing.T) {
 	opts := Options{ReadOnlyTokens: []string{"ro"}, Tokens: []string{"rw"}, RateLimit: -1}
-	s := newServer(t, opts)
-	twin := newServer(t, opts)
+	s := NewServer(t, opts)
+	twin := NewServer(t, opts)
 	ref := httptest.NewServer(twin.Handler())
 	t.Cleanup(ref.Close)
 	fast := dialServer(t, s)
