@@ -1,6 +1,10 @@
 package simulator
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/eventsim/eventsim/internal/testserver"
+)
 
 // NewServer starts the simulator for a test, as httptest.NewServer does: it
 // fails the test when the simulator cannot start and closes it when the
@@ -10,14 +14,5 @@ import "testing"
 //	// point clients at srv.LXD().URL(), srv.Linode().URL()
 func NewServer(tb testing.TB, opts Options) *Server {
 	tb.Helper()
-	s, err := New(opts)
-	if err != nil {
-		tb.Fatalf("simulator.NewServer: %v", err)
-	}
-	tb.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			tb.Errorf("simulator Close: %v", err)
-		}
-	})
-	return s
+	return testserver.Start(tb, "simulator", func() (*Server, error) { return New(opts) })
 }

@@ -95,7 +95,6 @@ func AppendFloat(b []byte, f float64) ([]byte, error) {
 // strings HTML-safe. Types beyond the common ones go through
 // encoding/json itself.
 func AppendValue(b []byte, v any) ([]byte, error) {
-	var err error
 	switch x := v.(type) {
 	case nil:
 		return append(b, "null"...), nil
@@ -115,77 +114,70 @@ func AppendValue(b []byte, v any) ([]byte, error) {
 		}
 		break
 	case []string:
-		if x == nil {
-			return append(b, "null"...), nil
-		}
-		b = append(b, '[')
-		for i, s := range x {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = AppendString(b, s)
-		}
-		return append(b, ']'), nil
+		return appendArray(b, x, appendStringValue)
 	case []any:
-		if x == nil {
-			return append(b, "null"...), nil
-		}
-		b = append(b, '[')
-		for i, e := range x {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			if b, err = AppendValue(b, e); err != nil {
-				return b, err
-			}
-		}
-		return append(b, ']'), nil
+		return appendArray(b, x, AppendValue)
 	case map[string]any:
-		if x == nil {
-			return append(b, "null"...), nil
-		}
-		var buf [32]string
-		keys := buf[:0]
-		for k := range x {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		b = append(b, '{')
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = AppendString(b, k)
-			b = append(b, ':')
-			if b, err = AppendValue(b, x[k]); err != nil {
-				return b, err
-			}
-		}
-		return append(b, '}'), nil
+		return appendObject(b, x, AppendValue)
 	case map[string]string:
-		if x == nil {
-			return append(b, "null"...), nil
-		}
-		var buf [32]string
-		keys := buf[:0]
-		for k := range x {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		b = append(b, '{')
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = AppendString(b, k)
-			b = append(b, ':')
-			b = AppendString(b, x[k])
-		}
-		return append(b, '}'), nil
+		return appendObject(b, x, appendStringValue)
 	}
 	j, err := json.Marshal(v)
 	if err != nil {
 		return b, err
 	}
 	return append(b, j...), nil
+}
+
+func appendStringValue(b []byte, s string) ([]byte, error) { return AppendString(b, s), nil }
+
+// appendArray writes a slice, each element by value; nil is null, as
+// encoding/json writes it.
+func appendArray[V any](b []byte, l []V, value func([]byte, V) ([]byte, error)) ([]byte, error) {
+	if l == nil {
+		return append(b, "null"...), nil
+	}
+	var err error
+	b = append(b, '[')
+	for i, e := range l {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if b, err = value(b, e); err != nil {
+			return b, err
+		}
+	}
+	return append(b, ']'), nil
+}
+
+// appendObject writes a map as an object, keys sorted, each value by
+// value; nil is null, as encoding/json writes it.
+func appendObject[V any](b []byte, m map[string]V, value func([]byte, V) ([]byte, error)) ([]byte, error) {
+	if m == nil {
+		return append(b, "null"...), nil
+	}
+	var buf [32]string
+	var err error
+	b = append(b, '{')
+	for i, k := range sortedKeys(m, buf[:0]) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = AppendString(b, k)
+		b = append(b, ':')
+		if b, err = value(b, m[k]); err != nil {
+			return b, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// sortedKeys appends m's keys to keys in the order encoding/json writes
+// them (byte order).
+func sortedKeys[V any](m map[string]V, keys []string) []string {
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

@@ -33,7 +33,14 @@ type rawConn struct {
 
 func dialServer(t *testing.T, s *Server) *rawConn {
 	t.Helper()
-	c, err := net.Dial("tcp", s.ln.Addr().String())
+	return dialAddr(t, s.ln.Addr().String())
+}
+
+// dialAddr is dialServer for any listener's address (net/http's, behind
+// httptest).
+func dialAddr(t *testing.T, addr string) *rawConn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,12 +94,7 @@ func TestFastPathMatchesNetHTTP(t *testing.T) {
 	t.Cleanup(ref.Close)
 
 	fast := dialServer(t, s)
-	refConn, err := net.Dial("tcp", ref.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer refConn.Close()
-	slow := &rawConn{t: t, c: refConn, br: bufio.NewReader(refConn)}
+	slow := dialAddr(t, ref.Listener.Addr().String())
 
 	for _, tc := range []struct{ name, req string }{
 		{"event", getReq("/v4/account/events/5", s.Token())},
@@ -775,12 +777,7 @@ func TestFastPathWritesMatchNetHTTP(t *testing.T) {
 	ref := httptest.NewServer(twin.Handler())
 	t.Cleanup(ref.Close)
 	fast := dialServer(t, s)
-	refConn, err := net.Dial("tcp", ref.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer refConn.Close()
-	slow := &rawConn{t: t, c: refConn, br: bufio.NewReader(refConn)}
+	slow := dialAddr(t, ref.Listener.Addr().String())
 
 	const create = `{"type":"g6-nanode-1","region":"us-east","label":"web-1","tags":["a<b"]}`
 	var id string

@@ -1,6 +1,10 @@
 package linode
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/eventsim/eventsim/internal/testserver"
+)
 
 // NewServer starts a server for a test, as httptest.NewServer does: it
 // fails the test when the server cannot start and closes it when the test
@@ -10,14 +14,5 @@ import "testing"
 //	// point a client at srv.URL()
 func NewServer(tb testing.TB, opts Options) *Server {
 	tb.Helper()
-	s, err := New(opts)
-	if err != nil {
-		tb.Fatalf("linode.NewServer: %v", err)
-	}
-	tb.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			tb.Errorf("linode server Close: %v", err)
-		}
-	})
-	return s
+	return testserver.Start(tb, "linode", func() (*Server, error) { return New(opts) })
 }

@@ -1,6 +1,10 @@
 package lxd
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/eventsim/eventsim/internal/testserver"
+)
 
 // NewServer starts a server for a test, as httptest.NewServer does: it
 // fails the test when the server cannot start and closes it when the test
@@ -10,14 +14,5 @@ import "testing"
 //	// point a client at srv.URL()
 func NewServer(tb testing.TB, opts Options) *Server {
 	tb.Helper()
-	s, err := New(opts)
-	if err != nil {
-		tb.Fatalf("lxd.NewServer: %v", err)
-	}
-	tb.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			tb.Errorf("lxd server Close: %v", err)
-		}
-	})
-	return s
+	return testserver.Start(tb, "lxd", func() (*Server, error) { return New(opts) })
 }
