@@ -193,23 +193,27 @@ func (e *Engine) Recycle(rs []*Record) {
 		if len(e.free) >= maxFreeRecords {
 			return
 		}
-		if r == nil || r.API != "lxd" || r.Fault != nil {
+		if r == nil || r.API != "lxd" || r.Fault != nil || r.Linode != nil {
 			continue
 		}
-		*r = Record{JSON: r.JSON[:0], lazy: lazyMeta{op: r.lazy.op, opMeta: r.lazy.opMeta[:0]}}
-		e.free = append(e.free, r)
+		e.free = append(e.free, r) // newRecord resets it
 	}
 }
 
 // maxFreeRecords bounds how many recycled records the engine keeps.
 const maxFreeRecords = 4096
 
-// newRecord returns a recycled record or a new one.
+// newRecord returns a recycled LXD record or a new one, for an LXD event
+// whose API, type, project and location the caller sets, and then its JSON
+// or its lazy metadata. A recycled record keeps the memory of its JSON and
+// of its lazy operation; what else it held is overwritten before it is
+// read, or never read (lazy fields of another kind than lazy.kind).
 func (e *Engine) newRecord() *Record {
 	if n := len(e.free); n > 0 {
 		r := e.free[n-1]
-		e.free[n-1] = nil
 		e.free = e.free[:n-1]
+		r.JSON = r.JSON[:0]
+		r.lazy.kind = 0
 		return r
 	}
 	return new(Record)

@@ -21,6 +21,8 @@ type lxdWorld struct {
 	objs    map[string]*registry // by kind
 	scratch []*entity            // pick's candidates, reused
 	ids     interned             // projects, numbered for the registries' infos
+	// resources holds operations' resources already made (see resources).
+	resources map[resKey]map[string][]string
 }
 
 // entity is one LXD object.
@@ -161,7 +163,7 @@ func (r *registry) names(project, parent string) []string {
 var globalKinds = map[string]bool{"project": true, "storage-pool": true, "certificate": true, "cluster-member": true}
 
 func newLXDWorld(e *Engine) *lxdWorld {
-	w := &lxdWorld{e: e, objs: map[string]*registry{}}
+	w := &lxdWorld{e: e, objs: map[string]*registry{}, resources: map[resKey]map[string][]string{}}
 	w.ids = interned{ids: map[string]int32{}, regs: w.objs, limit: 1024}
 	s := e.s.LXD
 	w.members = append([]string(nil), s.Members...)

@@ -91,7 +91,7 @@ func (g *group) log(d time.Duration, level, msg string, ctx logCtx) {
 	if !g.w.e.opts.check {
 		// Encoded when the record leaves the engine (see lazyMeta); the
 		// context is never changed after it is handed over.
-		r.lazy = lazyMeta{kind: lazyLogging, msg: msg, level: level, ctx: ctx}
+		r.lazy.kind, r.lazy.msg, r.lazy.level, r.lazy.ctx = lazyLogging, msg, level, ctx
 	}
 }
 
@@ -109,13 +109,12 @@ func (g *group) op(d time.Duration, op *events.LXDOperation, project string) {
 		cp = new(events.LXDOperation)
 	}
 	*cp = *op
-	if cp.Metadata != nil {
+	hasMeta := cp.Metadata != nil
+	if hasMeta {
 		meta = appendMetadata(meta, cp.Metadata)
 		cp.Metadata = nil
-	} else {
-		meta = nil
 	}
-	r.lazy = lazyMeta{kind: lazyOperation, op: cp, opMeta: meta}
+	r.lazy.kind, r.lazy.op, r.lazy.opMeta, r.lazy.opHasMeta = lazyOperation, cp, meta, hasMeta
 }
 
 // lazyMeta is the metadata of an LXD logging or operation event, kept until
@@ -128,6 +127,7 @@ type lazyMeta struct {
 	ctx        logCtx
 	op         *events.LXDOperation // Metadata nil; opMeta holds it encoded
 	opMeta     []byte
+	opHasMeta  bool // opMeta holds the metadata; else it is null
 	lc         events.LXDLifecycle
 }
 
@@ -150,7 +150,11 @@ func (r *Record) AppendJSON(b []byte) []byte {
 	case lazyLogging:
 		b = appendLogging(b, r.lazy.msg, r.lazy.level, r.lazy.ctx)
 	case lazyOperation:
-		b = appendOperation(b, r.lazy.op, r.lazy.opMeta)
+		meta := r.lazy.opMeta
+		if !r.lazy.opHasMeta {
+			meta = nil
+		}
+		b = appendOperation(b, r.lazy.op, meta)
 	case lazyLifecycle:
 		b = appendLifecycle(b, &r.lazy.lc)
 	}
@@ -167,7 +171,7 @@ func appendLXDEvent(b []byte, typ string, at time.Time, meta []byte, location, p
 // appendLXDEventHead writes the envelope up to the metadata.
 func appendLXDEventHead(b []byte, typ string, at time.Time) []byte {
 	b = append(b, `{"type":`...)
-	b = strconv.AppendQuote(b, typ)
+	b = appendQuote(b, typ)
 	b = append(b, `,"timestamp":"`...)
 	b = at.UTC().AppendFormat(b, time.RFC3339Nano)
 	return append(b, `","metadata":`...)
@@ -177,13 +181,26 @@ func appendLXDEventHead(b []byte, typ string, at time.Time) []byte {
 func appendLXDEventTail(b []byte, location, project string) []byte {
 	if location != "" {
 		b = append(b, `,"location":`...)
-		b = strconv.AppendQuote(b, location)
+		b = appendQuote(b, location)
 	}
 	if project != "" {
 		b = append(b, `,"project":`...)
-		b = strconv.AppendQuote(b, project)
+		b = appendQuote(b, project)
 	}
 	return append(b, '}')
+}
+
+// appendQuote is strconv.AppendQuote, faster for the printable ASCII that
+// types, locations and projects are made of.
+func appendQuote(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return strconv.AppendQuote(b, s)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // requestPath fills a verb's path template.
@@ -402,8 +419,9 @@ func (req *lxdRequest) requestBodySlow(vals [len(bodySlots)]string, cmd string) 
 }
 
 // opResources lists what an operation touches, rendered as the daemon does:
-// "/1.0/<kind>/<name>" with raw names.
-func (req *lxdRequest) resources() map[string][]string {
+// "/1.0/<kind>/<name>" with raw names. The maps are shared (cache, up to
+// maxResources of them): nothing changes an operation's resources.
+func (req *lxdRequest) resources(cache map[resKey]map[string][]string) map[string][]string {
 	if req.opResources != nil {
 		return req.opResources
 	}
@@ -411,35 +429,75 @@ func (req *lxdRequest) resources() map[string][]string {
 	if x == nil {
 		return nil
 	}
+	k := resKey{}
 	switch {
 	case strings.HasPrefix(req.action.Name, "instance-"):
-		name := x.name
+		k.name = x.name
 		if x.kind == "instance-snapshot" {
-			name = x.parent
+			k.name = x.parent
 		}
 		if req.oldName != "" {
-			name = req.oldName
+			k.name = req.oldName
 		}
 		switch req.action.Name {
 		case "instance-created", "instance-updated", "instance-renamed", "instance-deleted", "instance-snapshot-created", "instance-restored":
-			return map[string][]string{"containers": {"/1.0/containers/" + name}, "instances": {"/1.0/instances/" + name}}
+			k.shape = resContainersInstances
+		default:
+			k.shape = resInstances
 		}
-		return map[string][]string{"instances": {"/1.0/instances/" + name}}
 	case strings.HasPrefix(req.action.Name, "storage-volume-snapshot-"):
-		_, vol, _ := strings.Cut(x.parent, "/")
+		_, k.name, _ = strings.Cut(x.parent, "/")
+		k.shape = resVolumes
 		if req.action.Name == "storage-volume-snapshot-deleted" {
-			return map[string][]string{"storage_volume_snapshots": {"/1.0/storage_volume_snapshots/" + vol}}
+			k.shape = resVolumeSnapshots
 		}
-		return map[string][]string{"storage_volumes": {"/1.0/storage_volumes/" + vol}}
 	case req.action.Name == "storage-volume-backup-created":
 		return map[string][]string{"backups": {"/1.0/backups/" + req.backupName}, "storage_volumes": {"/1.0/storage_volumes/" + x.name}}
-	case strings.HasPrefix(req.action.Name, "image-"):
-		return nil
 	case req.action.Name == "cluster-member-added":
-		return map[string][]string{"cluster": {"/1.0/cluster/" + x.name}}
+		k.shape, k.name = resCluster, x.name
+	default:
+		return nil
 	}
-	return nil
+	if m, ok := cache[k]; ok {
+		return m
+	}
+	var m map[string][]string
+	switch k.shape {
+	case resContainersInstances:
+		m = map[string][]string{"containers": {"/1.0/containers/" + k.name}, "instances": {"/1.0/instances/" + k.name}}
+	case resInstances:
+		m = map[string][]string{"instances": {"/1.0/instances/" + k.name}}
+	case resVolumes:
+		m = map[string][]string{"storage_volumes": {"/1.0/storage_volumes/" + k.name}}
+	case resVolumeSnapshots:
+		m = map[string][]string{"storage_volume_snapshots": {"/1.0/storage_volume_snapshots/" + k.name}}
+	case resCluster:
+		m = map[string][]string{"cluster": {"/1.0/cluster/" + k.name}}
+	}
+	if len(cache) >= maxResources {
+		clear(cache)
+	}
+	cache[k] = m
+	return m
 }
+
+// resKey names one operation's resources: their shape and the name in them.
+type resKey struct {
+	shape uint8
+	name  string
+}
+
+// Shapes of resources.
+const (
+	resContainersInstances = 1 + iota
+	resInstances
+	resVolumes
+	resVolumeSnapshots
+	resCluster
+)
+
+// maxResources bounds the resources an engine keeps made.
+const maxResources = 1024
 
 // play emits a request's events, interleaved as the real daemon does, and
 // returns when the client is done with it.
@@ -487,11 +545,11 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 			return g.end()
 		}
 		w.lifecycle(g, req, project, rq)
-		code, meta := "200", "{}"
+		msg, ctx := syncResponseEmpty, http200
 		if method == "POST" {
-			code, meta = "201", "null"
+			msg, ctx = syncResponseNull, http201
 		}
-		g.log(40*time.Microsecond, "debug", syncResponse(meta), logCtx{{"http_code", code}})
+		g.log(40*time.Microsecond, "debug", msg, ctx)
 		return g.end()
 	}
 	// Asynchronous: an operation runs the request.
@@ -508,7 +566,7 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 	created := g.at
 	op := &events.LXDOperation{
 		ID: t.fake.uuid(), Class: class, Description: desc, CreatedAt: created, UpdatedAt: created,
-		Resources: req.resources(), Location: g.location,
+		Resources: req.resources(w.resources), Location: g.location,
 	}
 	if class == "websocket" {
 		op.Metadata = map[string]any{"command": req.context["command"], "environment": map[string]any{"HOME": "/root", "LANG": "C.UTF-8", "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM": "xterm", "USER": "root"}, "fds": map[string]any{"0": t.fake.hex(32), "control": t.fake.hex(32)}, "interactive": false}
@@ -571,6 +629,15 @@ func (w *lxdWorld) lifecycle(g *group, req *lxdRequest, project string, rq *even
 	r := g.record(events.LXDTypeLifecycle, project)
 	r.lazy.kind, r.lazy.lc = lazyLifecycle, lc
 }
+
+// The two sync answers verbs log and their contexts, made once: records
+// share them, and nothing changes a context once it is handed over.
+var (
+	syncResponseEmpty = syncResponse("{}")
+	syncResponseNull  = syncResponse("null")
+	http200           = logCtx{{"http_code", "200"}}
+	http201           = logCtx{{"http_code", "201"}}
+)
 
 // syncResponse is the daemon's debug log of a sync answer.
 func syncResponse(meta string) string {

@@ -113,10 +113,14 @@ func (s *Server) resources(project, name, snap string, deleting bool) map[string
 }
 
 // failing is an operation that starts and then fails with err, as the
-// daemon answers requests it refuses only once their operation runs.
+// daemon answers requests it refuses only once their operation runs; the
+// refusal comes at once, not after the work the operation would do.
 func (s *Server) failing(description, project string, res map[string][]string, err error) *reply {
-	return &reply{op: s.startOperation(description, project, res), run: func() error { return err }}
+	return &reply{op: s.startOperation(description, project, res), took: refusalTook, run: func() error { return err }}
 }
+
+// refusalTook is how long an operation that refuses its request runs.
+const refusalTook = 5 * time.Millisecond
 
 // validInstanceName checks a name as LXD checks instance names: a valid
 // hostname label of at most 63 characters.
