@@ -55,6 +55,12 @@ type Record struct {
 	Type     string
 	Project  string
 	Location string
+	// Action is a lifecycle event's action, decoded ("" for other types),
+	// and OldName its context's old_name when it has one, so that a server
+	// follows what a record does (a project made, renamed or deleted)
+	// without reading its encoded bytes.
+	Action  string
+	OldName string
 
 	// Linode events: the Event as it stands after this change. JSON holds it
 	// encoded too.

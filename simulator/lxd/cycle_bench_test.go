@@ -27,7 +27,7 @@ func BenchmarkRESTCyclesNoListener(b *testing.B) {
 
 func benchCycles(b *testing.B, listeners int) {
 	const workers = 8
-	s := newTestServer(b, Options{})
+	s := NewServer(b, Options{})
 	counts, _ := countingClients(b, s, listeners)
 	tr := &http.Transport{MaxIdleConnsPerHost: workers}
 	hc := &http.Client{Transport: tr}

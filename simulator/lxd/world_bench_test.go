@@ -24,7 +24,7 @@ func withInstances(tb testing.TB, n int) *Server {
 
 func withInstancesOpts(tb testing.TB, n int, opts Options) *Server {
 	tb.Helper()
-	s := newTestServer(tb, opts)
+	s := NewServer(tb, opts)
 	if err := fillInstances(tb.Context(), s, n); err != nil {
 		tb.Fatal(err)
 	}
