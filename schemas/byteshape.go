@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // byteShape reads a document's shape straight from its JSON bytes, without
@@ -87,8 +88,10 @@ func (s *byteShape) value(at []*cnode) bool {
 			if json.Unmarshal(s.doc[start:s.i], &str) != nil {
 				return false
 			}
-		} else {
-			str = string(s.doc[start+1 : s.i-1])
+		} else if n := s.i - 1 - (start + 1); n > 0 {
+			// No copy: the checks and appendRaw only read it, before
+			// Validate returns, and the document is not changed meanwhile.
+			str = unsafe.String(&s.doc[start+1], n)
 		}
 		for _, n := range nodes {
 			for _, check := range n.str {

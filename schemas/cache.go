@@ -283,7 +283,7 @@ func (b *ruleBuilder) fill(n *cnode, file, ptr string, s map[string]any) error {
 			if err != nil {
 				return fmt.Errorf("%s#%s: %w", file, at, err)
 			}
-			n.str = append(n.str, re.MatchString)
+			n.str = append(n.str, patternMatcher(re))
 		case k == "format":
 			f, _ := v.(string)
 			n.str = append(n.str, formatCheck(f))
