@@ -650,3 +650,61 @@ func errorResponse(code int, msg string) string {
 	m, _ := json.Marshal(msg)
 	return fmt.Sprintf("Error Response\n\t{\n\t\t\"type\": \"error\",\n\t\t\"status\": \"\",\n\t\t\"status_code\": 0,\n\t\t\"operation\": \"\",\n\t\t\"error_code\": %d,\n\t\t\"error\": %s,\n\t\t\"metadata\": null\n\t}", code, m)
 }
+
+// LXDColumns are the fields of an LXD event that a dataset keeps as typed
+// columns (see dataset's Parquet rows), as a reader decoding its JSON gets
+// them.
+type LXDColumns struct {
+	// Lifecycle events; HasRequestor says whether there is a requestor.
+	Action, Source, RequestorUsername string
+	HasRequestor                      bool
+	// Operation events.
+	OperationID, OperationStatus, OperationClass, OperationDescription string
+	OperationStatusCode                                                int
+	// Logging events.
+	Level, Message string
+}
+
+// AppendMetadata appends the JSON of the event's metadata object (what
+// AppendJSON writes under "metadata") and fills c with its columns, without
+// encoding the whole event or reading the JSON back. It reports false, and
+// appends nothing, for a record that holds only its JSON (an emit step's),
+// or whose strings are not valid UTF-8 (JSON would carry U+FFFD instead):
+// the caller then reads both from AppendJSON's bytes.
+func (r *Record) AppendMetadata(b []byte, c *LXDColumns) ([]byte, bool) {
+	valid := utf8.ValidString
+	switch r.lazy.kind {
+	case lazyLogging:
+		if !valid(r.lazy.msg) || !valid(r.lazy.level) {
+			return b, false
+		}
+		*c = LXDColumns{Level: r.lazy.level, Message: r.lazy.msg}
+		return appendLogging(b, r.lazy.msg, r.lazy.level, r.lazy.ctx), true
+	case lazyOperation:
+		op := r.lazy.op
+		if !valid(op.ID) || !valid(op.Status) || !valid(op.Class) || !valid(op.Description) {
+			return b, false
+		}
+		*c = LXDColumns{OperationID: op.ID, OperationStatus: op.Status, OperationClass: op.Class,
+			OperationDescription: op.Description, OperationStatusCode: op.StatusCode}
+		meta := r.lazy.opMeta
+		if !r.lazy.opHasMeta {
+			meta = nil
+		}
+		return appendOperation(b, op, meta), true
+	case lazyLifecycle:
+		lc := &r.lazy.lc
+		if !valid(lc.Action) || !valid(lc.Source) {
+			return b, false
+		}
+		*c = LXDColumns{Action: lc.Action, Source: lc.Source}
+		if lc.Requestor != nil {
+			if !valid(lc.Requestor.Username) {
+				return b, false
+			}
+			c.HasRequestor, c.RequestorUsername = true, lc.Requestor.Username
+		}
+		return appendLifecycle(b, lc), true
+	}
+	return b, false
+}
