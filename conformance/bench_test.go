@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"testing"
+
+	"github.com/eventsim/eventsim/internal/cputime"
 )
 
 var uuidRe = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
@@ -62,4 +64,43 @@ func BenchmarkCheckLXDEvents(b *testing.B) { benchEvents(b, loadCapture(b), Even
 // BenchmarkCheckLXDEventsFullValidation validates every event with gojsonschema.
 func BenchmarkCheckLXDEventsFullValidation(b *testing.B) {
 	benchEvents(b, loadCapture(b), EventOptions{FullValidation: true})
+}
+
+// BenchmarkPrepareApply splits the checks of the real capture into their
+// two parts: prepare (read each event's fields and shape from its bytes and
+// judge it against the schema; on every core for a file) and apply (the
+// checks that follow the stream, in order, on one goroutine).
+func BenchmarkPrepareApply(b *testing.B) {
+	evs := loadCapture(b)
+	c, err := NewEventChecker(EventOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ps := make([]prepared, len(evs))
+	b.Run("prepare", func(b *testing.B) {
+		b.ReportAllocs()
+		n, cpu0 := 0, cputime.Used()
+		for b.Loop() {
+			for i, e := range evs {
+				ps[i] = c.prepare(Observation{Raw: e})
+			}
+			n += len(evs)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/event")
+		b.ReportMetric(float64((cputime.Used()-cpu0).Nanoseconds())/float64(n), "cpu-ns/event")
+	})
+	b.Run("apply", func(b *testing.B) {
+		b.ReportAllocs()
+		n, cpu0 := 0, cputime.Used()
+		for b.Loop() {
+			c, _ := NewEventChecker(EventOptions{})
+			for _, p := range ps {
+				c.apply(p)
+			}
+			c.Results()
+			n += len(evs)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/event")
+		b.ReportMetric(float64((cputime.Used()-cpu0).Nanoseconds())/float64(n), "cpu-ns/event")
+	})
 }

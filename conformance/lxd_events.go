@@ -183,29 +183,49 @@ type opEvent struct {
 // Observe checks one event.
 func (c *EventChecker) Observe(o Observation) { c.apply(c.prepare(o)) }
 
-// prepared is an event decoded and judged against the schema: the part of
+// prepared is an event read and judged against the schema: the part of
 // the work that needs nothing of the events before it, so a file's events
 // are prepared on every core and applied in order (CheckLXDFile).
 type prepared struct {
 	o         Observation
 	raw       []byte
-	ev        map[string]any
+	f         lxdFields
 	parseErr  error
 	schemaErr error
 }
 
-// prepare decodes and validates one event. It is safe for concurrent use.
+// prepare reads and validates one event. It reads the fields the checks
+// need from the event's bytes in the same pass as its shape, and decodes
+// the event only when its bytes cannot be read that way. It is safe for
+// concurrent use.
 func (c *EventChecker) prepare(o Observation) prepared {
 	p := prepared{o: o, raw: bytes.TrimSpace(o.Raw)}
-	if err := json.Unmarshal(p.raw, &p.ev); err != nil || p.ev == nil {
+	if len(p.raw) > 0 && p.raw[0] == '{' {
+		mb := memberBufs.Get().(*[]schemas.Member)
+		defer memberBufs.Put(mb)
+		var read bool
+		var err error
+		if c.shapes != nil {
+			*mb, read, err = c.shapes.ValidateMembers(p.raw, memberDepth, (*mb)[:0])
+		} else if *mb, read = schemas.ReadMembers(p.raw, memberDepth, (*mb)[:0]); read {
+			err = c.validate(schemas.LXDEvent, p.raw)
+		}
+		if read {
+			p.f, p.schemaErr = fieldsFromMembers(p.raw, *mb), err
+			return p
+		}
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(p.raw, &ev); err != nil || ev == nil {
 		if err == nil {
 			err = fmt.Errorf("null")
 		}
-		p.parseErr, p.ev = err, nil
+		p.parseErr = err
 		return p
 	}
+	p.f = fieldsFromMap(ev)
 	if c.shapes != nil {
-		p.schemaErr = c.shapes.ValidateValue(p.ev)
+		p.schemaErr = c.shapes.ValidateValue(ev)
 	} else {
 		p.schemaErr = c.validate(schemas.LXDEvent, p.raw)
 	}
@@ -215,7 +235,7 @@ func (c *EventChecker) prepare(o Observation) prepared {
 // apply runs the checks that follow the stream, in order.
 func (c *EventChecker) apply(p prepared) {
 	c.n++
-	o, raw, ev := p.o, p.raw, p.ev
+	o, raw, f := p.o, p.raw, &p.f
 	schema := c.rec[IDEventsSchema]
 	schema.checked++
 	if p.parseErr != nil {
@@ -226,15 +246,14 @@ func (c *EventChecker) apply(p prepared) {
 		schema.fail(raw, "%v", p.schemaErr)
 	}
 
-	typ, _ := ev["type"].(string)
+	typ := f.typ
 	c.types[typ]++
-	md, _ := ev["metadata"].(map[string]any)
-	project, _ := ev["project"].(string)
+	project := f.project
 
 	// Timestamp.
 	tsRec := c.rec[IDEventsTimestamp]
 	tsRec.checked++
-	tsStr, _ := ev["timestamp"].(string)
+	tsStr := f.timestamp
 	ts, err := time.Parse(time.RFC3339Nano, tsStr)
 	if err != nil {
 		tsRec.fail(raw, "timestamp %q is not RFC 3339: %v", tsStr, err)
@@ -264,8 +283,8 @@ func (c *EventChecker) apply(p prepared) {
 	// Location.
 	loc := c.rec[IDEventsLocation]
 	loc.checked++
-	location, hasLoc := ev["location"].(string)
-	if !hasLoc || location == "" {
+	location := f.location
+	if !f.hasLocation || location == "" {
 		loc.fail(raw, "location is missing or empty; a standalone daemon says \"none\", a cluster member its own name")
 	} else {
 		c.locations[location]++
@@ -276,19 +295,14 @@ func (c *EventChecker) apply(p prepared) {
 
 	switch typ {
 	case events.LXDTypeOperation:
-		if md != nil {
-			c.observeOperation(raw, md, ts, location)
-			id, _ := md["id"].(string)
-			desc, _ := md["description"].(string)
-			status, _ := md["status"].(string)
-			code, _ := md["status_code"].(float64)
-			c.tl.op(id, desc, project, status, int(code), ts)
+		if f.hasMetadata {
+			c.observeOperation(raw, f, ts, location)
+			c.tl.op(f.opID, f.description, project, f.status, int(f.statusCode), ts)
 		}
 	case events.LXDTypeLifecycle:
-		if md != nil {
-			c.observeLifecycle(raw, md, project)
-			action, _ := md["action"].(string)
-			c.tl.mark(project, action, ts)
+		if f.hasMetadata {
+			c.observeLifecycle(raw, f, project)
+			c.tl.mark(project, f.action, ts)
 		}
 	}
 	c.flushOps(false)
@@ -303,14 +317,12 @@ func (c *EventChecker) otherLocation(not string) string {
 	return ""
 }
 
-func (c *EventChecker) observeOperation(raw []byte, md map[string]any, ts time.Time, location string) {
+func (c *EventChecker) observeOperation(raw []byte, f *lxdFields, ts time.Time, location string) {
 	st := c.rec[IDOperationStatus]
 	st.checked++
-	id, _ := md["id"].(string)
-	status, _ := md["status"].(string)
-	codeF, ok := md["status_code"].(float64)
-	code := int(codeF)
-	if !ok {
+	id, status := f.opID, f.status
+	code := int(f.statusCode)
+	if !f.hasStatusCode {
 		st.fail(raw, "status_code is missing or not a number")
 		return
 	}
@@ -319,13 +331,12 @@ func (c *EventChecker) observeOperation(raw []byte, md map[string]any, ts time.T
 	} else if want != status {
 		st.fail(raw, "status %q does not agree with status_code %d, which LXD sends as %q", status, code, want)
 	}
-	if opLoc, _ := md["location"].(string); location != "" && opLoc != "" && opLoc != location {
+	if opLoc := f.opLocation; location != "" && opLoc != "" && opLoc != location {
 		c.rec[IDEventsLocation].fail(raw, "operation location %q differs from the event's location %q", opLoc, location)
 	}
 	times := c.rec[IDOperationTimes]
 	times.checked++
-	ca, _ := md["created_at"].(string)
-	ua, _ := md["updated_at"].(string)
+	ca, ua := f.createdAt, f.updatedAt
 	created, err1 := time.Parse(time.RFC3339Nano, ca)
 	updated, err2 := time.Parse(time.RFC3339Nano, ua)
 	if err1 != nil || err2 != nil {
@@ -417,15 +428,13 @@ func (c *EventChecker) judgeOp(id string, t *opTrack) {
 	}
 }
 
-func (c *EventChecker) observeLifecycle(raw []byte, md map[string]any, project string) {
+func (c *EventChecker) observeLifecycle(raw []byte, f *lxdFields, project string) {
 	actRec := c.rec[IDLifecycleAction]
 	srcRec := c.rec[IDLifecycleSource]
 	ctxRec := c.rec[IDLifecycleContext]
 	reqRec := c.rec[IDLifecycleRequestor]
 	actRec.checked++
-	action, _ := md["action"].(string)
-	source, _ := md["source"].(string)
-	ctx, _ := md["context"].(map[string]any)
+	action, source := f.action, f.source
 	c.actions[action]++
 	a := c.cat.Action(action)
 	if a == nil {
@@ -437,7 +446,7 @@ func (c *EventChecker) observeLifecycle(raw []byte, md map[string]any, project s
 	}
 	ctxRec.checked++
 	if strings.HasSuffix(action, "-renamed") {
-		if s, _ := ctx["old_name"].(string); s == "" {
+		if f.oldName == "" {
 			ctxRec.fail(raw, "%s has no old_name in its context; clients need it to follow the rename", action)
 		}
 	}
@@ -445,11 +454,11 @@ func (c *EventChecker) observeLifecycle(raw []byte, md map[string]any, project s
 		return
 	}
 	for _, k := range a.Context {
-		if _, ok := ctx[k]; !ok {
+		if !f.hasContextKey(k) {
 			ctxRec.fail(raw, "%s lacks context key %q (the catalogue's keys: %v)", action, k, a.Context)
 		}
 	}
-	c.afterDelete(raw, a, source, project, ctx)
+	c.afterDelete(raw, a, source, project, f.oldName)
 	srcRec.checked++
 	if p := c.sourceProblem(a, source, project); p != "" {
 		srcRec.fail(raw, "%s", p)
@@ -457,12 +466,11 @@ func (c *EventChecker) observeLifecycle(raw []byte, md map[string]any, project s
 		srcRec.quirk(c.opts.Strict, raw, "%s source %q does not name the custom volume PROJECT_NAME as LXD 5.0.2 does", action, source)
 	}
 	reqRec.checked++
-	req, hasReq := md["requestor"].(map[string]any)
 	switch {
-	case a.Requestor && !hasReq:
+	case a.Requestor && !f.hasRequestor:
 		reqRec.fail(raw, "%s has no requestor; %s daemons name who asked", action, c.cat.Flavor)
-	case hasReq:
-		if p, _ := req["protocol"].(string); p == "" {
+	case f.hasRequestor:
+		if f.protocol == "" {
 			reqRec.fail(raw, "%s requestor has no protocol", action)
 		}
 	}
@@ -471,7 +479,7 @@ func (c *EventChecker) observeLifecycle(raw []byte, md map[string]any, project s
 // afterDelete judges a lifecycle event against the objects the stream
 // deleted: an event about one of them, other than one making it again, is
 // a failure. It folds the event into the checker's world.
-func (c *EventChecker) afterDelete(raw []byte, a *catalog.LXDAction, source, project string, ctx map[string]any) {
+func (c *EventChecker) afterDelete(raw []byte, a *catalog.LXDAction, source, project, old string) {
 	k, _, ok := c.world.KeyOf(a.Name, source, project)
 	if !ok {
 		return
@@ -488,7 +496,7 @@ func (c *EventChecker) afterDelete(raw []byte, a *catalog.LXDAction, source, pro
 		c.deleted[k] = true
 	case catalog.EffectRename:
 		delete(c.deleted, k)
-		if old, _ := ctx["old_name"].(string); old != "" {
+		if old != "" {
 			ok := k
 			if i := strings.LastIndexByte(k.Path, '/'); i >= 0 {
 				ok.Path = k.Path[:i+1] + old

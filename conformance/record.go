@@ -171,15 +171,22 @@ func RecordLXD(ctx context.Context, o RecordOptions, w io.Writer) (RecordStats, 
 		return err
 	})
 	go func() {
+		var sl slab
 		for {
-			mt, data, err := conn.ReadMessage()
+			mt, r, err := conn.NextReader()
 			if err != nil {
 				q2.close()
 				return
 			}
-			if mt == websocket.TextMessage || mt == websocket.BinaryMessage {
-				q2.push(frame{data: data, at: time.Now()})
+			if mt != websocket.TextMessage && mt != websocket.BinaryMessage {
+				continue
 			}
+			data, err := sl.read(r)
+			if err != nil {
+				q2.close()
+				return
+			}
+			q2.push(frame{data: data, at: time.Now()})
 		}
 	}()
 	stop := func() {
@@ -268,6 +275,36 @@ func writeRecording(ctx context.Context, o RecordOptions, w io.Writer, st *Recor
 		o.Progress(st.Events, st.Elapsed)
 	}
 	return bw.Flush()
+}
+
+// slab holds received messages back to back in large blocks, so that
+// reading one costs no allocation of its own: a block is freed once every
+// message in it has been written.
+type slab struct{ b []byte }
+
+// slabSize is the size of a block; a longer message gets a block of its own.
+const slabSize = 256 << 10
+
+// read reads r to its end into the slab and returns the bytes read.
+func (s *slab) read(r io.Reader) ([]byte, error) {
+	start := len(s.b)
+	for {
+		if len(s.b) == cap(s.b) {
+			// Full: carry the message begun here over to a new block.
+			n := len(s.b) - start
+			nb := make([]byte, n, max(slabSize, 2*n))
+			copy(nb, s.b[start:])
+			s.b, start = nb, 0
+		}
+		m, err := r.Read(s.b[len(s.b):cap(s.b)])
+		s.b = s.b[:len(s.b)+m]
+		if errors.Is(err, io.EOF) {
+			return s.b[start:len(s.b):len(s.b)], nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // frameQueue is an unbounded queue of frames from one reader to one writer.

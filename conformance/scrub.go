@@ -25,6 +25,9 @@ type Scrubber struct {
 	standIn map[string]string // secret -> stand-in
 	count   map[string]int    // per category
 	order   []string          // secrets, longest first, for replacing inside strings
+	orderB  [][]byte          // order as bytes, for looking in raw bytes
+	out     []byte            // Scrub's result, reused
+	spans   []strSpan         // the string values of the event being scrubbed
 }
 
 // NewScrubber makes a scrubber; labels says whether labels are secrets too.
@@ -101,8 +104,10 @@ func (s *Scrubber) Remember(cat, value string) string {
 	s.standIn[value] = v
 	s.order = append(s.order, value)
 	// Longest first, so a secret inside a longer one does not cut it.
+	s.orderB = append(s.orderB, []byte(value))
 	for i := len(s.order) - 1; i > 0 && len(s.order[i]) > len(s.order[i-1]); i-- {
 		s.order[i], s.order[i-1] = s.order[i-1], s.order[i]
+		s.orderB[i], s.orderB[i-1] = s.orderB[i-1], s.orderB[i]
 	}
 	return v
 }
@@ -114,24 +119,27 @@ var pathSecrets = []struct{ prefix, cat string }{
 }
 
 // Scrub returns the event with every secret replaced. raw must be one JSON
-// value; anything else is returned unchanged.
+// value; anything else is returned unchanged. The result may be raw itself
+// or a buffer the next call reuses: use it before calling Scrub again.
 func (s *Scrubber) Scrub(raw []byte) []byte {
 	// First learn the secrets this event names, wherever they are, then
 	// rewrite every string knowing all of them. Strings are looked at in
 	// their raw bytes; only those that may change are decoded.
-	if walkStrings(raw, func(key, val []byte, escaped bool) (string, bool) {
+	s.spans = s.spans[:0]
+	if walkStrings(raw, func(key, val []byte, escaped bool) {
 		cat := s.category(string(key))
 		pathBytes := val
 		if escaped && bytes.Contains(val, []byte(`\/`)) {
 			pathBytes = []byte(unquote(val, escaped))
 		}
-		hasPath := bytes.Contains(pathBytes, []byte("/1.0/certificates/")) || bytes.Contains(pathBytes, []byte("/1.0/cluster/members/"))
+		hasPath := bytes.Contains(pathBytes, []byte("/1.0/c")) &&
+			(bytes.Contains(pathBytes, []byte("/1.0/certificates/")) || bytes.Contains(pathBytes, []byte("/1.0/cluster/members/")))
 		if cat == "" && !hasPath {
-			return "", false
+			return
 		}
 		if !hasPath && !escaped {
 			if _, known := s.standIn[string(val)]; known || notSecret[string(val)] {
-				return "", false
+				return
 			}
 		}
 		v := unquote(val, escaped)
@@ -147,41 +155,59 @@ func (s *Scrubber) Scrub(raw []byte) []byte {
 				s.Remember(p.cat, seg)
 			}
 		}
-		return "", false
-	}, nil) != nil {
+	}, &s.spans) != nil {
 		return raw
 	}
 	if len(s.standIn) == 0 || !s.mayHold(raw) && !bytes.Contains(raw, []byte(`\u`)) && !bytes.Contains(raw, []byte(`\/`)) {
 		return raw
 	}
-	var out []byte
-	_ = walkStrings(raw, func(key, val []byte, escaped bool) (string, bool) {
-		if !escaped {
-			if v, ok := s.standIn[string(val)]; ok {
-				return v, true
-			}
+	// Then rewrite the string values the walk found, copying the bytes
+	// between them as they are.
+	out, flushed := s.out[:0], 0
+	for _, sp := range s.spans {
+		val := raw[sp.start:sp.end]
+		nv, changed := s.rewrite(val, sp.escaped)
+		if changed {
+			out = append(out, raw[flushed:sp.start-1]...)
+			out = appendJSONString(out, nv)
+			flushed = sp.end + 1
 		}
-		// A secret may hide behind \u or \/ escapes; other escapes
-		// (newlines, quotes) are not in secrets, so the raw bytes tell.
-		hidden := escaped && (bytes.Contains(val, []byte(`\u`)) || bytes.Contains(val, []byte(`\/`)))
-		if !hidden && !s.mayHold(val) {
-			return "", false
-		}
-		v := unquote(val, escaped)
-		if sv, ok := s.standIn[v]; ok {
-			return sv, true
-		}
-		nv := s.replaceInside(v)
-		return nv, nv != v
-	}, &out)
+	}
+	if flushed == 0 {
+		return raw
+	}
+	out = append(out, raw[flushed:]...)
+	s.out = out
 	return out
+}
+
+// rewrite returns a string value with the known secrets replaced, and
+// whether it changed; val is its raw bytes between the quotes.
+func (s *Scrubber) rewrite(val []byte, escaped bool) (string, bool) {
+	if !escaped {
+		if v, ok := s.standIn[string(val)]; ok {
+			return v, true
+		}
+	}
+	// A secret may hide behind \u or \/ escapes; other escapes
+	// (newlines, quotes) are not in secrets, so the raw bytes tell.
+	hidden := escaped && (bytes.Contains(val, []byte(`\u`)) || bytes.Contains(val, []byte(`\/`)))
+	if !hidden && !s.mayHold(val) {
+		return "", false
+	}
+	v := unquote(val, escaped)
+	if sv, ok := s.standIn[v]; ok {
+		return sv, true
+	}
+	nv := s.replaceInside(v)
+	return nv, nv != v
 }
 
 // mayHold reports whether b holds some known secret's bytes (escaping aside,
 // which secrets rarely need).
 func (s *Scrubber) mayHold(b []byte) bool {
-	for _, sec := range s.order {
-		if bytes.Contains(b, []byte(sec)) {
+	for _, sec := range s.orderB {
+		if bytes.Contains(b, sec) {
 			return true
 		}
 	}
@@ -234,17 +260,19 @@ func wordByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 }
 
+// strSpan is where a string value is in a document: its bytes between the
+// quotes, and whether they hold escapes.
+type strSpan struct {
+	start, end int
+	escaped    bool
+}
+
 // walkStrings calls f on every string value of the JSON document raw with
-// the key it belongs to (the nearest object key; empty at the top), both as
-// raw bytes between the quotes (escaped says they hold escapes), and, when
-// out is not nil, appends to *out the document with each string f changes
-// replaced, everything else byte for byte. It returns an error for input
-// that is not JSON.
-func walkStrings(raw []byte, f func(key, val []byte, escaped bool) (string, bool), out *[]byte) error {
-	w := &strWalker{b: raw, f: f, out: out}
-	if out != nil {
-		*out = make([]byte, 0, len(raw)+32)
-	}
+// the key it belongs to (the nearest object key; empty at the top), as raw
+// bytes between the quotes (escaped says they hold escapes), and appends
+// where each is to *spans. It returns an error for input that is not JSON.
+func walkStrings(raw []byte, f func(key, val []byte, escaped bool), spans *[]strSpan) error {
+	w := &strWalker{b: raw, f: f, spans: spans}
 	w.space()
 	if err := w.value(nil); err != nil {
 		return err
@@ -253,18 +281,14 @@ func walkStrings(raw []byte, f func(key, val []byte, escaped bool) (string, bool
 	if w.i != len(w.b) {
 		return fmt.Errorf("trailing data at %d", w.i)
 	}
-	if out != nil {
-		*out = append(*out, w.b[w.flushed:]...)
-	}
 	return nil
 }
 
 type strWalker struct {
-	b       []byte
-	i       int
-	flushed int // bytes before this are in out
-	f       func(key, val []byte, escaped bool) (string, bool)
-	out     *[]byte
+	b     []byte
+	i     int
+	f     func(key, val []byte, escaped bool)
+	spans *[]strSpan
 }
 
 func (w *strWalker) space() {
@@ -338,17 +362,18 @@ func (w *strWalker) value(key []byte) error {
 		if err != nil {
 			return err
 		}
-		if ns, changed := w.f(key, s, esc); changed && w.out != nil {
-			*w.out = append(*w.out, w.b[w.flushed:start]...)
-			*w.out = appendJSONString(*w.out, ns)
-			w.flushed = w.i
-		}
+		*w.spans = append(*w.spans, strSpan{start + 1, w.i - 1, esc})
+		w.f(key, s, esc)
 		return nil
 	default:
 		// A number, true, false or null: skip to the next delimiter.
 		start := w.i
-		for w.i < len(w.b) && !bytes.ContainsRune([]byte(",}] \t\r\n"), rune(w.b[w.i])) {
-			w.i++
+	skip:
+		for ; w.i < len(w.b); w.i++ {
+			switch w.b[w.i] {
+			case ',', '}', ']', ' ', '\t', '\r', '\n':
+				break skip
+			}
 		}
 		if w.i == start {
 			return fmt.Errorf("unexpected %q at %d", c, w.i)

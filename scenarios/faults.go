@@ -2,6 +2,8 @@ package scenarios
 
 import (
 	"fmt"
+	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,10 +18,16 @@ const (
 	FaultDrop       = "drop"            // never send the next Count LXD events
 	FaultReorder    = "reorder"         // send the next Count LXD events in reverse order
 	FaultMalformed  = "malformed"       // send one frame that is not JSON
-	FaultHTTPError  = "http-error"      // answer Linode requests with Status (500 or 503)
+	FaultHTTPError  = "http-error"      // answer requests (Linode's, or LXD's with api: lxd) with Status
 	FaultRateLimit  = "rate-limit"      // answer Linode requests with 429 and Retry-After
 	FaultLatency    = "latency"         // delay every Linode answer or LXD event by Delay
 	FaultDropConn   = "drop-connection" // cut Linode connections without an answer
+	// FaultOperationError fails the next Count LXD operations of a
+	// Description with Error, After their start.
+	FaultOperationError = "operation-error"
+	// FaultStartFailure fails the next Count starts of an LXD Instance with
+	// the daemon's error for a container that does not start.
+	FaultStartFailure = "start-failure"
 )
 
 // FaultKinds lists every fault kind with the API it applies to.
@@ -27,6 +35,36 @@ var FaultKinds = map[string]string{
 	FaultDisconnect: "lxd", FaultPause: "lxd", FaultDuplicate: "lxd", FaultDrop: "lxd",
 	FaultReorder: "lxd", FaultMalformed: "lxd", FaultHTTPError: "linode",
 	FaultRateLimit: "linode", FaultLatency: "both", FaultDropConn: "linode",
+	FaultOperationError: "lxd", FaultStartFailure: "lxd",
+}
+
+// faultAlso names the kinds that apply to a second API when a step says
+// so (api:), besides the one FaultKinds gives as their default.
+var faultAlso = map[string]string{FaultHTTPError: "lxd"}
+
+// FaultAppliesTo reports whether a fault kind may be given to api: its
+// API in FaultKinds, either API for "both", or its second API.
+func FaultAppliesTo(kind, api string) bool {
+	def, ok := FaultKinds[kind]
+	switch {
+	case !ok || api != "lxd" && api != "linode":
+		return false
+	case def == "both" || def == api:
+		return true
+	}
+	return faultAlso[kind] == api
+}
+
+// faultAPIs says which APIs a kind applies to, for messages.
+func faultAPIs(kind string) string {
+	switch def := FaultKinds[kind]; {
+	case def == "both":
+		return "lxd or linode"
+	case faultAlso[kind] != "":
+		return def + " or " + faultAlso[kind]
+	default:
+		return def
+	}
 }
 
 // Fault is a fault step carried on the timeline for the servers to act on.
@@ -48,10 +86,31 @@ type Fault struct {
 	Status int `json:"status,omitempty"`
 	// RetryAfter is the Retry-After of a rate-limit, in seconds.
 	RetryAfter int `json:"retry_after,omitempty"`
+	// Method and Path choose the requests an http-error answers: "" is
+	// any method; Path is a pattern as path.Match reads it ("*" stands for
+	// one path segment), "" for any path.
+	Method string `json:"method,omitempty"`
+	Path   string `json:"path,omitempty"`
+	// Error is the message an http-error answers, an operation-error's
+	// operations fail with, or a start-failure's start fails with ("" for
+	// the daemon's own message).
+	Error string `json:"error,omitempty"`
+	// Description names the operations an operation-error fails, as LXD
+	// describes them ("Creating instance", "Starting instance").
+	Description string `json:"description,omitempty"`
+	// Instance narrows an operation-error to the operations whose resources
+	// name that instance, and names the instance of a start-failure;
+	// Project is its project ("" means default).
+	Instance string `json:"instance,omitempty"`
+	Project  string `json:"project,omitempty"`
+	// After is how long a failing operation runs before it fails; 0 means
+	// the operation's usual time.
+	After time.Duration `json:"after,omitempty"`
 }
 
 func (p *parser) faultStep(n *yaml.Node, path string, st *Step) error {
-	f, err := p.fields(n, path, "fault", "api", "code", "abrupt", "count", "for", "delay", "status", "retry_after")
+	f, err := p.fields(n, path, "fault", "api", "code", "abrupt", "count", "for", "delay", "status", "retry_after",
+		"method", "path", "error", "description", "instance", "project", "after")
 	if err != nil {
 		return err
 	}
@@ -70,12 +129,8 @@ func (p *parser) faultStep(n *yaml.Node, path string, st *Step) error {
 		if fl.API, err = p.str(v, join(path, "api")); err != nil {
 			return err
 		}
-		if api != "both" && fl.API != api || fl.API != "lxd" && fl.API != "linode" {
-			allowed := api
-			if api == "both" {
-				allowed = "lxd or linode"
-			}
-			return p.errf(v, join(path, "api"), "fault %s applies to %s, got %q", fl.Kind, allowed, fl.API)
+		if !FaultAppliesTo(fl.Kind, fl.API) {
+			return p.errf(v, join(path, "api"), "fault %s applies to %s, got %q", fl.Kind, faultAPIs(fl.Kind), fl.API)
 		}
 	} else if api == "both" {
 		return p.errf(n, join(path, "api"), "missing: fault %s needs api: lxd or linode", fl.Kind)
@@ -95,7 +150,15 @@ func (p *parser) faultStep(n *yaml.Node, path string, st *Step) error {
 			return err
 		}
 	}
-	for k, dst := range map[string]*time.Duration{"for": &fl.For, "delay": &fl.Delay} {
+	strs := map[string]*string{"method": &fl.Method, "path": &fl.Path, "error": &fl.Error, "description": &fl.Description, "instance": &fl.Instance, "project": &fl.Project}
+	for k, dst := range strs {
+		if v := f[k]; v != nil {
+			if *dst, err = p.str(v, join(path, k)); err != nil {
+				return err
+			}
+		}
+	}
+	for k, dst := range map[string]*time.Duration{"for": &fl.For, "delay": &fl.Delay, "after": &fl.After} {
 		if v := f[k]; v != nil {
 			if *dst, err = p.duration(v, join(path, k)); err != nil {
 				return err
@@ -123,6 +186,11 @@ func (f *Fault) String() string {
 	if f.For > 0 {
 		fmt.Fprintf(&b, " for=%s", f.For)
 	}
+	for _, kv := range [][2]string{{"method", f.Method}, {"path", f.Path}, {"description", f.Description}, {"instance", f.Instance}} {
+		if kv[1] != "" {
+			fmt.Fprintf(&b, " %s=%q", kv[0], kv[1])
+		}
+	}
 	return b.String()
 }
 
@@ -134,7 +202,12 @@ const (
 	maxFaultFor   = 24 * time.Hour
 	maxFaultDelay = 10 * time.Minute
 	maxRetryAfter = 3600
+	maxFaultAfter = time.Hour
+	maxFaultText  = 1024 // bytes of a fault's error, description, path and names
 )
+
+// httpMethods are the methods an http-error may name.
+var httpMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 // Normalize fills in a fault's defaults and checks its parameters. On a
 // problem it names the field at fault. The parser and the control API both
@@ -151,6 +224,21 @@ func (fl *Fault) Normalize() (field string, err error) {
 		return "delay", fmt.Errorf("must be from 0 to %s, got %s", maxFaultDelay, fl.Delay)
 	case fl.RetryAfter < 0 || fl.RetryAfter > maxRetryAfter:
 		return "retry_after", fmt.Errorf("must be from 0 to %d seconds, got %d", maxRetryAfter, fl.RetryAfter)
+	case fl.After < 0 || fl.After > maxFaultAfter:
+		return "after", fmt.Errorf("must be from 0 to %s, got %s", maxFaultAfter, fl.After)
+	}
+	for _, t := range []struct{ field, v string }{{"error", fl.Error}, {"description", fl.Description}, {"path", fl.Path}, {"instance", fl.Instance}, {"project", fl.Project}} {
+		if len(t.v) > maxFaultText {
+			return t.field, fmt.Errorf("at most %d bytes, got %d", maxFaultText, len(t.v))
+		}
+	}
+	if fl.Method != "" && !slices.Contains(httpMethods, fl.Method) {
+		return "method", fmt.Errorf("must be one of %s, got %q", strings.Join(httpMethods, ", "), fl.Method)
+	}
+	if fl.Path != "" {
+		if _, err := path.Match(fl.Path, ""); err != nil || fl.Path[0] != '/' {
+			return "path", fmt.Errorf("must be a path pattern starting with / (\"*\" for one segment, as in /1.0/instances/*/state), got %q", fl.Path)
+		}
 	}
 	switch fl.Kind {
 	case FaultDisconnect:
@@ -175,7 +263,11 @@ func (fl *Fault) Normalize() (field string, err error) {
 		if fl.Status == 0 {
 			fl.Status = 500
 		}
-		if fl.Status != 500 && fl.Status != 502 && fl.Status != 503 && fl.Status != 504 {
+		if fl.API == "lxd" {
+			if fl.Status < 400 || fl.Status > 599 {
+				return "status", fmt.Errorf("must be an error status from 400 to 599, got %d", fl.Status)
+			}
+		} else if fl.Status != 500 && fl.Status != 502 && fl.Status != 503 && fl.Status != 504 {
 			return "status", fmt.Errorf("must be 500, 502, 503 or 504, got %d", fl.Status)
 		}
 		if fl.Count == 0 && fl.For == 0 {
@@ -199,6 +291,44 @@ func (fl *Fault) Normalize() (field string, err error) {
 		if fl.Count == 0 {
 			fl.Count = 1
 		}
+	case FaultOperationError:
+		if fl.Description == "" {
+			return "description", fmt.Errorf(`missing: an operation-error needs description: the operations to fail, as LXD describes them (such as "Creating instance")`)
+		}
+		if fl.Error == "" {
+			return "error", fmt.Errorf("missing: an operation-error needs error: the message its operations fail with")
+		}
+		if fl.Count == 0 {
+			fl.Count = 1
+		}
+	case FaultStartFailure:
+		if fl.Instance == "" {
+			return "instance", fmt.Errorf("missing: a start-failure needs instance: the instance that fails to start")
+		}
+		if fl.Description != "" && fl.Description != startDescription {
+			return "description", fmt.Errorf("a start-failure fails %q operations, got %q", startDescription, fl.Description)
+		}
+		fl.Description = startDescription
+		if fl.Count == 0 {
+			fl.Count = 1
+		}
 	}
 	return "", nil
+}
+
+// startDescription is the description of LXD's instance start operation.
+const startDescription = "Starting instance"
+
+// MatchesRequest reports whether an http-error answers a request with this
+// method and URL path: Method "" is any method, Path "" any path, else a
+// path.Match pattern.
+func (fl *Fault) MatchesRequest(method, urlPath string) bool {
+	if fl.Method != "" && fl.Method != method {
+		return false
+	}
+	if fl.Path == "" {
+		return true
+	}
+	ok, _ := path.Match(fl.Path, urlPath)
+	return ok
 }

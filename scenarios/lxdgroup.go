@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -32,9 +33,11 @@ type lxdRequest struct {
 	newName      string
 	backupName   string
 	image        string // instance.create: the image alias the body names; "" for debian/12
+	// cascade names the children whose deletion the daemon reports before
+	// the object's (catalog.LXDCascade), each as its source's names.
+	cascade      []map[string]string
 	method, path string
 	opDesc       string
-	opResources  map[string][]string
 }
 
 // group builds the events of one request at advancing virtual times.
@@ -417,62 +420,38 @@ func (req *lxdRequest) requestBodySlow(vals [len(bodySlots)]string, cmd string) 
 	return "\n\t" + string(out)
 }
 
-// opResources lists what an operation touches, rendered as the daemon does:
-// "/1.0/<kind>/<name>" with raw names. The maps are shared (cache, up to
-// maxResources of them): nothing changes an operation's resources.
-func (req *lxdRequest) resources(cache map[resKey]map[string][]string) map[string][]string {
-	if req.opResources != nil {
-		return req.opResources
-	}
+// resources lists what the request's operation touches, as the catalogue
+// says (catalog.LXDCatalog.OperationResources, which the fake's REST
+// handlers read too), from the object's names before the request. The maps
+// are shared (cache, up to maxResources of them): nothing changes an
+// operation's resources.
+func (req *lxdRequest) resources(cat *catalog.LXDCatalog, cache map[resKey]map[string][]string) map[string][]string {
 	x := req.entity
 	if x == nil {
 		return nil
 	}
-	k := resKey{}
-	switch {
-	case strings.HasPrefix(req.action.Name, "instance-"):
-		k.name = x.name
-		if x.kind == "instance-snapshot" {
-			k.name = x.parent
-		}
-		if req.oldName != "" {
-			k.name = req.oldName
-		}
-		switch req.action.Name {
-		case "instance-created", "instance-updated", "instance-renamed", "instance-deleted", "instance-snapshot-created", "instance-restored":
-			k.shape = resContainersInstances
-		default:
-			k.shape = resInstances
-		}
-	case strings.HasPrefix(req.action.Name, "storage-volume-snapshot-"):
-		_, k.name, _ = strings.Cut(x.parent, "/")
-		k.shape = resVolumes
-		if req.action.Name == "storage-volume-snapshot-deleted" {
-			k.shape = resVolumeSnapshots
-		}
-	case req.action.Name == "storage-volume-backup-created":
-		return map[string][]string{"backups": {"/1.0/backups/" + req.backupName}, "storage_volumes": {"/1.0/storage_volumes/" + x.name}}
-	case req.action.Name == "cluster-member-added":
-		k.shape, k.name = resCluster, x.name
-	default:
-		return nil
+	project := req.project
+	if !req.action.ProjectScoped {
+		project = ""
 	}
+	k := resKey{action: req.action.Name, project: project, parent: x.parent, name: x.name, backup: req.backupName}
 	if m, ok := cache[k]; ok {
 		return m
 	}
-	var m map[string][]string
-	switch k.shape {
-	case resContainersInstances:
-		m = map[string][]string{"containers": {"/1.0/containers/" + k.name}, "instances": {"/1.0/instances/" + k.name}}
-	case resInstances:
-		m = map[string][]string{"instances": {"/1.0/instances/" + k.name}}
-	case resVolumes:
-		m = map[string][]string{"storage_volumes": {"/1.0/storage_volumes/" + k.name}}
-	case resVolumeSnapshots:
-		m = map[string][]string{"storage_volume_snapshots": {"/1.0/storage_volume_snapshots/" + k.name}}
-	case resCluster:
-		m = map[string][]string{"cluster": {"/1.0/cluster/" + k.name}}
+	names := map[string]string{"name": x.name}
+	switch x.kind {
+	case "instance-snapshot":
+		names = map[string]string{"instance": x.parent, "name": x.name}
+		if req.action.Name == "instance-restored" {
+			names = map[string]string{"name": x.parent}
+		}
+	case "storage-volume-snapshot":
+		pool, vol, _ := strings.Cut(x.parent, "/")
+		names = map[string]string{"pool": pool, "volume": vol, "name": x.name}
+	case "storage-volume":
+		names = map[string]string{"volume": x.name, "name": req.backupName}
 	}
+	m := cat.OperationResources(req.action.Name, names, project)
 	if len(cache) >= maxResources {
 		clear(cache)
 	}
@@ -480,20 +459,10 @@ func (req *lxdRequest) resources(cache map[resKey]map[string][]string) map[strin
 	return m
 }
 
-// resKey names one operation's resources: their shape and the name in them.
+// resKey names one operation's resources: its action and what names them.
 type resKey struct {
-	shape uint8
-	name  string
+	action, project, parent, name, backup string
 }
-
-// Shapes of resources.
-const (
-	resContainersInstances = 1 + iota
-	resInstances
-	resVolumes
-	resVolumeSnapshots
-	resCluster
-)
 
 // maxResources bounds the resources an engine keeps made.
 const maxResources = 1024
@@ -565,7 +534,7 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 	created := g.at
 	op := &events.LXDOperation{
 		ID: t.fake.uuid(), Class: class, Description: desc, CreatedAt: created, UpdatedAt: created,
-		Resources: req.resources(w.resources), Location: g.location,
+		Resources: req.resources(w.e.cat, w.resources), Location: g.location,
 	}
 	if class == "websocket" {
 		op.Metadata = map[string]any{"command": req.context["command"], "environment": map[string]any{"HOME": "/root", "LANG": "C.UTF-8", "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM": "xterm", "USER": "root"}, "fds": map[string]any{"0": t.fake.hex(32), "control": t.fake.hex(32)}, "interactive": false}
@@ -583,12 +552,9 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 	setStatus(events.OpRunning)
 	g.op(15*time.Microsecond, op, opProject)
 	g.log(600*time.Microsecond, "debug", "Handling API request", logCtx{{"ip", rq.Address}, {"method", "GET"}, {"protocol", rq.Protocol}, {"url", "/1.0/operations/" + op.ID + "/wait"}, {"username", rq.Username}})
-	took := req.verbDef.took
+	took := orDefaultTook(req.verbDef.took)
 	if req.took != nil {
 		took = *req.took
-	}
-	if took == 0 {
-		took = 5 * time.Millisecond
 	}
 	g.step(took)
 	if req.fail != "" {
@@ -613,22 +579,37 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 }
 
 func (w *lxdWorld) lifecycle(g *group, req *lxdRequest, project string, rq *events.LXDLifecycleRequestor) {
-	a := req.action
-	lc := events.LXDLifecycle{Action: a.Name, Source: a.SourcePath(req.names, req.project)}
-	if len(req.context) > 0 {
-		lc.Context = req.context
+	if len(req.cascade) > 0 {
+		if ca := w.e.cat.Action(catalog.LXDCascade(req.action.Name)); ca != nil {
+			for _, names := range req.cascade {
+				w.lifecycleEvent(g, ca, names, nil, req.project, project, rq)
+			}
+		}
+	}
+	w.lifecycleEvent(g, req.action, req.names, req.context, req.project, project, rq)
+}
+
+// lifecycleEvent emits one lifecycle event of a request's group.
+func (w *lxdWorld) lifecycleEvent(g *group, a *catalog.LXDAction, names map[string]string, ctx map[string]any, reqProject, project string, rq *events.LXDLifecycleRequestor) {
+	lc := events.LXDLifecycle{Action: a.Name, Source: a.SourcePath(names, reqProject)}
+	if len(ctx) > 0 {
+		lc.Context = ctx
 	}
 	if a.Requestor && rq != nil {
 		lc.Requestor = rq
 	}
+	if a.NameProject {
+		lc.Name, lc.Project = names["name"], orDefault(reqProject, "default")
+	}
 	g.step(0)
+	r := g.record(events.LXDTypeLifecycle, project)
+	r.Action = a.Name
+	r.OldName, _ = ctx["old_name"].(string)
 	if w.e.opts.check {
-		g.emit(events.LXDTypeLifecycle, project, nil)
 		return
 	}
 	// Encoded when the record leaves the engine (see lazyMeta): nothing
 	// changes the context or the requestor once the request has played.
-	r := g.record(events.LXDTypeLifecycle, project)
 	r.lazy.kind, r.lazy.lc = lazyLifecycle, lc
 }
 
@@ -649,6 +630,37 @@ func syncResponse(meta string) string {
 func errorResponse(code int, msg string) string {
 	m, _ := json.Marshal(msg)
 	return fmt.Sprintf("Error Response\n\t{\n\t\t\"type\": \"error\",\n\t\t\"status\": \"\",\n\t\t\"status_code\": 0,\n\t\t\"operation\": \"\",\n\t\t\"error_code\": %d,\n\t\t\"error\": %s,\n\t\t\"metadata\": null\n\t}", code, m)
+}
+
+// defaultTook is how long an operation runs when its verb names no time.
+const defaultTook = 5 * time.Millisecond
+
+func orDefaultTook(d time.Duration) time.Duration {
+	if d == 0 {
+		return defaultTook
+	}
+	return d
+}
+
+// opTook maps each operation description to the usual duration of the
+// verbs whose operation it is (the longest, where several share one).
+var opTook = sync.OnceValue(func() map[string]time.Duration {
+	cat := catalog.MustLXD(catalog.DefaultFlavor)
+	m := map[string]time.Duration{}
+	for _, v := range lxdVerbs {
+		if a := cat.Action(v.action); a != nil && a.Operation != "" {
+			m[a.Operation] = max(m[a.Operation], v.took)
+		}
+	}
+	return m
+})
+
+// LXDOperationTook returns how long an LXD operation with this description
+// usually runs: the duration its scenario verb takes by default (a step's
+// took: overrides it there), 5 ms for operations no verb times. The fake
+// daemon's REST operations take the same time on its virtual clock.
+func LXDOperationTook(description string) time.Duration {
+	return orDefaultTook(opTook()[description])
 }
 
 // LXDColumns are the fields of an LXD event that a dataset keeps as typed

@@ -25,6 +25,26 @@ type byteShape struct {
 	doc []byte
 	i   int
 	b   []byte
+	// members collects the members of objects down to depth levels (the
+	// document's own members are level 1), for callers that read a few
+	// fields as the shape is read (Validator.ValidateMembers); depth 0
+	// collects none.
+	members []Member
+	depth   int
+	level   int   // objects entered so far on the way to s.i
+	parent  int32 // index in *members of the object being read; -1 at the top
+}
+
+// Member is one member of an object, read from a document's bytes by
+// Validator.ValidateMembers or ReadMembers: its key and where its value is.
+type Member struct {
+	// Parent is the index of the member whose value holds this one, -1 for
+	// a member of the document itself.
+	Parent int32
+	// Start and End delimit the value in the document (doc[Start:End]).
+	Start, End int32
+	// Key is the member's key, unescaped (keys with escapes are not read).
+	Key []byte
 }
 
 func (s *byteShape) ws() {
@@ -67,7 +87,10 @@ func (s *byteShape) value(at []*cnode) bool {
 		if byValue {
 			return false
 		}
-		return s.object(nodes)
+		// A copy: handing at itself on would make escape analysis see the
+		// callers' buffers flow round the recursion and move them to the heap.
+		var abuf [8]*cnode
+		return s.object(append(abuf[:0], at...))
 	case c == '[':
 		if byValue {
 			return false
@@ -85,12 +108,14 @@ func (s *byteShape) value(at []*cnode) bool {
 		}
 		var str string
 		if escaped {
-			if json.Unmarshal(s.doc[start:s.i], &str) != nil {
+			var unquoted string
+			if json.Unmarshal(s.doc[start:s.i], &unquoted) != nil {
 				return false
 			}
+			str = unquoted
 		} else if n := s.i - 1 - (start + 1); n > 0 {
-			// No copy: the checks and appendRaw only read it, before
-			// Validate returns, and the document is not changed meanwhile.
+			// A view of the document, not a copy: the checks below keep
+			// no reference to the string they are given.
 			str = unsafe.String(&s.doc[start+1], n)
 		}
 		for _, n := range nodes {
@@ -132,8 +157,12 @@ func (s *byteShape) literal(word string, byValue, plain byte, exact bool) bool {
 	return true
 }
 
-func (s *byteShape) object(nodes []*cnode) bool {
+// object reads an object under the schema nodes at (not expanded: see
+// cnode.members).
+func (s *byteShape) object(at []*cnode) bool {
 	s.i++ // {
+	s.level++
+	defer func() { s.level-- }()
 	s.b = append(s.b, '{')
 	var kbuf [24][]byte
 	keys := kbuf[:0]
@@ -168,17 +197,30 @@ func (s *byteShape) object(nodes []*cnode) bool {
 		s.b = strconv.AppendInt(s.b, int64(len(key)), 10)
 		s.b = append(s.b, ':')
 		s.b = append(s.b, key...)
+		mi, parent := int32(-1), s.parent
+		if s.level <= s.depth {
+			s.ws()
+			mi = int32(len(s.members))
+			s.members = append(s.members, Member{Parent: parent, Start: int32(s.i), Key: key})
+			s.parent = mi
+		}
 		var cbuf [8]*cnode
 		child := cbuf[:0]
-		for _, n := range nodes {
-			if p, found := n.props[string(key)]; found {
-				child = append(child, p)
-			} else if n.addl != nil {
-				child = append(child, n.addl)
+		for _, n := range at {
+			l, found := n.members[string(key)]
+			if !found {
+				l = n.otherMembers
+			}
+			for _, c := range l {
+				child = append(child, c)
 			}
 		}
 		if !s.value(child) {
 			return false
+		}
+		if mi >= 0 {
+			s.members[mi].End = int32(s.i)
+			s.parent = parent
 		}
 		if done, ok := s.next('}'); done || !ok {
 			return ok

@@ -95,32 +95,83 @@ func (v *Validator) Validate(doc []byte) error {
 		}
 		return v.ValidateValue(val)
 	}
+	sh := byteShape{doc: doc}
+	read, err := v.validateBytes(&sh)
+	if !read {
+		var val any
+		if err := json.Unmarshal(doc, &val); err != nil {
+			return fmt.Errorf("not JSON: %w", err)
+		}
+		return v.ValidateValue(val)
+	}
+	return err
+}
+
+// ValidateMembers checks a JSON document as Validate does and, in the same
+// pass over its bytes, appends to members the members of its objects down
+// to depth levels (the document's own members are level 1), so that a
+// caller needing a few fields need not decode the document. read is false
+// when the bytes could not be read by shape (malformed JSON, a key written
+// twice or escaped, invalid UTF-8, a schema the shapes do not cover...):
+// then members is not to be used and the document was not judged; decode
+// it and call ValidateValue.
+func (v *Validator) ValidateMembers(doc []byte, depth int, members []Member) (_ []Member, read bool, err error) {
+	if v.root == nil || len(doc) > math.MaxInt32 {
+		return members, false, nil
+	}
+	sh := byteShape{doc: doc, members: members, depth: depth, parent: -1}
+	read, err = v.validateBytes(&sh)
+	return sh.members, read, err
+}
+
+// ReadMembers reads the members of a JSON document's objects down to depth
+// levels, as ValidateMembers does, judging nothing. ok is false when the
+// document is not one JSON value that it reads (see ValidateMembers).
+func ReadMembers(doc []byte, depth int, members []Member) (_ []Member, ok bool) {
+	if len(doc) > math.MaxInt32 {
+		return members, false
+	}
 	kb := keyBufs.Get().(*[]byte)
 	defer keyBufs.Put(kb)
-	sh := byteShape{doc: doc, b: append((*kb)[:0], 'B')}
-	ok := sh.value([]*cnode{v.root}) && sh.end()
+	sh := byteShape{doc: doc, b: (*kb)[:0], members: members, depth: depth, parent: -1}
+	ok = sh.value(nil) && sh.end()
 	*kb = sh.b
-	if ok {
-		v.mu.RLock()
-		_, known := v.valid[string(sh.b)]
-		v.mu.RUnlock()
-		if known {
-			return nil
-		}
+	return sh.members, ok
+}
+
+// validateBytes reads sh's document by shape and judges it: known valid,
+// or decoded and validated in full (and remembered when valid). read is
+// false when the shape could not be read; the document is not judged then.
+func (v *Validator) validateBytes(sh *byteShape) (read bool, err error) {
+	kb := keyBufs.Get().(*[]byte)
+	defer keyBufs.Put(kb)
+	sh.b = append((*kb)[:0], 'B')
+	read = sh.value([]*cnode{v.root}) && sh.end()
+	*kb = sh.b
+	if !read {
+		return false, nil
+	}
+	v.mu.RLock()
+	_, known := v.valid[string(sh.b)]
+	v.mu.RUnlock()
+	if known {
+		return true, nil
 	}
 	var val any
-	if err := json.Unmarshal(doc, &val); err != nil {
-		return fmt.Errorf("not JSON: %w", err)
+	if err := json.Unmarshal(sh.doc, &val); err != nil {
+		return true, fmt.Errorf("not JSON: %w", err)
 	}
-	err := v.ValidateValue(val)
-	if err == nil && ok {
+	// In full, remembering the byte shape only: each distinct shape is
+	// validated in full once and counted once (Shapes).
+	err = ValidateValue(v.name, val)
+	if err == nil {
 		v.mu.Lock()
 		if len(v.valid) < maxShapes {
 			v.valid[string(sh.b)] = struct{}{}
 		}
 		v.mu.Unlock()
 	}
-	return err
+	return true, err
 }
 
 // ValidateValue checks a decoded JSON value as ValidateValue(name, val) does.
@@ -168,6 +219,12 @@ type cnode struct {
 	// all is this node and every node that applies at the same place
 	// through subs, each once.
 	all []*cnode
+	// members lists, for each key some node of all names, the nodes that
+	// apply to that member's value: each node's property, or its
+	// additionalProperties where it has no such property; otherMembers
+	// those for any other key. One lookup instead of one per node of all.
+	members      map[string][]*cnode
+	otherMembers []*cnode
 }
 
 // Keywords that shapes capture by structure, or that say nothing.
@@ -195,6 +252,28 @@ func shapeRules(name string) (*cnode, error) {
 	}
 	for _, n := range b.made {
 		n.all = closure(n)
+	}
+	for _, n := range b.made {
+		n.members = map[string][]*cnode{}
+		for _, c := range n.all {
+			for k := range c.props {
+				n.members[k] = nil
+			}
+			if c.addl != nil {
+				n.otherMembers = append(n.otherMembers, c.addl)
+			}
+		}
+		for k := range n.members {
+			var l []*cnode
+			for _, c := range n.all {
+				if p, found := c.props[k]; found {
+					l = append(l, p)
+				} else if c.addl != nil {
+					l = append(l, c.addl)
+				}
+			}
+			n.members[k] = l
+		}
 	}
 	return root, nil
 }
@@ -283,7 +362,11 @@ func (b *ruleBuilder) fill(n *cnode, file, ptr string, s map[string]any) error {
 			if err != nil {
 				return fmt.Errorf("%s#%s: %w", file, at, err)
 			}
-			n.str = append(n.str, patternMatcher(re))
+			if match := knownPatterns[p]; match != nil {
+				n.str = append(n.str, match)
+			} else {
+				n.str = append(n.str, re.MatchString)
+			}
 		case k == "format":
 			f, _ := v.(string)
 			n.str = append(n.str, formatCheck(f))

@@ -53,7 +53,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 func TestControlAPI(t *testing.T) {
 	for _, listener := range []string{"lxd-tcp", "lxd-unix", "linode"} {
 		t.Run(listener, func(t *testing.T) {
-			srv := newSim(t, quietScenario, 0)
+			srv := startSim(t, quietScenario, simulator.Options{Speed: 0})
 			base, c := controlAt(srv, listener)
 			ws := wsDial(t, srv, "")
 
@@ -130,7 +130,7 @@ func TestControlAPI(t *testing.T) {
 				{"POST", "/emit?api=lxd", `{"type":"lifecycle","metadata":null}`, "event body needs type and metadata"},
 				{"POST", "/emit?api=lxd", `{"type":"lifecycle","metadata":"x"}`, "event body needs type and metadata"},
 				{"POST", "/emit?api=linode", `{"id":0}`, "event body needs id, action and status"},
-				{"POST", "/fault", `{"kind":"earthquake"}`, `unknown fault "earthquake", must be one of disconnect, drop, drop-connection, duplicate, http-error, latency, malformed, pause, rate-limit, reorder`},
+				{"POST", "/fault", `{"kind":"earthquake"}`, `unknown fault "earthquake", must be one of disconnect, drop, drop-connection, duplicate, http-error, latency, malformed, operation-error, pause, rate-limit, reorder, start-failure`},
 				{"POST", "/fault", `{"kind":"pause","for":"soon"}`, `fault pause: for: invalid duration "soon", must be like 500ms or 2s`},
 				{"POST", "/fault", `{"kind":"pause"}`, "fault pause: for: missing: a pause needs for: DURATION"},
 				{"POST", "/fault", `{"kind":"drop","api":"linode"}`, `fault drop applies to lxd, got api "linode"`},
@@ -165,7 +165,7 @@ func TestControlAPI(t *testing.T) {
 // TestFaultsViaControl: each LXD fault, injected through the control API,
 // acts on the stream of the composed server.
 func TestFaultsViaControl(t *testing.T) {
-	srv := newSim(t, quietScenario, 0)
+	srv := startSim(t, quietScenario, simulator.Options{Speed: 0})
 	base, ctl := controlAt(srv, "lxd-tcp")
 	emit := func(action string) {
 		t.Helper()

@@ -119,6 +119,8 @@ func New(opts Options) (*Server, error) {
 		lo.Logger = opts.Logger
 	}
 	lo.Backpressure = lo.Backpressure || opts.Speed == 0
+	// Operations of REST requests take their time on the same clock.
+	lo.Speed = opts.Speed
 	if s.lxd, err = lxd.New(lo); err != nil {
 		return nil, fmt.Errorf("lxd server: %w", err)
 	}

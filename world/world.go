@@ -34,6 +34,10 @@ import (
 // final event, as LXD keeps it.
 const OperationKeep = 5 * time.Second
 
+// maxEnded bounds the finished operations a World remembers, however
+// little event time passes (a server at speed 0 whose scenario has ended).
+const maxEnded = 4096
+
 // Key names an object: its kind (the catalogue's resource kind, such as
 // "instance" or "storage-volume-snapshot"), its project ("" for kinds that
 // belong to no project) and its path: the names of its parents and its own,
@@ -110,8 +114,9 @@ type World struct {
 	cat   *catalog.LXDCatalog
 	objs  map[Key]*Object
 	ops   map[string]*Operation
-	ended []*Operation // finished operations, in the order they ended
-	now   time.Time    // the latest event time read
+	ended []*Operation  // finished operations, in the order they ended
+	keep  time.Duration // how long of event time they stay; OperationKeep unless set
+	now   time.Time     // the latest event time read
 	// stamp holds the timestamp of the last event applied, parsed into now
 	// only when asked (Now): most events need no time.
 	stamp    [64]byte
@@ -129,7 +134,7 @@ var loggingHead = []byte(`{"type":"logging"`)
 // default project with its default profile. It panics on an unknown
 // flavour, which catalog.ParseFlavor would have refused.
 func New(f catalog.Flavor) *World {
-	w := &World{cat: catalog.MustLXD(f), objs: map[Key]*Object{}, ops: map[string]*Operation{}}
+	w := &World{cat: catalog.MustLXD(f), objs: map[Key]*Object{}, ops: map[string]*Operation{}, keep: OperationKeep}
 	w.put(&Object{Key: Key{"project", "", "default"}, Name: "default", Detail: &Detail{Description: "Default LXD project"}})
 	w.put(&Object{Key: Key{"profile", "default", "default"}, Name: "default", Detail: &Detail{Description: "Default LXD profile"}})
 	return w
@@ -640,14 +645,20 @@ func (op *Operation) resolve() {
 	}
 }
 
-// expire forgets operations that ended more than OperationKeep ago.
+// SetOperationKeep sets how long of event time a finished operation stays
+// readable (OperationKeep by default): a server whose clock runs faster
+// than the wall keeps them longer, so that its clients still find them.
+func (w *World) SetOperationKeep(d time.Duration) { w.keep = d }
+
+// expire forgets operations that ended more than w.keep ago, and the
+// oldest past maxEnded.
 func (w *World) expire() {
 	if len(w.ended) == 0 {
 		return
 	}
 	now := w.Now()
 	i := 0
-	for ; i < len(w.ended) && now.Sub(w.ended[i].EndedAt) > OperationKeep; i++ {
+	for ; i < len(w.ended) && (now.Sub(w.ended[i].EndedAt) > w.keep || len(w.ended)-i > maxEnded); i++ {
 		if o := w.ops[w.ended[i].ID]; o == w.ended[i] {
 			delete(w.ops, o.ID)
 		}

@@ -3,11 +3,11 @@ package world
 import (
 	"fmt"
 	"io"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/eventsim/eventsim/catalog"
+	"github.com/eventsim/eventsim/internal/cputime"
 	"github.com/eventsim/eventsim/internal/lxdcapture"
 	"github.com/eventsim/eventsim/scenarios"
 )
@@ -225,7 +225,7 @@ func BenchmarkFoldSteady(b *testing.B) {
 	b.SetBytes(bytes / int64(len(evs)))
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Used()
 	w := New(catalog.LXD50)
 	for i := 0; i < b.N; i++ {
 		if i%len(evs) == 0 {
@@ -238,14 +238,5 @@ func BenchmarkFoldSteady(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	// On a shared machine the wall clock counts other programs' turns too;
 	// the process's CPU time says what the fold itself costs.
-	b.ReportMetric(float64(b.N)/(cpuTime()-cpu0).Seconds(), "events/cpu-s")
-}
-
-// cpuTime is the CPU time the process has used (user and system).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64(b.N)/(cputime.Used()-cpu0).Seconds(), "events/cpu-s")
 }

@@ -3,9 +3,11 @@ package cli_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -64,7 +66,10 @@ func TestValidateStopsOnSIGTERM(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- cmd.Wait() }()
 			t.Cleanup(func() { cmd.Process.Kill() })
-			time.Sleep(300 * time.Millisecond)
+			// Signal once the check is under way: after 300 ms of the
+			// process's own CPU time, however busy the machine (a fixed
+			// sleep stopped it before it began under load).
+			waitCPU(t, cmd.Process.Pid, 300*time.Millisecond, 20*time.Second)
 			if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}
@@ -82,4 +87,27 @@ func TestValidateStopsOnSIGTERM(t *testing.T) {
 			}
 		})
 	}
+}
+
+// waitCPU waits until process pid has used cpu of CPU time (user and system,
+// from /proc), or fails the test after wall.
+func waitCPU(t *testing.T, pid int, cpu, wall time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(wall)
+	for time.Now().Before(deadline) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			t.Fatalf("reading the process's CPU time: %v", err)
+		}
+		// Fields after the command name (which ends at the last ')'):
+		// state is field 3, utime 14, stime 15, in clock ticks (100 a second on Linux).
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		ut, _ := strconv.Atoi(f[11])
+		st, _ := strconv.Atoi(f[12])
+		if time.Duration(ut+st)*10*time.Millisecond >= cpu {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("process %d used less than %v of CPU in %v", pid, cpu, wall)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"math"
@@ -20,33 +21,63 @@ import (
 	"github.com/eventsim/eventsim/simulator"
 )
 
-func init() { extraCommands = append(extraCommands, NewCmdServe) }
+func init() {
+	extraCommands = append(extraCommands, func(s *IO) *cobra.Command { return NewCmdServe(s, nil) })
+}
 
-// NewCmdServe builds `eventsim serve`.
 // maxSpeed is the fastest --speed: virtual time is an offset of at most
 // 292 years (time.Duration), which at 10,000 times real time lasts ten days
 // of serving. --speed 0 is for "as fast as possible".
 const maxSpeed = 1e4
 
-func NewCmdServe(streams *IO) *cobra.Command {
+// maxSocketPath is the longest unix socket path Linux takes (sun_path's 108
+// bytes less the terminating NUL).
+const maxSocketPath = 107
+
+// NoSocket is the --lxd-socket value that asks for no unix socket.
+const NoSocket = "-"
+
+// ServeOptions are the flags of `eventsim serve`.
+type ServeOptions struct {
+	IO *IO
+	// Sim is what the servers are built with; most flags map straight onto
+	// it. Its LXD.Socket is set from Socket and its Logger from LogLevel and
+	// LogFormat when serving starts (a Logger already set is kept).
+	Sim simulator.Options
+	// Socket is --lxd-socket: "" means a unix socket in a fresh temporary
+	// directory, removed on exit; NoSocket means none.
+	Socket string
+	// TrustFiles are --lxd-tls-trust's PEM files, read when serving starts.
+	TrustFiles []string
+	// LogLevel and LogFormat are --log-level and --log-format (text or json).
+	LogLevel  slog.Level
+	LogFormat string
+	// ReadyFile is where to write the listen addresses once serving; "" none.
+	ReadyFile string
+}
+
+// NewCmdServe builds `eventsim serve`. runF, when set, receives the parsed
+// options instead of running them (tests).
+func NewCmdServe(streams *IO, runF func(context.Context, *ServeOptions) error) *cobra.Command {
+	opts := &ServeOptions{IO: streams}
 	var (
-		opts      simulator.Options
 		flavor    string
-		trust     []string
 		rateLimit string
 		logLevel  = "info"
-		logFormat = "text"
-		readyFile string
 		speed     = speedValue(1)
 		maxConns  int
 	)
+	opts.LogFormat = "text"
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the fake LXD and Linode event APIs, fed by a scenario",
 		Long: `Play a scenario on the virtual clock and serve its events: LXD's
-/1.0/events WebSocket (TCP, and a unix socket with --lxd-socket) and Linode's
-/v4/account/events. With no flags it plays the demo scenario in real time on
-free loopback ports and prints the addresses. A scenario that ends leaves the
+/1.0/events WebSocket and REST API (on TCP and on a unix socket) and Linode's
+/v4 API. With no flags it plays the demo scenario in real time on free
+loopback ports and a unix socket in a fresh temporary directory, and prints
+the addresses and the line to paste for lxc (export LXD_SOCKET=..., or
+INCUS_SOCKET for --flavor incus); --lxd-socket PATH puts the socket there
+instead, --lxd-socket - serves none. A scenario that ends leaves the
 servers up and idle (--loop plays it again). The fake LXD keeps a world
 folded from every event it serves (lxc list, info, image list, network list,
 warning list, cluster list and operation list show it) and answers REST
@@ -58,7 +89,8 @@ every listener (docs/control-api.md); over plain HTTP it needs the control
 token printed at start (or set with --control-token) as
 "Authorization: Bearer TOKEN". Each listener holds at most --max-conns
 connections and closes idle keep-alive ones after 2 minutes. SIGINT or SIGTERM shuts down cleanly:
-event clients get close 1001, the unix socket is removed, the exit code is 0.
+event clients get close 1001, the unix socket is removed (with the
+temporary directory it was in), the exit code is 0.
 
 The directory of --lxd-socket is created when missing (mode 0711, as LXD
 makes its own) and removed again on exit if it is empty. Logs go to standard
@@ -76,55 +108,52 @@ listen, as JSON, once they all do (docs/serve.md).`,
 			if err != nil {
 				return &UsageError{Err: err}
 			}
-			opts.Flavor = f
-			opts.Speed = float64(speed)
-			if opts.Speed < 0 || opts.Speed > maxSpeed || math.IsNaN(opts.Speed) || math.IsInf(opts.Speed, 0) {
-				return usageErr("invalid --speed %v, must be from 0 (as fast as clients take events) to %v", opts.Speed, maxSpeed)
+			opts.Sim.Flavor = f
+			opts.Sim.Speed = float64(speed)
+			if opts.Sim.Speed < 0 || opts.Sim.Speed > maxSpeed || math.IsNaN(opts.Sim.Speed) || math.IsInf(opts.Sim.Speed, 0) {
+				return usageErr("invalid --speed %v, must be from 0 (as fast as clients take events) to %v", opts.Sim.Speed, maxSpeed)
 			}
-			logger, err := newLogger(streams, logLevel, logFormat)
-			if err != nil {
+			if opts.LogLevel, err = parseLogLevel(logLevel); err != nil {
 				return &UsageError{Err: err}
 			}
-			opts.Logger = logger
-			for _, p := range trust {
-				b, err := os.ReadFile(p)
-				if err != nil {
-					return usageErr("--lxd-tls-trust: %v", err)
-				}
-				opts.LXD.TrustedCerts = append(opts.LXD.TrustedCerts, b)
+			if opts.LogFormat != "text" && opts.LogFormat != "json" {
+				return usageErr("invalid --log-format %q, must be text or json", opts.LogFormat)
 			}
 			if rateLimit != "" {
 				n, per, err := parseRateLimit(rateLimit)
 				if err != nil {
 					return &UsageError{Err: err}
 				}
-				opts.Linode.RateLimit, opts.Linode.RatePeriod = n, per
+				opts.Sim.Linode.RateLimit, opts.Sim.Linode.RatePeriod = n, per
 			}
 			if maxConns < 0 {
 				return usageErr("invalid --max-conns %d, must be 0 (a quarter of the open-file limit) or more", maxConns)
 			}
-			opts.LXD.MaxConns, opts.Linode.MaxConns = maxConns, maxConns
-			return serveRun(cmd, streams, opts, readyFile)
+			opts.Sim.LXD.MaxConns, opts.Sim.Linode.MaxConns = maxConns, maxConns
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return serveRun(cmd.Context(), opts)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Scenario, "scenario", "demo", "built-in scenario name or scenario file")
-	fl.Int64Var(&opts.Seed, "seed", 0, "random seed (0: the scenario's own)")
+	fl.StringVar(&opts.Sim.Scenario, "scenario", "demo", "built-in scenario name or scenario file")
+	fl.Int64Var(&opts.Sim.Seed, "seed", 0, "random seed (0: the scenario's own)")
 	fl.Var(&speed, "speed", "virtual time speed: 1 real time, 10 ten times faster, 0 as fast as clients take events (at most 10000)")
 	fl.StringVar(&flavor, "flavor", string(catalog.DefaultFlavor), "LXD flavour: lxd-5.0, lxd-6 or incus")
-	fl.BoolVar(&opts.Loop, "loop", false, "play the scenario again when it ends")
-	fl.StringVar(&opts.LXD.Addr, "lxd-addr", "127.0.0.1:0", "LXD TCP listen address (- for none)")
-	fl.StringVar(&opts.LXD.Socket, "lxd-socket", "", "LXD unix socket path (mode 0660, removed on exit; a missing directory is created)")
-	fl.BoolVar(&opts.LXD.TLS, "lxd-tls", false, "serve LXD over TLS with a generated self-signed certificate")
-	fl.StringArrayVar(&trust, "lxd-tls-trust", nil, "PEM client certificate to trust over TLS (repeatable)")
-	fl.StringVar(&opts.Linode.Addr, "linode-addr", "127.0.0.1:0", "Linode listen address")
-	fl.StringArrayVar(&opts.Linode.Tokens, "linode-token", nil, "accepted bearer token (repeatable; default: one generated and printed)")
-	fl.StringArrayVar(&opts.Linode.ReadOnlyTokens, "linode-readonly-token", nil, "read-only bearer token (repeatable)")
+	fl.BoolVar(&opts.Sim.Loop, "loop", false, "play the scenario again when it ends")
+	fl.StringVar(&opts.Sim.LXD.Addr, "lxd-addr", "127.0.0.1:0", "LXD TCP listen address (- for none)")
+	fl.StringVar(&opts.Socket, "lxd-socket", "", "LXD unix socket path (mode 0660, removed on exit; a missing directory is created; - for none) (default: one in a fresh temporary directory)")
+	fl.BoolVar(&opts.Sim.LXD.TLS, "lxd-tls", false, "serve LXD over TLS with a generated self-signed certificate")
+	fl.StringArrayVar(&opts.TrustFiles, "lxd-tls-trust", nil, "PEM client certificate to trust over TLS (repeatable)")
+	fl.StringVar(&opts.Sim.Linode.Addr, "linode-addr", "127.0.0.1:0", "Linode listen address")
+	fl.StringArrayVar(&opts.Sim.Linode.Tokens, "linode-token", nil, "accepted bearer token (repeatable; default: one generated and printed)")
+	fl.StringArrayVar(&opts.Sim.Linode.ReadOnlyTokens, "linode-readonly-token", nil, "read-only bearer token (repeatable)")
 	fl.StringVar(&rateLimit, "linode-rate-limit", "", "requests per period per token, e.g. 800/2m, or off for no limit (default 800/2m)")
 	fl.StringVar(&logLevel, "log-level", logLevel, "least important logs shown: debug (every request), info, warn or error")
-	fl.StringVar(&logFormat, "log-format", logFormat, "log format on standard error: text or json (one object a line)")
-	fl.StringVar(&readyFile, "ready-file", "", "write the listen addresses to this file as JSON once serving (removed on exit)")
-	fl.StringVar(&opts.ControlToken, "control-token", "", "token the control API needs over plain HTTP, as Authorization: Bearer TOKEN (default: one generated and printed)")
+	fl.StringVar(&opts.LogFormat, "log-format", opts.LogFormat, "log format on standard error: text or json (one object a line)")
+	fl.StringVar(&opts.ReadyFile, "ready-file", "", "write the listen addresses to this file as JSON once serving (removed on exit)")
+	fl.StringVar(&opts.Sim.ControlToken, "control-token", "", "token the control API needs over plain HTTP, as Authorization: Bearer TOKEN (default: one generated and printed)")
 	fl.IntVar(&maxConns, "max-conns", 0, "connections each listener holds at once; past it new ones are closed (default: a quarter of the open-file limit)")
 	return cmd
 }
@@ -165,29 +194,29 @@ func (v *speedValue) Set(s string) error {
 	return nil
 }
 
-// newLogger makes serve's logger from --log-level and --log-format.
-func newLogger(streams *IO, level, format string) (*slog.Logger, error) {
-	var lv slog.Level
+// parseLogLevel reads --log-level.
+func parseLogLevel(level string) (slog.Level, error) {
 	switch level {
 	case "debug":
-		lv = slog.LevelDebug
+		return slog.LevelDebug, nil
 	case "info":
-		lv = slog.LevelInfo
+		return slog.LevelInfo, nil
 	case "warn":
-		lv = slog.LevelWarn
+		return slog.LevelWarn, nil
 	case "error":
-		lv = slog.LevelError
-	default:
-		return nil, fmt.Errorf("invalid --log-level %q, must be one of debug, info, warn, error", level)
+		return slog.LevelError, nil
 	}
-	ho := &slog.HandlerOptions{Level: lv}
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(streams.Err, ho)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(streams.Err, ho)), nil
+	return 0, fmt.Errorf("invalid --log-level %q, must be one of debug, info, warn, error", level)
+}
+
+// newLogger makes serve's logger on standard error: JSON for format
+// "json", key=value text otherwise.
+func newLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
+	ho := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, ho))
 	}
-	return nil, fmt.Errorf("invalid --log-format %q, must be text or json", format)
+	return slog.New(slog.NewTextHandler(w, ho))
 }
 
 // socketDir makes the directory of the unix socket when it is missing, as
@@ -214,7 +243,7 @@ func socketDir(sock string) ([]string, error) {
 type ReadyInfo struct {
 	// LXD is the LXD TCP listener's URL; "" with --lxd-addr -.
 	LXD string `json:"lxd,omitempty"`
-	// LXDSocket is the LXD unix socket's path; "" without --lxd-socket.
+	// LXDSocket is the LXD unix socket's path; "" with --lxd-socket -.
 	LXDSocket string `json:"lxd_socket,omitempty"`
 	// Linode is the Linode listener's URL; the API is under /v4.
 	Linode string `json:"linode"`
@@ -254,27 +283,51 @@ func writeReady(path string, info ReadyInfo) error {
 	return nil
 }
 
-func serveRun(cmd *cobra.Command, streams *IO, opts simulator.Options, readyFile string) error {
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+// serveRun serves until ctx is done, then shuts down and cleans up what it
+// made: the socket's directories (a temporary one whole, those made for
+// --lxd-socket if empty) and the ready file.
+func serveRun(ctx context.Context, opts *ServeOptions) error {
+	streams := opts.IO
+	so := opts.Sim
+	if so.Logger == nil {
+		so.Logger = newLogger(streams.Err, opts.LogLevel, opts.LogFormat)
 	}
-	var madeDirs []string
-	if opts.LXD.Socket != "" {
-		var err error
-		if madeDirs, err = socketDir(opts.LXD.Socket); err != nil {
+	log := so.Logger
+	for _, p := range opts.TrustFiles {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return usageErr("--lxd-tls-trust: %v", err)
+		}
+		so.LXD.TrustedCerts = append(so.LXD.TrustedCerts, b)
+	}
+	switch opts.Socket {
+	case NoSocket:
+	case "":
+		dir, err := os.MkdirTemp("", "eventsim-lxd-")
+		if err != nil {
+			return fmt.Errorf("make a temporary directory for the LXD socket: %w", err)
+		}
+		defer os.RemoveAll(dir) // made fresh for this run: nothing of anyone else's is in it
+		so.LXD.Socket = filepath.Join(dir, "unix.socket")
+		if len(so.LXD.Socket) > maxSocketPath {
+			return usageErr("the temporary directory %s is too deep for a unix socket (%d bytes at most in its path): set TMPDIR to a shorter directory or give --lxd-socket", dir, maxSocketPath)
+		}
+	default:
+		made, err := socketDir(opts.Socket)
+		if err != nil {
 			return &UsageError{Err: err}
 		}
-		if len(madeDirs) > 0 {
-			log.Info("created the socket's directory", "dir", filepath.Dir(opts.LXD.Socket), "mode", "0711")
+		if len(made) > 0 {
+			log.Info("created the socket's directory", "dir", filepath.Dir(opts.Socket), "mode", "0711")
 		}
 		defer func() {
-			for _, d := range madeDirs {
+			for _, d := range made {
 				os.Remove(d) // only if empty: never what others put there
 			}
 		}()
+		so.LXD.Socket = opts.Socket
 	}
-	srv, err := simulator.New(opts)
+	srv, err := simulator.New(so)
 	if err != nil {
 		return &UsageError{Err: err}
 	}
@@ -287,7 +340,7 @@ func serveRun(cmd *cobra.Command, streams *IO, opts simulator.Options, readyFile
 		ControlToken: srv.ControlToken(),
 		PID:          os.Getpid(),
 	}
-	fmt.Fprintf(streams.Out, "eventsim serving scenario %q at speed %v\n", srv.Stats().Scenario, opts.Speed)
+	fmt.Fprintf(streams.Out, "eventsim serving scenario %q at speed %v\n", srv.Stats().Scenario, so.Speed)
 	if info.LXD != "" {
 		fmt.Fprintf(streams.Out, "LXD:     %s\n", info.LXD)
 	}
@@ -296,20 +349,38 @@ func serveRun(cmd *cobra.Command, streams *IO, opts simulator.Options, readyFile
 	}
 	fmt.Fprintf(streams.Out, "Linode:  %s/v4  (token %s)\n", info.Linode, info.LinodeToken)
 	fmt.Fprintf(streams.Out, "Control: %s/eventsim/v1/stats  (token %s)\n", info.Linode, info.ControlToken)
-	if readyFile != "" {
-		if err := writeReady(readyFile, info); err != nil {
+	if info.LXDSocket != "" {
+		client, env := "lxc", "LXD_SOCKET"
+		if so.Flavor == catalog.Incus {
+			client, env = "incus", "INCUS_SOCKET"
+		}
+		fmt.Fprintf(streams.Out, "To point %s at it, paste:\nexport %s=%s\n", client, env, shellQuote(info.LXDSocket))
+	}
+	if opts.ReadyFile != "" {
+		if err := writeReady(opts.ReadyFile, info); err != nil {
 			srv.Close()
 			return &UsageError{Err: err}
 		}
-		defer os.Remove(readyFile)
+		defer os.Remove(opts.ReadyFile)
 	}
-	<-cmd.Context().Done()
+	<-ctx.Done()
 	fmt.Fprintln(streams.Out, "shutting down")
-	log.Info("shutting down", "reason", context.Cause(cmd.Context()))
+	log.Info("shutting down", "reason", context.Cause(ctx))
 	if err := srv.Close(); err != nil {
 		log.Error("stopped", "err", err)
 		return err
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but
+// letters, digits and /._-+:@%,=.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+:@%,=", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

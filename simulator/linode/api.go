@@ -32,6 +32,8 @@ type call struct {
 	path string // an account path ("/linode/instances/5"), for entity routes
 	wr   writeRoute
 	body []byte
+	// in is the request body the fast path read, when r is nil.
+	in []byte
 
 	lim      *limiter // the token's, or the anonymous one
 	scope    []string // X-OAuth-Scopes; nil until the token is known
@@ -69,7 +71,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	h["Vary"] = hvVary
 	h["X-Spec-Version"] = hvSpec
 
-	if plan, hit := s.faults.take(s.clock); hit {
+	if plan, hit := s.faults.take(s.clock, r); hit {
 		s.faulted.Add(1)
 		if plan.delay > 0 {
 			t := time.NewTimer(plan.delay)

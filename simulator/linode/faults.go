@@ -68,9 +68,10 @@ func (fs *faultSet) reset() {
 }
 
 // take decides what the faults in force do to one request and uses them up:
-// a dropped connection wins; otherwise the oldest error fault answers; all
-// latency faults add their delay (the largest applies).
-func (fs *faultSet) take(clock func() time.Time) (p faultPlan, hit bool) {
+// a dropped connection wins; otherwise the oldest error fault answers (an
+// http-error only requests matching its method and path); all latency
+// faults add their delay (the largest applies).
+func (fs *faultSet) take(clock func() time.Time, r *http.Request) (p faultPlan, hit bool) {
 	if fs.n.Load() == 0 {
 		return p, false
 	}
@@ -103,12 +104,19 @@ func (fs *faultSet) take(clock func() time.Time) (p faultPlan, hit bool) {
 		for _, a := range fs.l {
 			switch a.f.Kind {
 			case scenarios.FaultHTTPError:
+				if !a.f.MatchesRequest(r.Method, r.URL.Path) {
+					continue
+				}
 				use(a)
 				st := a.f.Status
 				if st == 0 {
 					st = http.StatusInternalServerError
 				}
-				p.err = &apiError{kind: errInjected, status: st, reason: http.StatusText(st)}
+				reason := a.f.Error
+				if reason == "" {
+					reason = http.StatusText(st)
+				}
+				p.err = &apiError{kind: errInjected, status: st, reason: reason}
 			case scenarios.FaultRateLimit:
 				use(a)
 				ra := max(a.f.RetryAfter, 1)

@@ -35,7 +35,13 @@ type reply struct {
 	meta     any
 	location string
 	op       *operation
-	run      func() error // the operation's work, run after the 202 is written
+	run      func() error // the operation's work, run after the 202 is written; nil for a token
+	// took is how long the operation runs on the server's clock; 0 means
+	// the usual time of its description (scenarios.LXDOperationTook).
+	took time.Duration
+	// progress, when set, makes the metadata of the operation's progress
+	// updates, at even points of its run (frac of 1).
+	progress func(frac float64, took time.Duration) map[string]any
 }
 
 func ok(meta any) *reply { return &reply{code: http.StatusOK, meta: meta} }
@@ -70,6 +76,14 @@ func (s *Server) handle(h route, open bool) http.Handler {
 		reqCtx := map[string]string{"ip": c.rq.Address, "method": r.Method, "protocol": c.rq.Protocol, "url": r.RequestURI, "username": c.rq.Username}
 		if trusted {
 			s.logEvent("debug", "Handling API request", reqCtx)
+		}
+		if err := s.requestFailure(r); err != nil {
+			s.answerError(w, err)
+			return
+		}
+		if r.Method != http.MethodGet && s.ops.full() {
+			s.answerError(w, errTooManyOps)
+			return
 		}
 		if r.Method != http.MethodGet && r.Body != nil {
 			b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
@@ -132,13 +146,14 @@ func (s *Server) answerError(w http.ResponseWriter, err error) {
 // asyncResponse is LXD's envelope for a request answered by an operation.
 type asyncResponse = events.LXDResponse[events.LXDOperation]
 
-// answerAsync answers 202 with the running operation, then runs it.
+// answerAsync answers 202 with the running operation, then runs it: at
+// once at speed 0, on the clock otherwise (runOperation).
 func (s *Server) answerAsync(w http.ResponseWriter, rep *reply) {
 	op := rep.op
 	u := "/1.0/operations/" + op.id()
 	w.Header().Set("Location", u)
 	s.answer(w, http.StatusAccepted, asyncResponse{Type: "async", Status: "Operation created", StatusCode: 100, Operation: u, Metadata: op.snapshot()})
-	s.finish(op, rep.run())
+	s.runOperation(rep)
 }
 
 // badRequest is a 400 with LXD's wording style.

@@ -2,8 +2,11 @@ package lxd
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -13,17 +16,39 @@ import (
 	"github.com/eventsim/eventsim/world"
 )
 
-// maxOps is how many finished operations the server remembers for
-// GET /1.0/operations/ID (LXD forgets each one 5 s after it ends; the fake
-// keeps the most recent ones so that slow pollers still find theirs).
-const maxOps = 1024
+// Operations on the virtual clock. A request answered by an operation
+// writes its 202 while the operation runs; the operation then takes its
+// time (the usual duration of its scenario verb, scenarios.LXDOperationTook,
+// unless its route says otherwise) on the server's clock, emitting its
+// progress metadata on the way, and ends Success, Failure or, for what may
+// be cancelled, Cancelled. With Options.Speed 0 it runs to its end at once,
+// before the 202's handler returns, as a burst of events.
+
+const (
+	// maxOps is how many finished operations the server remembers at most.
+	maxOps = 1024
+	// maxRunningOps bounds the operations running at once: each holds a
+	// timer, and a token operation runs until it is cancelled.
+	maxRunningOps = 10_000
+)
+
+// errTooManyOps refuses a request that could start an operation while
+// maxRunningOps operations run.
+var errTooManyOps = &apiError{http.StatusServiceUnavailable, fmt.Sprintf("eventsim: %d operations are running; wait for some to end", maxRunningOps)}
 
 // operation is one background operation of an async request.
 type operation struct {
-	mu      sync.Mutex // guards op
+	mu      sync.Mutex // guards op and endedAt
 	op      events.LXDOperation
 	project string        // "" for operations without a project (project rename)
 	done    chan struct{} // closed when the operation reaches a final state
+	endedAt time.Time     // wall time it ended; zero while it runs
+	fail    *opFailure    // an operation-error fault's verdict, or nil
+
+	// step serialises the operation's scheduled steps and its cancel, so
+	// that each sees the status the other left.
+	step  sync.Mutex
+	timer *time.Timer // the next step; guarded by the store's mu
 }
 
 func (o *operation) id() string { return o.op.ID }
@@ -35,18 +60,38 @@ func (o *operation) snapshot() events.LXDOperation {
 	return o.op
 }
 
+// status returns the operation's status code.
+func (o *operation) status() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.op.StatusCode
+}
+
 // logCtx is the context of the daemon's operation logs.
 func (o *operation) logCtx() map[string]string {
 	return map[string]string{"class": o.op.Class, "description": o.op.Description, "operation": o.op.ID, "project": o.project}
 }
 
-// opStore holds the operations the server has run.
+// opStore holds the operations the server runs and, for keep of wall
+// time after they end (at most maxOps of them), those it has run.
 type opStore struct {
-	mu    sync.Mutex
-	byID  map[string]*operation
-	order []string // ids, oldest first
+	mu      sync.Mutex
+	byID    map[string]*operation
+	ended   []*operation // finished operations, in the order they ended
+	running int
+	keep    time.Duration
+	closed  bool // set by Close: no more steps are scheduled
 }
 
+// full reports whether maxRunningOps operations run: the API then
+// refuses requests that could start another (errTooManyOps).
+func (st *opStore) full() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.running >= maxRunningOps
+}
+
+// add registers a new operation.
 func (st *opStore) add(o *operation) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -54,49 +99,174 @@ func (st *opStore) add(o *operation) {
 		st.byID = map[string]*operation{}
 	}
 	st.byID[o.id()] = o
-	st.order = append(st.order, o.id())
-	for len(st.order) > maxOps {
-		old := st.byID[st.order[0]]
-		if old != nil && !events.OpFinal(old.snapshot().StatusCode) {
-			break // never forget a running operation
+	st.running++
+}
+
+// ended records that an operation has ended at wall time now.
+func (st *opStore) end(o *operation, now time.Time) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.running--
+	st.ended = append(st.ended, o)
+	st.expireLocked(now)
+}
+
+// expireLocked forgets finished operations older than keep, and the
+// oldest past maxOps. st.mu must be held.
+func (st *opStore) expireLocked(now time.Time) {
+	i := 0
+	for ; i < len(st.ended); i++ {
+		o := st.ended[i]
+		o.mu.Lock()
+		old := now.Sub(o.endedAt) > st.keep
+		o.mu.Unlock()
+		if !old && len(st.ended)-i <= maxOps {
+			break
 		}
-		delete(st.byID, st.order[0])
-		st.order = st.order[1:]
+		delete(st.byID, o.id())
+		st.ended[i] = nil
 	}
+	st.ended = st.ended[i:]
 }
 
 func (st *opStore) get(id string) *operation {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	st.expireLocked(time.Now())
 	return st.byID[id]
 }
 
-func (st *opStore) all() []*operation {
+// after runs fn once d of wall time has passed, unless the server closes
+// first; false when it is closing. Each pending step counts in s.wg.
+func (s *Server) after(o *operation, d time.Duration, fn func()) bool {
+	st := &s.ops
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	out := make([]*operation, 0, len(st.order))
-	for _, id := range st.order {
-		out = append(out, st.byID[id])
+	if st.closed {
+		return false
 	}
-	return out
+	s.wg.Add(1)
+	o.timer = time.AfterFunc(d, func() {
+		defer s.wg.Done()
+		select {
+		case <-s.quit:
+			return
+		default:
+		}
+		fn()
+	})
+	return true
 }
 
-// startOperation creates a task operation and starts it, emitting what LXD
-// emits: "New operation", the Pending event, "Started operation", the
-// Running event. The request's handler then answers 202 and runs it.
-func (s *Server) startOperation(description, project string, resources map[string][]string) *operation {
+// stopOperations stops every pending step, for Close.
+func (s *Server) stopOperations() {
+	st := &s.ops
+	st.mu.Lock()
+	st.closed = true
+	var timers []*time.Timer
+	for _, o := range st.byID {
+		if o.timer != nil {
+			timers = append(timers, o.timer)
+			o.timer = nil
+		}
+	}
+	st.mu.Unlock()
+	for _, t := range timers {
+		if t.Stop() {
+			s.wg.Done() // its fn will never run
+		}
+	}
+}
+
+// newOperation creates an operation, Pending, emitting what LXD emits:
+// "New operation" and the Pending event. An operation-error in force may
+// mark it to fail.
+func (s *Server) newOperation(class, description, project string, resources map[string][]string, meta map[string]any) *operation {
 	o := &operation{project: project, done: make(chan struct{})}
 	at := s.stamp()
 	o.op = events.LXDOperation{
-		ID: newUUID(), Class: "task", Description: description, CreatedAt: at, UpdatedAt: at,
-		Resources: resources, Location: s.location(),
+		ID: newUUID(), Class: class, Description: description, CreatedAt: at, UpdatedAt: at,
+		Resources: resources, Metadata: meta, MayCancel: class == "token", Location: s.location(),
 	}
 	s.ops.add(o)
+	o.fail = s.operationFailure(description, resources)
 	s.logEvent("debug", "New operation", o.logCtx())
 	s.setStatus(o, events.OpPending, "")
+	return o
+}
+
+// start moves a Pending operation to Running: "Started operation" and the
+// Running event.
+func (s *Server) start(o *operation) {
 	s.logEvent("debug", "Started operation", o.logCtx())
 	s.setStatus(o, events.OpRunning, "")
+}
+
+// startOperation creates a task operation and starts it. The request's
+// handler then answers 202 and runs it (runOperation).
+func (s *Server) startOperation(description, project string, resources map[string][]string) *operation {
+	o := s.newOperation("task", description, project, resources, nil)
+	s.start(o)
 	return o
+}
+
+// progressPoints is how many progress updates an operation with progress
+// emits per progressEvery of its run, between 1 and maxProgressPoints.
+const (
+	progressEvery     = 500 * time.Millisecond
+	maxProgressPoints = 10
+)
+
+// runOperation runs an operation whose 202 has been written: its progress
+// updates at even points of its time, then its work and its end. An
+// operation-error in force replaces the work with its failure.
+func (s *Server) runOperation(rep *reply) {
+	o := rep.op
+	if rep.run == nil {
+		return // a token: it runs until it is cancelled
+	}
+	took, run, progress := rep.took, rep.run, rep.progress
+	if took == 0 {
+		took = scenarios.LXDOperationTook(o.op.Description)
+	}
+	if f := o.fail; f != nil {
+		if f.after > 0 {
+			took = f.after
+		}
+		run, progress = func() error { return errors.New(f.err) }, nil
+	}
+	n := 0
+	if progress != nil {
+		n = min(max(int(took/progressEvery), 1), maxProgressPoints)
+	}
+	// steps[i] runs at took*(i+1)/len(steps): the progress points, then the end.
+	steps := make([]func(), 0, n+1)
+	for i := 1; i <= n; i++ {
+		frac := float64(i) / float64(n)
+		steps = append(steps, func() { s.setMetadata(o, progress(frac, took)) })
+	}
+	steps = append(steps, func() { s.finish(o, run()) })
+	if s.opts.Speed <= 0 {
+		for _, step := range steps {
+			step()
+		}
+		return
+	}
+	// At speed, one step of virtual time is step/Speed of wall time.
+	wall := time.Duration(float64(took) / s.opts.Speed / float64(len(steps)))
+	var next func(i int)
+	next = func(i int) {
+		o.step.Lock()
+		running := o.status() == events.OpRunning
+		if running {
+			steps[i]()
+		}
+		o.step.Unlock()
+		if running && i+1 < len(steps) {
+			s.after(o, wall, func() { next(i + 1) })
+		}
+	}
+	s.after(o, wall, func() { next(0) })
 }
 
 // finish ends an operation: Success, or Failure with the error's message.
@@ -105,11 +275,21 @@ func (s *Server) finish(o *operation, err error) {
 		ctx := o.logCtx()
 		ctx["err"] = err.Error()
 		s.logEvent("debug", "Failure for operation", ctx)
-		s.setStatus(o, events.OpFailure, err.Error())
+		s.end(o, events.OpFailure, err.Error())
 	} else {
 		s.logEvent("debug", "Success for operation", o.logCtx())
-		s.setStatus(o, events.OpSuccess, "")
+		s.end(o, events.OpSuccess, "")
 	}
+}
+
+// end moves an operation to a final status and lets its waiters go.
+func (s *Server) end(o *operation, code int, errMsg string) {
+	s.setStatus(o, code, errMsg)
+	now := time.Now()
+	o.mu.Lock()
+	o.endedAt = now
+	o.mu.Unlock()
+	s.ops.end(o, now)
 	close(o.done)
 }
 
@@ -126,13 +306,97 @@ func (s *Server) setMetadata(o *operation, meta map[string]any) {
 }
 
 // setStatus moves an operation to a status and emits its operation event.
-// As in LXD, a status change leaves updated_at alone.
+// As in LXD, a status change leaves updated_at alone; a final status takes
+// may_cancel away.
 func (s *Server) setStatus(o *operation, code int, errMsg string) {
 	o.mu.Lock()
 	o.op.StatusCode, o.op.Status, o.op.Err = code, events.OpStatus[code], errMsg
+	if events.OpFinal(code) {
+		o.op.MayCancel = false
+	}
 	meta := scenarios.LXDOperationJSON(&o.op)
 	o.mu.Unlock()
 	s.emit(events.LXDTypeOperation, o.project, meta)
+}
+
+// unpackProgress is the metadata LXD's image unpacker writes while an
+// instance is created from an image (shared.SetProgressMetadata): the
+// progress object for API callers and, for lxc, a string under a key
+// ending in _progress (lxc takes every such value for a string).
+func unpackProgress(size int64) func(frac float64, took time.Duration) map[string]any {
+	return func(frac float64, took time.Duration) map[string]any {
+		pct := max(int64(frac*100), 1)
+		speed := int64(0)
+		if took > 0 {
+			speed = int64(float64(size) / took.Seconds())
+		}
+		return map[string]any{
+			"progress": map[string]string{"stage": "create_instance_from_image_unpack", "percent": strconv.FormatInt(pct, 10), "speed": strconv.FormatInt(speed, 10)},
+			"create_instance_from_image_unpack_progress": fmt.Sprintf("Unpack: %d%% (%s/s)", pct, byteSize(speed)),
+		}
+	}
+}
+
+// byteSize writes a byte count as LXD's units.GetByteSizeString(n, 2) does.
+func byteSize(n int64) string {
+	if n < 1000 {
+		return fmt.Sprintf("%dB", n)
+	}
+	v := float64(n)
+	for _, unit := range []string{"kB", "MB", "GB", "TB", "PB"} {
+		v /= 1000
+		if v < 1000 {
+			return fmt.Sprintf("%.2f%s", v, unit)
+		}
+	}
+	return fmt.Sprintf("%.2fEB", v/1000)
+}
+
+// deleteOperation answers DELETE /1.0/operations/ID as LXD's Cancel does:
+// 400 "Only running operations can be cancelled" for one that has ended,
+// 400 "This operation can't be cancelled" unless it may_cancel; otherwise
+// the Cancelling then Cancelled events, the operation-cancelled lifecycle
+// event, and 200 with {}.
+func (s *Server) deleteOperation(c *call) (*reply, error) {
+	id := c.r.PathValue("id")
+	o := s.ops.get(id)
+	if o == nil {
+		// Played operations are the scenario's: the fake cannot end them.
+		code := -1
+		s.withWorld(func(w *world.World) {
+			if op := w.Operation(id); op != nil {
+				code = op.StatusCode
+			}
+		})
+		switch code {
+		case -1:
+			return nil, notFound("Operation")
+		case events.OpRunning:
+			return nil, badRequest("This operation can't be cancelled")
+		}
+		return nil, badRequest("Only running operations can be cancelled")
+	}
+	o.step.Lock()
+	defer o.step.Unlock()
+	cur := o.snapshot()
+	if cur.StatusCode != events.OpRunning {
+		return nil, badRequest("Only running operations can be cancelled")
+	}
+	if !cur.MayCancel {
+		return nil, badRequest("This operation can't be cancelled")
+	}
+	s.ops.mu.Lock()
+	if o.timer != nil && o.timer.Stop() {
+		s.wg.Done()
+	}
+	o.timer = nil
+	s.ops.mu.Unlock()
+	s.logEvent("debug", "Cancelling operation", o.logCtx())
+	s.setStatus(o, events.OpCancelling, "")
+	s.end(o, events.OpCancelled, "")
+	s.logEvent("debug", "Cancelled operation", o.logCtx())
+	s.lifecycle("operation-cancelled", map[string]string{"name": id}, orDefaultProject(o.project), nil, c.rq)
+	return emptyOK(), nil
 }
 
 // getOperations answers GET /1.0/operations from the world: URLs (or
@@ -159,32 +423,41 @@ func (s *Server) getOperations(c *call) (*reply, error) {
 	return ok(urls), nil
 }
 
-// getOperation answers GET /1.0/operations/ID: the operation as its last
-// event showed it, while the world remembers it (5 s of event time after
-// it ends), then, for the server's own operations, as the server keeps it.
+// getOperation answers GET /1.0/operations/ID: the server's own
+// operation as it stands, while the server keeps it (5 s of its clock and
+// at least 5 s of wall time after it ends), else a played one as its last
+// event showed it, while the world remembers it.
 func (s *Server) getOperation(c *call) (*reply, error) {
 	id := c.r.PathValue("id")
+	if o := s.ops.get(id); o != nil {
+		return ok(o.snapshot()), nil
+	}
+	if j := s.playedOperation(id); j != nil {
+		return ok(j), nil
+	}
+	return nil, notFound("Operation")
+}
+
+// playedOperation returns an operation as the world has it, or nil.
+func (s *Server) playedOperation(id string) json.RawMessage {
 	var out json.RawMessage
 	s.withWorld(func(w *world.World) {
 		if op := w.Operation(id); op != nil {
 			out = slices.Clone(op.JSON)
 		}
 	})
-	if out != nil {
-		return ok(out), nil
-	}
-	o := s.ops.get(id)
-	if o == nil {
-		return nil, notFound("Operation")
-	}
-	return ok(o.snapshot()), nil
+	return out
 }
 
 // waitOperation answers GET /1.0/operations/ID/wait[?timeout=S]: the
-// operation once it has ended, or as it stands when the timeout passes.
+// operation once it has ended, or as it stands when the timeout (seconds
+// of wall time, as a client counts them) passes. A played operation is
+// followed in the world.
 func (s *Server) waitOperation(c *call) (*reply, error) {
-	o := s.ops.get(c.r.PathValue("id"))
-	if o == nil {
+	id := c.r.PathValue("id")
+	o := s.ops.get(id)
+	played := o == nil && s.playedOperation(id) != nil
+	if o == nil && !played {
 		return nil, notFound("Operation")
 	}
 	d, err := waitTimeout(c.r)
@@ -197,13 +470,52 @@ func (s *Server) waitOperation(c *call) (*reply, error) {
 		defer t.Stop()
 		timeout = t.C
 	}
+	if played {
+		return s.waitPlayed(c, id, timeout)
+	}
 	select {
 	case <-o.done:
 	case <-timeout:
 	case <-c.r.Context().Done():
 		return nil, c.r.Context().Err()
 	case <-s.quit:
-		return nil, &apiError{http.StatusServiceUnavailable, "server shutting down"}
+		return nil, errShuttingDown
 	}
 	return ok(o.snapshot()), nil
+}
+
+var errShuttingDown = &apiError{http.StatusServiceUnavailable, "server shutting down"}
+
+// playedPoll is how often a wait on a played operation looks at the world.
+const playedPoll = 10 * time.Millisecond
+
+// waitPlayed waits for a played operation to end in the world, or for the
+// timeout, and answers it as it stands (as last seen, if the world forgot
+// it meanwhile).
+func (s *Server) waitPlayed(c *call, id string, timeout <-chan time.Time) (*reply, error) {
+	tick := time.NewTicker(playedPoll)
+	defer tick.Stop()
+	var last json.RawMessage
+	for {
+		final := false
+		s.withWorld(func(w *world.World) {
+			if op := w.Operation(id); op != nil {
+				last, final = slices.Clone(op.JSON), events.OpFinal(op.StatusCode)
+			} else {
+				final = true // forgotten: it ended long enough ago
+			}
+		})
+		if final {
+			return ok(last), nil
+		}
+		select {
+		case <-tick.C:
+		case <-timeout:
+			return ok(last), nil
+		case <-c.r.Context().Done():
+			return nil, c.r.Context().Err()
+		case <-s.quit:
+			return nil, errShuttingDown
+		}
+	}
 }

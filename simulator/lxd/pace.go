@@ -175,10 +175,12 @@ func (s *Server) assessLocked() {
 }
 
 // ResetFaults ends every fault in force (pause, latency, drop, duplicate,
-// reorder) and frees the events they hold, unsent. The simulator calls it
+// reorder, and the failures of requests and operations) and frees the
+// events they hold, unsent. The simulator calls it
 // when it starts a scenario, so that nothing of the old one leaks into the
 // new.
 func (s *Server) ResetFaults() {
+	s.failures.reset()
 	s.seqMu.Lock()
 	clear(s.pipe.held)
 	clear(s.pipe.reorderBuf)

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -63,6 +65,9 @@ func readImageMetadata(b []byte) (*imageMetadata, error) {
 	}
 }
 
+// tarballImportTook is how long the operation of a tarball upload runs.
+const tarballImportTook = 200 * time.Millisecond
+
 // postImages answers POST /1.0/images with a tarball body: "Downloading
 // image", image-created, the operation's metadata naming the fingerprint
 // and size (lxc reads them to make the aliases it was asked for).
@@ -77,9 +82,9 @@ func (s *Server) postImages(c *call) (*reply, error) {
 	sum := sha256.Sum256(c.body)
 	fp := hex.EncodeToString(sum[:])
 	meta, err := readImageMetadata(c.body)
-	op := s.startOperation("Downloading image", p, map[string][]string{})
+	op := s.startAction("image-created", p, nil)
 	if err != nil {
-		return &reply{op: op, run: func() error { return fmt.Errorf("Failed to read image metadata: %w", err) }}, nil
+		return &reply{op: op, took: tarballImportTook, run: func() error { return fmt.Errorf("Failed to read image metadata: %w", err) }}, nil
 	}
 	d := &world.Detail{Architecture: meta.Architecture, Config: meta.Properties, Type: "container", Extra: map[string]string{
 		"size": strconv.Itoa(len(c.body)), "public": strconv.FormatBool(c.r.Header.Get("X-LXD-public") == "true"),
@@ -88,7 +93,9 @@ func (s *Server) postImages(c *call) (*reply, error) {
 	if d.Architecture == "x86_64" || d.Architecture == "" {
 		d.Architecture = "x86_64"
 	}
-	return &reply{op: op, run: func() error {
+	// The tarball has arrived with the request; the operation only stores
+	// it, which takes a daemon a moment, not the download of image.import.
+	return &reply{op: op, took: tarballImportTook, run: func() error {
 		exists := false
 		s.withWorld(func(w *world.World) { exists = w.Get(world.Key{Kind: "image", Project: p, Path: fp}) != nil })
 		if exists {
@@ -122,7 +129,7 @@ func (s *Server) deleteImage(c *call) (*reply, error) {
 	if fp == "" {
 		return nil, notFound("Image")
 	}
-	op := s.startOperation("Deleting image", p, map[string][]string{"images": {withProject("/1.0/images/"+fp, p)}})
+	op := s.startAction("image-deleted", p, map[string]string{"name": fp})
 	return &reply{op: op, run: func() error {
 		for _, a := range aliases {
 			s.lifecycle("image-alias-deleted", map[string]string{"name": a}, p, nil, c.rq)
@@ -207,4 +214,35 @@ func (s *Server) deleteAlias(c *call) (*reply, error) {
 	}
 	s.lifecycle("image-alias-deleted", map[string]string{"name": name}, p, nil, c.rq)
 	return emptyOK(), nil
+}
+
+// postImageSecret answers POST /1.0/images/FINGERPRINT/secret as LXD's
+// createTokenResponse does: a token operation ("Image download token",
+// class token, may_cancel true, metadata {"secret": …}) that runs until it
+// is cancelled (DELETE /1.0/operations/ID), with image-secret-created
+// between its Pending and Running events.
+func (s *Server) postImageSecret(c *call) (*reply, error) {
+	if c.r.PathValue("sub") != "secret" {
+		return nil, errNotFound
+	}
+	p, err := c.project()
+	if err != nil {
+		return nil, err
+	}
+	var fp string
+	s.withWorld(func(*world.World) {
+		if o := s.findImage(p, c.r.PathValue("fingerprint")); o != nil {
+			fp = o.Name
+		}
+	})
+	if fp == "" {
+		return nil, notFound("Image")
+	}
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	op := s.newOperation("token", "Image download token", p, map[string][]string{"images": {"/1.0/images/" + fp}},
+		map[string]any{"secret": hex.EncodeToString(secret)})
+	s.lifecycle("image-secret-created", map[string]string{"name": fp}, p, nil, c.rq)
+	s.start(op)
+	return &reply{op: op}, nil
 }

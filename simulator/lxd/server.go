@@ -139,6 +139,15 @@ type Options struct {
 	// listeners); nil means the wall clock. The simulator passes its
 	// virtual clock. Stamps never go back before an event already sent.
 	Clock func() time.Time
+	// Speed is how much faster than the wall clock Clock runs (1 for the
+	// wall clock itself), and so how operations take their time: 0 means
+	// an operation runs to its end at once, before its request's handler
+	// returns; otherwise it runs for its duration of Clock time (the usual
+	// time of its scenario verb, 3 s for an instance created from an
+	// image), that is duration/Speed of wall time, its 202 answered while
+	// it is Running. Finished operations stay readable for 5 s of Clock
+	// time, and never less than 5 s of wall time.
+	Speed float64
 
 	// Control, when set, is mounted at /eventsim/v1/ on every listener.
 	Control http.Handler
@@ -215,9 +224,10 @@ type Server struct {
 
 	rest *restState // REST objects
 
-	worldMu sync.Mutex   // guards world; taken after s.seqMu, never before
-	world   *world.World // the daemon's state, folded from every event served
-	ops     opStore      // operations of async requests
+	worldMu  sync.Mutex   // guards world; taken after s.seqMu, never before
+	world    *world.World // the daemon's state, folded from every event served
+	ops      opStore      // operations of async requests
+	failures failures     // http-error, operation-error and start-failure faults in force
 
 	wake    chan struct{} // tells the releaser there is something held
 	quit    chan struct{} // closed by Close
@@ -267,6 +277,13 @@ func New(opts Options) (*Server, error) {
 		s.opts.EventMode = "full-mesh"
 	}
 	s.world = world.New(flavor)
+	s.ops.keep = world.OperationKeep
+	if opts.Speed > 0 && opts.Speed < 1 {
+		s.ops.keep = time.Duration(float64(world.OperationKeep) / opts.Speed)
+	}
+	if opts.Speed > 1 {
+		s.world.SetOperationKeep(time.Duration(float64(world.OperationKeep) * opts.Speed))
+	}
 	for _, p := range opts.Projects {
 		s.AddProject(p)
 	}
@@ -467,6 +484,7 @@ func (s *Server) Close() error {
 	s.mu.Unlock()
 
 	close(s.quit)
+	s.stopOperations()
 	err := s.httpSrv.Close() // listeners and connections not hijacked
 	for _, c := range clients {
 		c.requestClose(closeGoingAway, "server shutting down")

@@ -5,10 +5,10 @@ import (
 	"io"
 	"net/http"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/eventsim/eventsim/internal/cputime"
 	"github.com/eventsim/eventsim/scenarios"
 )
 
@@ -16,7 +16,7 @@ import (
 // them running, folded from played instance-created and -started events.
 func withInstances(tb testing.TB, n int) *Server {
 	tb.Helper()
-	s := newTestServer(tb, Options{})
+	s := NewServer(tb, Options{})
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range n {
 		for _, action := range []string{"instance-created", "instance-started"} {
@@ -45,7 +45,7 @@ func benchGET(b *testing.B, s *Server, path string) {
 	var bytes int64
 	b.SetParallelism(16)
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Used()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			resp, err := hc.Get(s.URL() + path)
@@ -65,17 +65,8 @@ func benchGET(b *testing.B, s *Server, path string) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 	// On a shared machine the wall clock counts other programs' turns too;
 	// CPU time (server and clients together) says what a request costs.
-	b.ReportMetric(float64(b.N)/(cpuTime()-cpu0).Seconds(), "req/cpu-s")
+	b.ReportMetric(float64(b.N)/(cputime.Used()-cpu0).Seconds(), "req/cpu-s")
 	b.SetBytes(bytes)
-}
-
-// cpuTime is the CPU time the process has used (user and system).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkGetInstancesRecursion2: lxc list's request with 10,000 instances.
