@@ -37,7 +37,7 @@ func BenchmarkGenerate(b *testing.B) {
 				b.Fatal(fmt.Errorf("%s: %w", c.name, err))
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
-			b.ReportMetric(float64((cputime.Used() - cpu).Nanoseconds())/float64(b.N), "cpu-ns/event")
+			b.ReportMetric(float64((cputime.Used()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/event")
 		})
 	}
 }

@@ -41,7 +41,7 @@ func BenchmarkEngineLXDSteady(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
-			b.ReportMetric(float64((cputime.Used() - cpu).Nanoseconds())/float64(b.N), "cpu-ns/event")
+			b.ReportMetric(float64((cputime.Used()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/event")
 		})
 	}
 }

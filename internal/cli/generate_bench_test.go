@@ -17,5 +17,5 @@ func BenchmarkGenerateLXDSteady(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
-	b.ReportMetric(float64((cputime.Used() - cpu).Nanoseconds())/float64(b.N), "cpu-ns/event")
+	b.ReportMetric(float64((cputime.Used()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/event")
 }

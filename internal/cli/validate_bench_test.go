@@ -26,5 +26,5 @@ func BenchmarkValidateLXD(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
-	b.ReportMetric(float64((cputime.Used() - cpu).Nanoseconds())/float64(b.N), "cpu-ns/event")
+	b.ReportMetric(float64((cputime.Used()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/event")
 }
