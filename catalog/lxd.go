@@ -14,6 +14,7 @@ import (
 	"embed"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -92,6 +93,9 @@ type LXDAction struct {
 	// PrefixVolume reproduces an LXD 5.0.2 quirk: the source of a custom
 	// volume (and of its snapshots) names the volume "PROJECT_NAME".
 	PrefixVolume bool
+	// NameProject says whether the event's metadata names its instance and
+	// project ("name", "project"), as Incus does for instance events.
+	NameProject bool
 	// Effect is what the action does to the object its source names, as a
 	// daemon's state (and the world package's fold of it) sees it.
 	Effect LXDEffect
@@ -422,7 +426,6 @@ var lxdOperations = map[string]string{
 	"storage-volume-backup-created":   "Backing up storage volume",
 	"storage-volume-backup-deleted":   "Deleting storage volume backup",
 	"storage-volume-backup-renamed":   "Renaming storage volume backup",
-	"storage-volume-restored":         "Restoring storage volume",
 	"project-renamed":                 "Renaming project",
 	"cluster-member-added":            "Joining cluster",
 	"cluster-member-evacuated":        "Evacuating cluster member",
@@ -541,8 +544,19 @@ func describeLXD(f Flavor, name string) (*LXDAction, error) {
 		if f == LXD50 && lxd50NoRequestor(name) {
 			a.Requestor = false
 		}
-		if f == LXD50 && (r.kind == "storage-volume" || r.kind == "storage-volume-snapshot") {
+		// LXD 5.0.2 and Incus 6.0 (recorded in simulator/lxd/testdata)
+		// name a custom volume PROJECT_NAME in its events' sources.
+		if (f == LXD50 || f == Incus) && (r.kind == "storage-volume" || r.kind == "storage-volume-snapshot") {
 			a.PrefixVolume = true
+		}
+		if f == Incus && r.kind == "instance" {
+			a.NameProject = true
+			if name == "instance-created" {
+				// Incus says where even when standalone ("none"), and who
+				// asked.
+				a.Context = append(slices.Clone(a.Context), "location")
+				a.Requestor = true
+			}
 		}
 		return a, nil
 	}

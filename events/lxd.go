@@ -59,6 +59,10 @@ type LXDLifecycle struct {
 	Source    string                 `json:"source"`
 	Context   map[string]any         `json:"context,omitempty"`
 	Requestor *LXDLifecycleRequestor `json:"requestor,omitempty"`
+	// Name and Project name the instance of an Incus instance event
+	// (catalog.LXDAction.NameProject); other daemons and events leave them out.
+	Name    string `json:"name,omitempty"`
+	Project string `json:"project,omitempty"`
 }
 
 // LXDLifecycleRequestor says who caused a lifecycle event.

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"encoding/json"
+	"strconv"
 	"testing"
 	"time"
 
@@ -55,6 +56,35 @@ func TestAppendersMatchEncodingJSON(t *testing.T) {
 		want, _ := json.Marshal(lc)
 		if got := appendLifecycle(nil, &lc); string(got) != string(want) {
 			t.Errorf("appendLifecycle = %s\nwant %s", got, want)
+		}
+	}
+}
+
+// appendMetadata writes what encoding/json writes for every kind of value,
+// by hand for the kinds the engine uses and through encoding/json for the
+// rest; appendQuote writes what strconv.AppendQuote does.
+func TestAppendMetadataAndQuoteMatchTheLibraries(t *testing.T) {
+	for _, m := range []map[string]any{
+		nil,
+		{},
+		{"command": []any{"/bin/sh", "-c", "uptime <x>"}, "environment": map[string]any{"HOME": "/root", "LANG": "C.UTF-8"}, "fds": map[string]any{"0": "ab", "control": "cd"}, "interactive": false, "return": 0},
+		{"list": []string{"a", "\u2028"}, "nil list": []string(nil), "nil any": []any(nil), "nil map": map[string]any(nil), "n64": int64(-7), "nil": nil, "t": true},
+		{"float": 2.5, "nested": map[string]any{"f": 1e21}},                               // encoding/json's number formats
+		{"k1": 1, "k2": 2, "k3": 3, "k4": 4, "k5": 5, "k6": 6, "k7": 7, "k8": 8, "k9": 9}, // more keys than the sort's first array
+		{"u": uint8(3), "s": struct{ A int }{1}},
+	} {
+		want, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prefix := []byte("prefix:")
+		if got := appendMetadata(prefix, m); string(got) != "prefix:"+string(want) {
+			t.Errorf("appendMetadata(%v) = %s, want prefix:%s", m, got, want)
+		}
+	}
+	for _, s := range []string{"", "lifecycle", "team-a", "node1", "quote\"", "back\\slash", "tab\t", "ünï", "\x7f", "\xff"} {
+		if got, want := string(appendQuote(nil, s)), strconv.Quote(s); got != want {
+			t.Errorf("appendQuote(%q) = %s, want %s", s, got, want)
 		}
 	}
 }

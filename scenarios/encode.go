@@ -92,6 +92,12 @@ func (e *Engine) emitRecord(st *Step, at time.Time) (*Record, error) {
 			return nil, &Error{Pos: st.Pos, Msg: err.Error()}
 		}
 		r.JSON = appendLXDEvent(nil, r.Type, ts, meta, r.Location, r.Project)
+		if md, ok := st.Event["metadata"].(map[string]any); ok && r.Type == events.LXDTypeLifecycle {
+			r.Action, _ = md["action"].(string)
+			if c, ok := md["context"].(map[string]any); ok {
+				r.OldName, _ = c["old_name"].(string)
+			}
+		}
 		return r, nil
 	}
 	doc := map[string]any{}

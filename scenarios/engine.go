@@ -55,6 +55,12 @@ type Record struct {
 	Type     string
 	Project  string
 	Location string
+	// Action is a lifecycle event's action, decoded ("" for other types),
+	// and OldName its context's old_name when it has one, so that a server
+	// follows what a record does (a project made, renamed or deleted)
+	// without reading its encoded bytes.
+	Action  string
+	OldName string
 
 	// Linode events: the Event as it stands after this change. JSON holds it
 	// encoded too.
@@ -193,23 +199,27 @@ func (e *Engine) Recycle(rs []*Record) {
 		if len(e.free) >= maxFreeRecords {
 			return
 		}
-		if r == nil || r.API != "lxd" || r.Fault != nil {
+		if r == nil || r.API != "lxd" || r.Fault != nil || r.Linode != nil {
 			continue
 		}
-		*r = Record{JSON: r.JSON[:0], lazy: lazyMeta{op: r.lazy.op, opMeta: r.lazy.opMeta[:0]}}
-		e.free = append(e.free, r)
+		e.free = append(e.free, r) // newRecord resets it
 	}
 }
 
 // maxFreeRecords bounds how many recycled records the engine keeps.
 const maxFreeRecords = 4096
 
-// newRecord returns a recycled record or a new one.
+// newRecord returns a recycled LXD record or a new one, for an LXD event
+// whose API, type, project and location the caller sets, and then its JSON
+// or its lazy metadata. A recycled record keeps the memory of its JSON and
+// of its lazy operation; what else it held is overwritten before it is
+// read, or never read (lazy fields of another kind than lazy.kind).
 func (e *Engine) newRecord() *Record {
 	if n := len(e.free); n > 0 {
 		r := e.free[n-1]
-		e.free[n-1] = nil
 		e.free = e.free[:n-1]
+		r.JSON = r.JSON[:0]
+		r.lazy.kind = 0
 		return r
 	}
 	return new(Record)

@@ -21,6 +21,8 @@ type lxdWorld struct {
 	objs    map[string]*registry // by kind
 	scratch []*entity            // pick's candidates, reused
 	ids     interned             // projects, numbered for the registries' infos
+	// resources holds operations' resources already made (see resources).
+	resources map[resKey]map[string][]string
 }
 
 // entity is one LXD object.
@@ -161,7 +163,7 @@ func (r *registry) names(project, parent string) []string {
 var globalKinds = map[string]bool{"project": true, "storage-pool": true, "certificate": true, "cluster-member": true}
 
 func newLXDWorld(e *Engine) *lxdWorld {
-	w := &lxdWorld{e: e, objs: map[string]*registry{}}
+	w := &lxdWorld{e: e, objs: map[string]*registry{}, resources: map[resKey]map[string][]string{}}
 	w.ids = interned{ids: map[string]int32{}, regs: w.objs, limit: 1024}
 	s := e.s.LXD
 	w.members = append([]string(nil), s.Members...)
@@ -784,6 +786,8 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v lxdVerb, x *enti
 			req.context[k] = orDefault(arg(st, "path"), "/etc/hosts")
 		case "target":
 			req.context[k] = x.name
+		case "location":
+			req.context[k] = w.location(req.member)
 		}
 	}
 	if len(w.members) > 0 {
@@ -825,6 +829,9 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v lxdVerb, x *enti
 	req.entity = x
 	req.child = child
 	req.verbDef = v
+	if v.remove {
+		req.cascade = w.cascade(x)
+	}
 
 	end := w.play(t, req)
 
@@ -881,6 +888,31 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v lxdVerb, x *enti
 	return end, nil
 }
 
+// cascade names the children of x whose deletion the daemon reports before
+// x's (catalog.LXDCascade): an instance's snapshots, a custom volume's, in
+// name order.
+func (w *lxdWorld) cascade(x *entity) []map[string]string {
+	var kind, parent string
+	switch x.kind {
+	case "instance":
+		kind, parent = "instance-snapshot", x.name
+	case "storage-volume":
+		kind, parent = "storage-volume-snapshot", x.parent+"/"+x.name
+	default:
+		return nil
+	}
+	var out []map[string]string
+	for _, name := range w.reg(kind).names(x.project, parent) {
+		if kind == "instance-snapshot" {
+			out = append(out, map[string]string{"instance": x.name, "name": name})
+			continue
+		}
+		ca := w.e.cat.Action(catalog.LXDCascade("storage-volume-deleted"))
+		out = append(out, map[string]string{"pool": x.parent, "type": "custom", "volume": w.volumeName(ca, x.project, x.name), "name": name})
+	}
+	return out
+}
+
 // backupFollowUps downloads the backup just made and deletes it, as
 // `lxc storage volume export` does.
 func (w *lxdWorld) backupFollowUps(t *track, st *Step, x *entity, req *lxdRequest, end time.Time) (time.Time, error) {
@@ -904,7 +936,6 @@ func (w *lxdWorld) backupFollowUps(t *track, st *Step, x *entity, req *lxdReques
 			r.path += "/export"
 		}
 		r.opDesc = step.desc
-		r.opResources = map[string][]string{"volume": {"/1.0/volume/" + x.name}}
 		d := step.took
 		r.took = &d
 		r.context = map[string]any{}

@@ -33,9 +33,11 @@ type lxdRequest struct {
 	newName      string
 	backupName   string
 	image        string // instance.create: the image alias the body names; "" for debian/12
+	// cascade names the children whose deletion the daemon reports before
+	// the object's (catalog.LXDCascade), each as its source's names.
+	cascade      []map[string]string
 	method, path string
 	opDesc       string
-	opResources  map[string][]string
 }
 
 // group builds the events of one request at advancing virtual times.
@@ -91,7 +93,7 @@ func (g *group) log(d time.Duration, level, msg string, ctx logCtx) {
 	if !g.w.e.opts.check {
 		// Encoded when the record leaves the engine (see lazyMeta); the
 		// context is never changed after it is handed over.
-		r.lazy = lazyMeta{kind: lazyLogging, msg: msg, level: level, ctx: ctx}
+		r.lazy.kind, r.lazy.msg, r.lazy.level, r.lazy.ctx = lazyLogging, msg, level, ctx
 	}
 }
 
@@ -109,13 +111,12 @@ func (g *group) op(d time.Duration, op *events.LXDOperation, project string) {
 		cp = new(events.LXDOperation)
 	}
 	*cp = *op
-	if cp.Metadata != nil {
+	hasMeta := cp.Metadata != nil
+	if hasMeta {
 		meta = appendMetadata(meta, cp.Metadata)
 		cp.Metadata = nil
-	} else {
-		meta = nil
 	}
-	r.lazy = lazyMeta{kind: lazyOperation, op: cp, opMeta: meta}
+	r.lazy.kind, r.lazy.op, r.lazy.opMeta, r.lazy.opHasMeta = lazyOperation, cp, meta, hasMeta
 }
 
 // lazyMeta is the metadata of an LXD logging or operation event, kept until
@@ -128,6 +129,7 @@ type lazyMeta struct {
 	ctx        logCtx
 	op         *events.LXDOperation // Metadata nil; opMeta holds it encoded
 	opMeta     []byte
+	opHasMeta  bool // opMeta holds the metadata; else it is null
 	lc         events.LXDLifecycle
 }
 
@@ -150,7 +152,11 @@ func (r *Record) AppendJSON(b []byte) []byte {
 	case lazyLogging:
 		b = appendLogging(b, r.lazy.msg, r.lazy.level, r.lazy.ctx)
 	case lazyOperation:
-		b = appendOperation(b, r.lazy.op, r.lazy.opMeta)
+		meta := r.lazy.opMeta
+		if !r.lazy.opHasMeta {
+			meta = nil
+		}
+		b = appendOperation(b, r.lazy.op, meta)
 	case lazyLifecycle:
 		b = appendLifecycle(b, &r.lazy.lc)
 	}
@@ -167,7 +173,7 @@ func appendLXDEvent(b []byte, typ string, at time.Time, meta []byte, location, p
 // appendLXDEventHead writes the envelope up to the metadata.
 func appendLXDEventHead(b []byte, typ string, at time.Time) []byte {
 	b = append(b, `{"type":`...)
-	b = strconv.AppendQuote(b, typ)
+	b = appendQuote(b, typ)
 	b = append(b, `,"timestamp":"`...)
 	b = at.UTC().AppendFormat(b, time.RFC3339Nano)
 	return append(b, `","metadata":`...)
@@ -177,13 +183,26 @@ func appendLXDEventHead(b []byte, typ string, at time.Time) []byte {
 func appendLXDEventTail(b []byte, location, project string) []byte {
 	if location != "" {
 		b = append(b, `,"location":`...)
-		b = strconv.AppendQuote(b, location)
+		b = appendQuote(b, location)
 	}
 	if project != "" {
 		b = append(b, `,"project":`...)
-		b = strconv.AppendQuote(b, project)
+		b = appendQuote(b, project)
 	}
 	return append(b, '}')
+}
+
+// appendQuote is strconv.AppendQuote, faster for the printable ASCII that
+// types, locations and projects are made of.
+func appendQuote(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return strconv.AppendQuote(b, s)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // requestPath fills a verb's path template.
@@ -401,45 +420,52 @@ func (req *lxdRequest) requestBodySlow(vals [len(bodySlots)]string, cmd string) 
 	return "\n\t" + string(out)
 }
 
-// opResources lists what an operation touches, rendered as the daemon does:
-// "/1.0/<kind>/<name>" with raw names.
-func (req *lxdRequest) resources() map[string][]string {
-	if req.opResources != nil {
-		return req.opResources
-	}
+// resources lists what the request's operation touches, as the catalogue
+// says (catalog.LXDCatalog.OperationResources, which the fake's REST
+// handlers read too), from the object's names before the request. The maps
+// are shared (cache, up to maxResources of them): nothing changes an
+// operation's resources.
+func (req *lxdRequest) resources(cat *catalog.LXDCatalog, cache map[resKey]map[string][]string) map[string][]string {
 	x := req.entity
 	if x == nil {
 		return nil
 	}
-	switch {
-	case strings.HasPrefix(req.action.Name, "instance-"):
-		name := x.name
-		if x.kind == "instance-snapshot" {
-			name = x.parent
-		}
-		if req.oldName != "" {
-			name = req.oldName
-		}
-		switch req.action.Name {
-		case "instance-created", "instance-updated", "instance-renamed", "instance-deleted", "instance-snapshot-created", "instance-restored":
-			return map[string][]string{"containers": {"/1.0/containers/" + name}, "instances": {"/1.0/instances/" + name}}
-		}
-		return map[string][]string{"instances": {"/1.0/instances/" + name}}
-	case strings.HasPrefix(req.action.Name, "storage-volume-snapshot-"):
-		_, vol, _ := strings.Cut(x.parent, "/")
-		if req.action.Name == "storage-volume-snapshot-deleted" {
-			return map[string][]string{"storage_volume_snapshots": {"/1.0/storage_volume_snapshots/" + vol}}
-		}
-		return map[string][]string{"storage_volumes": {"/1.0/storage_volumes/" + vol}}
-	case req.action.Name == "storage-volume-backup-created":
-		return map[string][]string{"backups": {"/1.0/backups/" + req.backupName}, "storage_volumes": {"/1.0/storage_volumes/" + x.name}}
-	case strings.HasPrefix(req.action.Name, "image-"):
-		return nil
-	case req.action.Name == "cluster-member-added":
-		return map[string][]string{"cluster": {"/1.0/cluster/" + x.name}}
+	project := req.project
+	if !req.action.ProjectScoped {
+		project = ""
 	}
-	return nil
+	k := resKey{action: req.action.Name, project: project, parent: x.parent, name: x.name, backup: req.backupName}
+	if m, ok := cache[k]; ok {
+		return m
+	}
+	names := map[string]string{"name": x.name}
+	switch x.kind {
+	case "instance-snapshot":
+		names = map[string]string{"instance": x.parent, "name": x.name}
+		if req.action.Name == "instance-restored" {
+			names = map[string]string{"name": x.parent}
+		}
+	case "storage-volume-snapshot":
+		pool, vol, _ := strings.Cut(x.parent, "/")
+		names = map[string]string{"pool": pool, "volume": vol, "name": x.name}
+	case "storage-volume":
+		names = map[string]string{"volume": x.name, "name": req.backupName}
+	}
+	m := cat.OperationResources(req.action.Name, names, project)
+	if len(cache) >= maxResources {
+		clear(cache)
+	}
+	cache[k] = m
+	return m
 }
+
+// resKey names one operation's resources: its action and what names them.
+type resKey struct {
+	action, project, parent, name, backup string
+}
+
+// maxResources bounds the resources an engine keeps made.
+const maxResources = 1024
 
 // play emits a request's events, interleaved as the real daemon does, and
 // returns when the client is done with it.
@@ -487,11 +513,11 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 			return g.end()
 		}
 		w.lifecycle(g, req, project, rq)
-		code, meta := "200", "{}"
+		msg, ctx := syncResponseEmpty, http200
 		if method == "POST" {
-			code, meta = "201", "null"
+			msg, ctx = syncResponseNull, http201
 		}
-		g.log(40*time.Microsecond, "debug", syncResponse(meta), logCtx{{"http_code", code}})
+		g.log(40*time.Microsecond, "debug", msg, ctx)
 		return g.end()
 	}
 	// Asynchronous: an operation runs the request.
@@ -508,7 +534,7 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 	created := g.at
 	op := &events.LXDOperation{
 		ID: t.fake.uuid(), Class: class, Description: desc, CreatedAt: created, UpdatedAt: created,
-		Resources: req.resources(), Location: g.location,
+		Resources: req.resources(w.e.cat, w.resources), Location: g.location,
 	}
 	if class == "websocket" {
 		op.Metadata = map[string]any{"command": req.context["command"], "environment": map[string]any{"HOME": "/root", "LANG": "C.UTF-8", "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM": "xterm", "USER": "root"}, "fds": map[string]any{"0": t.fake.hex(32), "control": t.fake.hex(32)}, "interactive": false}
@@ -553,24 +579,48 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 }
 
 func (w *lxdWorld) lifecycle(g *group, req *lxdRequest, project string, rq *events.LXDLifecycleRequestor) {
-	a := req.action
-	lc := events.LXDLifecycle{Action: a.Name, Source: a.SourcePath(req.names, req.project)}
-	if len(req.context) > 0 {
-		lc.Context = req.context
+	if len(req.cascade) > 0 {
+		if ca := w.e.cat.Action(catalog.LXDCascade(req.action.Name)); ca != nil {
+			for _, names := range req.cascade {
+				w.lifecycleEvent(g, ca, names, nil, req.project, project, rq)
+			}
+		}
+	}
+	w.lifecycleEvent(g, req.action, req.names, req.context, req.project, project, rq)
+}
+
+// lifecycleEvent emits one lifecycle event of a request's group.
+func (w *lxdWorld) lifecycleEvent(g *group, a *catalog.LXDAction, names map[string]string, ctx map[string]any, reqProject, project string, rq *events.LXDLifecycleRequestor) {
+	lc := events.LXDLifecycle{Action: a.Name, Source: a.SourcePath(names, reqProject)}
+	if len(ctx) > 0 {
+		lc.Context = ctx
 	}
 	if a.Requestor && rq != nil {
 		lc.Requestor = rq
 	}
+	if a.NameProject {
+		lc.Name, lc.Project = names["name"], orDefault(reqProject, "default")
+	}
 	g.step(0)
+	r := g.record(events.LXDTypeLifecycle, project)
+	r.Action = a.Name
+	r.OldName, _ = ctx["old_name"].(string)
 	if w.e.opts.check {
-		g.emit(events.LXDTypeLifecycle, project, nil)
 		return
 	}
 	// Encoded when the record leaves the engine (see lazyMeta): nothing
 	// changes the context or the requestor once the request has played.
-	r := g.record(events.LXDTypeLifecycle, project)
 	r.lazy.kind, r.lazy.lc = lazyLifecycle, lc
 }
+
+// The two sync answers verbs log and their contexts, made once: records
+// share them, and nothing changes a context once it is handed over.
+var (
+	syncResponseEmpty = syncResponse("{}")
+	syncResponseNull  = syncResponse("null")
+	http200           = logCtx{{"http_code", "200"}}
+	http201           = logCtx{{"http_code", "201"}}
+)
 
 // syncResponse is the daemon's debug log of a sync answer.
 func syncResponse(meta string) string {

@@ -1,10 +1,8 @@
 package lxd
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -96,45 +94,30 @@ func (s *Server) Deliver(ctx context.Context, r *scenarios.Record) error {
 	return nil
 }
 
-// Project lifecycle actions as they appear in an encoded event.
-var (
-	projectCreated = []byte(`"action":"project-created"`)
-	projectRenamed = []byte(`"action":"project-renamed"`)
-	projectDeleted = []byte(`"action":"project-deleted"`)
-)
-
 // followProjects keeps the projects in step with played project events,
 // which belong to the project they name, as the REST API does for its own:
 // a created project becomes a valid ?project= and is listed; a renamed one
-// moves with its objects; a deleted one is forgotten with its objects.
+// moves with its objects; a deleted one is forgotten with its objects. It
+// reads the record's decoded action (Record.Action, OldName).
 func (s *Server) followProjects(r *scenarios.Record) {
-	if r.Type != events.LXDTypeLifecycle || r.Project == "" || r.Project == "default" || !bytes.Contains(r.JSON, []byte(`"action":"project-`)) {
+	if r.Type != events.LXDTypeLifecycle || r.Project == "" || r.Project == "default" {
 		return
 	}
-	switch {
-	case bytes.Contains(r.JSON, projectCreated):
+	switch r.Action {
+	case "project-created":
 		s.AddProject(r.Project)
-	case bytes.Contains(r.JSON, projectRenamed):
-		var ev struct {
-			Metadata struct {
-				Context struct {
-					OldName string `json:"old_name"`
-				} `json:"context"`
-			} `json:"metadata"`
-		}
-		if json.Unmarshal(r.JSON, &ev) == nil {
-			if old := ev.Metadata.Context.OldName; old != "" && old != "default" && old != r.Project && s.hasProject(old) {
-				s.rest.mu.Lock()
-				if !s.hasProject(r.Project) {
-					s.renameProject(old, r.Project)
-				} else {
-					s.forgetProject(old)
-				}
-				s.rest.mu.Unlock()
+	case "project-renamed":
+		if old := r.OldName; old != "" && old != "default" && old != r.Project && s.hasProject(old) {
+			s.rest.mu.Lock()
+			if !s.hasProject(r.Project) {
+				s.renameProject(old, r.Project)
+			} else {
+				s.forgetProject(old)
 			}
+			s.rest.mu.Unlock()
 		}
 		s.AddProject(r.Project)
-	case bytes.Contains(r.JSON, projectDeleted):
+	case "project-deleted":
 		s.rest.mu.Lock()
 		s.forgetProject(r.Project)
 		s.rest.mu.Unlock()

@@ -138,12 +138,30 @@ func (s *Server) lifecycleWith(action string, names map[string]string, project s
 	if a == nil {
 		return // the flavour has no such action
 	}
+	// Where the daemon says it acts: always for the context keys that say
+	// so (Incus's instance-created), when clustered for the others.
+	for _, k := range a.Context {
+		if k == "location" {
+			ctx = withDefault(ctx, k, s.location())
+		}
+	}
+	if len(s.opts.Members) > 0 {
+		for _, k := range a.ClusterContext {
+			ctx = withDefault(ctx, k, s.location())
+		}
+	}
 	lc := events.LXDLifecycle{Action: action, Source: a.SourcePath(names, project)}
 	if len(ctx) > 0 {
 		lc.Context = ctx
 	}
 	if a.Requestor {
 		lc.Requestor = rq
+	}
+	if a.NameProject {
+		lc.Name, lc.Project = names["name"], project
+		if lc.Project == "" {
+			lc.Project = "default"
+		}
 	}
 	evProject := project
 	switch {
@@ -153,6 +171,33 @@ func (s *Server) lifecycleWith(action string, names map[string]string, project s
 		evProject = "default"
 	}
 	s.emitWith(events.LXDTypeLifecycle, evProject, scenarios.LXDLifecycleJSON(&lc), d)
+}
+
+// startAction starts the operation that runs an action of the flavour's
+// catalogue (or an operation whose action the flavour lacks, such as LXD
+// 5.0.2's cluster evacuation) on the object names describe (its names before the request, a
+// rename's old name): its description (LXDAction.Operation) and resources
+// (LXDCatalog.OperationResources) are the catalogue's, which the scenario
+// engine plays too. Project operations belong to no project, as in LXD.
+func (s *Server) startAction(action, project string, names map[string]string) *operation {
+	cat := s.catalog()
+	opProject, desc := project, catalog.LXDOperation(action)
+	if a := cat.Action(action); a != nil && a.Resource == "project" {
+		opProject = ""
+	}
+	return s.startOperation(desc, opProject, cat.OperationResources(action, names, project))
+}
+
+// withDefault sets ctx[k] to v unless it is set, making ctx when nil.
+func withDefault(ctx map[string]any, k string, v any) map[string]any {
+	if _, ok := ctx[k]; ok {
+		return ctx
+	}
+	if ctx == nil {
+		ctx = map[string]any{}
+	}
+	ctx[k] = v
+	return ctx
 }
 
 // newUUID returns a random (version 4) UUID.

@@ -19,17 +19,6 @@ import (
 	"github.com/eventsim/eventsim/scenarios"
 )
 
-// newTestServer starts a server and closes it when the test ends.
-func newTestServer(t testing.TB, opts Options) *Server {
-	t.Helper()
-	s, err := New(opts)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 // wsURL is the events URL of a server's TCP listener with a query.
 func wsURL(s *Server, query string) string {
 	u := strings.Replace(s.URL(), "http", "ws", 1) + "/1.0/events"
@@ -147,11 +136,18 @@ func recordOf(t testing.TB, j []byte) *scenarios.Record {
 		Timestamp time.Time `json:"timestamp"`
 		Location  string    `json:"location"`
 		Project   string    `json:"project"`
+		Metadata  struct {
+			Action  string `json:"action"`
+			Context struct {
+				OldName string `json:"old_name"`
+			} `json:"context"`
+		} `json:"metadata"`
 	}
 	if err := json.Unmarshal(j, &e); err != nil {
 		t.Fatalf("bad test event %s: %v", j, err)
 	}
-	return &scenarios.Record{Time: e.Timestamp, API: "lxd", JSON: j, Type: e.Type, Project: e.Project, Location: e.Location}
+	return &scenarios.Record{Time: e.Timestamp, API: "lxd", JSON: j, Type: e.Type, Project: e.Project, Location: e.Location,
+		Action: e.Metadata.Action, OldName: e.Metadata.Context.OldName}
 }
 
 // inProject moves a record to another project ("" takes it out of any).

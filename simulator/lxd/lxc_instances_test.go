@@ -54,7 +54,7 @@ func actions(got []map[string]any) []string {
 }
 
 func TestLXCInstanceCommands(t *testing.T) {
-	s := newTestServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Logging: true})
+	s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Logging: true})
 	evs := monitor(t, s, "--all-projects")
 	sock := s.SocketPath()
 
@@ -103,10 +103,14 @@ func TestLXCInstanceCommands(t *testing.T) {
 		"instance-stopped /1.0/instances/c1",
 		"instance-snapshot-created /1.0/instances/c1/snapshots/snap0",
 		"instance-snapshot-created /1.0/instances/c1/snapshots/snap1",
-		"instance-restored /1.0/instances/c1 snapshot=snap0",
+		"instance-restored /1.0/instances/c1 snapshot=c1/snap0",
 		"instance-renamed /1.0/instances/c2 old_name=c1",
 		"instance-started /1.0/instances/c2",
 		"instance-stopped /1.0/instances/c2",
+		// Deleting an instance reports its snapshots deleted first, as
+		// real LXD 5.0.2 and Incus 6.0 do (testdata/real-events-*.json).
+		"instance-snapshot-deleted /1.0/instances/c2/snapshots/snap0",
+		"instance-snapshot-deleted /1.0/instances/c2/snapshots/snap1",
 		"instance-deleted /1.0/instances/c2",
 	}
 	if lc := actions(got); !slices.Equal(lc, want) {
@@ -120,7 +124,9 @@ func TestLXCInstanceCommands(t *testing.T) {
 			status[md["id"].(string)] = append(status[md["id"].(string)], md["status"].(string))
 		}
 	}
-	if len(status) < len(want) {
+	// One operation per request: the snapshots' deletions are the
+	// instance delete's.
+	if len(status) < len(want)-2 {
 		t.Errorf("%d operations for %d lifecycle events", len(status), len(want))
 	}
 	for id, l := range status {
@@ -155,7 +161,7 @@ func incusRun(t *testing.T, sock string, args ...string) string {
 }
 
 func TestIncusInstanceCommands(t *testing.T) {
-	s := newTestServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Flavor: catalog.Incus})
+	s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Flavor: catalog.Incus})
 	st := readStream(t, play(t, s, "lxd-projects"))
 	sock := s.SocketPath()
 	var rows []string
@@ -212,7 +218,7 @@ func imageTarball(t *testing.T) (string, string) {
 }
 
 func TestLXCImageCommands(t *testing.T) {
-	s := newTestServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-"})
+	s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-"})
 	evs := monitor(t, s, "--all-projects")
 	sock := s.SocketPath()
 	file, fp := imageTarball(t)
@@ -259,7 +265,7 @@ func TestLXCImageCommands(t *testing.T) {
 }
 
 func TestLXCNetworkCommands(t *testing.T) {
-	s := newTestServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-"})
+	s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-"})
 	evs := monitor(t, s, "--all-projects")
 	sock := s.SocketPath()
 	lxcRun(t, sock, "", "network", "create", "br1", "ipv4.address=10.99.0.1/24", "ipv6.address=none")

@@ -82,7 +82,7 @@ func (s *Server) postImages(c *call) (*reply, error) {
 	sum := sha256.Sum256(c.body)
 	fp := hex.EncodeToString(sum[:])
 	meta, err := readImageMetadata(c.body)
-	op := s.startOperation("Downloading image", p, map[string][]string{})
+	op := s.startAction("image-created", p, nil)
 	if err != nil {
 		return &reply{op: op, took: tarballImportTook, run: func() error { return fmt.Errorf("Failed to read image metadata: %w", err) }}, nil
 	}
@@ -129,7 +129,7 @@ func (s *Server) deleteImage(c *call) (*reply, error) {
 	if fp == "" {
 		return nil, notFound("Image")
 	}
-	op := s.startOperation("Deleting image", p, map[string][]string{"images": {withProject("/1.0/images/"+fp, p)}})
+	op := s.startAction("image-deleted", p, map[string]string{"name": fp})
 	return &reply{op: op, run: func() error {
 		for _, a := range aliases {
 			s.lifecycle("image-alias-deleted", map[string]string{"name": a}, p, nil, c.rq)

@@ -9,7 +9,6 @@ import (
 	"maps"
 	"math/big"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -91,60 +90,23 @@ func (s *Server) noSnapshot(project, instance, snap string) error {
 	return &apiError{http.StatusNotFound, fmt.Sprintf("Failed to fetch snapshot %q of instance %q in project %q: %s not found", snap, instance, project, what)}
 }
 
-// resources are an instance operation's resources as the flavour lists
-// them: LXD 5.0 names the instance under containers and instances, Incus
-// under instances only; snapshot operations name the snapshot too (Incus)
-// or, when deleting one, in place of the instance (LXD 5.0's quirk).
-func (s *Server) resources(project, name, snap string, deleting bool) map[string][]string {
-	if s.flavor == catalog.Incus {
-		r := map[string][]string{"instances": {instanceURL(project, name)}}
-		if snap != "" {
-			r["instances_snapshots"] = []string{withProject("/1.0/instances/"+url.PathEscape(name)+"/snapshots/"+url.PathEscape(snap), project)}
-		}
-		return r
-	}
-	if snap != "" && deleting {
-		return map[string][]string{
-			"containers": {withProject("/1.0/containers/"+url.PathEscape(name)+"/"+url.PathEscape(snap), project)},
-			"instances":  {withProject("/1.0/instances/"+url.PathEscape(name)+"/"+url.PathEscape(snap), project)},
-		}
-	}
-	return instanceResources(project, name)
+// failing is an operation that starts and then fails with err, as the
+// daemon answers requests it refuses only once their operation runs; the
+// refusal comes at once, not after the work the operation would do.
+func (s *Server) failing(action, project string, names map[string]string, err error) *reply {
+	return &reply{op: s.startAction(action, project, names), took: refusalTook, run: func() error { return err }}
 }
 
-// failing is an operation that starts and then fails with err, as the
-// daemon answers requests it refuses only once their operation runs.
-func (s *Server) failing(description, project string, res map[string][]string, err error) *reply {
-	return &reply{op: s.startOperation(description, project, res), run: func() error { return err }}
-}
+// refusalTook is how long an operation that refuses its request runs.
+const refusalTook = 5 * time.Millisecond
 
 // validInstanceName checks a name as LXD checks instance names: a valid
 // hostname label of at most 63 characters.
 func validInstanceName(name string) error {
-	bad := func(why string) error { return badRequest("Invalid instance name: %s", why) }
-	switch {
-	case name == "" || len(name) > 63:
-		return bad("Name must be 1-63 characters long")
-	case name[0] == '-' || name[len(name)-1] == '-':
-		return bad("Name must not start or end with a hyphen")
-	case name[0] >= '0' && name[0] <= '9':
-		return bad("Name must not start with a digit")
-	}
-	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
-			return bad("Name can only contain alphanumeric and hyphen characters")
-		}
+	if why := hostnameProblem(name); why != "" {
+		return badRequest("Invalid instance name: %s", why)
 	}
 	return nil
-}
-
-// instanceResources are an instance operation's resources as LXD 5.0 lists
-// them: the instance under both containers and instances.
-func instanceResources(project, name string) map[string][]string {
-	return map[string][]string{
-		"containers": {withProject("/1.0/containers/"+url.PathEscape(name), project)},
-		"instances":  {instanceURL(project, name)},
-	}
 }
 
 // instanceNow returns a copy of an instance as the world has it, or nil.
@@ -253,9 +215,9 @@ func (s *Server) postInstances(c *call) (*reply, error) {
 	if failed != nil {
 		return nil, failed
 	}
-	res := s.resources(p, req.Name, "", false)
+	names := map[string]string{"name": req.Name}
 	if opErr != nil {
-		return s.failing("Creating instance", p, res, opErr), nil
+		return s.failing("instance-created", p, names, opErr), nil
 	}
 	pool := d.Devices["root"]["pool"]
 	if pool == "" {
@@ -266,7 +228,7 @@ func (s *Server) postInstances(c *call) (*reply, error) {
 			}
 		}
 	}
-	op := s.startOperation("Creating instance", p, res)
+	op := s.startAction("instance-created", p, names)
 	rep := &reply{op: op, took: emptyCreateTook, run: func() error {
 		if s.instanceNow(p, req.Name) != nil {
 			return errors.New(`Failed creating instance record: Add instance info to the database: This "instances" entry already exists`)
@@ -292,16 +254,15 @@ const emptyCreateTook = 50 * time.Millisecond
 // stateActions are the state changes PUT …/state knows: the statuses the
 // instance may be in, the operation and the lifecycle action.
 var stateActions = map[string]struct {
-	from        []string
-	description string
-	action      string
-	refusal     string
+	from    []string
+	action  string // its operation is the catalogue's for this action
+	refusal string
 }{
-	"start":    {[]string{"Stopped"}, "Starting instance", "instance-started", "The instance is already running"},
-	"stop":     {[]string{"Running", "Frozen"}, "Stopping instance", "instance-stopped", "The instance is already stopped"},
-	"restart":  {[]string{"Running"}, "Restarting instance", "instance-restarted", "The instance isn't running"},
-	"freeze":   {[]string{"Running"}, "Freezing instance", "instance-paused", "The container isn't running"},
-	"unfreeze": {[]string{"Frozen"}, "Unfreezing instance", "instance-resumed", "The container is not frozen"},
+	"start":    {[]string{"Stopped"}, "instance-started", "The instance is already running"},
+	"stop":     {[]string{"Running", "Frozen"}, "instance-stopped", "The instance is already stopped"},
+	"restart":  {[]string{"Running"}, "instance-restarted", "The instance isn't running"},
+	"freeze":   {[]string{"Running"}, "instance-paused", "The container isn't running"},
+	"unfreeze": {[]string{"Frozen"}, "instance-resumed", "The container is not frozen"},
 }
 
 // putInstanceState answers PUT /1.0/instances/NAME/state: an unknown
@@ -317,15 +278,16 @@ func (s *Server) putInstanceState(c *call) (*reply, error) {
 	if !known {
 		return nil, badRequest("Unknown action: '%s'", req.Action)
 	}
-	res := map[string][]string{"instances": {instanceURL(k.Project, k.Path)}}
+	names := map[string]string{"name": k.Path}
 	if !slices.Contains(sa.from, o.Status) {
-		return s.failing(sa.description, k.Project, res, errors.New(sa.refusal)), nil
+		return s.failing(sa.action, k.Project, names, errors.New(sa.refusal)), nil
 	}
 	action := sa.action
 	if req.Action == "stop" && !req.Force {
 		action = "instance-shutdown" // a graceful stop: the instance shuts itself down
 	}
-	op := s.startOperation(sa.description, k.Project, res)
+	// A graceful stop runs as "Stopping instance" too.
+	op := s.startAction(sa.action, k.Project, names)
 	return &reply{op: op, run: func() error {
 		if s.instanceNow(k.Project, k.Path) == nil {
 			return errors.New("Instance not found")
@@ -344,16 +306,18 @@ func (s *Server) putInstance(c *call) (*reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := s.resources(k.Project, k.Path, "", false)
+	names := map[string]string{"name": k.Path}
 	if req.Restore != "" {
 		// LXD takes "SNAP" or "INSTANCE/SNAP" (as lxc sends it).
 		req.Restore = strings.TrimPrefix(req.Restore, k.Path+"/")
 		if !s.hasSnapshot(k, req.Restore) {
-			return s.failing("Restoring snapshot", k.Project, res, fmt.Errorf("Snapshot %s/%s does not exist", k.Path, req.Restore)), nil
+			return s.failing("instance-restored", k.Project, names, fmt.Errorf("Snapshot %s/%s does not exist", k.Path, req.Restore)), nil
 		}
-		op := s.startOperation("Restoring snapshot", k.Project, res)
+		op := s.startAction("instance-restored", k.Project, names)
 		return &reply{op: op, run: func() error {
-			s.lifecycle("instance-restored", map[string]string{"name": k.Path}, k.Project, map[string]any{"snapshot": req.Restore}, c.rq)
+			// The snapshot as LXD names it (its instance's Name()):
+			// INSTANCE/SNAP.
+			s.lifecycle("instance-restored", names, k.Project, map[string]any{"snapshot": k.Path + "/" + req.Restore}, c.rq)
 			return nil
 		}}, nil
 	}
@@ -381,7 +345,7 @@ func (s *Server) putInstance(c *call) (*reply, error) {
 	if req.Stateful != nil {
 		d.Stateful = *req.Stateful
 	}
-	op := s.startOperation("Updating instance", k.Project, res)
+	op := s.startAction("instance-updated", k.Project, names)
 	return &reply{op: op, run: func() error {
 		s.lifecycleWith("instance-updated", map[string]string{"name": k.Path}, k.Project, nil, c.rq, &d)
 		return nil
@@ -418,7 +382,7 @@ func (s *Server) postInstance(c *call) (*reply, error) {
 	if o.Status != "Stopped" {
 		return nil, badRequest("Renaming of running instance not allowed")
 	}
-	op := s.startOperation("Renaming instance", k.Project, s.resources(k.Project, k.Path, "", false))
+	op := s.startAction("instance-renamed", k.Project, map[string]string{"name": k.Path})
 	return &reply{op: op, run: func() error {
 		if s.instanceNow(k.Project, req.Name) != nil {
 			return fmt.Errorf("Name %q already in use", req.Name)
@@ -438,8 +402,20 @@ func (s *Server) deleteInstance(c *call) (*reply, error) {
 	if o.Status != "Stopped" {
 		return nil, badRequest("Instance is running")
 	}
-	op := s.startOperation("Deleting instance", k.Project, s.resources(k.Project, k.Path, "", false))
+	var snaps []string
+	s.withWorld(func(w *world.World) {
+		if io := w.Get(k); io != nil {
+			for _, sn := range w.Children(io, "instance-snapshot") {
+				snaps = append(snaps, sn.Name)
+			}
+		}
+	})
+	slices.Sort(snaps)
+	op := s.startAction("instance-deleted", k.Project, map[string]string{"name": k.Path})
 	return &reply{op: op, run: func() error {
+		for _, sn := range snaps {
+			s.lifecycle(catalog.LXDCascade("instance-deleted"), map[string]string{"instance": k.Path, "name": sn}, k.Project, nil, c.rq)
+		}
 		s.lifecycle("instance-deleted", map[string]string{"name": k.Path}, k.Project, nil, c.rq)
 		return nil
 	}}, nil
@@ -509,11 +485,11 @@ func (s *Server) postInstanceSnapshots(c *call) (*reply, error) {
 	if strings.Contains(req.Name, "/") {
 		return nil, badRequest("Snapshot names may not contain slashes")
 	}
-	res := s.resources(k.Project, k.Path, req.Name, false)
+	names := map[string]string{"instance": k.Path, "name": req.Name}
 	if s.hasSnapshot(k, req.Name) {
-		return s.failing("Snapshotting instance", k.Project, res, fmt.Errorf(`Failed creating instance snapshot record %q: Add snapshot info to the database: This "instances_snapshots" entry already exists`, req.Name)), nil
+		return s.failing("instance-snapshot-created", k.Project, names, fmt.Errorf(`Failed creating instance snapshot record %q: Add snapshot info to the database: This "instances_snapshots" entry already exists`, req.Name)), nil
 	}
-	op := s.startOperation("Snapshotting instance", k.Project, res)
+	op := s.startAction("instance-snapshot-created", k.Project, names)
 	return &reply{op: op, run: func() error {
 		s.lifecycleWith("instance-snapshot-created", map[string]string{"instance": k.Path, "name": req.Name}, k.Project, nil, c.rq,
 			&world.Detail{Stateful: req.Stateful})
@@ -544,7 +520,7 @@ func (s *Server) postInstanceSnapshot(c *call) (*reply, error) {
 	if s.hasSnapshot(k, req.Name) {
 		return nil, conflict("Name of instance snapshot %q already in use", req.Name)
 	}
-	op := s.startOperation("Renaming snapshot", k.Project, s.resources(k.Project, k.Path, snap, false))
+	op := s.startAction("instance-snapshot-renamed", k.Project, map[string]string{"instance": k.Path, "name": snap})
 	return &reply{op: op, run: func() error {
 		s.lifecycle("instance-snapshot-renamed", map[string]string{"instance": k.Path, "name": req.Name}, k.Project, map[string]any{"old_name": snap}, c.rq)
 		return nil
@@ -562,7 +538,7 @@ func (s *Server) deleteInstanceSnapshot(c *call) (*reply, error) {
 	if !s.hasSnapshot(k, snap) {
 		return nil, s.noSnapshot(k.Project, k.Path, snap)
 	}
-	op := s.startOperation("Deleting snapshot", k.Project, s.resources(k.Project, k.Path, snap, true))
+	op := s.startAction("instance-snapshot-deleted", k.Project, map[string]string{"instance": k.Path, "name": snap})
 	return &reply{op: op, run: func() error {
 		s.lifecycle("instance-snapshot-deleted", map[string]string{"instance": k.Path, "name": snap}, k.Project, nil, c.rq)
 		return nil

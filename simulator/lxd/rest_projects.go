@@ -141,7 +141,7 @@ func (s *Server) postProject(c *call) (*reply, error) {
 	if !s.hasProject(name) {
 		return nil, errNoProject
 	}
-	op := s.startOperation("Renaming project", "", nil)
+	op := s.startAction("project-renamed", "", map[string]string{"name": name})
 	return &reply{op: op, run: func() error {
 		s.rest.mu.Lock()
 		defer s.rest.mu.Unlock()

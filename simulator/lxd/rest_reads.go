@@ -393,33 +393,19 @@ func (s *Server) getNetwork(c *call) (*reply, error) {
 	return s.oneOf(c, world.Key{Kind: "network", Project: p, Path: c.r.PathValue("name")}, "Network", func(o *world.Object) any { return s.networkOf(o) })
 }
 
-// namedObj is the answer for objects the fake knows only by name (network
-// ACLs and zones): name, description, config.
-type namedObj struct {
-	Name        string            `json:"name"`
-	Description string            `json:"description"`
-	Config      map[string]string `json:"config"`
-	UsedBy      []string          `json:"used_by"`
-}
-
-func namedOf(o *world.Object) any {
-	d := detail(o)
-	return namedObj{Name: o.Name, Description: d.Description, Config: orEmpty(d.Config), UsedBy: []string{}}
-}
-
-func (s *Server) getNamedList(kind, prefix string) route {
+func (s *Server) getNamedList(kind, prefix string, obj func(o *world.Object) any) route {
 	return func(c *call) (*reply, error) {
-		return s.listOf(c, kind, func(o *world.Object) string { return withProject(prefix+url.PathEscape(o.Name), o.Project) }, namedOf)
+		return s.listOf(c, kind, func(o *world.Object) string { return withProject(prefix+url.PathEscape(o.Name), o.Project) }, obj)
 	}
 }
 
-func (s *Server) getNamed(kind, what string) route {
+func (s *Server) getNamed(kind, what string, obj func(o *world.Object) any) route {
 	return func(c *call) (*reply, error) {
-		p, err := c.project()
+		p, err := s.networkScope(c)
 		if err != nil {
 			return nil, err
 		}
-		return s.oneOf(c, world.Key{Kind: kind, Project: p, Path: c.r.PathValue("name")}, what, namedOf)
+		return s.oneOf(c, world.Key{Kind: kind, Project: p, Path: c.r.PathValue("name")}, what, obj)
 	}
 }
 

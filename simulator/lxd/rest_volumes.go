@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/eventsim/eventsim/catalog"
 )
 
 // REST requests on storage pools, custom volumes and their snapshots:
@@ -333,7 +335,8 @@ func (s *Server) deleteVolume(c *call) (*reply, error) {
 	for _, sn := range v.snapshots {
 		sctx := map[string]string{"project": p, "volName": v.Name + "/" + sn.Name}
 		s.logEvent("debug", "DeleteCustomVolumeSnapshot started", sctx)
-		s.lifecycle("storage-volume-snapshot-deleted", s.volNames("storage-volume-snapshot-deleted", pl, p, v.Name, sn.Name), p, nil, c.rq)
+		child := catalog.LXDCascade("storage-volume-deleted")
+		s.lifecycle(child, s.volNames(child, pl, p, v.Name, sn.Name), p, nil, c.rq)
 		s.logEvent("debug", "DeleteCustomVolumeSnapshot finished", sctx)
 	}
 	s.lifecycle("storage-volume-deleted", s.volNames("storage-volume-deleted", pl, p, v.Name, ""), p, nil, c.rq)
@@ -425,7 +428,7 @@ func (s *Server) postSnapshots(c *call) (*reply, error) {
 	if v.snapshot(req.Name) != nil {
 		return nil, conflict("Snapshot %q already in use", req.Name)
 	}
-	op := s.startOperation("Creating storage volume snapshot", p, map[string][]string{"storage_volumes": {"/1.0/storage_volumes/" + v.Name}})
+	op := s.startAction("storage-volume-snapshot-created", p, map[string]string{"pool": pl, "volume": v.Name, "name": req.Name})
 	return &reply{op: op, run: func() error {
 		s.rest.mu.Lock()
 		defer s.rest.mu.Unlock()
@@ -475,7 +478,7 @@ func (s *Server) postSnapshot(c *call) (*reply, error) {
 	if v.snapshot(newName) != nil {
 		return nil, conflict("Snapshot %q already in use", newName)
 	}
-	op := s.startOperation("Renaming storage volume snapshot", p, map[string][]string{"storage_volume_snapshots": {"/1.0/storage_volume_snapshots/" + v.Name}})
+	op := s.startAction("storage-volume-snapshot-renamed", p, map[string]string{"pool": pl, "volume": v.Name, "name": old})
 	return &reply{op: op, run: func() error {
 		s.rest.mu.Lock()
 		defer s.rest.mu.Unlock()
@@ -505,7 +508,7 @@ func (s *Server) deleteSnapshot(c *call) (*reply, error) {
 	if v.snapshot(name) == nil {
 		return nil, notFound("Storage volume snapshot")
 	}
-	op := s.startOperation("Deleting storage volume snapshot", p, map[string][]string{"storage_volume_snapshots": {"/1.0/storage_volume_snapshots/" + v.Name}})
+	op := s.startAction("storage-volume-snapshot-deleted", p, map[string]string{"pool": pl, "volume": v.Name, "name": name})
 	return &reply{op: op, run: func() error {
 		s.rest.mu.Lock()
 		defer s.rest.mu.Unlock()

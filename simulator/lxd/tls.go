@@ -98,5 +98,6 @@ func (s *Server) isTrusted(r *http.Request) bool {
 			return true
 		}
 	}
-	return false
+	// Trusted through POST /1.0/certificates (lxc config trust add).
+	return s.trustedInWorld(leaf)
 }

@@ -1,0 +1,731 @@
+package lxd
+
+import (
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"maps"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/eventsim/eventsim/world"
+)
+
+// REST requests that change network ACLs, network zones and their records,
+// network forwards, trusted certificates, warnings and cluster members.
+// Each answers as real LXD 5.0.2 and Incus 6.0 do (recorded in
+// testdata/real-events-*.json where the daemons here can do it), emits the
+// lifecycle event they emit, and changes the world only through it. See
+// docs/lxd-server.md.
+
+// objectPut is the body of PUT and PATCH on the objects of this file: PUT
+// replaces description and config, PATCH merges what it names.
+type objectPut struct {
+	Description *string           `json:"description"`
+	Config      map[string]string `json:"config"`
+	// Ingress and Egress are an ACL's rules, kept as sent.
+	Ingress json.RawMessage `json:"ingress"`
+	Egress  json.RawMessage `json:"egress"`
+	// Entries are a zone record's; Ports a forward's.
+	Entries json.RawMessage `json:"entries"`
+	Ports   json.RawMessage `json:"ports"`
+}
+
+// apply changes d as a PUT (patch false) or PATCH of the body says.
+func (b *objectPut) apply(d *world.Detail, patch bool) {
+	if !patch {
+		d.Description, d.Config = "", map[string]string{}
+	}
+	cfg := maps.Clone(d.Config)
+	if cfg == nil {
+		cfg = map[string]string{}
+	}
+	maps.Copy(cfg, b.Config)
+	d.Config = cfg
+	if b.Description != nil {
+		d.Description = *b.Description
+	}
+	d.Extra = maps.Clone(d.Extra)
+	if d.Extra == nil {
+		d.Extra = map[string]string{}
+	}
+	for k, v := range map[string]json.RawMessage{"ingress": b.Ingress, "egress": b.Egress, "entries": b.Entries, "ports": b.Ports} {
+		if v != nil || !patch {
+			d.Extra[k] = string(v)
+		}
+	}
+}
+
+// rawList is a list kept as JSON in Detail.Extra, [] when unset or null.
+func rawList(d *world.Detail, k string) json.RawMessage {
+	if v := d.Extra[k]; v != "" && v != "null" {
+		return json.RawMessage(v)
+	}
+	return json.RawMessage("[]")
+}
+
+// hostnameProblem says what is wrong with a name LXD checks as a hostname
+// label (instances, network ACLs), or "".
+func hostnameProblem(name string) string {
+	switch {
+	case name == "" || len(name) > 63:
+		return "Name must be 1-63 characters long"
+	case name[0] == '-' || name[len(name)-1] == '-':
+		return "Name must not start or end with a hyphen"
+	case name[0] >= '0' && name[0] <= '9':
+		return "Name must not start with a digit"
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+			return "Name can only contain alphanumeric and hyphen characters"
+		}
+	}
+	return ""
+}
+
+// --- Network ACLs ---
+
+// aclObj is GET /1.0/network-acls/NAME's answer.
+type aclObj struct {
+	Name        string            `json:"name"`
+	Description string            `json:"description"`
+	Ingress     json.RawMessage   `json:"ingress"`
+	Egress      json.RawMessage   `json:"egress"`
+	Config      map[string]string `json:"config"`
+	UsedBy      []string          `json:"used_by"`
+}
+
+func aclOf(o *world.Object) any {
+	d := detail(o)
+	return aclObj{Name: o.Name, Description: d.Description, Ingress: rawList(d, "ingress"), Egress: rawList(d, "egress"), Config: orEmpty(d.Config), UsedBy: []string{}}
+}
+
+func aclKey(project, name string) world.Key {
+	return world.Key{Kind: "network-acl", Project: project, Path: name}
+}
+
+// postACLs answers POST /1.0/network-acls: network-acl-created, 201.
+func (s *Server) postACLs(c *call) (*reply, error) {
+	var req struct {
+		Name string `json:"name"`
+		objectPut
+	}
+	if err := c.decodeRaw(&req); err != nil {
+		return nil, err
+	}
+	p, err := s.networkScope(c)
+	if err != nil {
+		return nil, err
+	}
+	if why := hostnameProblem(req.Name); why != "" {
+		return nil, &apiError{http.StatusInternalServerError, why}
+	}
+	if s.existing(aclKey(p, req.Name)) != nil {
+		return nil, badRequest("The network ACL already exists")
+	}
+	d := &world.Detail{}
+	req.apply(d, false)
+	s.lifecycleWith("network-acl-created", map[string]string{"name": req.Name}, p, nil, c.rq, d)
+	return created(withProject("/1.0/network-acls/"+url.PathEscape(req.Name), p)), nil
+}
+
+// putACL answers PUT and PATCH /1.0/network-acls/NAME: network-acl-updated.
+func (s *Server) putACL(c *call) (*reply, error) {
+	return s.updateObject(c, "network-acl-updated", "Network ACL", func(p string) world.Key { return aclKey(p, c.r.PathValue("name")) },
+		map[string]string{"name": c.r.PathValue("name")})
+}
+
+// postACL answers POST /1.0/network-acls/NAME {"name": NEW}:
+// network-acl-renamed, 201.
+func (s *Server) postACL(c *call) (*reply, error) {
+	var req struct {
+		Name string `json:"name"`
+	}
+	if err := c.decodeRaw(&req); err != nil {
+		return nil, err
+	}
+	p, err := s.networkScope(c)
+	if err != nil {
+		return nil, err
+	}
+	name := c.r.PathValue("name")
+	if s.existing(aclKey(p, name)) == nil {
+		return nil, notFound("Network ACL")
+	}
+	if why := hostnameProblem(req.Name); why != "" {
+		return nil, &apiError{http.StatusInternalServerError, why}
+	}
+	if s.existing(aclKey(p, req.Name)) != nil {
+		return nil, &apiError{http.StatusInternalServerError, "An ACL by that name exists already"}
+	}
+	s.lifecycle("network-acl-renamed", map[string]string{"name": req.Name}, p, map[string]any{"old_name": name}, c.rq)
+	return created(withProject("/1.0/network-acls/"+url.PathEscape(req.Name), p)), nil
+}
+
+// deleteACL answers DELETE /1.0/network-acls/NAME: network-acl-deleted.
+func (s *Server) deleteACL(c *call) (*reply, error) {
+	return s.deleteObject(c, "network-acl-deleted", "Network ACL", func(p string) world.Key { return aclKey(p, c.r.PathValue("name")) },
+		map[string]string{"name": c.r.PathValue("name")})
+}
+
+// updateObject answers a PUT or PATCH of an object kept by the world:
+// 404 "<what> not found" when it does not exist, else the action's event
+// with the changed detail and 200 {}.
+func (s *Server) updateObject(c *call, action, what string, key func(project string) world.Key, names map[string]string) (*reply, error) {
+	var req objectPut
+	if err := c.decodeRaw(&req); err != nil {
+		return nil, err
+	}
+	p, err := s.networkScope(c)
+	if err != nil {
+		return nil, err
+	}
+	d := s.existing(key(p))
+	if d == nil {
+		return nil, notFound(what)
+	}
+	req.apply(d, c.r.Method == http.MethodPatch)
+	s.lifecycleWith(action, names, p, nil, c.rq, d)
+	return emptyOK(), nil
+}
+
+// deleteObject answers a DELETE of an object kept by the world.
+func (s *Server) deleteObject(c *call, action, what string, key func(project string) world.Key, names map[string]string) (*reply, error) {
+	p, err := s.networkScope(c)
+	if err != nil {
+		return nil, err
+	}
+	if s.existing(key(p)) == nil {
+		return nil, notFound(what)
+	}
+	s.lifecycle(action, names, p, nil, c.rq)
+	return emptyOK(), nil
+}
+
+// --- Network zones and their records ---
+
+// zoneObj is GET /1.0/network-zones/NAME's answer.
+type zoneObj struct {
+	Name        string            `json:"name"`
+	Description string            `json:"description"`
+	Config      map[string]string `json:"config"`
+	UsedBy      []string          `json:"used_by"`
+}
+
+func zoneOf(o *world.Object) any {
+	d := detail(o)
+	return zoneObj{Name: o.Name, Description: d.Description, Config: orEmpty(d.Config), UsedBy: []string{}}
+}
+
+// recordObj is GET /1.0/network-zones/ZONE/records/NAME's answer.
+type recordObj struct {
+	Name        string            `json:"name"`
+	Description string            `json:"description"`
+	Entries     json.RawMessage   `json:"entries"`
+	Config      map[string]string `json:"config"`
+}
+
+func zoneRecordOf(o *world.Object) any {
+	d := detail(o)
+	return recordObj{Name: o.Name, Description: d.Description, Entries: rawList(d, "entries"), Config: orEmpty(d.Config)}
+}
+
+func zoneKey(project, name string) world.Key {
+	return world.Key{Kind: "network-zone", Project: project, Path: name}
+}
+
+func recordKey(project, zone, name string) world.Key {
+	return world.Key{Kind: "network-zone-record", Project: project, Path: zone + "/" + name}
+}
+
+// postZones answers POST /1.0/network-zones: network-zone-created, 201.
+func (s *Server) postZones(c *call) (*reply, error) {
+	var req struct {
+		Name string `json:"name"`
+		objectPut
+	}
+	if err := c.decodeRaw(&req); err != nil {
+		return nil, err
+	}
+	p, err := s.networkScope(c)
+	if err != nil {
+		return nil, err
+	}
+	if req.Name == "" {
+		return nil, badRequest("No name provided")
+	}
+	if strings.ContainsAny(req.Name, "/ ") {
+		return nil, badRequest("Invalid network zone name %q", req.Name)
+	}
+	if s.existing(zoneKey(p, req.Name)) != nil {
+		return nil, badRequest("The network zone already exists")
+	}
+	d := &world.Detail{}
+	req.apply(d, false)
+	s.lifecycleWith("network-zone-created", map[string]string{"name": req.Name}, p, nil, c.rq, d)
+	return created(withProject("/1.0/network-zones/"+url.PathEscape(req.Name), p)), nil
+}
+
+// putZone answers PUT and PATCH /1.0/network-zones/NAME: network-zone-updated.
+func (s *Server) putZone(c *call) (*reply, error) {
+	return s.updateObject(c, "network-zone-updated", "Network zone", func(p string) world.Key { return zoneKey(p, c.r.PathValue("name")) },
+		map[string]string{"name": c.r.PathValue("name")})
+}
+
+// deleteZone answers DELETE /1.0/network-zones/NAME: network-zone-deleted
+// (its records go with it).
+func (s *Server) deleteZone(c *call) (*reply, error) {
+	return s.deleteObject(c, "network-zone-deleted", "Network zone", func(p string) world.Key { return zoneKey(p, c.r.PathValue("name")) },
+		map[string]string{"name": c.r.PathValue("name")})
+}
+
+// postRecords answers POST /1.0/network-zones/ZONE/records:
+// network-zone-record-created, 201.
+func (s *Server) postRecords(c *call) (*reply, error) {
+	var req struct {
+		Name string `json:"name"`
+		objectPut
+	}
+	if err := c.decodeRaw(&req); err != nil {
+		return nil, err
+	}
+	p, err := s.networkScope(c)
+	if err != nil {
+		return nil, err
+	}
+	zone := c.r.PathValue("name")
+	if s.existing(zoneKey(p, zone)) == nil {
+		return nil, notFound("Network zone")
+	}
+	if req.Name == "" {
+		return nil, badRequest("No name provided")
+	}
+	if s.existing(recordKey(p, zone, req.Name)) != nil {
+		return nil, conflict("A record by that name already exists")
+	}
+	d := &world.Detail{}
+	req.apply(d, false)
+	s.lifecycleWith("network-zone-record-created", map[string]string{"zone": zone, "name": req.Name}, p, nil, c.rq, d)
+	return created(withProject("/1.0/network-zones/"+url.PathEscape(zone)+"/records/"+url.PathEscape(req.Name), p)), nil
+}
+
+// putRecord answers PUT and PATCH …/records/NAME: network-zone-record-updated.
+func (s *Server) putRecord(c *call) (*reply, error) {
+	zone, name := c.r.PathValue("name"), c.r.PathValue("record")
+	return s.updateObject(c, "network-zone-record-updated", "Network zone record", func(p string) world.Key { return recordKey(p, zone, name) },
+		map[string]string{"zone": zone, "name": name})
+}
+
+// deleteRecord answers DELETE …/records/NAME: network-zone-record-deleted.
+func (s *Server) deleteRecord(c *call) (*reply, error) {
+	zone, name := c.r.PathValue("name"), c.r.PathValue("record")
+	return s.deleteObject(c, "network-zone-record-deleted", "Network zone record", func(p string) world.Key { return recordKey(p, zone, name) },
+		map[string]string{"zone": zone, "name": name})
+}
+
+// childrenOf lists the objects of kind under parent (their paths start
+// with "parent/"): a zone's records, a network's forwards.
+func (s *Server) childrenOf(c *call, kind, parentWhat string, parent world.Key, url func(o *world.Object) string, obj func(o *world.Object) any) (*reply, error) {
+	if s.existing(parent) == nil {
+		return nil, notFound(parentWhat)
+	}
+	var urls []string
+	out := []any{}
+	s.withWorld(func(w *world.World) {
+		for _, o := range w.List(kind, parent.Project) {
+			if strings.HasPrefix(o.Path, parent.Path+"/") {
+				urls = append(urls, url(o))
+				out = append(out, obj(o))
+			}
+		}
+	})
+	if c.level() > 0 {
+		return ok(out), nil
+	}
+	if urls == nil {
+		urls = []string{}
+	}
+	return ok(urls), nil
+}
+
+// getRecords answers GET /1.0/network-zones/ZONE/records.
+func (s *Server) getRecords(c *call) (*reply, error) {
+	p, err := s.networkScope(c)
+	if err != nil {
+		return nil, err
+	}
+	zone := c.r.PathValue("name")
+	return s.childrenOf(c, "network-zone-record", "Network zone", zoneKey(p, zone), func(o *world.Object) string {
+		return withProject("/1.0/network-zones/"+url.PathEscape(zone)+"/records/"+url.PathEscape(o.Name), p)
+	}, zoneRecordOf)
+}
+
+// getRecord answers GET /1.0/network-zones/ZONE/records/NAME.
+func (s *Server) getRecord(c *call) (*reply, error) {
+	p, err := s.networkScope(c)
+	if err != nil {
+		return nil, err
+	}
+	return s.oneOf(c, recordKey(p, c.r.PathValue("name"), c.r.PathValue("record")), "Network zone record", zoneRecordOf)
+}
+
+// --- Network forwards ---
+
+// forwardObj is GET /1.0/networks/NET/forwards/ADDR's answer.
+type forwardObj struct {
+	Description   string            `json:"description"`
+	Config        map[string]string `json:"config"`
+	Ports         json.RawMessage   `json:"ports"`
+	ListenAddress string            `json:"listen_address"`
+	Location      string            `json:"location"`
+}
+
+func forwardOf(o *world.Object) any {
+	d := detail(o)
+	return forwardObj{Description: d.Description, Config: orEmpty(d.Config), Ports: rawList(d, "ports"), ListenAddress: o.Name}
+}
+
+func forwardKey(project, network, addr string) world.Key {
+	return world.Key{Kind: "network-forward", Project: project, Path: network + "/" + addr}
+}
+
+// forwardScope checks the network a forward request names, as LXD does
+// first: 404 "Failed loading network: Network not found".
+func (s *Server) forwardScope(c *call) (string, string, error) {
+	p, err := s.networkScope(c)
+	if err != nil {
+		return "", "", err
+	}
+	network := c.r.PathValue("name")
+	if s.existing(networkKey(p, network)) == nil {
+		return "", "", &apiError{http.StatusNotFound, "Failed loading network: Network not found"}
+	}
+	return p, network, nil
+}
+
+// postForwards answers POST /1.0/networks/NET/forwards: network-forward-created, 201.
+func (s *Server) postForwards(c *call) (*reply, error) {
+	var req struct {
+		ListenAddress string `json:"listen_address"`
+		objectPut
+	}
+	if err := c.decodeRaw(&req); err != nil {
+		return nil, err
+	}
+	p, network, err := s.forwardScope(c)
+	if err != nil {
+		return nil, err
+	}
+	if req.ListenAddress == "" {
+		return nil, badRequest("Failed creating forward: Listen address is required")
+	}
+	if s.existing(forwardKey(p, network, req.ListenAddress)) != nil {
+		return nil, conflict("Failed creating forward: A forward for that listen address already exists")
+	}
+	d := &world.Detail{}
+	req.apply(d, false)
+	s.lifecycleWith("network-forward-created", map[string]string{"network": network, "name": req.ListenAddress}, p, nil, c.rq, d)
+	return created(withProject("/1.0/networks/"+url.PathEscape(network)+"/forwards/"+url.PathEscape(req.ListenAddress), p)), nil
+}
+
+// putForward answers PUT and PATCH …/forwards/ADDR: network-forward-updated.
+func (s *Server) putForward(c *call) (*reply, error) {
+	var req objectPut
+	if err := c.decodeRaw(&req); err != nil {
+		return nil, err
+	}
+	p, network, err := s.forwardScope(c)
+	if err != nil {
+		return nil, err
+	}
+	addr := c.r.PathValue("addr")
+	d := s.existing(forwardKey(p, network, addr))
+	if d == nil {
+		return nil, &apiError{http.StatusNotFound, "Failed updating forward: Network forward not found"}
+	}
+	req.apply(d, c.r.Method == http.MethodPatch)
+	s.lifecycleWith("network-forward-updated", map[string]string{"network": network, "name": addr}, p, nil, c.rq, d)
+	return emptyOK(), nil
+}
+
+// deleteForward answers DELETE …/forwards/ADDR: network-forward-deleted.
+func (s *Server) deleteForward(c *call) (*reply, error) {
+	p, network, err := s.forwardScope(c)
+	if err != nil {
+		return nil, err
+	}
+	addr := c.r.PathValue("addr")
+	if s.existing(forwardKey(p, network, addr)) == nil {
+		return nil, &apiError{http.StatusNotFound, "Failed deleting forward: Network forward not found"}
+	}
+	s.lifecycle("network-forward-deleted", map[string]string{"network": network, "name": addr}, p, nil, c.rq)
+	return emptyOK(), nil
+}
+
+// getForwards answers GET /1.0/networks/NET/forwards.
+func (s *Server) getForwards(c *call) (*reply, error) {
+	p, network, err := s.forwardScope(c)
+	if err != nil {
+		return nil, err
+	}
+	return s.childrenOf(c, "network-forward", "Network", networkKey(p, network), func(o *world.Object) string {
+		return withProject("/1.0/networks/"+url.PathEscape(network)+"/forwards/"+url.PathEscape(o.Name), p)
+	}, forwardOf)
+}
+
+// getForward answers GET /1.0/networks/NET/forwards/ADDR.
+func (s *Server) getForward(c *call) (*reply, error) {
+	p, network, err := s.forwardScope(c)
+	if err != nil {
+		return nil, err
+	}
+	return s.oneOf(c, forwardKey(p, network, c.r.PathValue("addr")), "Network forward", forwardOf)
+}
+
+// --- Certificates ---
+
+func certKey(fp string) world.Key { return world.Key{Kind: "certificate", Path: fp} }
+
+// postCertificates answers POST /1.0/certificates {"type","name",
+// "certificate"} (base64 DER, as lxc config trust add sends it; none means
+// the TLS client's own): certificate-created, 201. The certificate is
+// trusted over TLS from then on.
+func (s *Server) postCertificates(c *call) (*reply, error) {
+	var req struct {
+		Type        string   `json:"type"`
+		Name        string   `json:"name"`
+		Certificate string   `json:"certificate"`
+		Restricted  bool     `json:"restricted"`
+		Projects    []string `json:"projects"`
+		Token       bool     `json:"token"`
+	}
+	if err := c.decodeRaw(&req); err != nil {
+		return nil, err
+	}
+	if req.Token {
+		return nil, &apiError{http.StatusNotImplemented, "not implemented: trust tokens"}
+	}
+	switch req.Type {
+	case "", "client", "metrics":
+	default:
+		return nil, badRequest("Unknown certificate type %q", req.Type)
+	}
+	var der []byte
+	if req.Certificate != "" {
+		b, err := base64.StdEncoding.DecodeString(req.Certificate)
+		if err != nil {
+			return nil, badRequest("invalid certificate material: %v", err)
+		}
+		if _, err := x509.ParseCertificate(b); err != nil {
+			return nil, badRequest("invalid certificate material: %v", err)
+		}
+		der = b
+	} else {
+		if c.r.TLS == nil || len(c.r.TLS.PeerCertificates) == 0 {
+			return nil, badRequest("Can't use TLS data on non-TLS link")
+		}
+		der = c.r.TLS.PeerCertificates[0].Raw
+	}
+	sum := sha256.Sum256(der)
+	fp := hex.EncodeToString(sum[:])
+	if s.existing(certKey(fp)) != nil {
+		return nil, conflict("Certificate already in trust store")
+	}
+	typ := req.Type
+	if typ == "" {
+		typ = "client"
+	}
+	d := &world.Detail{Type: typ, Extra: map[string]string{"name": req.Name, "certificate": string(pemOf(der))}}
+	s.lifecycleWith("certificate-created", map[string]string{"name": fp}, "", nil, c.rq, d)
+	return created("/1.0/certificates/" + fp), nil
+}
+
+// deleteCertificate answers DELETE /1.0/certificates/FINGERPRINT:
+// certificate-deleted.
+func (s *Server) deleteCertificate(c *call) (*reply, error) {
+	fp, err := s.certificateFingerprint(c.r.PathValue("name"))
+	if err != nil {
+		return nil, err
+	}
+	s.lifecycle("certificate-deleted", map[string]string{"name": fp}, "", nil, c.rq)
+	return emptyOK(), nil
+}
+
+// certificateFingerprint finds the trusted certificate a fingerprint (or a
+// unique prefix of one, as LXD accepts) names.
+func (s *Server) certificateFingerprint(prefix string) (string, error) {
+	var found []string
+	s.withWorld(func(w *world.World) {
+		for _, o := range w.List("certificate", "") {
+			if strings.HasPrefix(o.Name, prefix) {
+				found = append(found, o.Name)
+			}
+		}
+	})
+	switch {
+	case prefix == "" || len(found) == 0:
+		return "", notFound("Certificate")
+	case len(found) > 1:
+		return "", badRequest("More than one certificate matches")
+	}
+	return found[0], nil
+}
+
+// trustedInWorld reports whether a certificate (DER) was trusted through
+// the API. The world lock is taken.
+func (s *Server) trustedInWorld(der []byte) bool {
+	sum := sha256.Sum256(der)
+	var ok bool
+	s.withWorld(func(w *world.World) { ok = w.Exists(certKey(hex.EncodeToString(sum[:]))) })
+	return ok
+}
+
+// --- Warnings ---
+
+// warningUUID finds the warning a request names, in any project.
+func (s *Server) warningUUID(c *call) (project, uuid string, err error) {
+	uuid = c.r.PathValue("name")
+	found := false
+	s.withWorld(func(w *world.World) {
+		for _, o := range w.List("warning", "") {
+			if o.Name == uuid {
+				project, found = o.Project, true
+			}
+		}
+	})
+	if !found {
+		return "", "", notFound("Warning")
+	}
+	return project, uuid, nil
+}
+
+// putWarning answers PUT and PATCH /1.0/warnings/UUID {"status":
+// "acknowledged"|"new"}: warning-acknowledged or warning-reset.
+func (s *Server) putWarning(c *call) (*reply, error) {
+	var req struct {
+		Status string `json:"status"`
+	}
+	if err := c.decodeRaw(&req); err != nil {
+		return nil, err
+	}
+	project, uuid, err := s.warningUUID(c)
+	if err != nil {
+		return nil, err
+	}
+	var action string
+	switch strings.ToLower(req.Status) {
+	case "acknowledged":
+		action = "warning-acknowledged"
+	case "new":
+		action = "warning-reset"
+	case "resolved":
+		return nil, forbidden(`Status may only be set to "acknowledge" or "new"`)
+	default:
+		return nil, badRequest("Invalid warning status %q", req.Status)
+	}
+	s.lifecycle(action, map[string]string{"name": uuid}, project, nil, c.rq)
+	return emptyOK(), nil
+}
+
+// deleteWarning answers DELETE /1.0/warnings/UUID: warning-deleted.
+func (s *Server) deleteWarning(c *call) (*reply, error) {
+	project, uuid, err := s.warningUUID(c)
+	if err != nil {
+		return nil, err
+	}
+	s.lifecycle("warning-deleted", map[string]string{"name": uuid}, project, nil, c.rq)
+	return emptyOK(), nil
+}
+
+// --- Cluster members ---
+
+var errNotClustered = badRequest("Server isn't part of a cluster")
+
+// member checks that the server is clustered and the member a request
+// names exists.
+func (s *Server) member(c *call) (string, error) {
+	if len(s.opts.Members) == 0 {
+		return "", errNotClustered
+	}
+	name := c.r.PathValue("name")
+	if s.existing(world.Key{Kind: "cluster-member", Path: name}) == nil {
+		return "", notFound("Cluster member")
+	}
+	return name, nil
+}
+
+// postMember answers POST /1.0/cluster/members/NAME {"server_name": NEW}:
+// cluster-member-renamed.
+func (s *Server) postMember(c *call) (*reply, error) {
+	var req struct {
+		ServerName string `json:"server_name"`
+	}
+	if err := c.decodeRaw(&req); err != nil {
+		return nil, err
+	}
+	name, err := s.member(c)
+	if err != nil {
+		return nil, err
+	}
+	if req.ServerName == "" {
+		return nil, badRequest("No name provided")
+	}
+	if s.existing(world.Key{Kind: "cluster-member", Path: req.ServerName}) != nil {
+		return nil, badRequest("The cluster member %q already exists", req.ServerName)
+	}
+	s.lifecycle("cluster-member-renamed", map[string]string{"name": req.ServerName}, "", map[string]any{"old_name": name}, c.rq)
+	return emptyOK(), nil
+}
+
+// postMemberState answers POST /1.0/cluster/members/NAME/state {"action":
+// "evacuate"|"restore"}: an operation ("Evacuating cluster member",
+// "Restoring cluster member") whose run emits cluster-member-evacuated or
+// -restored where the flavour has them (LXD 6, Incus; LXD 5.0.2 emits the
+// operation alone).
+func (s *Server) postMemberState(c *call) (*reply, error) {
+	var req struct {
+		Action string `json:"action"`
+		Mode   string `json:"mode"`
+	}
+	if err := c.decodeRaw(&req); err != nil {
+		return nil, err
+	}
+	name, err := s.member(c)
+	if err != nil {
+		return nil, err
+	}
+	var action, need string
+	switch req.Action {
+	case "evacuate":
+		action, need = "cluster-member-evacuated", "Online"
+	case "restore":
+		action, need = "cluster-member-restored", "Evacuated"
+	default:
+		return nil, badRequest("Unknown action %q", req.Action)
+	}
+	var status string
+	s.withWorld(func(w *world.World) {
+		if o := w.Get(world.Key{Kind: "cluster-member", Path: name}); o != nil {
+			status = o.Status
+		}
+	})
+	names := map[string]string{"name": name}
+	op := s.startAction(action, "", names)
+	return &reply{op: op, run: func() error {
+		if status != "" && status != need && s.catalog().Action(action) != nil {
+			return errors.New("Cluster member is already " + strings.ToLower(status))
+		}
+		s.lifecycle(action, names, "", nil, c.rq)
+		return nil
+	}}, nil
+}
+
+// pemOf is a certificate's PEM, as GET /1.0/certificates/FINGERPRINT shows it.
+func pemOf(der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
