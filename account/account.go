@@ -27,6 +27,7 @@ import (
 
 	"github.com/eventsim/eventsim/events"
 	"github.com/eventsim/eventsim/fold"
+	"github.com/eventsim/eventsim/internal/jsonenc"
 )
 
 // Object is one entity of the account as the API shows it.
@@ -65,7 +66,7 @@ func (o *Object) JSON() []byte {
 	if p := o.json.Load(); p != nil {
 		return *p
 	}
-	b, err := json.Marshal(o.Fields)
+	b, err := jsonenc.AppendValue(make([]byte, 0, 1024), o.Fields)
 	if err != nil {
 		// Fields hold only values JSON can encode; this is a bug.
 		panic(fmt.Sprintf("account: encode %s: %v", o.Path, err))
@@ -561,7 +562,24 @@ func compareIDs(x, y *Object) int {
 }
 
 // stamp formats a time as Linode writes it.
-func stamp(t time.Time) string { return t.UTC().Format(events.LinodeTimeFormat) }
+func stamp(t time.Time) string {
+	// The states of one event, and the events of one write, share their
+	// times: the last one formatted is kept.
+	if p := lastStamp.Load(); p != nil && p.t.Equal(t) {
+		return p.s
+	}
+	s := t.UTC().Format(events.LinodeTimeFormat)
+	lastStamp.Store(&stamped{t, s})
+	return s
+}
+
+// lastStamp is the last time stamp formatted.
+var lastStamp atomic.Pointer[stamped]
+
+type stamped struct {
+	t time.Time
+	s string
+}
 
 // Stamp formats a time as Linode writes its objects' created and updated.
 func Stamp(t time.Time) string { return stamp(t) }

@@ -622,7 +622,8 @@ func LinodeStates(ev events.LinodeEvent, a *catalog.LinodeAction, at time.Time, 
 		return []LinodeState{{At: at, Event: ev}}
 	}
 	p := newLinodeProc(ev, a, at, took, fail, rng)
-	out := []LinodeState{{At: at, Event: *p.record(at).Linode}}
+	out := make([]LinodeState, 1, len(p.points)+3)
+	out[0] = LinodeState{At: at, Event: p.ev}
 	for {
 		next, ok := p.advance()
 		if !ok {

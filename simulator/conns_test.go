@@ -7,32 +7,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/eventsim/eventsim/simulator"
 )
-
-// newSimWith starts a simulator playing quietScenario with these options
-// (and an LXD unix socket), closed when the test ends.
-func newSimWith(t *testing.T, opts simulator.Options) *simulator.Server {
-	t.Helper()
-	dir := t.TempDir()
-	opts.Scenario = filepath.Join(dir, "scenario.yaml")
-	if err := os.WriteFile(opts.Scenario, []byte(quietScenario), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	opts.LXD.Socket = filepath.Join(dir, "unix.socket")
-	srv, err := simulator.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return srv
-}
 
 // listenerOf says how to reach one of a simulator's listeners: network,
 // address, and a plain request it answers with 200.
@@ -101,7 +81,7 @@ func TestIdleConnectionFlood(t *testing.T) {
 	names := []string{"lxd-tcp", "lxd-unix", "linode"}
 	for _, flooded := range names {
 		t.Run(flooded, func(t *testing.T) {
-			srv := newSimWith(t, opts)
+			srv := startSim(t, quietScenario, opts)
 			network, addr, req := listenerOf(srv, flooded)
 			var idles []net.Conn
 			for len(idles) < maxConns {
@@ -143,7 +123,7 @@ func TestIdleConnectionFlood(t *testing.T) {
 	}
 
 	t.Run("websocket outlives the timeouts", func(t *testing.T) {
-		srv := newSimWith(t, opts)
+		srv := startSim(t, quietScenario, opts)
 		tcp, unix := wsDial(t, srv, ""), wsDialUnix(t, srv)
 		time.Sleep(3 * idle)
 		base, c := controlAt(srv, "lxd-unix")
@@ -165,7 +145,7 @@ func TestEndlessChunkedBody(t *testing.T) {
 	const bodyTimeout = 400 * time.Millisecond
 	var opts simulator.Options
 	opts.LXD.BodyTimeout, opts.Linode.BodyTimeout = bodyTimeout, bodyTimeout
-	srv := newSimWith(t, opts)
+	srv := startSim(t, quietScenario, opts)
 	for _, name := range []string{"lxd-tcp", "lxd-unix", "linode"} {
 		paths := []string{"/1.0/profiles", "/eventsim/v1/emit?api=lxd"} // a handler that reads the body
 		if name == "linode" {
@@ -194,7 +174,7 @@ func TestEndlessChunkedBodyTLS(t *testing.T) {
 	const bodyTimeout = 400 * time.Millisecond
 	var opts simulator.Options
 	opts.LXD.TLS, opts.LXD.BodyTimeout = true, bodyTimeout
-	srv := newSimWith(t, opts)
+	srv := startSim(t, quietScenario, opts)
 	cfg := &tls.Config{InsecureSkipVerify: true}
 	c, err := tls.Dial("tcp", strings.TrimPrefix(srv.LXD().URL(), "https://"), cfg)
 	if err != nil {

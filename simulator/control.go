@@ -31,128 +31,175 @@ const controlCheckTime = 2 * time.Second
 // the server's machine, and bodies are capped (413 past the cap).
 func (s *Server) controlHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /eventsim/v1/stats", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, s.Stats())
+	handle(mux, "GET /eventsim/v1/stats", http.StatusOK, 0, func(*http.Request, []byte) (any, error) {
+		return s.Stats(), nil
 	})
-	mux.HandleFunc("POST /eventsim/v1/run", func(w http.ResponseWriter, r *http.Request) {
-		body, err := readBody(w, r, maxBody)
-		if err != nil {
-			controlError(w, bodyStatus(err), err)
-			return
-		}
-		// The check a scenario gets before it plays is bounded in work and
-		// time, and ends with the request.
-		var scen *scenarios.Scenario
-		lim := scenarios.Limits{Time: controlCheckTime}
-		if len(body) > 0 {
-			scen, err = scenarios.ParseContext(r.Context(), "request body", body, lim)
-		} else {
-			scen, err = builtinScenario(r.URL.Query().Get("scenario"))
-		}
-		if err != nil {
-			controlError(w, http.StatusBadRequest, err)
-			return
-		}
-		if err := s.Run(scen); err != nil {
-			controlError(w, http.StatusBadRequest, err)
-			return
-		}
-		writeJSON(w, http.StatusAccepted, map[string]string{"scenario": scen.Name})
-	})
-	mux.HandleFunc("POST /eventsim/v1/emit", func(w http.ResponseWriter, r *http.Request) {
-		body, err := readBody(w, r, maxBody)
-		if err != nil {
-			controlError(w, bodyStatus(err), err)
-			return
-		}
+	handle(mux, "POST /eventsim/v1/run", http.StatusAccepted, maxBody, s.controlRun)
+	handle(mux, "POST /eventsim/v1/emit", http.StatusAccepted, maxBody, func(r *http.Request, body []byte) (any, error) {
 		rec, err := s.recordFromBody(r, body)
 		if err != nil {
-			controlError(w, http.StatusBadRequest, err)
-			return
+			return nil, &controlErr{errBadRequest, err}
 		}
 		if err := s.Deliver(r.Context(), rec); err != nil {
-			controlError(w, http.StatusServiceUnavailable, err)
-			return
+			return nil, &controlErr{errUnavailable, err}
 		}
-		writeJSON(w, http.StatusAccepted, map[string]any{"api": rec.API})
+		return map[string]any{"api": rec.API}, nil
 	})
-	mux.HandleFunc("POST /eventsim/v1/fault", func(w http.ResponseWriter, r *http.Request) {
-		var f struct {
-			scenarios.Fault
-			For   string `json:"for"`
-			Delay string `json:"delay"`
-			After string `json:"after"`
-		}
-		body, err := readBody(w, r, maxFaultBody)
-		if err != nil {
-			controlError(w, bodyStatus(err), err)
-			return
-		}
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&f); err != nil {
-			controlError(w, http.StatusBadRequest, fmt.Errorf("fault body: %w", err))
-			return
-		}
-		fl := f.Fault
-		for _, d := range []struct {
-			name, s string
-			dst     *time.Duration
-		}{{"for", f.For, &fl.For}, {"delay", f.Delay, &fl.Delay}, {"after", f.After, &fl.After}} {
-			if d.s != "" {
-				v, err := time.ParseDuration(d.s)
-				if err != nil || v < 0 {
-					controlError(w, http.StatusBadRequest, fmt.Errorf("fault %s: %s: invalid duration %q, must be like 500ms or 2s", fl.Kind, d.name, d.s))
-					return
-				}
-				*d.dst = v
-			}
-		}
-		api, ok := scenarios.FaultKinds[fl.Kind]
-		if !ok {
-			kinds := make([]string, 0, len(scenarios.FaultKinds))
-			for k := range scenarios.FaultKinds {
-				kinds = append(kinds, k)
-			}
-			sort.Strings(kinds)
-			controlError(w, http.StatusBadRequest, fmt.Errorf("unknown fault %q, must be one of %s", fl.Kind, strings.Join(kinds, ", ")))
-			return
-		}
-		switch {
-		case fl.API == "" && api == "both":
-			controlError(w, http.StatusBadRequest, fmt.Errorf("fault %s needs api: lxd or linode", fl.Kind))
-			return
-		case fl.API == "":
-			fl.API = api
-		case api != "both" && !scenarios.FaultAppliesTo(fl.Kind, fl.API) && (fl.API == "lxd" || fl.API == "linode"):
-			controlError(w, http.StatusBadRequest, fmt.Errorf("fault %s applies to %s, got api %q", fl.Kind, api, fl.API))
-			return
-		case !scenarios.FaultAppliesTo(fl.Kind, fl.API):
-			controlError(w, http.StatusBadRequest, fmt.Errorf("fault %s applies to lxd or linode, got api %q", fl.Kind, fl.API))
-			return
-		}
-		if field, err := fl.Normalize(); err != nil {
-			controlError(w, http.StatusBadRequest, fmt.Errorf("fault %s: %s: %w", fl.Kind, field, err))
-			return
-		}
-		if err := s.Deliver(r.Context(), &scenarios.Record{API: fl.API, Time: s.Now(), Fault: &fl}); err != nil {
-			controlError(w, http.StatusServiceUnavailable, err)
-			return
-		}
-		writeJSON(w, http.StatusAccepted, fl)
-	})
-	mux.HandleFunc("POST /eventsim/v1/reset", func(w http.ResponseWriter, r *http.Request) {
+	handle(mux, "POST /eventsim/v1/fault", http.StatusAccepted, maxFaultBody, s.controlFault)
+	handle(mux, "POST /eventsim/v1/reset", http.StatusOK, 0, func(*http.Request, []byte) (any, error) {
 		if err := s.Reset(); err != nil {
-			controlError(w, http.StatusInternalServerError, err)
-			return
+			return nil, err
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "reset"})
+		return map[string]string{"status": "reset"}, nil
 	})
 	mux.HandleFunc("/eventsim/v1/", func(w http.ResponseWriter, r *http.Request) {
-		controlError(w, http.StatusNotFound, fmt.Errorf("no control route %s %s", r.Method, r.URL.Path))
+		controlError(w, &controlErr{errNotFound, fmt.Errorf("no control route %s %s", r.Method, r.URL.Path)})
 	})
 	// Logged outside the guard, so refused calls are in the log too.
 	return s.logControl(s.guardControl(mux))
+}
+
+// controlFunc answers a control call, given its body, with a value the
+// adapter writes as JSON, or an error it turns into the error envelope.
+type controlFunc func(r *http.Request, body []byte) (any, error)
+
+// handle registers f for pattern behind the one adapter of the control
+// API: it reads the body (at most limit bytes; 0 reads none), and answers
+// with status ok and f's value, or with f's error as controlError does.
+func handle(mux *http.ServeMux, pattern string, ok int, limit int64, f controlFunc) {
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		var body []byte
+		var err error
+		if limit > 0 {
+			body, err = readBody(w, r, limit)
+		}
+		var v any
+		if err == nil {
+			v, err = f(r, body)
+		}
+		if err != nil {
+			controlError(w, err)
+			return
+		}
+		writeJSON(w, ok, v)
+	})
+}
+
+// controlRun plays a built-in scenario (?scenario=NAME) or the scenario
+// sent as the body.
+func (s *Server) controlRun(r *http.Request, body []byte) (any, error) {
+	// The check a scenario gets before it plays is bounded in work and
+	// time, and ends with the request.
+	var scen *scenarios.Scenario
+	var err error
+	lim := scenarios.Limits{Time: controlCheckTime}
+	if len(body) > 0 {
+		scen, err = scenarios.ParseContext(r.Context(), "request body", body, lim)
+	} else {
+		scen, err = builtinScenario(r.URL.Query().Get("scenario"))
+	}
+	if err == nil {
+		err = s.Run(scen)
+	}
+	if err != nil {
+		return nil, &controlErr{errBadRequest, err}
+	}
+	return map[string]string{"scenario": scen.Name}, nil
+}
+
+// controlFault injects the fault the body describes, as a fault step.
+func (s *Server) controlFault(r *http.Request, body []byte) (any, error) {
+	var f struct {
+		scenarios.Fault
+		For   string `json:"for"`
+		Delay string `json:"delay"`
+		After string `json:"after"`
+	}
+	bad := func(format string, args ...any) error { return &controlErr{errBadRequest, fmt.Errorf(format, args...)} }
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, bad("fault body: %w", err)
+	}
+	fl := f.Fault
+	for _, d := range []struct {
+		name, s string
+		dst     *time.Duration
+	}{{"for", f.For, &fl.For}, {"delay", f.Delay, &fl.Delay}, {"after", f.After, &fl.After}} {
+		if d.s != "" {
+			v, err := time.ParseDuration(d.s)
+			if err != nil || v < 0 {
+				return nil, bad("fault %s: %s: invalid duration %q, must be like 500ms or 2s", fl.Kind, d.name, d.s)
+			}
+			*d.dst = v
+		}
+	}
+	api, ok := scenarios.FaultKinds[fl.Kind]
+	if !ok {
+		kinds := make([]string, 0, len(scenarios.FaultKinds))
+		for k := range scenarios.FaultKinds {
+			kinds = append(kinds, k)
+		}
+		sort.Strings(kinds)
+		return nil, bad("unknown fault %q, must be one of %s", fl.Kind, strings.Join(kinds, ", "))
+	}
+	switch {
+	case fl.API == "" && api == "both":
+		return nil, bad("fault %s needs api: lxd or linode", fl.Kind)
+	case fl.API == "":
+		fl.API = api
+	case api != "both" && !scenarios.FaultAppliesTo(fl.Kind, fl.API) && (fl.API == "lxd" || fl.API == "linode"):
+		return nil, bad("fault %s applies to %s, got api %q", fl.Kind, api, fl.API)
+	case !scenarios.FaultAppliesTo(fl.Kind, fl.API):
+		return nil, bad("fault %s applies to lxd or linode, got api %q", fl.Kind, fl.API)
+	}
+	if field, err := fl.Normalize(); err != nil {
+		return nil, bad("fault %s: %s: %w", fl.Kind, field, err)
+	}
+	if err := s.Deliver(r.Context(), &scenarios.Record{API: fl.API, Time: s.Now(), Fault: &fl}); err != nil {
+		return nil, &controlErr{errUnavailable, err}
+	}
+	return fl, nil
+}
+
+// Sentinel errors behind the control API's error answers; controlStatus
+// maps them to statuses.
+var (
+	errBadRequest   = errors.New("bad request")
+	errUnauthorized = errors.New("unauthorized")
+	errForbidden    = errors.New("forbidden")
+	errNotFound     = errors.New("not found")
+	errMediaType    = errors.New("unsupported media type")
+	errUnavailable  = errors.New("unavailable")
+)
+
+// controlErr is an error answer: the sentinel kind behind its status, and
+// the error the client reads.
+type controlErr struct{ kind, err error }
+
+func (e *controlErr) Error() string   { return e.err.Error() }
+func (e *controlErr) Unwrap() []error { return []error{e.kind, e.err} }
+
+// controlStatus maps a control error to its status: 500 for one of no
+// known kind.
+func controlStatus(err error) int {
+	switch {
+	case errors.Is(err, errBodyTooLarge):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, errBadRequest):
+		return http.StatusBadRequest
+	case errors.Is(err, errUnauthorized):
+		return http.StatusUnauthorized
+	case errors.Is(err, errForbidden):
+		return http.StatusForbidden
+	case errors.Is(err, errNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, errMediaType):
+		return http.StatusUnsupportedMediaType
+	case errors.Is(err, errUnavailable):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
 }
 
 var errBodyTooLarge = errors.New("request body too large")
@@ -175,18 +222,10 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 		return nil, fmt.Errorf("%w: the limit is %s", errBodyTooLarge, size)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read request body: %w", err)
+		// Cut short, or too slow.
+		return nil, &controlErr{errBadRequest, fmt.Errorf("read request body: %w", err)}
 	}
 	return body, nil
-}
-
-// bodyStatus is the status of a readBody error: 413 for a body over its
-// limit, 400 for one that could not be read (cut short, or too slow).
-func bodyStatus(err error) int {
-	if errors.Is(err, errBodyTooLarge) {
-		return http.StatusRequestEntityTooLarge
-	}
-	return http.StatusBadRequest
 }
 
 // builtinScenario loads a built-in scenario by name. The control API never
@@ -270,6 +309,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func controlError(w http.ResponseWriter, status int, err error) {
-	writeJSON(w, status, map[string]string{"error": err.Error()})
+// controlError writes err in the control API's error envelope with the
+// status controlStatus maps it to.
+func controlError(w http.ResponseWriter, err error) {
+	writeJSON(w, controlStatus(err), map[string]string{"error": err.Error()})
 }

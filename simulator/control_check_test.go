@@ -1,6 +1,8 @@
 package simulator_test
 
 import (
+	"github.com/eventsim/eventsim/simulator"
+
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +14,7 @@ import (
 // to keep the request, and a core, busy forever; 1e6 x 1e6 waits cost 18.7 s
 // of CPU inside the request.
 func TestControlRunBoundsTheCheck(t *testing.T) {
-	srv := newSim(t, quietScenario, 0)
+	srv := startSim(t, quietScenario, simulator.Options{Speed: 0})
 	base, c := controlAt(srv, "lxd-unix")
 	tests := []struct {
 		name, body, want string

@@ -53,7 +53,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 func TestControlAPI(t *testing.T) {
 	for _, listener := range []string{"lxd-tcp", "lxd-unix", "linode"} {
 		t.Run(listener, func(t *testing.T) {
-			srv := newSim(t, quietScenario, 0)
+			srv := startSim(t, quietScenario, simulator.Options{Speed: 0})
 			base, c := controlAt(srv, listener)
 			ws := wsDial(t, srv, "")
 
@@ -165,7 +165,7 @@ func TestControlAPI(t *testing.T) {
 // TestFaultsViaControl: each LXD fault, injected through the control API,
 // acts on the stream of the composed server.
 func TestFaultsViaControl(t *testing.T) {
-	srv := newSim(t, quietScenario, 0)
+	srv := startSim(t, quietScenario, simulator.Options{Speed: 0})
 	base, ctl := controlAt(srv, "lxd-tcp")
 	emit := func(action string) {
 		t.Helper()

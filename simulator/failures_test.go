@@ -1,6 +1,8 @@
 package simulator_test
 
 import (
+	"github.com/eventsim/eventsim/simulator"
+
 	"net/http"
 	"strings"
 	"testing"
@@ -27,7 +29,7 @@ func opStatus(t *testing.T, c *http.Client, base string, answer map[string]any) 
 // as its docs show them: the next requests matching a method and path
 // answer an error; the next operation of a description fails with an err.
 func TestFailuresViaControl(t *testing.T) {
-	srv := newSim(t, quietScenario, 0)
+	srv := startSim(t, quietScenario, simulator.Options{Speed: 0})
 	base, ctl := controlAt(srv, "lxd-tcp")
 	api := srv.LXD().URL()
 	hc := http.DefaultClient
@@ -72,7 +74,7 @@ func TestFailuresViaControl(t *testing.T) {
 // TestStartFailureFromScenario: a scenario's start-failure step makes the
 // instance it names fail its next start, when a REST request starts it.
 func TestStartFailureFromScenario(t *testing.T) {
-	srv := newSim(t, `name: failing-start
+	srv := startSim(t, `name: failing-start
 api: lxd
 lxd:
   logging: false
@@ -80,7 +82,7 @@ steps:
   - fault: start-failure
     instance: web1
   - wait: 24h
-`, 0)
+`, simulator.Options{Speed: 0})
 	deadline := time.Now().Add(5 * time.Second)
 	for srv.LXD().Stats().Faults == 0 {
 		if time.Now().After(deadline) {

@@ -64,18 +64,18 @@ func (s *Server) guardControl(h http.Handler) http.Handler {
 		overUnix := local != nil && local.Network() == "unix"
 		if !overUnix {
 			if !s.allowedHost(r.Host, local) {
-				controlError(w, http.StatusForbidden, fmt.Errorf("host %.64q is not allowed: the control API answers only requests to a loopback name (localhost, 127.0.0.1, [::1]) or the address it listens on", r.Host))
+				controlError(w, &controlErr{errForbidden, fmt.Errorf("host %.64q is not allowed: the control API answers only requests to a loopback name (localhost, 127.0.0.1, [::1]) or the address it listens on", r.Host)})
 				return
 			}
 			if o := r.Header.Get("Origin"); o != "" && !s.allowedOrigin(o, local) {
-				controlError(w, http.StatusForbidden, fmt.Errorf("origin %.64q is not allowed: the control API answers no cross-origin requests", o))
+				controlError(w, &controlErr{errForbidden, fmt.Errorf("origin %.64q is not allowed: the control API answers no cross-origin requests", o)})
 				return
 			}
 		}
 		if !overUnix && r.TLS == nil {
 			if err := s.checkControlToken(r); err != nil {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="eventsim control"`)
-				controlError(w, http.StatusUnauthorized, err)
+				controlError(w, &controlErr{errUnauthorized, err})
 				return
 			}
 		}
@@ -87,7 +87,7 @@ func (s *Server) guardControl(h http.Handler) http.Handler {
 			ct := r.Header.Get("Content-Type")
 			mt, _, err := mime.ParseMediaType(ct)
 			if err != nil || !slices.Contains(allowed, mt) {
-				controlError(w, http.StatusUnsupportedMediaType, fmt.Errorf("content type %.64q is not accepted: send the body as %s", ct, strings.Join(allowed, " or ")))
+				controlError(w, &controlErr{errMediaType, fmt.Errorf("content type %.64q is not accepted: send the body as %s", ct, strings.Join(allowed, " or "))})
 				return
 			}
 		}

@@ -48,7 +48,7 @@ func rawCall(t *testing.T, c *http.Client, method, url, body string, header map[
 // file on the server's machine, be it a valid scenario, a secret or
 // /dev/zero, is neither played, nor read, nor quoted back.
 func TestControlRunOpensNoServerFile(t *testing.T) {
-	srv := newSim(t, quietScenario, 0)
+	srv := startSim(t, quietScenario, simulator.Options{Speed: 0})
 	dir := t.TempDir()
 	secret := filepath.Join(dir, "passwd")
 	os.WriteFile(secret, []byte("root:SECRET-MARKER-7f3a:0:0:root:/root:/bin/bash\n"), 0o600)
@@ -79,7 +79,7 @@ func TestControlRunOpensNoServerFile(t *testing.T) {
 
 // TestControlBodyCap: a body over the cap is refused with 413 naming the cap.
 func TestControlBodyCap(t *testing.T) {
-	srv := newSim(t, quietScenario, 0)
+	srv := startSim(t, quietScenario, simulator.Options{Speed: 0})
 	base, c := controlAt(srv, "linode")
 	big := "name: big\napi: [lxd]\nsteps:\n  - wait: 1s\n#" + strings.Repeat("x", 2<<20) + "\n"
 	for _, tt := range []struct{ path, body, want string }{
@@ -103,11 +103,7 @@ func TestControlBodyCap(t *testing.T) {
 func TestControlNeedsToken(t *testing.T) {
 	opts := simulator.Options{Scenario: "demo", ControlToken: "s3cret"}
 	opts.LXD.Socket = filepath.Join(t.TempDir(), "unix.socket")
-	srv, err := simulator.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := simulator.NewServer(t, opts)
 	if srv.ControlToken() != "s3cret" {
 		t.Errorf("ControlToken() = %q", srv.ControlToken())
 	}
@@ -158,11 +154,7 @@ func TestControlOverTLS(t *testing.T) {
 	opts := simulator.Options{Scenario: "demo"}
 	opts.LXD.TLS = true
 	opts.LXD.TrustedCerts = [][]byte{trustedPEM}
-	srv, err := simulator.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := simulator.NewServer(t, opts)
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(srv.LXD().Certificate())
 	client := func(c tls.Certificate) *http.Client {
@@ -204,7 +196,7 @@ func testClientCert(t *testing.T) (tls.Certificate, []byte) {
 // TestControlHostAndOrigin: a Host that is not loopback nor the listen
 // address (DNS rebinding) gets 403, token or not; so does a foreign Origin.
 func TestControlHostAndOrigin(t *testing.T) {
-	srv := newSim(t, quietScenario, 0)
+	srv := startSim(t, quietScenario, simulator.Options{Speed: 0})
 	auth := "Bearer " + srv.ControlToken()
 	for _, base := range []string{srv.Linode().URL(), srv.LXD().URL()} {
 		port := base[strings.LastIndex(base, ":")+1:]
@@ -242,7 +234,7 @@ func TestControlHostAndOrigin(t *testing.T) {
 // preflight (a text/plain or form POST, no Authorization) changes nothing;
 // a preflight is never allowed; a body must be JSON (YAML for run).
 func TestControlCrossOrigin(t *testing.T) {
-	srv := newSim(t, quietScenario, 0)
+	srv := startSim(t, quietScenario, simulator.Options{Speed: 0})
 	auth := "Bearer " + srv.ControlToken()
 	for _, base := range []string{srv.Linode().URL(), srv.LXD().URL()} {
 		ctl := base + "/eventsim/v1"

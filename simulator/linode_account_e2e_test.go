@@ -20,7 +20,7 @@ import (
 // status the events bring.
 func TestLinodegoAccountWhileScenarioPlays(t *testing.T) {
 	e2eSilenceLog(t)
-	s := e2eSim(t, simulator.Options{Scenario: "linode-provisioning", Speed: 10, Linode: linode.Options{RateLimit: -1}})
+	s := simulator.NewServer(t, simulator.Options{Scenario: "linode-provisioning", Speed: 10, Linode: linode.Options{RateLimit: -1}})
 	c := e2eClient(s, 0)
 	c.SetPollDelay(100 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)

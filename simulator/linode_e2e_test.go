@@ -34,21 +34,6 @@ func e2eSilenceLog(t *testing.T) {
 	t.Cleanup(func() { log.SetOutput(w) })
 }
 
-// e2eSim starts a simulator and closes it at the end of the test.
-func e2eSim(t *testing.T, opts simulator.Options) *simulator.Server {
-	t.Helper()
-	s, err := simulator.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return s
-}
-
 // e2eClient is a linodego client for the simulator's Linode server that
 // polls fast. retries 0 turns linodego's retries off, so that every answer
 // reaches the caller.
@@ -151,7 +136,7 @@ func e2eEntityID(ctx context.Context, t *testing.T, c *linodego.Client, label st
 func TestLinodeE2EFailures(t *testing.T) {
 	e2eSilenceLog(t)
 	ctx := t.Context()
-	s := e2eSim(t, simulator.Options{Scenario: "linode-failures"})
+	s := simulator.NewServer(t, simulator.Options{Scenario: "linode-failures"})
 	e2eWaitRecords(t, s, e2eRecords(t, "linode-failures"))
 	c := e2eClient(s, 0)
 
@@ -234,7 +219,7 @@ func TestLinodeE2EFailures(t *testing.T) {
 func TestLinodeE2EFailuresRetried(t *testing.T) {
 	e2eSilenceLog(t)
 	ctx := t.Context()
-	s := e2eSim(t, simulator.Options{Scenario: "linode-failures"})
+	s := simulator.NewServer(t, simulator.Options{Scenario: "linode-failures"})
 	e2eWaitRecords(t, s, e2eRecords(t, "linode-failures"))
 	c := e2eClient(s, 10)
 
@@ -262,7 +247,7 @@ func TestLinodeE2EProvisioningWaiters(t *testing.T) {
 	e2eSilenceLog(t)
 	ctx := t.Context()
 	minStart := time.Now().UTC().Truncate(time.Second)
-	s := e2eSim(t, simulator.Options{Scenario: "linode-provisioning", Speed: 40})
+	s := simulator.NewServer(t, simulator.Options{Scenario: "linode-provisioning", Speed: 40})
 	c := e2eClient(s, 0)
 	web := e2eEntityID(ctx, t, c, "web-1")
 	db := e2eEntityID(ctx, t, c, "db-1")
@@ -346,7 +331,7 @@ func e2eControl(t *testing.T, s *simulator.Server, method, path, body string, wa
 func TestLinodeE2EControl(t *testing.T) {
 	e2eSilenceLog(t)
 	ctx := t.Context()
-	s := e2eSim(t, simulator.Options{Scenario: "linode-provisioning"})
+	s := simulator.NewServer(t, simulator.Options{Scenario: "linode-provisioning"})
 	prov := e2eRecords(t, "linode-provisioning")
 	e2eWaitRecords(t, s, prov)
 	c := e2eClient(s, 0)
@@ -447,7 +432,7 @@ func TestLinodeE2EControl(t *testing.T) {
 func TestLinodeE2EControlNotAPI(t *testing.T) {
 	e2eSilenceLog(t)
 	ctx := t.Context()
-	s := e2eSim(t, simulator.Options{Scenario: "linode-provisioning", Linode: linode.Options{RateLimit: 1}})
+	s := simulator.NewServer(t, simulator.Options{Scenario: "linode-provisioning", Linode: linode.Options{RateLimit: 1}})
 	c := e2eClient(s, 0)
 	if _, err := c.ListEvents(ctx, nil); err != nil {
 		t.Fatal(err)

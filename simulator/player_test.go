@@ -74,12 +74,7 @@ func startSim(t *testing.T, scenario string, opts simulator.Options) *simulator.
 		}
 	}
 	opts.LXD.Socket = filepath.Join(dir, "unix.socket")
-	srv, err := simulator.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return srv
+	return simulator.NewServer(t, opts)
 }
 
 // TestStopWhateverThePlayerDoes: behind schedule (lxd-steady at speed

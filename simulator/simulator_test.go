@@ -32,25 +32,6 @@ steps:
   - wait: 24h
 `
 
-// newSim starts a simulator playing scenario (a YAML text) with an LXD
-// unix socket and TCP listener, closed when the test ends.
-func newSim(t *testing.T, scenario string, speed float64) *simulator.Server {
-	t.Helper()
-	dir := t.TempDir()
-	file := filepath.Join(dir, "scenario.yaml")
-	if err := os.WriteFile(file, []byte(scenario), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	opts := simulator.Options{Scenario: file, Speed: speed}
-	opts.LXD.Socket = filepath.Join(dir, "unix.socket")
-	srv, err := simulator.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return srv
-}
-
 // unixClient is an HTTP client that talks to a unix socket whatever the URL's host.
 func unixClient(sock string) *http.Client {
 	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
@@ -169,7 +150,7 @@ func call(t *testing.T, c *http.Client, method, url, body string) (int, map[stri
 // TestRESTOnVirtualClock: events of REST requests to the fake LXD are
 // stamped with the scenario's clock and share the stream with played events.
 func TestRESTOnVirtualClock(t *testing.T) {
-	srv := newSim(t, strings.Replace(quietScenario, "steps:", "start: 2030-06-01T00:00:00Z\nsteps:", 1), 1)
+	srv := startSim(t, strings.Replace(quietScenario, "steps:", "start: 2030-06-01T00:00:00Z\nsteps:", 1), simulator.Options{Speed: 1})
 	c := wsDial(t, srv, "all-projects=true")
 	code, _ := call(t, http.DefaultClient, "POST", srv.LXD().URL()+"/1.0/profiles?project=web", `{"name":"web1"}`)
 	if code != 201 {
@@ -198,7 +179,7 @@ func TestRESTOnVirtualClock(t *testing.T) {
 
 // TestGoAPI: the control operations, from Go.
 func TestGoAPI(t *testing.T) {
-	srv := newSim(t, quietScenario, 0)
+	srv := startSim(t, quietScenario, simulator.Options{Speed: 0})
 	c := wsDial(t, srv, "")
 	if st := srv.Stats(); st.Scenario != "quiet" || st.LXD.Clients != 1 {
 		t.Errorf("stats %+v", st)
@@ -243,7 +224,7 @@ func TestGoAPI(t *testing.T) {
 // TestClose: every LXD client gets 1001, the listeners close and the
 // socket file goes.
 func TestClose(t *testing.T) {
-	srv := newSim(t, quietScenario, 1)
+	srv := startSim(t, quietScenario, simulator.Options{Speed: 1})
 	tcp := wsDial(t, srv, "")
 	unix := wsDialUnix(t, srv)
 	sock := srv.LXD().SocketPath()
@@ -279,11 +260,7 @@ func TestClose(t *testing.T) {
 func TestConformanceWhilePlaying(t *testing.T) {
 	opts := simulator.Options{Scenario: "demo", Speed: 1}
 	opts.LXD.Socket = filepath.Join(t.TempDir(), "unix.socket")
-	srv, err := simulator.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := simulator.NewServer(t, opts)
 	rep, err := conformance.RunLXD(t.Context(), conformance.LXDOptions{Target: "unix://" + srv.LXD().SocketPath(), Exercise: true, Duration: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -206,12 +206,8 @@ func checkServed(t *testing.T, rn servedRun) {
 		once = measure(t, rn.scenario, rn.flavor)
 	}
 	sock := filepath.Join(shortTempDir(t), "unix.socket")
-	srv, err := simulator.New(simulator.Options{Scenario: rn.scenario, Speed: rn.speed, Loop: rn.loop, Flavor: rn.flavor,
+	srv := simulator.NewServer(t, simulator.Options{Scenario: rn.scenario, Speed: rn.speed, Loop: rn.loop, Flavor: rn.flavor,
 		LXD: lxd.Options{Addr: "127.0.0.1:0", Socket: sock}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
 	if rn.speed != 1 {
 		// Let the player deliver the whole timeline (once at least)
 		// first; with Loop it goes on during the run.

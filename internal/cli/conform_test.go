@@ -171,11 +171,7 @@ func startSim(t *testing.T, opts simulator.Options, wrap func(*simulator.Server,
 		wrap = func(_ *simulator.Server, h http.Handler) http.Handler { return h }
 	}
 	opts.LXD.Addr = "-"
-	srv, err := simulator.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := simulator.NewServer(t, opts)
 	sock := serveUnix(t, wrap(srv, srv.LXD().Handler()))
 	ln2 := httptest.NewServer(wrap(srv, srv.Linode().Handler()))
 	t.Cleanup(ln2.Close)
@@ -209,11 +205,7 @@ func idleSim(t testing.TB, speed float64) (*simulator.Server, string) {
 	}
 	opts := simulator.Options{Scenario: idle, Speed: speed}
 	opts.LXD.Addr = "-"
-	srv, err := simulator.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := simulator.NewServer(t, opts)
 	return srv, serveUnix(t, srv.LXD().Handler())
 }
 

@@ -61,11 +61,7 @@ func TestConformLXDOverTLSWithoutTrust(t *testing.T) {
 	opts := simulator.Options{Scenario: "lxd-projects", Speed: 1, Loop: true}
 	opts.LXD.TLS = true
 	opts.LXD.TrustedCerts = [][]byte{trustedPEM}
-	srv, err := simulator.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := simulator.NewServer(t, opts)
 	target := srv.LXD().URL()
 	for _, tt := range []struct {
 		name string

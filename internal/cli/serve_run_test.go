@@ -139,3 +139,34 @@ func TestServeNoSocket(t *testing.T) {
 		t.Errorf("serve --lxd-socket - printed a socket:\n%s", s)
 	}
 }
+
+// TestServeFlagsParseIntoOptions: NewCmdServe only parses; each flag lands
+// in ServeOptions (and its simulator.Options) as serveRun will use it.
+func TestServeFlagsParseIntoOptions(t *testing.T) {
+	o := parseServe(t, &cli.IO{}, "--scenario", "lxd-steady", "--seed", "7", "--speed", "0", "--flavor", "incus", "--loop",
+		"--lxd-addr", "-", "--lxd-socket", "/tmp/x/unix.socket", "--lxd-tls", "--lxd-tls-trust", "a.pem",
+		"--linode-addr", "127.0.0.1:9", "--linode-token", "T", "--linode-readonly-token", "R", "--linode-rate-limit", "10/s",
+		"--log-level", "debug", "--log-format", "json", "--ready-file", "r.json", "--control-token", "C", "--max-conns", "5")
+	sim := o.Sim
+	for _, c := range []struct {
+		name      string
+		got, want any
+	}{
+		{"scenario", sim.Scenario, "lxd-steady"}, {"seed", sim.Seed, int64(7)}, {"speed", sim.Speed, 0.0},
+		{"flavor", string(sim.Flavor), "incus"}, {"loop", sim.Loop, true}, {"lxd addr", sim.LXD.Addr, "-"},
+		{"socket", o.Socket, "/tmp/x/unix.socket"}, {"tls", sim.LXD.TLS, true}, {"trust", strings.Join(o.TrustFiles, ","), "a.pem"},
+		{"linode addr", sim.Linode.Addr, "127.0.0.1:9"}, {"tokens", strings.Join(sim.Linode.Tokens, ","), "T"},
+		{"read-only tokens", strings.Join(sim.Linode.ReadOnlyTokens, ","), "R"},
+		{"rate", sim.Linode.RateLimit, 10}, {"period", sim.Linode.RatePeriod, time.Second},
+		{"log level", o.LogLevel.String(), "DEBUG"}, {"log format", o.LogFormat, "json"}, {"ready file", o.ReadyFile, "r.json"},
+		{"control token", sim.ControlToken, "C"}, {"max conns", sim.LXD.MaxConns + sim.Linode.MaxConns, 10},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	d := parseServe(t, &cli.IO{})
+	if d.Sim.Scenario != "demo" || d.Sim.Speed != 1 || d.Socket != "" || d.Sim.LXD.Addr != "127.0.0.1:0" || d.LogFormat != "text" || d.LogLevel.String() != "INFO" {
+		t.Errorf("defaults: %+v", d)
+	}
+}

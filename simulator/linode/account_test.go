@@ -68,7 +68,7 @@ func TestEveryScenarioEntityResolves(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s := newServer(t, Options{RateLimit: -1})
+			s := NewServer(t, Options{RateLimit: -1})
 			deleted := map[string]bool{} // urls an event deleted, with what was under them
 			checked := 0
 			for {
@@ -222,7 +222,7 @@ func checkObjectSchema(t *testing.T, url string, body []byte) {
 // name both answer in the shapes of schemas/json/linode-*.json, and every
 // list in linode-page.
 func TestObjectsMatchSchemas(t *testing.T) {
-	s := newServer(t, Options{RateLimit: -1})
+	s := NewServer(t, Options{RateLimit: -1})
 	ids := map[string]string{}
 	for _, w := range []struct{ name, method, path, body string }{
 		{"linode", "POST", "/v4/linode/instances", `{"type":"g6-nanode-1","region":"us-east","label":"web-1","image":"linode/debian12","root_pass":"Correct-Horse-9","tags":["prod"]}`},

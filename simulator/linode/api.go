@@ -32,6 +32,8 @@ type call struct {
 	path string // an account path ("/linode/instances/5"), for entity routes
 	wr   writeRoute
 	body []byte
+	// in is the request body the fast path read, when r is nil.
+	in []byte
 
 	lim      *limiter // the token's, or the anonymous one
 	scope    []string // X-OAuth-Scopes; nil until the token is known

@@ -15,7 +15,7 @@ import (
 )
 
 func TestBadInput(t *testing.T) {
-	s := newServer(t, Options{})
+	s := NewServer(t, Options{})
 	history(t, s, 1, 30, time.Now())
 	deep := `{"id":1}`
 	for range MaxFilterDepth + 1 {
@@ -140,7 +140,7 @@ func TestBadInput(t *testing.T) {
 // TestHugeHeaderOverLimit sends headers over net/http's own limit: the
 // server answers 431 and keeps serving others.
 func TestHugeHeaderOverLimit(t *testing.T) {
-	s := newServer(t, Options{})
+	s := NewServer(t, Options{})
 	req, _ := http.NewRequestWithContext(t.Context(), "GET", s.URL()+"/v4/account/events", nil)
 	req.Header.Set("X-Filter", strings.Repeat("x", 2<<20))
 	resp, err := http.DefaultClient.Do(req)
@@ -156,7 +156,7 @@ func TestHugeHeaderOverLimit(t *testing.T) {
 }
 
 func TestHeaders(t *testing.T) {
-	s := newServer(t, Options{ReadOnlyTokens: []string{"ro"}, RateLimit: 10, RatePeriod: time.Minute})
+	s := NewServer(t, Options{ReadOnlyTokens: []string{"ro"}, RateLimit: 10, RatePeriod: time.Minute})
 	history(t, s, 1, 3, time.Now())
 	for _, tc := range []struct {
 		name, method, path, token, scopes, accepted string
@@ -201,7 +201,7 @@ func TestHeaders(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	s := newServer(t, Options{RateLimit: 3, RatePeriod: time.Hour})
+	s := NewServer(t, Options{RateLimit: 3, RatePeriod: time.Hour})
 	for i := range 3 {
 		code, h, _ := do(t, s, "GET", "/v4/account/events", nil)
 		if code != 200 || h.Get("X-RateLimit-Remaining") != strconv.Itoa(2-i) {
@@ -224,7 +224,7 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestPagination(t *testing.T) {
-	s := newServer(t, Options{})
+	s := NewServer(t, Options{})
 	history(t, s, 1, 60, time.Now())
 	for _, tc := range []struct {
 		query                string
@@ -262,7 +262,7 @@ func TestPagination(t *testing.T) {
 // that an event outside stays reachable by id.
 func TestWindow(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	s := newServer(t, Options{Clock: func() time.Time { return now }})
+	s := NewServer(t, Options{Clock: func() time.Time { return now }})
 	deliver(t, s,
 		event(1, "linode_create", "linode", 1, now.Add(-Window-time.Second), events.LinodeFinished),
 		event(2, "linode_create", "linode", 2, now.Add(-Window), events.LinodeFinished),
@@ -278,7 +278,7 @@ func TestWindow(t *testing.T) {
 
 func TestOrders(t *testing.T) {
 	base := time.Now().Add(-time.Hour).Truncate(time.Second)
-	s := newServer(t, Options{})
+	s := NewServer(t, Options{})
 	// Several events per second: ties on created break by id.
 	deliver(t, s,
 		event(1, "volume_create", "volume", 7, base, events.LinodeFinished),
@@ -326,7 +326,7 @@ func TestOrders(t *testing.T) {
 // store falls back from binary searches to scans and still answers right.
 func TestOutOfOrder(t *testing.T) {
 	base := time.Now().Add(-time.Hour).Truncate(time.Second)
-	s := newServer(t, Options{})
+	s := NewServer(t, Options{})
 	deliver(t, s,
 		event(10, "linode_boot", "linode", 1, base.Add(10*time.Second), events.LinodeFinished),
 		event(30, "linode_boot", "linode", 1, base.Add(5*time.Second), events.LinodeFinished), // older than 10
@@ -359,7 +359,7 @@ func TestFaults(t *testing.T) {
 		}
 	}
 	t.Run("bad faults from Go are refused", func(t *testing.T) {
-		s := newServer(t, Options{})
+		s := NewServer(t, Options{})
 		for _, f := range []scenarios.Fault{
 			{Kind: scenarios.FaultHTTPError, Status: 600, Count: 1},
 			{Kind: scenarios.FaultHTTPError, Status: 200, Count: 1},
@@ -377,7 +377,7 @@ func TestFaults(t *testing.T) {
 	t.Run("http-error for", func(t *testing.T) {
 		now := time.Now()
 		clock := func() time.Time { return now }
-		s := newServer(t, Options{Clock: func() time.Time { return clock() }})
+		s := NewServer(t, Options{Clock: func() time.Time { return clock() }})
 		fault(s, scenarios.Fault{Kind: scenarios.FaultHTTPError, Status: 500, For: time.Minute})
 		for range 3 {
 			code, _, body := do(t, s, "GET", "/v4/account/events", nil)
@@ -393,7 +393,7 @@ func TestFaults(t *testing.T) {
 		}
 	})
 	t.Run("http-error by method and path", func(t *testing.T) {
-		s := newServer(t, Options{})
+		s := NewServer(t, Options{})
 		fault(s, scenarios.Fault{Kind: scenarios.FaultHTTPError, Status: 503, Method: "GET", Path: "/v4/account/events/*", Error: "Events are resting", Count: 1})
 		if code, _, _ := do(t, s, "GET", "/v4/account/events", nil); code != 200 {
 			t.Errorf("GET of another path under the fault: %d", code)
@@ -408,7 +408,7 @@ func TestFaults(t *testing.T) {
 		}
 	})
 	t.Run("latency", func(t *testing.T) {
-		s := newServer(t, Options{})
+		s := NewServer(t, Options{})
 		fault(s, scenarios.Fault{Kind: scenarios.FaultLatency, Delay: 150 * time.Millisecond, Count: 1})
 		start := time.Now()
 		do(t, s, "GET", "/v4/account/events", nil)
@@ -422,7 +422,7 @@ func TestFaults(t *testing.T) {
 		}
 	})
 	t.Run("drop-connection", func(t *testing.T) {
-		s := newServer(t, Options{})
+		s := NewServer(t, Options{})
 		fault(s, scenarios.Fault{Kind: scenarios.FaultDropConn, Count: 1})
 		req, _ := http.NewRequestWithContext(ctx, "GET", s.URL()+"/v4/account/events", nil)
 		req.Header.Set("Authorization", "Bearer "+s.Token())
@@ -462,7 +462,7 @@ func TestFaults(t *testing.T) {
 		}
 	})
 	t.Run("wrong api", func(t *testing.T) {
-		s := newServer(t, Options{})
+		s := NewServer(t, Options{})
 		err := s.Deliver(ctx, &scenarios.Record{API: "lxd", Fault: &scenarios.Fault{Kind: scenarios.FaultDisconnect, API: "lxd"}})
 		if err == nil {
 			t.Error("lxd fault accepted")
@@ -481,7 +481,7 @@ func TestControlAndHandler(t *testing.T) {
 		w.Header().Set("Content-Type", "text/plain")
 		io.WriteString(w, "control "+r.URL.Path)
 	})
-	s := newServer(t, Options{Control: ctl, Tokens: []string{"a", "b"}})
+	s := NewServer(t, Options{Control: ctl, Tokens: []string{"a", "b"}})
 	if s.Token() != "a" {
 		t.Errorf("Token %q", s.Token())
 	}
@@ -506,7 +506,7 @@ func TestControlAndHandler(t *testing.T) {
 }
 
 func TestStatsAndReset(t *testing.T) {
-	s := newServer(t, Options{})
+	s := NewServer(t, Options{})
 	history(t, s, 1, 5, time.Now())
 	do(t, s, "GET", "/v4/account/events", nil)
 	do(t, s, "GET", "/v4/account/events/99", nil)
@@ -528,7 +528,7 @@ func TestStatsAndReset(t *testing.T) {
 // it progresses: each GET, by id or in a list, answers exactly the event as
 // last delivered, with seen and read as marked.
 func TestGetAfterProgress(t *testing.T) {
-	s := newServer(t, Options{})
+	s := NewServer(t, Options{})
 	created := time.Now().Add(-time.Minute).Truncate(time.Second)
 	deliver(t, s, event(6, "linode_create", "linode", 123, created, events.LinodeFinished))
 	for i, status := range []string{events.LinodeScheduled, events.LinodeStarted, events.LinodeStarted, events.LinodeFinished} {

@@ -95,11 +95,7 @@ func BenchmarkListInstancesByTag(b *testing.B) {
 // BenchmarkLifecycle: create → boot → shutdown → delete through REST at
 // speed 0 (every event stored), reported in cycles/s; 8 clients at once.
 func BenchmarkLifecycle(b *testing.B) {
-	s, err := New(Options{RateLimit: -1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := NewServer(b, Options{RateLimit: -1})
 	var seq sync.Mutex
 	n := 0
 	b.SetParallelism(4)

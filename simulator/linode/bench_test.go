@@ -278,11 +278,7 @@ func BenchmarkListFiltered(b *testing.B) {
 
 // BenchmarkDeliver: storing events as the engine delivers them.
 func BenchmarkDeliver(b *testing.B) {
-	s, err := New(Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := NewServer(b, Options{})
 	b.ReportAllocs()
 	fill(b, s, b.N, time.Now())
 }

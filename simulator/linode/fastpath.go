@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,7 +28,13 @@ import (
 // same checks (token, rate limit), the same handler and the same answer,
 // written in one piece.
 //
-// Anything else (another route or method, a query, a body, HTTP/1.0, a
+// The account's writes (writeRoutes: POST, PUT and DELETE on plain paths)
+// are plain too when their body comes with a Content-Length and fits in
+// fastMax with the headers: a REST lifecycle (create, boot, shut down,
+// delete) then never pays for net/http's request and response machinery,
+// which cost more CPU than the writes themselves.
+//
+// Anything else (another route or method, a query, a chunked body, HTTP/1.0, a
 // header it does not fully understand, headers beyond fastMax bytes, or a
 // fault in force) makes it hand the connection, with every byte it has not
 // answered, to the net/http server, which then serves that connection to the
@@ -56,6 +63,12 @@ type fastReq struct {
 	id       int64
 	instance bool   // GET /v4[beta]/linode/instances/{id}, not an event
 	auth     []byte // the first Authorization value, trimmed; nil when there is none
+
+	// A write the account takes, when wr.h is set: its route, its account
+	// path ("/linode/instances/5/boot") and its body.
+	wr   writeRoute
+	path string
+	body []byte
 }
 
 type fastStatus uint8
@@ -87,9 +100,11 @@ func parseFast(b []byte) (r fastReq, n int, st fastStatus) {
 	line, rest := cutLine(head)
 	var ok bool
 	if r.id, r.instance, ok = parseRequestLine(line); !ok {
-		return r, 0, fastHandoff
+		if r.wr, r.path, ok = parseWriteLine(line); !ok {
+			return r, 0, fastHandoff
+		}
 	}
-	hosts := 0
+	hosts, lengths, length := 0, 0, 0
 	for len(rest) > 0 {
 		line, rest = cutLine(rest)
 		colon := bytes.IndexByte(line, ':')
@@ -110,7 +125,10 @@ func parseFast(b []byte) (r fastReq, n int, st fastStatus) {
 				r.auth = value
 			}
 		case bytes.EqualFold(name, hdrContentLength):
-			if string(value) != "0" {
+			if lengths++; r.wr.h == nil && string(value) != "0" || lengths > 1 {
+				return r, 0, fastHandoff
+			}
+			if length, ok = smallLength(value); !ok {
 				return r, 0, fastHandoff
 			}
 		case bytes.EqualFold(name, hdrConnection):
@@ -127,7 +145,75 @@ func parseFast(b []byte) (r fastReq, n int, st fastStatus) {
 	if hosts != 1 {
 		return r, 0, fastHandoff
 	}
+	if length > 0 {
+		if n+length > fastMax {
+			return r, 0, fastHandoff
+		}
+		if len(b) < n+length {
+			return r, 0, fastMore
+		}
+		r.body = b[n : n+length]
+		n += length
+	}
 	return r, n, fastOK
+}
+
+// smallLength reads a Content-Length of at most fastMax: digits only.
+func smallLength(v []byte) (int, bool) {
+	if len(v) == 0 || len(v) > 5 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, n <= fastMax
+}
+
+// parseWriteLine accepts "METHOD /v4[beta]/PATH[/] HTTP/1.1" where METHOD
+// and PATH are a write the account takes (writeRoutes, as entityRoute
+// resolves them) and PATH holds only lower-case letters, digits, '-', '_'
+// and single '/', so that net/http reads the same path. It returns the
+// route and the account path.
+func parseWriteLine(line []byte) (writeRoute, string, bool) {
+	method, rest, ok := bytes.Cut(line, []byte(" /"))
+	if !ok {
+		return writeRoute{}, "", false
+	}
+	if rest, ok = bytes.CutSuffix(rest, []byte(" HTTP/1.1")); !ok {
+		return writeRoute{}, "", false
+	}
+	if r, ok := bytes.CutPrefix(rest, []byte("v4/")); ok {
+		rest = r
+	} else if r, ok := bytes.CutPrefix(rest, []byte("v4beta/")); ok {
+		rest = r
+	} else {
+		return writeRoute{}, "", false
+	}
+	rest, _ = bytes.CutSuffix(rest, []byte("/"))
+	if len(rest) == 0 || rest[0] == '/' || rest[len(rest)-1] == '/' || bytes.Contains(rest, []byte("//")) ||
+		bytes.HasPrefix(rest, []byte("account/events")) {
+		return writeRoute{}, "", false
+	}
+	for _, c := range rest {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '/') {
+			return writeRoute{}, "", false
+		}
+	}
+	seg, _, _ := bytes.Cut(rest, []byte("/"))
+	if _, ok := scopeOf[string(seg)]; !ok {
+		return writeRoute{}, "", false
+	}
+	path := "/" + string(rest)
+	for _, w := range writeRoutes {
+		if w.method == string(method) && matchPattern(w.pattern, path) {
+			return w, path, true
+		}
+	}
+	return writeRoute{}, "", false
 }
 
 var (
@@ -307,19 +393,30 @@ func appendDate(b []byte, now time.Time) []byte {
 func (s *Server) serveFast(out []byte, r *fastReq) []byte {
 	s.requests.Add(1)
 	if s.log.Enabled(context.Background(), slog.LevelDebug) { // the arguments would allocate
-		s.log.Debug("linode request", "method", "GET", "path", "/v4/account/events/"+strconv.FormatInt(r.id, 10), "fast_path", true)
+		if r.wr.h != nil {
+			s.log.Debug("linode request", "method", r.wr.method, "path", "/v4"+r.path, "fast_path", true)
+		} else {
+			s.log.Debug("linode request", "method", "GET", "path", "/v4/account/events/"+strconv.FormatInt(r.id, 10), "fast_path", true)
+		}
 	}
 	c := callPool.Get().(*call)
 	c.lim, c.id, c.accepted = s.anon, r.id, hvReadOnly
-	if r.instance {
+	write := r.wr.h != nil
+	switch {
+	case write:
+		seg, _, _ := strings.Cut(r.path[1:], "/")
+		c.accepted, c.path, c.wr, c.in = scopeOf[seg][1], r.path, r.wr, r.body
+	case r.instance:
 		c.accepted = scopeOf["linode"][0]
 	}
 	var body []byte
 	tok := fastBearer(r.auth)
 	ti, known := s.tokens[string(tok)] // no allocation: the compiler looks up the bytes
-	err := s.admit(c, known && len(tok) > 0, ti, false)
+	err := s.admit(c, known && len(tok) > 0, ti, write)
 	switch {
 	case err != nil:
+	case write:
+		body, err = s.write(c)
 	case r.instance:
 		body, err = s.getInstance(c)
 	default:

@@ -3,6 +3,7 @@ package linode
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,7 +33,14 @@ type rawConn struct {
 
 func dialServer(t *testing.T, s *Server) *rawConn {
 	t.Helper()
-	c, err := net.Dial("tcp", s.ln.Addr().String())
+	return dialAddr(t, s.ln.Addr().String())
+}
+
+// dialAddr is dialServer for any listener's address (net/http's, behind
+// httptest).
+func dialAddr(t *testing.T, addr string) *rawConn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +86,7 @@ func getReq(path, token string, extra ...string) string {
 // fast path) and to Handler() behind httptest (net/http alone) and checks
 // that the answers agree: status, body and every header but Date.
 func TestFastPathMatchesNetHTTP(t *testing.T) {
-	s := newServer(t, Options{ReadOnlyTokens: []string{"ro"}, RateLimit: -1})
+	s := NewServer(t, Options{ReadOnlyTokens: []string{"ro"}, RateLimit: -1})
 	history(t, s, 1, 10, time.Now())
 	deliver(t, s, event(11, "tag_create", "tag", "prod <&>", time.Now(), events.LinodeNotification))
 	s.st.seenUpTo = 3
@@ -85,12 +94,7 @@ func TestFastPathMatchesNetHTTP(t *testing.T) {
 	t.Cleanup(ref.Close)
 
 	fast := dialServer(t, s)
-	refConn, err := net.Dial("tcp", ref.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer refConn.Close()
-	slow := &rawConn{t: t, c: refConn, br: bufio.NewReader(refConn)}
+	slow := dialAddr(t, ref.Listener.Addr().String())
 
 	for _, tc := range []struct{ name, req string }{
 		{"event", getReq("/v4/account/events/5", s.Token())},
@@ -127,7 +131,7 @@ func TestFastPathMatchesNetHTTP(t *testing.T) {
 	}
 
 	// Rate limited: both paths answer 429 with the same Retry-After.
-	s = newServer(t, Options{RateLimit: 1, RatePeriod: time.Hour})
+	s = NewServer(t, Options{RateLimit: 1, RatePeriod: time.Hour})
 	ref = httptest.NewServer(s.Handler())
 	t.Cleanup(ref.Close)
 	fast = dialServer(t, s)
@@ -196,7 +200,7 @@ func equalHeaders(a, b http.Header) bool {
 // first request that is not plain handing the connection to net/http with
 // the bytes already read, which then serves the rest.
 func TestFastPathHandoff(t *testing.T) {
-	s := newServer(t, Options{})
+	s := NewServer(t, Options{})
 	history(t, s, 1, 30, time.Now())
 	tok := s.Token()
 
@@ -309,7 +313,7 @@ func TestFastPathHandoff(t *testing.T) {
 // force, connections go to net/http, which applies it; afterwards new
 // requests take the fast path again.
 func TestFastPathFaults(t *testing.T) {
-	s := newServer(t, Options{})
+	s := NewServer(t, Options{})
 	history(t, s, 1, 3, time.Now())
 	rc := dialServer(t, s)
 	rc.send(getReq("/v4/account/events/1", s.Token()))
@@ -414,6 +418,45 @@ func TestParseFast(t *testing.T) {
 	}
 }
 
+func TestParseFastWrites(t *testing.T) {
+	const create = `{"type":"g6-nanode-1","region":"us-east"}`
+	for _, tc := range []struct {
+		name, in     string
+		st           fastStatus
+		method, path string
+		body         string
+	}{
+		{"create", writeReq("POST", "/v4/linode/instances", "x", create), fastOK, "POST", "/linode/instances", create},
+		{"create, then more", writeReq("POST", "/v4/linode/instances", "x", create) + "GET /", fastOK, "POST", "/linode/instances", create},
+		{"boot, no body", writeReq("POST", "/v4beta/linode/instances/12/boot/", "x", ""), fastOK, "POST", "/linode/instances/12/boot", ""},
+		{"boot, empty body", writeReq("POST", "/v4/linode/instances/12/boot", "x", "", "Content-Length: 0"), fastOK, "POST", "/linode/instances/12/boot", ""},
+		{"delete", writeReq("DELETE", "/v4/volumes/7", "x", ""), fastOK, "DELETE", "/volumes/7", ""},
+		{"update", writeReq("PUT", "/v4/domains/3/records/9", "x", `{"name":"w"}`), fastOK, "PUT", "/domains/3/records/9", `{"name":"w"}`},
+		{"body not all here", strings.TrimSuffix(writeReq("POST", "/v4/linode/instances", "x", create), `"us-east"}`), fastMore, "", "", ""},
+		{"body too large", writeReq("POST", "/v4/linode/instances", "x", "", "Content-Length: 9000"), fastHandoff, "", "", ""},
+		{"two lengths", writeReq("POST", "/v4/linode/instances", "x", "{}", "Content-Length: 2"), fastHandoff, "", "", ""},
+		{"signed length", writeReq("POST", "/v4/linode/instances", "x", "", "Content-Length: +2") + "{}", fastHandoff, "", "", ""},
+		{"chunked", writeReq("POST", "/v4/linode/instances", "x", "", "Transfer-Encoding: chunked") + "2\r\n{}\r\n0\r\n\r\n", fastHandoff, "", "", ""},
+		{"query", writeReq("POST", "/v4/linode/instances?x=1", "x", create), fastHandoff, "", "", ""},
+		{"escaped path", writeReq("POST", "/v4/linode/instances/1%2F2/boot", "x", ""), fastHandoff, "", "", ""},
+		{"double slash", writeReq("POST", "/v4/linode//instances", "x", create), fastHandoff, "", "", ""},
+		{"upper case", writeReq("POST", "/v4/Linode/instances", "x", create), fastHandoff, "", "", ""},
+		{"a list", writeReq("GET", "/v4/linode/instances", "x", ""), fastHandoff, "", "", ""},
+		{"no such write", writeReq("PATCH", "/v4/linode/instances/1", "x", "{}"), fastHandoff, "", "", ""},
+		{"event marks", writeReq("POST", "/v4/account/events/1/seen", "x", ""), fastHandoff, "", "", ""},
+		{"HTTP/1.0", strings.Replace(writeReq("DELETE", "/v4/volumes/7", "x", ""), "HTTP/1.1", "HTTP/1.0", 1), fastHandoff, "", "", ""},
+	} {
+		r, n, st := parseFast([]byte(tc.in))
+		ok := st == tc.st
+		if st == fastOK {
+			ok = ok && r.wr.method == tc.method && r.path == tc.path && string(r.body) == tc.body && n == len(tc.in)-strings.Count(tc.in, "GET /")*len("GET /")
+		}
+		if !ok {
+			t.Errorf("%s: parseFast = %d, %s %s %q (%d bytes); want %d, %s %s %q", tc.name, st, r.wr.method, r.path, r.body, n, tc.st, tc.method, tc.path, tc.body)
+		}
+	}
+}
+
 // FuzzParseFast: whatever parseFast answers itself, net/http reads the
 // same way: the same request, method GET, the same id, the same
 // Authorization, no body, keep-alive.
@@ -422,6 +465,9 @@ func FuzzParseFast(f *testing.F) {
 	f.Add([]byte("GET /v4beta/account/events/000/ HTTP/1.1\r\nHost: [::1]:80\r\nauthorization:\tbearer  y \r\nContent-Length: 0\r\nConnection: Keep-Alive\r\n\r\n"))
 	f.Add([]byte("GET /v4/account/events/1 HTTP/1.1\r\nHost: a\r\nX-Filter: {\"a\":1}\r\nAuthorization: Bearer x\r\nAuthorization: Bearer z\r\n\r\n"))
 	f.Add([]byte("GET /v4/account/events/1 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"))
+	f.Add([]byte("POST /v4/linode/instances HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer x\r\nContent-Length: 13\r\n\r\n{\"type\":\"g6\"}"))
+	f.Add([]byte("DELETE /v4beta/volumes/7/ HTTP/1.1\r\nHost: a\r\n\r\n"))
+	f.Add([]byte("POST /v4/linode/instances/1/boot HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, n, st := parseFast(b)
 		if st != fastOK {
@@ -433,6 +479,21 @@ func FuzzParseFast(f *testing.F) {
 		req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(b[:n])))
 		if err != nil {
 			t.Fatalf("fast path took a request net/http refuses: %v\n%q", err, b[:n])
+		}
+		if r.wr.h != nil {
+			// A write: the same method, route and body as net/http reads.
+			body, err := io.ReadAll(req.Body)
+			if err != nil || !bytes.Equal(body, r.body) || req.ContentLength != int64(len(r.body)) || req.Close ||
+				len(req.TransferEncoding) != 0 || req.URL.RawQuery != "" || req.ProtoMinor != 1 {
+				t.Fatalf("net/http reads %s %v length %d body %q (%v); fast %q", req.Method, req.URL, req.ContentLength, body, err, r.body)
+			}
+			var s Server
+			c := &call{r: req}
+			rt, err := s.route(c)
+			if err != nil || !rt.write || c.wr.method != r.wr.method || c.wr.pattern != r.wr.pattern || c.path != r.path {
+				t.Fatalf("net/http routes %s %s to %v %+v %s (%v); fast %+v %s", req.Method, req.URL.Path, rt.write, c.wr, c.path, err, r.wr, r.path)
+			}
+			return
 		}
 		if req.Method != "GET" || req.ProtoMajor != 1 || req.ProtoMinor != 1 || req.Close || req.ContentLength != 0 ||
 			len(req.TransferEncoding) != 0 || req.URL.RawQuery != "" {
@@ -549,7 +610,7 @@ func TestFastPathStress(t *testing.T) {
 // with random bytes, on many connections: whatever the answers, the server
 // keeps serving and never answers 500.
 func TestFastPathGarbage(t *testing.T) {
-	s := newServer(t, Options{RateLimit: -1})
+	s := NewServer(t, Options{RateLimit: -1})
 	history(t, s, 1, 5, time.Now())
 	rng := rand.New(rand.NewSource(7))
 	valid := getReq("/v4/account/events/3", s.Token())
@@ -613,7 +674,7 @@ func shortTimeouts(t *testing.T, header, idle time.Duration) {
 // reads, and headers that time out get net/http's 400.
 func TestFastPathTimeouts(t *testing.T) {
 	shortTimeouts(t, 300*time.Millisecond, 3*time.Second)
-	s := newServer(t, Options{RateLimit: -1})
+	s := NewServer(t, Options{RateLimit: -1})
 	history(t, s, 1, 3, time.Now())
 	req := getReq("/v4/account/events/1", s.Token())
 
@@ -658,7 +719,7 @@ func TestFastPathTimeouts(t *testing.T) {
 // TestFastPathCutShort checks that requests the client ends early or that
 // are malformed before their headers end get net/http's answer, at once.
 func TestFastPathCutShort(t *testing.T) {
-	s := newServer(t, Options{RateLimit: -1})
+	s := NewServer(t, Options{RateLimit: -1})
 	history(t, s, 1, 3, time.Now())
 	req := getReq("/v4/account/events/1", s.Token())
 	for _, tc := range []struct {
@@ -686,5 +747,77 @@ func TestFastPathCutShort(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func writeReq(method, path, token, body string, extra ...string) string {
+	r := method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	if token != "" {
+		r += "Authorization: Bearer " + token + "\r\n"
+	}
+	for _, h := range extra {
+		r += h + "\r\n"
+	}
+	if body != "" {
+		r += "Content-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n"
+	}
+	return r + "\r\n" + body
+}
+
+var stampRE = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d`)
+
+// TestFastPathWritesMatchNetHTTP: the account's writes on the fast path
+// answer as net/http does, request for request, on two servers given the
+// same requests (timestamps aside): the REST lifecycle, bad input, and the
+// token checks. None of them hands the connection over.
+func TestFastPathWritesMatchNetHTTP(t *testing.T) {
+	opts := Options{ReadOnlyTokens: []string{"ro"}, Tokens: []string{"rw"}, RateLimit: -1}
+	s := NewServer(t, opts)
+	twin := NewServer(t, opts)
+	ref := httptest.NewServer(twin.Handler())
+	t.Cleanup(ref.Close)
+	fast := dialServer(t, s)
+	slow := dialAddr(t, ref.Listener.Addr().String())
+
+	const create = `{"type":"g6-nanode-1","region":"us-east","label":"web-1","tags":["a<b"]}`
+	var id string
+	for _, tc := range []struct{ name, method, path, token, body string }{
+		{"create", "POST", "/v4/linode/instances", "rw", create},
+		{"label taken", "POST", "/v4/linode/instances", "rw", create},
+		{"not JSON", "POST", "/v4/linode/instances", "rw", `{"type":`},
+		{"unknown type", "POST", "/v4beta/linode/instances/", "rw", `{"type":"g0","region":"us-east"}`},
+		{"boot", "POST", "/v4/linode/instances/ID/boot", "rw", ""},
+		{"boot, busy", "POST", "/v4/linode/instances/ID/boot", "rw", "{}"},
+		{"update", "PUT", "/v4/linode/instances/ID", "rw", `{"label":"web-2"}`},
+		{"shutdown", "POST", "/v4/linode/instances/ID/shutdown", "rw", ""},
+		{"read-only token", "DELETE", "/v4/linode/instances/ID", "ro", ""},
+		{"no token", "DELETE", "/v4/linode/instances/ID", "", ""},
+		{"unknown Linode", "POST", "/v4/linode/instances/999/boot", "rw", ""},
+		{"delete", "DELETE", "/v4/linode/instances/ID", "rw", ""},
+		{"deleted", "DELETE", "/v4/linode/instances/ID", "rw", ""},
+		{"volume", "POST", "/v4/volumes", "rw", `{"label":"data-1","region":"us-east","size":20}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := writeReq(tc.method, strings.Replace(tc.path, "ID", id, 1), tc.token, tc.body)
+			before := s.handoffs.Load()
+			fast.send(req)
+			fr, fb := fast.read(tc.method)
+			if s.handoffs.Load() != before {
+				t.Fatal("handed to net/http")
+			}
+			slow.send(req)
+			sr, sb := slow.read(tc.method)
+			compareAnswers(t, fr, stampRE.ReplaceAll(fb, []byte("2000-01-01T00:00:00")), sr, stampRE.ReplaceAll(sb, []byte("2000-01-01T00:00:00")))
+			if tc.name == "create" {
+				var l struct{ ID int64 }
+				if err := json.Unmarshal(fb, &l); err != nil || l.ID == 0 {
+					t.Fatalf("create answered %s", fb)
+				}
+				id = strconv.FormatInt(l.ID, 10)
+			}
+		})
+	}
+	if a, b := s.Stats().Events, twin.Stats().Events; a != b || a < 4 {
+		t.Errorf("events stored: fast path %d, net/http %d", a, b)
 	}
 }

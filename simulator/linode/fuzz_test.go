@@ -64,11 +64,7 @@ func FuzzQuery(f *testing.F) {
 	for _, q := range []string{"page=0", "page=-1", "page_size=24", "page_size=abc", "page=2&page_size=500", "page=%zz", "page=1&page=2", "page_size=1e2"} {
 		f.Add(q, "")
 	}
-	s, err := New(Options{RateLimit: -1})
-	if err != nil {
-		f.Fatal(err)
-	}
-	defer s.Close()
+	s := NewServer(f, Options{RateLimit: -1})
 	now := time.Now()
 	for i := range 60 {
 		if err := s.st.upsert(event(int64(i+1), "linode_boot", "linode", i%7, now.Add(time.Duration(i-60)*time.Second), events.LinodeFinished)); err != nil {

@@ -14,21 +14,6 @@ import (
 	"github.com/eventsim/eventsim/schemas"
 )
 
-// newServer starts a server closed at the end of the test.
-func newServer(t testing.TB, opts Options) *Server {
-	t.Helper()
-	s, err := New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return s
-}
-
 func ptr[T any](v T) *T { return &v }
 
 // event builds an event the way the engine does: long actions start

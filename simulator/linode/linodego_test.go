@@ -55,7 +55,7 @@ func history(t testing.TB, s *Server, firstID int64, n int, now time.Time) []*ev
 }
 
 func TestLinodegoListEvents(t *testing.T) {
-	s := newServer(t, Options{})
+	s := NewServer(t, Options{})
 	c := client(s, s.Token())
 	ctx := t.Context()
 	all := history(t, s, 1000, 260, time.Now())
@@ -117,7 +117,7 @@ func TestLinodegoListEvents(t *testing.T) {
 }
 
 func TestLinodegoGetSeenRead(t *testing.T) {
-	s := newServer(t, Options{})
+	s := NewServer(t, Options{})
 	c := client(s, s.Token())
 	ctx := t.Context()
 	history(t, s, 1, 10, time.Now())
@@ -210,7 +210,7 @@ func progress(ctx context.Context, s *Server, id int64, every time.Duration) err
 }
 
 func TestLinodegoWaitForEventFinished(t *testing.T) {
-	s := newServer(t, Options{})
+	s := NewServer(t, Options{})
 	c := client(s, s.Token())
 	ctx := t.Context()
 	history(t, s, 1, 20, time.Now()) // older boots of linode 100..104, before minStart
@@ -231,7 +231,7 @@ func TestLinodegoWaitForEventFinished(t *testing.T) {
 }
 
 func TestLinodegoEventPoller(t *testing.T) {
-	s := newServer(t, Options{})
+	s := NewServer(t, Options{})
 	c := client(s, s.Token())
 	ctx := t.Context()
 	// An earlier boot of the same linode, which the poller must skip.
@@ -260,7 +260,7 @@ func TestLinodegoErrors(t *testing.T) {
 	var le *linodego.Error
 
 	t.Run("401", func(t *testing.T) {
-		s := newServer(t, Options{})
+		s := NewServer(t, Options{})
 		for _, tok := range []string{"", "wrong"} {
 			_, err := client(s, tok).ListEvents(ctx, nil)
 			if !linodego.ErrHasStatus(err, 401) || !errors.As(err, &le) || le.Message != "Invalid Token" {
@@ -269,21 +269,21 @@ func TestLinodegoErrors(t *testing.T) {
 		}
 	})
 	t.Run("404", func(t *testing.T) {
-		s := newServer(t, Options{})
+		s := NewServer(t, Options{})
 		_, err := client(s, s.Token()).GetEvent(ctx, 42)
 		if !linodego.IsNotFound(err) || !errors.As(err, &le) || le.Message != "Not found" {
 			t.Errorf("GetEvent(42) = %v, want [404] Not found", err)
 		}
 	})
 	t.Run("400", func(t *testing.T) {
-		s := newServer(t, Options{})
+		s := NewServer(t, Options{})
 		_, err := client(s, s.Token()).ListEvents(ctx, &linodego.ListOptions{Filter: `{"seen":false}`})
 		if !linodego.ErrHasStatus(err, 400) || !errors.As(err, &le) || le.Message != "[X-Filter] Cannot filter on seen" {
 			t.Errorf("filter on seen: %v", err)
 		}
 	})
 	t.Run("403", func(t *testing.T) {
-		s := newServer(t, Options{ReadOnlyTokens: []string{"ro"}})
+		s := NewServer(t, Options{ReadOnlyTokens: []string{"ro"}})
 		history(t, s, 1, 3, time.Now())
 		c := client(s, "ro")
 		if _, err := c.GetEvent(ctx, 1); err != nil {
@@ -294,7 +294,7 @@ func TestLinodegoErrors(t *testing.T) {
 		}
 	})
 	t.Run("429 limit", func(t *testing.T) {
-		s := newServer(t, Options{RateLimit: 2})
+		s := NewServer(t, Options{RateLimit: 2})
 		c := client(s, s.Token())
 		for range 2 {
 			if _, err := c.ListEvents(ctx, nil); err != nil {
@@ -310,7 +310,7 @@ func TestLinodegoErrors(t *testing.T) {
 		}
 	})
 	t.Run("429 fault retried", func(t *testing.T) {
-		s := newServer(t, Options{})
+		s := NewServer(t, Options{})
 		history(t, s, 1, 3, time.Now())
 		if err := s.Deliver(ctx, &scenarios.Record{API: "linode", Fault: &scenarios.Fault{Kind: scenarios.FaultRateLimit, API: "linode", Count: 2, RetryAfter: 1}}); err != nil {
 			t.Fatal(err)
@@ -326,7 +326,7 @@ func TestLinodegoErrors(t *testing.T) {
 		}
 	})
 	t.Run("503 fault", func(t *testing.T) {
-		s := newServer(t, Options{})
+		s := NewServer(t, Options{})
 		if err := s.Deliver(ctx, &scenarios.Record{API: "linode", Fault: &scenarios.Fault{Kind: scenarios.FaultHTTPError, API: "linode", Status: 503, Count: 1}}); err != nil {
 			t.Fatal(err)
 		}

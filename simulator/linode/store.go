@@ -8,9 +8,11 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/eventsim/eventsim/events"
+	"github.com/eventsim/eventsim/internal/jsonenc"
 )
 
 // chunkSize is the size of one arena chunk holding encoded events.
@@ -193,8 +195,15 @@ func (s *store) upsert(ev *events.LinodeEvent) error {
 	switch {
 	case found:
 		old := &s.ents[i]
-		s.dead += int(old.n)
 		s.live -= int(old.n)
+		if last := len(s.arena) - 1; int(old.chunk) == last && int(old.off+old.n) == len(s.arena[last]) {
+			// The newest encoding, as an event's states come one after
+			// the other: written over (readers copy what they serve,
+			// under the lock the caller holds).
+			s.arena[last] = s.arena[last][:old.off]
+		} else {
+			s.dead += int(old.n)
+		}
 		ne.flags |= old.flags & flagMarkedRead
 		s.countPairs(i, -1)
 		if old.action != ne.action {
@@ -333,7 +342,7 @@ func appendEvent(b []byte, ev *events.LinodeEvent) ([]byte, error) {
 	b = append(b, `,"action":`...)
 	b = appendString(b, ev.Action)
 	b = append(b, `,"created":"`...)
-	b = time.Time(ev.Created).UTC().AppendFormat(b, events.LinodeTimeFormat)
+	b = appendCreated(b, time.Time(ev.Created))
 	b = append(b, `","duration":`...)
 	if b, err = appendFloatPtr(b, ev.Duration); err != nil {
 		return b, fmt.Errorf("duration: %w", err)
@@ -382,6 +391,24 @@ func appendEvent(b []byte, ev *events.LinodeEvent) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
+// appendCreated writes an event's created time. Every state of an event
+// has the same, so the last one formatted is kept.
+func appendCreated(b []byte, t time.Time) []byte {
+	if p := lastCreated.Load(); p != nil && p.t.Equal(t) {
+		return append(b, p.b...)
+	}
+	f := t.UTC().AppendFormat(nil, events.LinodeTimeFormat)
+	lastCreated.Store(&createdValue{t, f})
+	return append(b, f...)
+}
+
+var lastCreated atomic.Pointer[createdValue]
+
+type createdValue struct {
+	t time.Time
+	b []byte
+}
+
 func appendEntity(b []byte, e *events.LinodeEntity) ([]byte, error) {
 	if e == nil {
 		return append(b, "null"...), nil
@@ -428,24 +455,7 @@ func appendFloatPtr(b []byte, f *float64) ([]byte, error) {
 }
 
 // appendFloat writes f as encoding/json does.
-func appendFloat(b []byte, f float64) ([]byte, error) {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return b, fmt.Errorf("unsupported value %v", f)
-	}
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if format == 'e' {
-		// Clean up e-09 to e-9, as encoding/json does.
-		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	return b, nil
-}
+func appendFloat(b []byte, f float64) ([]byte, error) { return jsonenc.AppendFloat(b, f) }
 
 func appendStringPtr(b []byte, s *string) []byte {
 	if s == nil {
@@ -454,16 +464,5 @@ func appendStringPtr(b []byte, s *string) []byte {
 	return appendString(b, *s)
 }
 
-// appendString writes s as a JSON string as encoding/json does, HTML
-// escaping included.
-func appendString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			j, _ := json.Marshal(s) // cannot fail for a string
-			return append(b, j...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
+// appendString writes s as a JSON string as encoding/json does.
+func appendString(b []byte, s string) []byte { return jsonenc.AppendString(b, s) }

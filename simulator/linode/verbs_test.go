@@ -177,7 +177,7 @@ func verbEvents(t *testing.T, verb string, setup []string, args string) []eventS
 // 0 and returns the final shapes of the events the write made.
 func restEvents(t *testing.T, pre [][3]string, req [3]string) []eventShape {
 	t.Helper()
-	s := newServer(t, Options{RateLimit: -1})
+	s := NewServer(t, Options{RateLimit: -1})
 	var ids []string
 	fill := func(x string) string {
 		for i, id := range ids {

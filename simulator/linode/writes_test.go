@@ -17,7 +17,7 @@ import (
 // TestLinodegoAccountAtSpeedZero drives the account with linodego against a
 // server whose REST events complete at once.
 func TestLinodegoAccountAtSpeedZero(t *testing.T) {
-	s := newServer(t, Options{RateLimit: -1})
+	s := NewServer(t, Options{RateLimit: -1})
 	c := client(s, s.Token())
 	ctx := t.Context()
 	booted := true
@@ -146,7 +146,7 @@ func send(t *testing.T, s *Server, method, path, body string) (int, string) {
 // with the status and errors envelope (with field where one is at fault),
 // and changes nothing: no event, no object.
 func TestBadWrites(t *testing.T) {
-	s := newServer(t, Options{RateLimit: -1, Speed: 1, Clock: func() time.Time { return time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC) }})
+	s := NewServer(t, Options{RateLimit: -1, Speed: 1, Clock: func() time.Time { return time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC) }})
 	mk := func(body string) string {
 		code, b := send(t, s, "POST", "/v4/linode/instances", body)
 		if code != 200 {
@@ -236,7 +236,7 @@ func TestOfficialJSClient(t *testing.T) {
 		}
 		t.Fatal(msg + " (or set EVENTSIM_SKIP_NODE=1 to skip this test locally)")
 	}
-	s := newServer(t, Options{RateLimit: -1})
+	s := NewServer(t, Options{RateLimit: -1})
 	cmd := exec.CommandContext(t.Context(), node, jsJudge, s.URL(), s.Token())
 	var stderr strings.Builder
 	cmd.Stderr = &stderr

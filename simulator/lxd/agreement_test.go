@@ -144,7 +144,7 @@ func agreement(t *testing.T, name string, speed float64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newTestServer(t, Options{Members: sc.LXD.Members, Projects: sc.LXD.Projects, Pools: sc.LXD.Pools, Profiles: sc.LXD.Profiles, Backpressure: speed == 0})
+	s := NewServer(t, Options{Members: sc.LXD.Members, Projects: sc.LXD.Projects, Pools: sc.LXD.Pools, Profiles: sc.LXD.Profiles, Backpressure: speed == 0})
 	c := dial(t, s, "type=lifecycle&all-projects=true")
 	e, err := scenarios.New(sc, scenarios.Options{})
 	if err != nil {

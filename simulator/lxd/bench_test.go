@@ -64,7 +64,7 @@ func BenchmarkDeliver100Clients(b *testing.B) {
 }
 
 func benchThroughput(b *testing.B, clients int) {
-	s := newTestServer(b, Options{Backpressure: true})
+	s := NewServer(b, Options{Backpressure: true})
 	_, wait := countingClients(b, s, clients)
 	ctx := b.Context()
 	start := time.Now()
@@ -102,7 +102,7 @@ func vmRSS(tb testing.TB) int64 {
 // connected (clients and server both in this process).
 func BenchmarkIdleClientsRSS(b *testing.B) {
 	before := vmRSS(b)
-	s := newTestServer(b, Options{})
+	s := NewServer(b, Options{})
 	countingClients(b, s, 1000)
 	for b.Loop() {
 		time.Sleep(time.Millisecond)
@@ -117,7 +117,7 @@ func BenchmarkIdleClientsRSS(b *testing.B) {
 // client having the frame.
 func BenchmarkLatency100Clients(b *testing.B) {
 	const clients, rate, events = 100, 10000, 10000
-	s := newTestServer(b, Options{})
+	s := NewServer(b, Options{})
 	lat := make([][]time.Duration, clients)
 	var wg sync.WaitGroup
 	for i := range clients {

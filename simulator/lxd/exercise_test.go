@@ -25,7 +25,7 @@ func TestConformanceExercise(t *testing.T) {
 		{"tcp project p1", "p1", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newTestServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Projects: []string{"p1"}, Logging: tt.logging})
+			s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Projects: []string{"p1"}, Logging: tt.logging})
 			target := "unix://" + s.SocketPath()
 			if strings.HasPrefix(tt.name, "tcp") {
 				target = s.URL()
@@ -63,7 +63,7 @@ func TestConformanceExercise(t *testing.T) {
 // against the fake's pings, here every 100ms instead of LXD's 10s.
 func TestConformanceKeepalive(t *testing.T) {
 	const every = 100 * time.Millisecond
-	s := newTestServer(t, Options{pingPeriod: every})
+	s := NewServer(t, Options{pingPeriod: every})
 	rep, err := conformance.RunLXD(t.Context(), conformance.LXDOptions{Target: s.URL(), Duration: 600 * time.Millisecond, PingInterval: every})
 	if err != nil {
 		t.Fatal(err)

@@ -26,7 +26,7 @@ func inject(t *testing.T, s *Server, f scenarios.Fault) {
 // the fault's status and error in LXD's envelope, change nothing and emit
 // no lifecycle event; other requests and the N+1st are answered as ever.
 func TestHTTPErrorFault(t *testing.T) {
-	s := newTestServer(t, Options{})
+	s := NewServer(t, Options{})
 	do(t, s, "POST", "/1.0/instances", `{"name":"c1","source":{"type":"none"}}`)
 	ws := dial(t, s, "type=lifecycle")
 	inject(t, s, scenarios.Fault{Kind: scenarios.FaultHTTPError, Method: "PUT", Path: "/1.0/instances/*/state", Status: 503, Error: "maintenance window", Count: 2})
@@ -79,7 +79,7 @@ func TestHTTPErrorFault(t *testing.T) {
 // TestHTTPErrorFaultChecked: a fault made in Go is checked as a scenario's
 // is; a bad one is refused and changes nothing.
 func TestHTTPErrorFaultChecked(t *testing.T) {
-	s := newTestServer(t, Options{})
+	s := NewServer(t, Options{})
 	for _, f := range []scenarios.Fault{
 		{Kind: scenarios.FaultHTTPError, API: "lxd", Status: 302},
 		{Kind: scenarios.FaultHTTPError, API: "lxd", Path: "1.0/instances"},
@@ -100,7 +100,7 @@ func TestHTTPErrorFaultChecked(t *testing.T) {
 // the fault's err after the fault's time; the object is not made, and the
 // next one succeeds.
 func TestOperationErrorFault(t *testing.T) {
-	s := newTestServer(t, Options{Speed: 1})
+	s := NewServer(t, Options{Speed: 1})
 	ws := dial(t, s, "type=operation")
 	inject(t, s, scenarios.Fault{Kind: scenarios.FaultOperationError, Description: "Creating instance", Error: "Failed creating instance record: disk full", After: 300 * time.Millisecond})
 
@@ -165,7 +165,7 @@ func TestStartFailureWithClients(t *testing.T) {
 		{catalog.Incus, "Error: Failed to run: /usr/libexec/incus/incusd forkstart c1 /var/lib/incus/containers /run/incus/c1/lxc.conf: exit status 1\nTry `incus info --show-log c1` for more info\n"},
 	} {
 		t.Run(string(tc.flavor), func(t *testing.T) {
-			s := newTestServer(t, Options{Flavor: tc.flavor, Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Speed: 1})
+			s := NewServer(t, Options{Flavor: tc.flavor, Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Speed: 1})
 			sock := s.SocketPath()
 			run := func(args ...string) string {
 				t.Helper()
@@ -203,7 +203,7 @@ func TestStartFailureMessage(t *testing.T) {
 		{catalog.LXD50, "p1", "c1", "Failed to run: /usr/bin/lxd forkstart p1_c1 /var/lib/lxd/containers /var/log/lxd/p1_c1/lxc.conf: exit status 1"},
 		{catalog.Incus, "default", "c1", "Failed to run: /usr/libexec/incus/incusd forkstart c1 /var/lib/incus/containers /run/incus/c1/lxc.conf: exit status 1"},
 	} {
-		s := newTestServer(t, Options{Flavor: tc.flavor})
+		s := NewServer(t, Options{Flavor: tc.flavor})
 		if got := s.startFailureMessage(tc.project, tc.name); got != tc.w {
 			t.Errorf("%s %s/%s: %q, want %q", tc.flavor, tc.project, tc.name, got, tc.w)
 		}

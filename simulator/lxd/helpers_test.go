@@ -19,17 +19,6 @@ import (
 	"github.com/eventsim/eventsim/scenarios"
 )
 
-// newTestServer starts a server and closes it when the test ends.
-func newTestServer(t testing.TB, opts Options) *Server {
-	t.Helper()
-	s, err := New(opts)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 // wsURL is the events URL of a server's TCP listener with a query.
 func wsURL(s *Server, query string) string {
 	u := strings.Replace(s.URL(), "http", "ws", 1) + "/1.0/events"

@@ -54,7 +54,7 @@ func actions(got []map[string]any) []string {
 }
 
 func TestLXCInstanceCommands(t *testing.T) {
-	s := newTestServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Logging: true})
+	s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Logging: true})
 	evs := monitor(t, s, "--all-projects")
 	sock := s.SocketPath()
 
@@ -161,7 +161,7 @@ func incusRun(t *testing.T, sock string, args ...string) string {
 }
 
 func TestIncusInstanceCommands(t *testing.T) {
-	s := newTestServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Flavor: catalog.Incus})
+	s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Flavor: catalog.Incus})
 	st := readStream(t, play(t, s, "lxd-projects"))
 	sock := s.SocketPath()
 	var rows []string
@@ -218,7 +218,7 @@ func imageTarball(t *testing.T) (string, string) {
 }
 
 func TestLXCImageCommands(t *testing.T) {
-	s := newTestServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-"})
+	s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-"})
 	evs := monitor(t, s, "--all-projects")
 	sock := s.SocketPath()
 	file, fp := imageTarball(t)
@@ -265,7 +265,7 @@ func TestLXCImageCommands(t *testing.T) {
 }
 
 func TestLXCNetworkCommands(t *testing.T) {
-	s := newTestServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-"})
+	s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-"})
 	evs := monitor(t, s, "--all-projects")
 	sock := s.SocketPath()
 	lxcRun(t, sock, "", "network", "create", "br1", "ipv4.address=10.99.0.1/24", "ipv6.address=none")

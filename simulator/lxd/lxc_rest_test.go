@@ -187,7 +187,7 @@ func checkShapes(t *testing.T, got []map[string]any) {
 }
 
 func TestLXCProfileCommands(t *testing.T) {
-	s := newTestServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Logging: true})
+	s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Logging: true})
 	evs := monitor(t, s, "--all-projects")
 	sock := s.SocketPath()
 	lxcRun(t, sock, "", "profile", "create", "web")
@@ -223,7 +223,7 @@ func TestLXCProfileCommands(t *testing.T) {
 }
 
 func TestLXCProjectCommands(t *testing.T) {
-	s := newTestServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Logging: true})
+	s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Logging: true})
 	evs := monitor(t, s, "--all-projects")
 	sock := s.SocketPath()
 	lxcRun(t, sock, "", "project", "create", "demo", "-c", "features.profiles=true")
@@ -278,7 +278,7 @@ func TestLXCProjectCommands(t *testing.T) {
 }
 
 func TestLXCStorageVolumeCommands(t *testing.T) {
-	s := newTestServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Pools: []string{"pool1"}})
+	s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Pools: []string{"pool1"}})
 	evs := monitor(t, s)
 	sock := s.SocketPath()
 	lxcRun(t, sock, "", "storage", "volume", "create", "pool1", "vol1")

@@ -39,7 +39,7 @@ func lxcCommand(t *testing.T, sock string, args ...string) *exec.Cmd {
 
 func lxcServer(t *testing.T) *Server {
 	t.Helper()
-	return newTestServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Projects: []string{"p1"}})
+	return NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Projects: []string{"p1"}})
 }
 
 func TestLXCInfo(t *testing.T) {

@@ -189,7 +189,7 @@ func sortedLines(m map[string]string) []string {
 func TestLXCListsWhatTheStreamSaid(t *testing.T) {
 	for _, name := range []string{"demo", "lxd-projects", "lxd-steady"} {
 		t.Run(name, func(t *testing.T) {
-			s := newTestServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-"})
+			s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-"})
 			st := readStream(t, play(t, s, name))
 			if len(st.instances) == 0 {
 				t.Fatalf("scenario %s left no instance to list", name)
@@ -238,7 +238,7 @@ func TestLXCListsWhatTheStreamSaid(t *testing.T) {
 }
 
 func TestLXCOperationAndWarningLists(t *testing.T) {
-	s := newTestServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-"})
+	s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-"})
 	st := readStream(t, play(t, s, "lxd-catalogue-tour"))
 
 	var wantOps []string
@@ -271,7 +271,7 @@ func TestLXCClusterList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newTestServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Members: sc.LXD.Members})
+	s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Members: sc.LXD.Members})
 	st := readStream(t, play(t, s, "lxd-cluster"))
 	for _, m := range sc.LXD.Members {
 		if _, gone := st.members[m]; !gone {
@@ -294,7 +294,7 @@ func TestLXCClusterList(t *testing.T) {
 
 func TestLXCListFlavors(t *testing.T) {
 	// The world follows each flavour's catalogue: an lxd-6 stream folds the same.
-	s := newTestServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Flavor: catalog.LXD6})
+	s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Flavor: catalog.LXD6})
 	st := readStream(t, play(t, s, "lxd-steady"))
 	rows := csvRows(t, s, "list", "--all-projects", "-c", "ens")
 	if len(rows) == 0 || len(rows) != len(st.instances) {

@@ -34,7 +34,7 @@ func testCertFile(t *testing.T) string {
 }
 
 func TestLXCNetworkObjectCommands(t *testing.T) {
-	s := newTestServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-"})
+	s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-"})
 	evs := monitor(t, s, "--all-projects")
 	sock := s.SocketPath()
 
@@ -101,7 +101,7 @@ func TestLXCNetworkObjectCommands(t *testing.T) {
 }
 
 func TestLXCTrustCommands(t *testing.T) {
-	s := newTestServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-"})
+	s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-"})
 	evs := monitor(t, s)
 	sock := s.SocketPath()
 	lxcRun(t, sock, "", "config", "trust", "add", testCertFile(t), "--name", "ci")
@@ -126,7 +126,7 @@ func TestLXCTrustCommands(t *testing.T) {
 }
 
 func TestLXCWarningCommands(t *testing.T) {
-	s := newTestServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-"})
+	s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-"})
 	st := readStream(t, play(t, s, "lxd-catalogue-tour"))
 	sock := s.SocketPath()
 	var uuid string
@@ -164,7 +164,7 @@ func TestLXCClusterMemberCommands(t *testing.T) {
 	}
 	for _, f := range []catalog.Flavor{catalog.LXD50, catalog.LXD6} {
 		t.Run(string(f), func(t *testing.T) {
-			s := newTestServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Members: sc.LXD.Members, Flavor: f})
+			s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Members: sc.LXD.Members, Flavor: f})
 			play(t, s, "lxd-cluster")
 			sock := s.SocketPath()
 			rows := csvRows(t, s, "cluster", "list")
@@ -203,7 +203,7 @@ func TestLXCClusterMemberCommands(t *testing.T) {
 }
 
 func TestIncusWriteCommands(t *testing.T) {
-	s := newTestServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Flavor: catalog.Incus})
+	s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Flavor: catalog.Incus})
 	sock := s.SocketPath()
 	incusRun(t, sock, "network", "acl", "create", "web")
 	incusRun(t, sock, "network", "acl", "rename", "web", "web2")

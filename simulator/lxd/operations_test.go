@@ -116,7 +116,7 @@ func importImage(t *testing.T, s *Server) string {
 // unpack progress LXD writes.
 func TestOperationWaitLikeGoClient(t *testing.T) {
 	const speed = 3
-	s := newTestServer(t, Options{Speed: speed})
+	s := NewServer(t, Options{Speed: speed})
 	fp := importImage(t, s)
 	ws := dial(t, s, "type=operation")
 
@@ -180,7 +180,7 @@ func TestOperationWaitLikeGoClient(t *testing.T) {
 // the operation still Running; without a timeout it answers once the
 // operation ends.
 func TestOperationWaitTimeout(t *testing.T) {
-	s := newTestServer(t, Options{Speed: 1})
+	s := NewServer(t, Options{Speed: 1})
 	code, h, env := do(t, s, "POST", "/1.0/instances", `{"name":"c1","source":{"type":"none"}}`)
 	op := asyncOp(t, code, h, env)
 	do(t, s, "GET", "/1.0/operations/"+op.ID+"/wait?timeout=5", "")
@@ -221,7 +221,7 @@ func TestOperationWaitTimeout(t *testing.T) {
 // that may not, one that has ended and one that does not exist are refused
 // as LXD refuses them.
 func TestOperationCancel(t *testing.T) {
-	s := newTestServer(t, Options{Speed: 1})
+	s := NewServer(t, Options{Speed: 1})
 	fp := importImage(t, s)
 	ws := dial(t, s, "type=operation,lifecycle")
 
@@ -320,7 +320,7 @@ func TestOperationCancel(t *testing.T) {
 func TestFinishedOperationKeptAtSpeed(t *testing.T) {
 	base, wall := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC), time.Now()
 	clock := func() time.Time { return base.Add(time.Since(wall) * 100) }
-	s := newTestServer(t, Options{Speed: 100, Clock: clock})
+	s := NewServer(t, Options{Speed: 100, Clock: clock})
 	code, h, env := do(t, s, "POST", "/1.0/instances", `{"name":"c1","source":{"type":"none"}}`)
 	op := asyncOp(t, code, h, env)
 	do(t, s, "GET", "/1.0/operations/"+op.ID+"/wait?timeout=5", "")
@@ -345,7 +345,7 @@ func TestFinishedOperationKeptAtSpeed(t *testing.T) {
 // lxc operation list, shown by lxc operation show and cancelled by
 // lxc operation delete.
 func TestLXCOperationsTakeTime(t *testing.T) {
-	s := newTestServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Speed: 2})
+	s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Speed: 2})
 	sock := s.SocketPath()
 	file, fp := imageTarball(t)
 	lxcRun(t, sock, "", "image", "import", file, "--alias", "deb")

@@ -81,7 +81,7 @@ func (r *numbered) get() (n int, inOrder bool, code int) {
 // the stuck one is evicted as a laggard, the 19 get every event in order.
 func TestCatchUpEvictsOnlyTheStuckClient(t *testing.T) {
 	const readers, events = 19, 1500
-	s := newTestServer(t, Options{Addr: "-", Socket: filepath.Join(t.TempDir(), "unix.socket"), QueueSize: 64, laggardLimit: 300 * time.Millisecond, writeWait: 2 * time.Second})
+	s := NewServer(t, Options{Addr: "-", Socket: filepath.Join(t.TempDir(), "unix.socket"), QueueSize: 64, laggardLimit: 300 * time.Millisecond, writeWait: 2 * time.Second})
 	var rs []*numbered
 	for range readers {
 		rs = append(rs, readNumbered(t, dialUnix(t, s), 0))
@@ -124,7 +124,7 @@ func TestCatchUpEvictsOnlyTheStuckClient(t *testing.T) {
 func TestPauseHoldIsBounded(t *testing.T) {
 	const queue, events = 16, 3000
 	limit := heldPerQueue * queue
-	s := newTestServer(t, Options{QueueSize: queue, Backpressure: true})
+	s := NewServer(t, Options{QueueSize: queue, Backpressure: true})
 	r := readNumbered(t, dial(t, s, ""), limit)
 	pause := &scenarios.Fault{Kind: scenarios.FaultPause, API: "lxd", For: 24 * time.Hour}
 	if err := s.Deliver(t.Context(), &scenarios.Record{API: "lxd", Fault: pause}); err != nil {

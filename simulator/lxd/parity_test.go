@@ -145,7 +145,7 @@ func splitRequests(all []capEvent) []capRequest {
 // longer ones are left out of the comparison.
 func TestRESTMatchesCapture(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "unix.socket")
-	srv := newTestServer(t, Options{Socket: sock, Addr: "-", Pools: []string{"pool1"}, Logging: true})
+	srv := NewServer(t, Options{Socket: sock, Addr: "-", Pools: []string{"pool1"}, Logging: true})
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", sock)

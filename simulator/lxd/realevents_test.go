@@ -201,7 +201,7 @@ func TestRESTEventsMatchRealDaemons(t *testing.T) {
 			if err := json.Unmarshal(b, &want); err != nil {
 				t.Fatal(err)
 			}
-			s := newTestServer(t, Options{Flavor: tc.flavor, Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-"})
+			s := NewServer(t, Options{Flavor: tc.flavor, Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-"})
 			got := requestEvents(t, s.SocketPath())
 			if len(got) != len(want) {
 				t.Fatalf("%d requests recorded, %d sent", len(want), len(got))

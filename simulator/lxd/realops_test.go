@@ -123,7 +123,7 @@ func TestOperationAnswersMatchRealDaemons(t *testing.T) {
 				if err := json.Unmarshal(b, &want); err != nil {
 					t.Fatal(err)
 				}
-				s := newTestServer(t, Options{Flavor: tc.flavor, Speed: speed})
+				s := NewServer(t, Options{Flavor: tc.flavor, Speed: speed})
 				hc := &http.Client{Timeout: 10 * time.Second}
 				got := opAnswers(t, func(method, path, body string) (int, []byte) {
 					req, _ := http.NewRequest(method, s.URL()+path, strings.NewReader(body))

@@ -160,7 +160,7 @@ func TestInstanceAnswersMatchRealDaemons(t *testing.T) {
 			if err := json.Unmarshal(b, &want); err != nil {
 				t.Fatal(err)
 			}
-			s := newTestServer(t, Options{Flavor: tc.flavor})
+			s := NewServer(t, Options{Flavor: tc.flavor})
 			hc := &http.Client{Timeout: 10 * time.Second}
 			do := func(method, path, body string) (int, []byte) {
 				req, _ := http.NewRequest(method, s.URL()+path, strings.NewReader(body))

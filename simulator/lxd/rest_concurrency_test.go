@@ -14,7 +14,7 @@ import (
 // volume's config map with the writers: encoding a map while another
 // request writes to it is a fatal error that takes the whole process down.
 func TestRESTVolumeReadWhileWritten(t *testing.T) {
-	s := newTestServer(t, Options{})
+	s := NewServer(t, Options{})
 	if code, _, env := do(t, s, "POST", "/1.0/storage-pools/default/volumes/custom", `{"name":"v1"}`); code != 200 {
 		t.Fatalf("create volume: %d %s", code, env.Error)
 	}
@@ -67,7 +67,7 @@ func TestRESTVolumeReadWhileWritten(t *testing.T) {
 // the API starts empty: the objects the first one held through the API
 // (a profile, a custom volume) do not come back with the name.
 func TestRESTProjectRecreatedAfterPlayedDelete(t *testing.T) {
-	s := newTestServer(t, Options{})
+	s := NewServer(t, Options{})
 	for _, rq := range []struct{ method, path, body string }{
 		{"POST", "/1.0/projects", `{"name":"zz"}`},
 		{"POST", "/1.0/profiles?project=zz", `{"name":"old"}`},

@@ -71,7 +71,7 @@ func lifecycleOf(t *testing.T, frame string) (action, source, project string) {
 }
 
 func TestRESTErrors(t *testing.T) {
-	s := newTestServer(t, Options{Projects: []string{"p1"}})
+	s := NewServer(t, Options{Projects: []string{"p1"}})
 	tests := []struct {
 		name, method, path, body string
 		code                     int
@@ -127,7 +127,7 @@ func TestRESTErrors(t *testing.T) {
 // TestRESTGarbage sends bodies no client should; the server answers each
 // in its envelope and keeps serving.
 func TestRESTGarbage(t *testing.T) {
-	s := newTestServer(t, Options{Logging: true})
+	s := NewServer(t, Options{Logging: true})
 	bodies := []string{"\x00\xff", "null", "[]", `"x"`, "1e999", `{"name":"` + strings.Repeat("a", 70000) + `"}`, `{"name":"x","devices":{"d":{"k":[1]}}}`, `{"name":"x","description":null}`}
 	paths := []string{"/1.0/profiles", "/1.0/projects", "/1.0/profiles/default", "/1.0/projects/default", "/1.0/storage-pools/default/volumes/custom", "/1.0/storage-pools/default/volumes"}
 	for _, p := range paths {
@@ -163,7 +163,7 @@ func TestRESTGarbage(t *testing.T) {
 }
 
 func TestRESTProfiles(t *testing.T) {
-	s := newTestServer(t, Options{Projects: []string{"p1"}})
+	s := NewServer(t, Options{Projects: []string{"p1"}})
 	c := dial(t, s, "all-projects=true")
 	code, h, env := do(t, s, "POST", "/1.0/profiles?project=p1", `{"name":"web","config":{"limits.cpu":"2"},"devices":{"root":{"type":"disk","path":"/","pool":"default"}}}`)
 	if code != 201 || h.Get("Location") != "/1.0/profiles/web?project=p1" || string(env.Metadata) != "null" {
@@ -219,7 +219,7 @@ func TestRESTProfiles(t *testing.T) {
 // TestRESTProjectFeatures: a project without its own profiles uses
 // default's, as in LXD.
 func TestRESTProjectFeatures(t *testing.T) {
-	s := newTestServer(t, Options{})
+	s := NewServer(t, Options{})
 	do(t, s, "POST", "/1.0/projects", `{"name":"shared","config":{"features.profiles":"false"}}`)
 	do(t, s, "POST", "/1.0/profiles?project=shared", `{"name":"x"}`)
 	if code, _, _ := do(t, s, "GET", "/1.0/profiles/x", ""); code != 200 {
@@ -252,7 +252,7 @@ func TestRESTProjectFeatures(t *testing.T) {
 // TestRESTProjectsAndFilters: a created project becomes a valid ?project=
 // filter and is listed; a deleted one is neither.
 func TestRESTProjectsAndFilters(t *testing.T) {
-	s := newTestServer(t, Options{})
+	s := NewServer(t, Options{})
 	if _, err := websocketDial(s, "project=demo"); err == nil {
 		t.Fatal("a listener on a project that does not exist was accepted")
 	}
@@ -303,7 +303,7 @@ func TestRESTProjectsAndFilters(t *testing.T) {
 // share a time, and a REST event between them must not run ahead).
 func TestRESTInterleaving(t *testing.T) {
 	virtual := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	s := newTestServer(t, Options{Clock: func() time.Time { return virtual }})
+	s := NewServer(t, Options{Clock: func() time.Time { return virtual }})
 	c := dial(t, s, "")
 	rec := func(sec int) *scenarios.Record {
 		at := virtual.Add(time.Duration(sec) * time.Second)
@@ -337,7 +337,7 @@ func TestRESTInterleaving(t *testing.T) {
 // TestRESTOperations: the operation of an async request, by id, waited on
 // and listed.
 func TestRESTOperations(t *testing.T) {
-	s := newTestServer(t, Options{})
+	s := NewServer(t, Options{})
 	do(t, s, "POST", "/1.0/storage-pools/default/volumes/custom", `{"name":"v"}`)
 	code, h, env := do(t, s, "POST", "/1.0/storage-pools/default/volumes/custom/v/snapshots", `{}`)
 	if code != 202 || env.Type != "async" || env.StatusCode != 100 || env.Status != "Operation created" || h.Get("Location") != env.Operation {
@@ -371,7 +371,7 @@ func TestRESTOperations(t *testing.T) {
 // TestRESTOperationsPerProject: GET /1.0/operations lists the project's
 // operations and those of no project, as LXD does.
 func TestRESTOperationsPerProject(t *testing.T) {
-	s := newTestServer(t, Options{Projects: []string{"p1"}})
+	s := NewServer(t, Options{Projects: []string{"p1"}})
 	do(t, s, "POST", "/1.0/storage-pools/default/volumes/custom?project=p1", `{"name":"v"}`)
 	_, _, inP1 := do(t, s, "POST", "/1.0/storage-pools/default/volumes/custom/v/snapshots?project=p1", `{}`)
 	do(t, s, "POST", "/1.0/projects", `{"name":"p2"}`)
@@ -416,7 +416,7 @@ func websocketDial(s *Server, query string) (int, error) {
 // TestPlayedProjects: projects created and deleted by played events come
 // and go like those of REST requests.
 func TestPlayedProjects(t *testing.T) {
-	s := newTestServer(t, Options{})
+	s := NewServer(t, Options{})
 	played := func(action string) {
 		t.Helper()
 		j := `{"type":"lifecycle","timestamp":"2026-01-01T00:00:00Z","metadata":{"action":"` + action + `","source":"/1.0/projects/played"},"location":"none","project":"played"}`
@@ -486,7 +486,7 @@ func FuzzREST(f *testing.F) {
 	} {
 		f.Add(seed.method, seed.path, seed.body)
 	}
-	s := newTestServer(f, Options{Logging: true})
+	s := NewServer(f, Options{Logging: true})
 	h := s.Handler()
 	allowed := map[int]bool{200: true, 201: true, 202: true, 400: true, 403: true, 404: true, 409: true, 500: true, 501: true}
 	f.Fuzz(func(t *testing.T, method, path, body string) {

@@ -40,7 +40,7 @@ func TestGetServer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newTestServer(t, tt.opts)
+			s := NewServer(t, tt.opts)
 			code, h, body := get(t, http.DefaultClient, s.URL()+"/1.0"+tt.query)
 			if code != 200 || h.Get("Content-Type") != "application/json" {
 				t.Fatalf("status %d, content type %q", code, h.Get("Content-Type"))
@@ -79,7 +79,7 @@ func TestGetServer(t *testing.T) {
 }
 
 func TestProjects(t *testing.T) {
-	s := newTestServer(t, Options{Projects: []string{"p1"}})
+	s := NewServer(t, Options{Projects: []string{"p1"}})
 	s.AddProject("p2")
 	s.AddProject("p1")
 	_, _, body := get(t, http.DefaultClient, s.URL()+"/1.0/projects")
@@ -105,7 +105,7 @@ func TestProjects(t *testing.T) {
 }
 
 func TestNotFound(t *testing.T) {
-	s := newTestServer(t, Options{})
+	s := NewServer(t, Options{})
 	want := `{"type":"error","status":"","status_code":0,"operation":"","error_code":404,"error":"not found","metadata":null}` + "\n"
 	for _, tt := range []struct{ name, method, path string }{
 		{"unknown path", "GET", "/1.0/nothing-here"},
@@ -134,7 +134,7 @@ func TestNotFound(t *testing.T) {
 // handler for is answered as LXD answers it: 501 for GET, PUT, POST, DELETE
 // and PATCH, 404 naming the method for any other.
 func TestKnownPathOtherMethod(t *testing.T) {
-	s := newTestServer(t, Options{})
+	s := NewServer(t, Options{})
 	for _, tt := range []struct {
 		method, path string
 		code         int
@@ -168,7 +168,7 @@ func TestKnownPathOtherMethod(t *testing.T) {
 // with LXD's error envelope before any upgrade, and the server goes on
 // serving a good client.
 func TestEventsRejected(t *testing.T) {
-	s := newTestServer(t, Options{Projects: []string{"p1"}})
+	s := NewServer(t, Options{Projects: []string{"p1"}})
 	good := dial(t, s, "")
 	tests := []struct {
 		name   string
@@ -232,7 +232,7 @@ func TestEventsRejected(t *testing.T) {
 }
 
 func TestEventsTypesPerFlavor(t *testing.T) {
-	s := newTestServer(t, Options{Flavor: catalog.LXD6})
+	s := NewServer(t, Options{Flavor: catalog.LXD6})
 	dial(t, s, "type=lifecycle%2Covn,security")
 	if _, _, err := websocket.DefaultDialer.Dial(wsURL(s, "type=bogus"), nil); err == nil {
 		t.Error("type=bogus accepted on lxd-6")
@@ -242,7 +242,7 @@ func TestEventsTypesPerFlavor(t *testing.T) {
 // TestFilters checks the server-side filters: types, a project, all
 // projects, and events without a project, which reach everyone.
 func TestFilters(t *testing.T) {
-	s := newTestServer(t, Options{Projects: []string{"p1", "p2"}})
+	s := NewServer(t, Options{Projects: []string{"p1", "p2"}})
 	clients := map[string]*websocket.Conn{}
 	queries := []string{"", "type=lifecycle", "type=logging%2Coperation", "project=p1", "project=default", "all-projects=YES", "all-projects=1&type=operation", "all-projects=false&project=p2"}
 	for _, q := range queries {
@@ -302,7 +302,7 @@ func TestFilters(t *testing.T) {
 // TestOrdering sends many events to several clients and checks each gets
 // them all, in order, byte for byte.
 func TestOrdering(t *testing.T) {
-	s := newTestServer(t, Options{QueueSize: 20000})
+	s := NewServer(t, Options{QueueSize: 20000})
 	const n = 5000
 	var cs []*websocket.Conn
 	for range 3 {
@@ -327,7 +327,7 @@ func TestOrdering(t *testing.T) {
 // TestCapturedEvents delivers the real daemon's events and checks that a
 // client gets each unchanged, valid against the schema.
 func TestCapturedEvents(t *testing.T) {
-	s := newTestServer(t, Options{})
+	s := NewServer(t, Options{})
 	c := dial(t, s, "")
 	recs := captured(t)
 	for _, r := range recs {
@@ -346,7 +346,7 @@ func TestCapturedEvents(t *testing.T) {
 }
 
 func TestKeepalive(t *testing.T) {
-	s := newTestServer(t, Options{pingPeriod: 30 * time.Millisecond})
+	s := NewServer(t, Options{pingPeriod: 30 * time.Millisecond})
 	alive := dial(t, s, "")
 	got := make(chan string, 1)
 	go func() { // gorilla answers pings while reading
@@ -376,7 +376,7 @@ func TestKeepalive(t *testing.T) {
 
 // TestClientPing checks that a client's ping gets a pong with its payload.
 func TestClientPing(t *testing.T) {
-	s := newTestServer(t, Options{})
+	s := NewServer(t, Options{})
 	c := dial(t, s, "")
 	got := make(chan string, 1)
 	c.SetPongHandler(func(p string) error { got <- p; return nil })
@@ -397,7 +397,7 @@ func TestClientPing(t *testing.T) {
 // TestDataFrameFromClient checks that a client sending data is cut off and
 // the others are not.
 func TestDataFrameFromClient(t *testing.T) {
-	s := newTestServer(t, Options{})
+	s := NewServer(t, Options{})
 	good := dial(t, s, "")
 	for _, mt := range []int{websocket.TextMessage, websocket.BinaryMessage} {
 		bad := dial(t, s, "")
@@ -439,7 +439,7 @@ func TestDataFrameFromClient(t *testing.T) {
 // with a close frame while a fast one gets everything and Deliver never
 // waits.
 func TestSlowClientEvicted(t *testing.T) {
-	s := newTestServer(t, Options{QueueSize: 1024, writeWait: 2 * time.Second})
+	s := NewServer(t, Options{QueueSize: 1024, writeWait: 2 * time.Second})
 	fast := dial(t, s, "")
 	slow := dial(t, s, "")
 	const n = 5000
@@ -493,7 +493,7 @@ func TestSlowClientEvicted(t *testing.T) {
 // TestSlowReaderGetsCloseFrame checks that a client that reads, but too
 // slowly, gets a 1008 close frame with a reason after what was queued.
 func TestSlowReaderGetsCloseFrame(t *testing.T) {
-	s := newTestServer(t, Options{QueueSize: 8})
+	s := NewServer(t, Options{QueueSize: 8})
 	c := dial(t, s, "")
 	for i := range 5000 {
 		s.Deliver(t.Context(), seqRecord(i, "logging", ""))
@@ -505,7 +505,7 @@ func TestSlowReaderGetsCloseFrame(t *testing.T) {
 }
 
 func TestBackpressure(t *testing.T) {
-	s := newTestServer(t, Options{QueueSize: 32, Backpressure: true, stallLimit: 300 * time.Millisecond, writeWait: 2 * time.Second})
+	s := NewServer(t, Options{QueueSize: 32, Backpressure: true, stallLimit: 300 * time.Millisecond, writeWait: 2 * time.Second})
 	reader := dial(t, s, "")
 	stuck := dial(t, s, "")
 	const n = 5000
@@ -593,7 +593,7 @@ func TestFaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newTestServer(t, Options{})
+			s := NewServer(t, Options{})
 			c := dial(t, s, "type=logging")
 			start := time.Now()
 			for _, r := range tt.recs {
@@ -632,7 +632,7 @@ func TestFaults(t *testing.T) {
 }
 
 func TestDeliverErrors(t *testing.T) {
-	s := newTestServer(t, Options{})
+	s := NewServer(t, Options{})
 	if err := s.Deliver(t.Context(), &scenarios.Record{API: "linode"}); !errors.Is(err, ErrNotLXD) {
 		t.Errorf("linode record: %v", err)
 	}
@@ -650,7 +650,7 @@ func TestDeliverErrors(t *testing.T) {
 
 func TestUnixSocket(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "unix.socket")
-	s := newTestServer(t, Options{Socket: sock, Addr: "-"})
+	s := NewServer(t, Options{Socket: sock, Addr: "-"})
 	if s.URL() != "" || s.SocketPath() != sock || !slices.Equal(s.Addrs(), []string{sock}) {
 		t.Errorf("URL %q, SocketPath %q, Addrs %v", s.URL(), s.SocketPath(), s.Addrs())
 	}
@@ -733,12 +733,12 @@ func TestControlMounted(t *testing.T) {
 	ctl := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("control " + r.URL.Path))
 	})
-	s := newTestServer(t, Options{Control: ctl})
+	s := NewServer(t, Options{Control: ctl})
 	code, _, body := get(t, http.DefaultClient, s.URL()+"/eventsim/v1/stats")
 	if code != 200 || string(body) != "control /eventsim/v1/stats" {
 		t.Errorf("control: %d %q", code, body)
 	}
-	s2 := newTestServer(t, Options{})
+	s2 := NewServer(t, Options{})
 	if code, _, _ := get(t, http.DefaultClient, s2.URL()+"/eventsim/v1/stats"); code != 404 {
 		t.Errorf("no control: %d, want 404", code)
 	}
@@ -747,7 +747,7 @@ func TestControlMounted(t *testing.T) {
 // TestFrameSizes checks the ready-made frames of every header size: short,
 // 16-bit and 64-bit lengths, and JSON that already ends in a newline.
 func TestFrameSizes(t *testing.T) {
-	s := newTestServer(t, Options{})
+	s := NewServer(t, Options{})
 	c := dial(t, s, "")
 	recs := []*scenarios.Record{bigRecord(1, 0), bigRecord(2, 1), bigRecord(3, 200), bigRecord(4, 65400), bigRecord(5, 70000), bigRecord(6, 1<<20)}
 	for i := range 200 { // every length around the 125 and 65535 boundaries

@@ -18,7 +18,7 @@ import (
 // half with a close frame and half by dropping TCP, and checks that
 // goroutines and heap come back to where they were.
 func TestConnectDisconnectCycles(t *testing.T) {
-	s := newTestServer(t, Options{Projects: []string{"p1"}})
+	s := NewServer(t, Options{Projects: []string{"p1"}})
 	const cycles, workers = 10000, 8
 	cycle := func(i int) {
 		c, _, err := websocket.DefaultDialer.Dial(wsURL(s, []string{"", "type=lifecycle", "project=p1", "all-projects=true"}[i%4]), nil)
@@ -77,11 +77,7 @@ func FuzzEventsQuery(f *testing.F) {
 		"project=x&all-projects=1", "type=bogus", "type=,", "project=%00", "all-projects=on&type=ovn", "%zz", "type=logging&type=bogus"} {
 		f.Add(q)
 	}
-	s, err := New(Options{Addr: "-", Projects: []string{"p1"}})
-	if err != nil {
-		f.Fatal(err)
-	}
-	defer s.Close()
+	s := NewServer(f, Options{Addr: "-", Projects: []string{"p1"}})
 	f.Fuzz(func(t *testing.T, q string) {
 		r := httptest.NewRequest("GET", "/1.0/events", nil)
 		r.URL.RawQuery = q

@@ -44,7 +44,7 @@ func clientCert(t *testing.T) (tls.Certificate, []byte) {
 func TestTLSTrust(t *testing.T) {
 	trusted, trustedPEM := clientCert(t)
 	untrusted, _ := clientCert(t)
-	s := newTestServer(t, Options{TLS: true, TrustedCerts: [][]byte{trustedPEM}})
+	s := NewServer(t, Options{TLS: true, TrustedCerts: [][]byte{trustedPEM}})
 	if !strings.HasPrefix(s.URL(), "https://") {
 		t.Fatalf("URL %q", s.URL())
 	}
@@ -120,7 +120,7 @@ func TestBadTrustedCert(t *testing.T) {
 func TestTLSRequestor(t *testing.T) {
 	trusted, trustedPEM := clientCert(t)
 	untrusted, _ := clientCert(t)
-	s := newTestServer(t, Options{TLS: true, TrustedCerts: [][]byte{trustedPEM}, Logging: true})
+	s := NewServer(t, Options{TLS: true, TrustedCerts: [][]byte{trustedPEM}, Logging: true})
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(s.Certificate())
 	client := func(c tls.Certificate) *http.Client {

@@ -251,7 +251,7 @@ func restGroup(t *testing.T, f catalog.Flavor, tc verbCase) []string {
 	if tc.opts != nil {
 		tc.opts(&opts)
 	}
-	s := newTestServer(t, opts)
+	s := NewServer(t, opts)
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", s.SocketPath())

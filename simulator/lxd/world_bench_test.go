@@ -16,7 +16,7 @@ import (
 // them running, folded from played instance-created and -started events.
 func withInstances(tb testing.TB, n int) *Server {
 	tb.Helper()
-	s := newTestServer(tb, Options{})
+	s := NewServer(tb, Options{})
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range n {
 		for _, action := range []string{"instance-created", "instance-started"} {
