@@ -3,14 +3,11 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/gorilla/websocket"
 
 	"github.com/eventsim/eventsim/scenarios"
 	"github.com/eventsim/eventsim/simulator"
@@ -124,15 +121,7 @@ func TestServeStart(t *testing.T) {
 	}
 	t.Cleanup(func() { srv.Close() })
 	sock := serveUnix(t, srv.LXD().Handler())
-	d := websocket.Dialer{NetDialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var nd net.Dialer
-		return nd.DialContext(ctx, "unix", sock)
-	}}
-	ws, _, err := d.Dial("ws://unix.socket/1.0/events", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
+	ws := dialEvents(t, sock)
 	_ = ws.SetReadDeadline(time.Now().Add(30 * time.Second))
 	// The player began before we connected: match what arrives to the
 	// recording in order and check the time of each.
