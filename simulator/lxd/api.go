@@ -36,6 +36,9 @@ type reply struct {
 	location string
 	op       *operation
 	run      func() error // the operation's work, run after the 202 is written; nil for a token
+	// after runs once the operation has succeeded: the lifecycle events a
+	// daemon sends after the Success (catalog.LXDAction.LifecycleAfter).
+	after func()
 	// took is how long the operation runs on the server's clock; 0 means
 	// the usual time of its description (scenarios.LXDOperationTook).
 	took time.Duration

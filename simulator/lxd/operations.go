@@ -246,7 +246,14 @@ func (s *Server) runOperation(rep *reply) {
 		frac := float64(i) / float64(n)
 		steps = append(steps, func() { s.setMetadata(o, progress(frac, took)) })
 	}
-	steps = append(steps, func() { s.finish(o, run()) })
+	after := rep.after
+	steps = append(steps, func() {
+		err := run()
+		s.finish(o, err)
+		if err == nil && after != nil {
+			after()
+		}
+	})
 	if s.opts.Speed <= 0 {
 		for _, step := range steps {
 			step()
