@@ -954,11 +954,11 @@ func (w *lxdWorld) cascade(x *entity) []map[string]string {
 func (w *lxdWorld) backupFollowUps(t *track, st *Step, x *entity, req *lxdRequest, end time.Time) (time.Time, error) {
 	backup := req.backupName
 	for _, step := range []struct {
-		action, method, desc string
-		took                 time.Duration
+		action, method string
+		took           time.Duration
 	}{
-		{"storage-volume-backup-retrieved", "GET", "", 0},
-		{"storage-volume-backup-deleted", "DELETE", "Deleting custom volume backup", 2 * time.Millisecond},
+		{"storage-volume-backup-retrieved", "GET", 0},
+		{"storage-volume-backup-deleted", "DELETE", 2 * time.Millisecond},
 	} {
 		a := w.e.cat.Action(step.action)
 		if a == nil {
@@ -971,7 +971,7 @@ func (w *lxdWorld) backupFollowUps(t *track, st *Step, x *entity, req *lxdReques
 		if step.method == "GET" {
 			r.path += "/export"
 		}
-		r.opDesc = step.desc
+		r.backupName = backup
 		d := step.took
 		r.took = &d
 		r.context = map[string]any{}

@@ -37,7 +37,6 @@ type lxdRequest struct {
 	// the object's (catalog.LXDCascade), each as its source's names.
 	cascade      []map[string]string
 	method, path string
-	opDesc       string
 }
 
 // group builds the events of one request at advancing virtual times.
@@ -449,7 +448,7 @@ func (req *lxdRequest) resources(cat *catalog.LXDCatalog, cache map[resKey]map[s
 		pool, vol, _ := strings.Cut(x.parent, "/")
 		names = map[string]string{"pool": pool, "volume": vol, "name": x.name}
 	case "storage-volume":
-		names = map[string]string{"volume": x.name, "name": req.backupName}
+		names = map[string]string{"pool": x.parent, "volume": x.name, "name": req.backupName}
 	}
 	m := cat.OperationResources(req.action.Name, names, project)
 	if len(cache) >= maxResources {
@@ -501,10 +500,7 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 	} else if body := req.requestBody(w.e.bodies); body != "" {
 		g.log(40*time.Microsecond, "debug", "API Request"+body, reqCtx)
 	}
-	desc := req.opDesc
-	if desc == "" {
-		desc = a.Operation
-	}
+	desc := a.Operation
 	if desc == "" {
 		// Synchronous: the lifecycle event, then the response.
 		g.step(1500 * time.Microsecond)
@@ -571,10 +567,15 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 		g.log(0, "debug", "Updated metadata for operation", opCtx)
 		g.op(15*time.Microsecond, op, opProject)
 	}
-	w.lifecycle(g, req, project, rq)
+	if !a.LifecycleAfter {
+		w.lifecycle(g, req, project, rq)
+	}
 	g.log(20*time.Microsecond, "debug", "Success for operation", opCtx)
 	setStatus(events.OpSuccess)
 	g.op(15*time.Microsecond, op, opProject)
+	if a.LifecycleAfter {
+		w.lifecycle(g, req, project, rq)
+	}
 	return g.end()
 }
 
