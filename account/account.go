@@ -55,6 +55,7 @@ type Object struct {
 	tags   []string               // Fields["tags"], kept apart for filters
 	links  []string               // paths of objects that refer to it (a Linode's volumes and firewall devices)
 	busy   int64                  // id of the long event in progress on it, 0 when none
+	attach int64                  // a volume's: the volume_attach event that last linked it
 	before string                 // its status before that event
 }
 

@@ -156,6 +156,19 @@ func TestVolumes(t *testing.T) {
 	if vo.Fields["linode_id"] != nil {
 		t.Error("a deleted Linode's volume stayed attached")
 	}
+
+	// A detach that finishes while the attach before it is still in
+	// progress (the CSI driver detaches as soon as linode_id shows): the
+	// attach finishing after it leaves the volume detached.
+	l2 := linodeEnt(8, "db-2")
+	apply(t, a, ev(8, "linode_create", "finished", l2, nil), ev(9, "volume_attach", "started", v, l2))
+	if vo.Fields["linode_id"] != int64(8) {
+		t.Fatalf("attaching volume: %s", vo.JSON())
+	}
+	apply(t, a, ev(10, "volume_detach", "finished", v, l2), ev(9, "volume_attach", "finished", v, l2))
+	if vo.Fields["linode_id"] != nil {
+		t.Errorf("the attach finishing after the detach linked the volume again: %s", vo.JSON())
+	}
 }
 
 func TestFirewallDevicesAndRecords(t *testing.T) {

@@ -82,7 +82,11 @@ func linodeFolder() *fold.Folder[*Account, Event] {
 		case e.Status == events.LinodeFailed:
 			v.set("linode_id", nil)
 			v.set("linode_label", nil)
+		case e.Status == events.LinodeFinished && v.attach == e.ID:
+			// Linked while in progress; if it is unlinked now, a detach
+			// came in between, and the attach finishing does not undo it.
 		case e.Status != events.LinodeFinished || v.Fields["linode_id"] == nil:
+			v.attach = e.ID
 			v.set("linode_id", l.ID)
 			v.set("linode_label", l.Fields["label"])
 			l.link(v.Path)

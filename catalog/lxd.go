@@ -93,6 +93,10 @@ type LXDAction struct {
 	// PrefixVolume reproduces an LXD 5.0.2 quirk: the source of a custom
 	// volume (and of its snapshots) names the volume "PROJECT_NAME".
 	PrefixVolume bool
+	// LifecycleAfter says whether the lifecycle event follows its operation's
+	// Success rather than preceding it (backups, as recorded from LXD 5.0.2
+	// and Incus 6.0).
+	LifecycleAfter bool
 	// NameProject says whether the event's metadata names its instance and
 	// project ("name", "project"), as Incus does for instance events.
 	NameProject bool
@@ -414,7 +418,7 @@ var lxdOperations = map[string]string{
 	"instance-snapshot-renamed":       "Renaming snapshot",
 	"instance-snapshot-updated":       "Updating snapshot",
 	"instance-backup-created":         "Backing up instance",
-	"instance-backup-deleted":         "Deleting instance backup",
+	"instance-backup-deleted":         "Removing instance backup",
 	"instance-backup-renamed":         "Renaming instance backup",
 	"image-created":                   "Downloading image",
 	"image-deleted":                   "Deleting image",
@@ -423,9 +427,9 @@ var lxdOperations = map[string]string{
 	"storage-volume-snapshot-created": "Creating storage volume snapshot",
 	"storage-volume-snapshot-deleted": "Deleting storage volume snapshot",
 	"storage-volume-snapshot-renamed": "Renaming storage volume snapshot",
-	"storage-volume-backup-created":   "Backing up storage volume",
-	"storage-volume-backup-deleted":   "Deleting storage volume backup",
-	"storage-volume-backup-renamed":   "Renaming storage volume backup",
+	"storage-volume-backup-created":   "Creating custom volume backup",
+	"storage-volume-backup-deleted":   "Deleting custom volume backup",
+	"storage-volume-backup-renamed":   "Renaming custom volume backup",
 	"project-renamed":                 "Renaming project",
 	"cluster-member-added":            "Joining cluster",
 	"cluster-member-evacuated":        "Evacuating cluster member",
@@ -459,6 +463,13 @@ func lxdMethod(name string) string {
 		return "PUT"
 	}
 	return "PUT"
+}
+
+// lxdLifecycleAfter lists the actions whose lifecycle event a daemon sends
+// after its operation's Success (recorded from LXD 5.0.2 and Incus 6.0).
+var lxdLifecycleAfter = map[string]bool{
+	"instance-backup-created": true, "instance-backup-renamed": true, "instance-backup-deleted": true,
+	"storage-volume-backup-deleted": true, "storage-volume-backup-renamed": true,
 }
 
 // lxdStatus is the status each action leaves its object in.
@@ -537,6 +548,7 @@ func describeLXD(f Flavor, name string) (*LXDAction, error) {
 			Method:         lxdMethod(name),
 			Effect:         lxdEffect(r.kind, name),
 			Status:         lxdStatus[name],
+			LifecycleAfter: lxdLifecycleAfter[name],
 			parts:          strings.Split(strings.TrimPrefix(r.source, "/"), "/"),
 		}
 		// LXD 5.0.2 emits every instance event (and its snapshots' and
@@ -548,6 +560,9 @@ func describeLXD(f Flavor, name string) (*LXDAction, error) {
 		// name a custom volume PROJECT_NAME in its events' sources.
 		if (f == LXD50 || f == Incus) && (r.kind == "storage-volume" || r.kind == "storage-volume-snapshot") {
 			a.PrefixVolume = true
+		}
+		if f == Incus && r.kind == "instance-backup" {
+			a.Requestor = false // as recorded from Incus 6.0
 		}
 		if f == Incus && r.kind == "instance" {
 			a.NameProject = true

@@ -41,9 +41,11 @@ var lxdCascade = map[string]string{
 // when it is created, updated, restored, renamed, deleted or snapshotted,
 // and under instances only for state changes; deleting a snapshot names
 // "INSTANCE/SNAP" in place of the instance. Incus names instances only,
-// and snapshot operations add instances_snapshots. (Recorded from the real
-// daemons in simulator/lxd/testdata/real-answers-*.json and the reference
-// capture.)
+// and snapshot operations add instances_snapshots; Incus names volume
+// snapshots and backups by their pool paths. LXD 5.0.2 names an instance
+// backup's deletion {"container": …} and a volume backup's {"volume": …}.
+// (Recorded from the real daemons in simulator/lxd/testdata/real-*.json
+// and the reference capture.)
 func (c *LXDCatalog) OperationResources(action string, names map[string]string, project string) map[string][]string {
 	u := func(kind string, parts ...string) []string {
 		for i, p := range parts {
@@ -62,7 +64,20 @@ func (c *LXDCatalog) OperationResources(action string, names map[string]string, 
 		}
 		return map[string][]string{"containers": u("containers", inst), "instances": u("instances", inst)}
 	case strings.HasPrefix(action, "instance-backup-"):
-		return map[string][]string{"instances": u("instances", names["instance"])}
+		inst := names["instance"]
+		if c.Flavor == Incus {
+			if action == "instance-backup-created" {
+				return map[string][]string{"backups": u("instances", inst, "backups", names["name"]), "instances": u("instances", inst)}
+			}
+			return map[string][]string{"instances": u("instances", inst)}
+		}
+		switch action {
+		case "instance-backup-created":
+			return map[string][]string{"backups": u("backups", names["name"]), "containers": u("containers", inst), "instances": u("instances", inst)}
+		case "instance-backup-deleted":
+			return map[string][]string{"container": u("container", inst)}
+		}
+		return map[string][]string{"containers": u("containers", inst), "instances": u("instances", inst)}
 	case strings.HasPrefix(action, "instance-"):
 		name := names["name"]
 		switch action {
@@ -79,6 +94,9 @@ func (c *LXDCatalog) OperationResources(action string, names map[string]string, 
 		return map[string][]string{"storage_volumes": u("storage_volumes", names["volume"])}
 	case strings.HasPrefix(action, "storage-volume-snapshot-"):
 		return map[string][]string{"storage_volume_snapshots": u("storage_volume_snapshots", names["volume"])}
+	case strings.HasPrefix(action, "storage-volume-backup-") && c.Flavor == Incus:
+		vol := "/1.0/storage-pools/" + url.PathEscape(names["pool"]) + "/volumes/custom/" + url.PathEscape(names["volume"])
+		return map[string][]string{"backups": withQuery(vol+"/backups/"+url.PathEscape(names["name"]), project), "storage_volumes": withQuery(vol, project)}
 	case action == "storage-volume-backup-created":
 		return map[string][]string{"backups": u("backups", names["name"]), "storage_volumes": u("storage_volumes", names["volume"])}
 	case strings.HasPrefix(action, "storage-volume-backup-"):

@@ -118,6 +118,11 @@ type EventChecker struct {
 	// objects the stream deleted and did not make again.
 	world   *world.World
 	deleted map[world.Key]bool
+	// deletedUnder indexes the deleted objects that have a parent (a
+	// snapshot under its instance, a record under its zone) by each of
+	// their parents' paths, so that a parent made again, by a create or by
+	// a rename onto its name, brings its children's names back to life.
+	deletedUnder map[parentPath]map[world.Key]struct{}
 	// nextFlush is the event time after which some finished operation's
 	// reorder window has passed; zero when none is waiting.
 	nextFlush time.Time
@@ -138,14 +143,15 @@ func NewEventChecker(opts EventOptions) (*EventChecker, error) {
 	}
 	c := &EventChecker{
 		opts: opts, cat: cat, validate: opts.Validate,
-		rec:       map[string]*recorder{},
-		locations: map[string]int{},
-		ops:       map[string]*opTrack{},
-		doneOps:   map[string]time.Time{},
-		types:     map[string]int{},
-		actions:   map[string]int{},
-		world:     world.New(cat.Flavor),
-		deleted:   map[world.Key]bool{},
+		rec:          map[string]*recorder{},
+		locations:    map[string]int{},
+		ops:          map[string]*opTrack{},
+		doneOps:      map[string]time.Time{},
+		types:        map[string]int{},
+		actions:      map[string]int{},
+		world:        world.New(cat.Flavor),
+		deleted:      map[world.Key]bool{},
+		deletedUnder: map[parentPath]map[world.Key]struct{}{},
 	}
 	if c.validate == nil {
 		c.validate = schemas.Validate
@@ -488,14 +494,16 @@ func (c *EventChecker) afterDelete(raw []byte, a *catalog.LXDAction, source, pro
 	rec.checked++
 	switch a.Effect {
 	case catalog.EffectCreate:
-		delete(c.deleted, k)
+		c.madeAgain(k)
 	case catalog.EffectDelete:
 		if c.deleted[k] {
 			rec.fail(raw, "%s: %s was already deleted", a.Name, source)
 		}
-		c.deleted[k] = true
+		c.markDeleted(k)
 	case catalog.EffectRename:
-		delete(c.deleted, k)
+		// The object and its children (an instance's snapshots) now
+		// answer to the new name.
+		c.madeAgain(k)
 		if old != "" {
 			ok := k
 			if i := strings.LastIndexByte(k.Path, '/'); i >= 0 {
@@ -506,11 +514,70 @@ func (c *EventChecker) afterDelete(raw []byte, a *catalog.LXDAction, source, pro
 			if c.deleted[ok] {
 				rec.fail(raw, "%s: renames %q, which the stream deleted", a.Name, old)
 			}
-			c.deleted[ok] = true
+			c.markDeleted(ok)
 		}
 	default:
 		if c.deleted[k] {
 			rec.fail(raw, "%s mentions %s after the stream deleted it", a.Name, source)
+		}
+	}
+}
+
+// parentPath names a parent of deleted objects: its project and path.
+type parentPath struct{ project, path string }
+
+// markDeleted records k as deleted by the stream, indexed under each of
+// its parents' paths.
+func (c *EventChecker) markDeleted(k world.Key) {
+	if c.deleted[k] {
+		return
+	}
+	c.deleted[k] = true
+	for p := k.Path; ; {
+		i := strings.LastIndexByte(p, '/')
+		if i < 0 {
+			return
+		}
+		p = p[:i]
+		pp := parentPath{k.Project, p}
+		set := c.deletedUnder[pp]
+		if set == nil {
+			set = map[world.Key]struct{}{}
+			c.deletedUnder[pp] = set
+		}
+		set[k] = struct{}{}
+	}
+}
+
+// madeAgain forgets that k, and every deleted object under k's path, were
+// deleted: k exists again, and a child by a deleted child's name is a new
+// object (a snapshot made before a rename onto k's name moved with it).
+// The index holds only what is deleted now, so it stays as small as that.
+func (c *EventChecker) madeAgain(k world.Key) {
+	c.forget(k)
+	for child := range c.deletedUnder[parentPath{k.Project, k.Path}] {
+		c.forget(child)
+	}
+}
+
+// forget removes k from the deleted objects and from its parents' index.
+func (c *EventChecker) forget(k world.Key) {
+	if !c.deleted[k] {
+		return
+	}
+	delete(c.deleted, k)
+	for p := k.Path; ; {
+		i := strings.LastIndexByte(p, '/')
+		if i < 0 {
+			return
+		}
+		p = p[:i]
+		pp := parentPath{k.Project, p}
+		if set := c.deletedUnder[pp]; set != nil {
+			delete(set, k)
+			if len(set) == 0 {
+				delete(c.deletedUnder, pp)
+			}
 		}
 	}
 }

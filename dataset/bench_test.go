@@ -5,7 +5,7 @@ import (
 	"io"
 	"testing"
 
-	"github.com/eventsim/eventsim/internal/cpustat"
+	"github.com/eventsim/eventsim/internal/cputime"
 )
 
 // BenchmarkGenerate measures writing lxd-steady to a discarding writer, each
@@ -26,7 +26,7 @@ func BenchmarkGenerate(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			o := &Options{Scenario: s, API: "lxd", Count: int64(b.N), Format: c.format, Compression: c.compression}
-			cpu := cpustat.Used()
+			cpu := cputime.Used()
 			var err error
 			if c.shards > 0 {
 				_, err = o.WriteShards(b.Context(), c.shards, io.Discard, b.TempDir())
@@ -37,7 +37,7 @@ func BenchmarkGenerate(b *testing.B) {
 				b.Fatal(fmt.Errorf("%s: %w", c.name, err))
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
-			cpustat.Report(b, cpu)
+			b.ReportMetric(float64((cputime.Used()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/event")
 		})
 	}
 }

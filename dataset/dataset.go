@@ -143,8 +143,7 @@ func (o *Options) WriteShard(ctx context.Context, p Part, w io.Writer) (Shard, e
 	var first, last time.Time
 	for batch := range batches {
 		for _, r := range batch {
-			buf = r.AppendJSON(buf[:0])
-			if err := sk.write(r, buf); err != nil {
+			if err := sk.write(r, &buf); err != nil {
 				cancel()
 				for range batches {
 				}

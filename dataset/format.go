@@ -140,8 +140,8 @@ func yamlValue(dec *json.Decoder) (*yaml.Node, error) {
 
 // sink writes a dataset's records in one format.
 type sink interface {
-	// write writes one record, whose JSON is js.
-	write(r *scenarios.Record, js []byte) error
+	// write writes one record; buf is memory it may use to encode it.
+	write(r *scenarios.Record, buf *[]byte) error
 	// close ends the document; it does not close the writer below.
 	close() error
 }
@@ -158,5 +158,9 @@ func newSink(w io.Writer, format, api, compression string) (sink, error) {
 
 type textSink struct{ w *Writer }
 
-func (s textSink) write(_ *scenarios.Record, js []byte) error { return s.w.Write(js) }
-func (s textSink) close() error                               { return s.w.Close() }
+func (s textSink) write(r *scenarios.Record, buf *[]byte) error {
+	*buf = r.AppendJSON((*buf)[:0])
+	return s.w.Write(*buf)
+}
+
+func (s textSink) close() error { return s.w.Close() }

@@ -81,7 +81,7 @@ const rowBatch = 256
 type parquetSink[T any] struct {
 	w    *parquet.GenericWriter[T]
 	rows []T
-	conv func(r *scenarios.Record, js []byte, row *T) error
+	conv func(r *scenarios.Record, buf *[]byte, row *T) error
 }
 
 func newParquetSink(w io.Writer, api, compression string) (sink, error) {
@@ -108,9 +108,9 @@ func newParquetSink(w io.Writer, api, compression string) (sink, error) {
 	return &parquetSink[LXDRow]{w: parquet.NewGenericWriter[LXDRow](w, opts...), conv: lxdRow}, nil
 }
 
-func (s *parquetSink[T]) write(r *scenarios.Record, js []byte) error {
+func (s *parquetSink[T]) write(r *scenarios.Record, buf *[]byte) error {
 	s.rows = append(s.rows, *new(T))
-	if err := s.conv(r, js, &s.rows[len(s.rows)-1]); err != nil {
+	if err := s.conv(r, buf, &s.rows[len(s.rows)-1]); err != nil {
 		return err
 	}
 	if len(s.rows) == rowBatch {
@@ -136,10 +136,40 @@ func (s *parquetSink[T]) close() error {
 	return s.w.Close()
 }
 
-// lxdRow fills a row from an LXD event's record and JSON. The typed
-// columns are read from the metadata's bytes, without decoding it whole.
-func lxdRow(r *scenarios.Record, js []byte, row *LXDRow) error {
+// lxdRow fills a row from an LXD event's record: the typed columns and the
+// metadata's JSON as the record gives them (Record.AppendMetadata), or, for
+// a record holding only its JSON, read from the JSON's bytes.
+func lxdRow(r *scenarios.Record, buf *[]byte, row *LXDRow) error {
 	*row = LXDRow{Type: r.Type, Timestamp: r.Time.UnixMicro(), Location: r.Location, Project: r.Project}
+	var c scenarios.LXDColumns
+	meta, ok := r.AppendMetadata((*buf)[:0], &c)
+	*buf = meta
+	if !ok {
+		*buf = r.AppendJSON((*buf)[:0])
+		return lxdRowFromJSON(r, *buf, row)
+	}
+	row.Metadata = string(meta)
+	ptr := func(s string) *string { return &s }
+	switch r.Type {
+	case "lifecycle":
+		row.Action, row.Source = ptr(c.Action), ptr(c.Source)
+		if c.HasRequestor {
+			row.RequestorUsername = ptr(c.RequestorUsername)
+		}
+	case "operation":
+		row.OperationID, row.OperationStatus = ptr(c.OperationID), ptr(c.OperationStatus)
+		row.OperationClass, row.OperationDescription = ptr(c.OperationClass), ptr(c.OperationDescription)
+		code := int64(c.OperationStatusCode)
+		row.OperationStatusCode = &code
+	case "logging":
+		row.Level, row.Message = ptr(c.Level), ptr(c.Message)
+	}
+	return nil
+}
+
+// lxdRowFromJSON fills the metadata and typed columns of a row from an LXD
+// event's JSON, reading them from its bytes without decoding it whole.
+func lxdRowFromJSON(r *scenarios.Record, js []byte, row *LXDRow) error {
 	meta, ok := field(js, "metadata")
 	if !ok {
 		return fmt.Errorf("event at %s has no metadata", r.Time.UTC().Format(time.RFC3339Nano))
@@ -181,7 +211,7 @@ func lxdRow(r *scenarios.Record, js []byte, row *LXDRow) error {
 }
 
 // linodeRow fills a row from a Linode event's record.
-func linodeRow(r *scenarios.Record, _ []byte, row *LinodeRow) error {
+func linodeRow(r *scenarios.Record, _ *[]byte, row *LinodeRow) error {
 	ev := r.Linode
 	if ev == nil {
 		return fmt.Errorf("record at %s is not a Linode event", r.Time.UTC().Format(time.RFC3339Nano))

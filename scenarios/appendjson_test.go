@@ -88,3 +88,27 @@ func TestAppendMetadataAndQuoteMatchTheLibraries(t *testing.T) {
 		}
 	}
 }
+
+// AppendMetadata gives up on strings that are not valid UTF-8, which JSON
+// carries as U+FFFD, and on records holding only their JSON.
+func TestAppendMetadataGivesUpWhereJSONDiffers(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		r    Record
+		ok   bool
+	}{
+		{"logging", Record{lazy: lazyMeta{kind: lazyLogging, msg: "hello <x>", level: "info"}}, true},
+		{"logging, invalid UTF-8", Record{lazy: lazyMeta{kind: lazyLogging, msg: "bad \xff", level: "info"}}, false},
+		{"lifecycle, invalid UTF-8 requestor", Record{lazy: lazyMeta{kind: lazyLifecycle, lc: events.LXDLifecycle{Action: "a", Source: "/1.0", Requestor: &events.LXDLifecycleRequestor{Username: "\xfe"}}}}, false},
+		{"JSON only", Record{JSON: []byte(`{"type":"logging"}`)}, false},
+	} {
+		var cols LXDColumns
+		got, ok := c.r.AppendMetadata([]byte("x"), &cols)
+		if ok != c.ok {
+			t.Errorf("%s: ok %v, want %v", c.name, ok, c.ok)
+		}
+		if !ok && string(got) != "x" {
+			t.Errorf("%s: appended %q when giving up", c.name, got)
+		}
+	}
+}

@@ -3,7 +3,7 @@ package scenarios
 import (
 	"testing"
 
-	"github.com/eventsim/eventsim/internal/cpustat"
+	"github.com/eventsim/eventsim/internal/cputime"
 )
 
 // BenchmarkEngineLXDSteady measures the engine alone playing lxd-steady:
@@ -27,7 +27,7 @@ func BenchmarkEngineLXDSteady(b *testing.B) {
 			b.ReportAllocs()
 			var batch []*Record
 			b.ResetTimer()
-			cpu := cpustat.Used()
+			cpu := cputime.Used()
 			for i := 0; i < b.N; i++ {
 				r, err := e.Next()
 				if err != nil {
@@ -41,7 +41,7 @@ func BenchmarkEngineLXDSteady(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
-			cpustat.Report(b, cpu)
+			b.ReportMetric(float64((cputime.Used()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/event")
 		})
 	}
 }

@@ -209,17 +209,13 @@ func (e *Engine) Recycle(rs []*Record) {
 // maxFreeRecords bounds how many recycled records the engine keeps.
 const maxFreeRecords = 4096
 
-// newRecord returns a recycled LXD record or a new one, for an LXD event
-// whose API, type, project and location the caller sets, and then its JSON
-// or its lazy metadata. A recycled record keeps the memory of its JSON and
-// of its lazy operation; what else it held is overwritten before it is
-// read, or never read (lazy fields of another kind than lazy.kind).
+// newRecord returns a recycled record or a new one, empty but for the
+// memory a recycled one keeps: its JSON's and its lazy operation's.
 func (e *Engine) newRecord() *Record {
 	if n := len(e.free); n > 0 {
 		r := e.free[n-1]
 		e.free = e.free[:n-1]
-		r.JSON = r.JSON[:0]
-		r.lazy.kind = 0
+		*r = Record{JSON: r.JSON[:0], lazy: lazyMeta{op: r.lazy.op, opMeta: r.lazy.opMeta[:0]}}
 		return r
 	}
 	return new(Record)

@@ -36,6 +36,16 @@ type Scenario struct {
 	Steps  []*Step
 }
 
+// SetStart makes the scenario start at t on the virtual clock (a
+// recording: its first event at t), as a start in the file would; a zero
+// t changes nothing.
+func (s *Scenario) SetStart(t time.Time) {
+	if t.IsZero() {
+		return
+	}
+	s.Start, s.StartSet = t.UTC(), true
+}
+
 // Has reports whether the scenario feeds the given API.
 func (s *Scenario) Has(api string) bool {
 	for _, a := range s.APIs {

@@ -21,6 +21,8 @@ type lxdWorld struct {
 	objs    map[string]*registry // by kind
 	scratch []*entity            // pick's candidates, reused
 	ids     interned             // projects, numbered for the registries' infos
+	regMemo [4]regMemo           // see reg
+	regNext int
 	// resources holds operations' resources already made (see resources).
 	resources map[resKey]map[string][]string
 }
@@ -44,7 +46,7 @@ type registry struct {
 	// pick reads one compact array instead of every entity. Whoever changes
 	// an entity's state or busyUntil calls sync.
 	info []entInfo
-	idx  map[string]int
+	idx  map[entKey]int
 	// projects numbers the projects named in info (shared by the world's
 	// registries), so a pick compares integers instead of strings.
 	projects *interned
@@ -59,10 +61,20 @@ type interned struct {
 	// again from the names in use: a mix that makes and deletes projects
 	// forever names new ones forever, and memory must stay constant.
 	limit int
+	// last is the name asked for last and its number.
+	last struct {
+		set  bool
+		name string
+		id   int32
+	}
 }
 
 func (n *interned) id(s string) int32 {
+	if n.last.set && n.last.name == s {
+		return n.last.id
+	}
 	if id, ok := n.ids[s]; ok {
+		n.last.set, n.last.name, n.last.id = true, s, id
 		return id
 	}
 	if len(n.ids) >= n.limit {
@@ -83,6 +95,7 @@ func (n *interned) add(s string) int32 {
 // renumber numbers again only the projects the registries hold.
 func (n *interned) renumber() {
 	clear(n.ids)
+	n.last.set = false
 	for _, r := range n.regs {
 		for i := range r.info {
 			r.info[i].project = n.add(r.list[i].project)
@@ -113,7 +126,10 @@ func (r *registry) sync(x *entity) {
 	}
 }
 
-func key(project, parent, name string) string { return project + "\x00" + parent + "\x00" + name }
+// entKey names an object within its kind.
+type entKey struct{ project, parent, name string }
+
+func key(project, parent, name string) entKey { return entKey{project, parent, name} }
 
 func (r *registry) get(project, parent, name string) *entity {
 	if i, ok := r.idx[key(project, parent, name)]; ok {
@@ -192,9 +208,29 @@ func newLXDWorld(e *Engine) *lxdWorld {
 }
 
 func (w *lxdWorld) reg(kind string) *registry {
+	// The last few kinds asked for are remembered: a verb asks for the
+	// same one or two registries several times.
+	for i := range w.regMemo {
+		if m := &w.regMemo[i]; m.r != nil && m.kind == kind {
+			return m.r
+		}
+	}
+	r := w.regLookup(kind)
+	w.regMemo[w.regNext] = regMemo{kind, r}
+	w.regNext = (w.regNext + 1) % len(w.regMemo)
+	return r
+}
+
+// regMemo is a kind's registry, remembered.
+type regMemo struct {
+	kind string
+	r    *registry
+}
+
+func (w *lxdWorld) regLookup(kind string) *registry {
 	r := w.objs[kind]
 	if r == nil {
-		r = &registry{idx: map[string]int{}, projects: &w.ids}
+		r = &registry{idx: map[entKey]int{}, projects: &w.ids}
 		w.objs[kind] = r
 	}
 	return r
@@ -918,11 +954,11 @@ func (w *lxdWorld) cascade(x *entity) []map[string]string {
 func (w *lxdWorld) backupFollowUps(t *track, st *Step, x *entity, req *lxdRequest, end time.Time) (time.Time, error) {
 	backup := req.backupName
 	for _, step := range []struct {
-		action, method, desc string
-		took                 time.Duration
+		action, method string
+		took           time.Duration
 	}{
-		{"storage-volume-backup-retrieved", "GET", "", 0},
-		{"storage-volume-backup-deleted", "DELETE", "Deleting custom volume backup", 2 * time.Millisecond},
+		{"storage-volume-backup-retrieved", "GET", 0},
+		{"storage-volume-backup-deleted", "DELETE", 2 * time.Millisecond},
 	} {
 		a := w.e.cat.Action(step.action)
 		if a == nil {
@@ -935,7 +971,7 @@ func (w *lxdWorld) backupFollowUps(t *track, st *Step, x *entity, req *lxdReques
 		if step.method == "GET" {
 			r.path += "/export"
 		}
-		r.opDesc = step.desc
+		r.backupName = backup
 		d := step.took
 		r.took = &d
 		r.context = map[string]any{}

@@ -37,7 +37,6 @@ type lxdRequest struct {
 	// the object's (catalog.LXDCascade), each as its source's names.
 	cascade      []map[string]string
 	method, path string
-	opDesc       string
 }
 
 // group builds the events of one request at advancing virtual times.
@@ -449,7 +448,7 @@ func (req *lxdRequest) resources(cat *catalog.LXDCatalog, cache map[resKey]map[s
 		pool, vol, _ := strings.Cut(x.parent, "/")
 		names = map[string]string{"pool": pool, "volume": vol, "name": x.name}
 	case "storage-volume":
-		names = map[string]string{"volume": x.name, "name": req.backupName}
+		names = map[string]string{"pool": x.parent, "volume": x.name, "name": req.backupName}
 	}
 	m := cat.OperationResources(req.action.Name, names, project)
 	if len(cache) >= maxResources {
@@ -501,10 +500,7 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 	} else if body := req.requestBody(w.e.bodies); body != "" {
 		g.log(40*time.Microsecond, "debug", "API Request"+body, reqCtx)
 	}
-	desc := req.opDesc
-	if desc == "" {
-		desc = a.Operation
-	}
+	desc := a.Operation
 	if desc == "" {
 		// Synchronous: the lifecycle event, then the response.
 		g.step(1500 * time.Microsecond)
@@ -571,10 +567,15 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 		g.log(0, "debug", "Updated metadata for operation", opCtx)
 		g.op(15*time.Microsecond, op, opProject)
 	}
-	w.lifecycle(g, req, project, rq)
+	if !a.LifecycleAfter {
+		w.lifecycle(g, req, project, rq)
+	}
 	g.log(20*time.Microsecond, "debug", "Success for operation", opCtx)
 	setStatus(events.OpSuccess)
 	g.op(15*time.Microsecond, op, opProject)
+	if a.LifecycleAfter {
+		w.lifecycle(g, req, project, rq)
+	}
 	return g.end()
 }
 
@@ -661,4 +662,62 @@ var opTook = sync.OnceValue(func() map[string]time.Duration {
 // daemon's REST operations take the same time on its virtual clock.
 func LXDOperationTook(description string) time.Duration {
 	return orDefaultTook(opTook()[description])
+}
+
+// LXDColumns are the fields of an LXD event that a dataset keeps as typed
+// columns (see dataset's Parquet rows), as a reader decoding its JSON gets
+// them.
+type LXDColumns struct {
+	// Lifecycle events; HasRequestor says whether there is a requestor.
+	Action, Source, RequestorUsername string
+	HasRequestor                      bool
+	// Operation events.
+	OperationID, OperationStatus, OperationClass, OperationDescription string
+	OperationStatusCode                                                int
+	// Logging events.
+	Level, Message string
+}
+
+// AppendMetadata appends the JSON of the event's metadata object (what
+// AppendJSON writes under "metadata") and fills c with its columns, without
+// encoding the whole event or reading the JSON back. It reports false, and
+// appends nothing, for a record that holds only its JSON (an emit step's),
+// or whose strings are not valid UTF-8 (JSON would carry U+FFFD instead):
+// the caller then reads both from AppendJSON's bytes.
+func (r *Record) AppendMetadata(b []byte, c *LXDColumns) ([]byte, bool) {
+	valid := utf8.ValidString
+	switch r.lazy.kind {
+	case lazyLogging:
+		if !valid(r.lazy.msg) || !valid(r.lazy.level) {
+			return b, false
+		}
+		*c = LXDColumns{Level: r.lazy.level, Message: r.lazy.msg}
+		return appendLogging(b, r.lazy.msg, r.lazy.level, r.lazy.ctx), true
+	case lazyOperation:
+		op := r.lazy.op
+		if !valid(op.ID) || !valid(op.Status) || !valid(op.Class) || !valid(op.Description) {
+			return b, false
+		}
+		*c = LXDColumns{OperationID: op.ID, OperationStatus: op.Status, OperationClass: op.Class,
+			OperationDescription: op.Description, OperationStatusCode: op.StatusCode}
+		meta := r.lazy.opMeta
+		if !r.lazy.opHasMeta {
+			meta = nil
+		}
+		return appendOperation(b, op, meta), true
+	case lazyLifecycle:
+		lc := &r.lazy.lc
+		if !valid(lc.Action) || !valid(lc.Source) {
+			return b, false
+		}
+		*c = LXDColumns{Action: lc.Action, Source: lc.Source}
+		if lc.Requestor != nil {
+			if !valid(lc.Requestor.Username) {
+				return b, false
+			}
+			c.HasRequestor, c.RequestorUsername = true, lc.Requestor.Username
+		}
+		return appendLifecycle(b, lc), true
+	}
+	return b, false
 }

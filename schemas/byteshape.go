@@ -32,7 +32,7 @@ type byteShape struct {
 	members []Member
 	depth   int
 	level   int   // objects entered so far on the way to s.i
-	parent  int32 // index in *members of the object being read; -1 at the top
+	parent  int32 // index in members of the object being read; -1 at the top
 }
 
 // Member is one member of an object, read from a document's bytes by

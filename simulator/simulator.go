@@ -37,6 +37,11 @@ type Options struct {
 	// Loop plays the scenario again when it ends; otherwise the servers stay
 	// up and idle.
 	Loop bool
+	// Start, when not zero, is when Scenario starts on the virtual clock:
+	// its first event, for a recording. Zero means now, or the start the
+	// scenario file sets. Scenarios run later through the control API are
+	// not affected.
+	Start time.Time
 	// LXD and Linode configure the two servers; their Control, Flavor,
 	// Members, EventMode, Projects and Clock fields are set by the
 	// simulator, LXD.Pools and LXD.Profiles from the scenario when unset,
@@ -95,6 +100,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	scen.SetStart(opts.Start)
 	if _, err := catalog.LXD(opts.Flavor); err != nil {
 		return nil, err
 	}

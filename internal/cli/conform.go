@@ -363,6 +363,7 @@ func conformFrom(ctx context.Context, opts *ConformOptions) (*conformance.Report
 	o := conformance.OfflineOptions{Name: name, FlavorSet: opts.FlavorSet,
 		LXD:    conformance.EventOptions{Flavor: opts.LXD.Flavor, Strict: opts.LXD.Strict, ClockTolerance: opts.LXD.ClockTolerance},
 		Linode: conformance.LinodeEventOptions{Strict: opts.Linode.Strict}}
+	defer collectLessOften()()
 	if opts.Suite == "lxd" {
 		return conformance.CheckLXDFile(ctx, in, o)
 	}

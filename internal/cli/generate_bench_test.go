@@ -4,7 +4,7 @@ import (
 	"io"
 	"testing"
 
-	"github.com/eventsim/eventsim/internal/cpustat"
+	"github.com/eventsim/eventsim/internal/cputime"
 )
 
 // BenchmarkGenerateLXDSteady measures `eventsim generate --scenario lxd-steady`
@@ -12,10 +12,10 @@ import (
 func BenchmarkGenerateLXDSteady(b *testing.B) {
 	opts := &GenerateOptions{IO: &IO{Out: io.Discard, Err: io.Discard}, Scenario: "lxd-steady", Count: int64(b.N), Format: "ndjson"}
 	b.ResetTimer()
-	cpu := cpustat.Used()
+	cpu := cputime.Used()
 	if err := generateRun(b.Context(), opts); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
-	cpustat.Report(b, cpu)
+	b.ReportMetric(float64((cputime.Used()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/event")
 }

@@ -37,7 +37,7 @@ func TestGenerateBytesArePinned(t *testing.T) {
 		{"linode-catalogue-tour", []string{"--scenario", "linode-catalogue-tour", "--count", "3000"}, "", "0bd5e5e9f782c54ff43644ab87901c8c63361522696278dd8a002b5eae72d42b"},
 		{"linode-failures", []string{"--scenario", "linode-failures", "--count", "3000"}, "", "5fd906a02b6941273004de8dd92d01546c2d480e947b363ebbd97435ecd76bc6"},
 		{"linode-provisioning", []string{"--scenario", "linode-provisioning", "--count", "3000"}, "", "92595851340e0fff026c52c456c69b6d1484a4da33e4d7ff1f2378060177c856"},
-		{"lxd-catalogue-tour", []string{"--scenario", "lxd-catalogue-tour", "--count", "3000"}, "", "89932ae62faafc509ce671f9ff4d0610d5657ecd3b3a609bfcfaa1deb63bc45a"},
+		{"lxd-catalogue-tour", []string{"--scenario", "lxd-catalogue-tour", "--count", "3000"}, "", "10fa25818fb84d02d8dddb7fb53aec1123e616f8936de4d7214e28152307753a"},
 		{"lxd-cluster", []string{"--scenario", "lxd-cluster", "--count", "3000"}, "", "9acf1a97048de45a7e0e656d120fc90bfceea1d5582fed97545071541e6507c0"},
 		{"lxd-instance-lifecycle", []string{"--scenario", "lxd-instance-lifecycle", "--count", "3000"}, "", "1df721a5cf798a9a37690dbad92ce892018b9bc31d5842aa06680a0d3eb9305c"},
 		{"lxd-projects", []string{"--scenario", "lxd-projects", "--count", "3000"}, "", "a2241b6e877e4ef227afdb40ff6fb9e35cdac17f14fa9b90150e8f635db90799"},

@@ -49,6 +49,22 @@ func captureRecording(t *testing.T) (string, [][]byte) {
 	return file, lines
 }
 
+// dialEvents opens /1.0/events on the LXD unix socket sock; the test's
+// cleanup closes it.
+func dialEvents(t *testing.T, sock string) *websocket.Conn {
+	t.Helper()
+	d := websocket.Dialer{NetDialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var nd net.Dialer
+		return nd.DialContext(ctx, "unix", sock)
+	}}
+	ws, _, err := d.Dial("ws://unix.socket/1.0/events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	return ws
+}
+
 // comparable drops what a replay changes on purpose: the timestamp and the
 // operation times, restamped on the replay's clock.
 func comparable(t *testing.T, raw []byte) map[string]any {
@@ -102,15 +118,7 @@ func TestReplayReachesLXCMonitor(t *testing.T) {
 			}
 		}
 	}()
-	d := websocket.Dialer{NetDialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var nd net.Dialer
-		return nd.DialContext(ctx, "unix", sock)
-	}}
-	ws, _, err := d.Dial("ws://unix.socket/1.0/events", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
+	ws := dialEvents(t, sock)
 	for deadline := time.Now().Add(10 * time.Second); srv.LXD().Stats().Connections < 2; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("lxc monitor did not connect: %s", stderr.String())

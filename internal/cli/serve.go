@@ -66,6 +66,7 @@ func NewCmdServe(streams *IO, runF func(context.Context, *ServeOptions) error) *
 		logLevel  = "info"
 		speed     = speedValue(1)
 		maxConns  int
+		start     startValue
 	)
 	opts.LogFormat = "text"
 	cmd := &cobra.Command{
@@ -109,6 +110,7 @@ listen, as JSON, once they all do (docs/serve.md).`,
 				return &UsageError{Err: err}
 			}
 			opts.Sim.Flavor = f
+			opts.Sim.Start = time.Time(start)
 			opts.Sim.Speed = float64(speed)
 			if opts.Sim.Speed < 0 || opts.Sim.Speed > maxSpeed || math.IsNaN(opts.Sim.Speed) || math.IsInf(opts.Sim.Speed, 0) {
 				return usageErr("invalid --speed %v, must be from 0 (as fast as clients take events) to %v", opts.Sim.Speed, maxSpeed)
@@ -139,6 +141,7 @@ listen, as JSON, once they all do (docs/serve.md).`,
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Sim.Scenario, "scenario", "demo", "built-in scenario name or scenario file")
 	fl.Int64Var(&opts.Sim.Seed, "seed", 0, "random seed (0: the scenario's own)")
+	fl.Var(&start, "start", "when the scenario starts on the virtual clock, as an RFC 3339 time (a recording: its first event) (default: now, or the start the scenario file sets)")
 	fl.Var(&speed, "speed", "virtual time speed: 1 real time, 10 ten times faster, 0 as fast as clients take events (at most 10000)")
 	fl.StringVar(&flavor, "flavor", string(catalog.DefaultFlavor), "LXD flavour: lxd-5.0, lxd-6 or incus")
 	fl.BoolVar(&opts.Sim.Loop, "loop", false, "play the scenario again when it ends")
@@ -191,6 +194,26 @@ func (v *speedValue) Set(s string) error {
 		return fmt.Errorf("must be a number from 0 (as fast as clients take events) to %v, such as 1 (real time) or 10 (ten times faster)", maxSpeed)
 	}
 	*v = speedValue(f)
+	return nil
+}
+
+// startValue is --start: an RFC 3339 time, refused with a sentence that
+// says what is allowed.
+type startValue time.Time
+
+func (v *startValue) String() string {
+	if time.Time(*v).IsZero() {
+		return ""
+	}
+	return time.Time(*v).Format(time.RFC3339Nano)
+}
+func (v *startValue) Type() string { return "time" }
+func (v *startValue) Set(s string) error {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return fmt.Errorf("must be an RFC 3339 time such as 2026-12-02T10:00:00Z")
+	}
+	*v = startValue(t.UTC())
 	return nil
 }
 

@@ -5,7 +5,7 @@ import (
 	"io"
 	"testing"
 
-	"github.com/eventsim/eventsim/internal/cpustat"
+	"github.com/eventsim/eventsim/internal/cputime"
 )
 
 // BenchmarkValidateLXD measures `eventsim validate --kind lxd -` end to end
@@ -20,11 +20,11 @@ func BenchmarkValidateLXD(b *testing.B) {
 	var errOut bytes.Buffer
 	opts := &ValidateOptions{IO: &IO{In: bytes.NewReader(data.Bytes()), Out: io.Discard, Err: &errOut}, Kind: "lxd", Files: []string{"-"}}
 	b.ResetTimer()
-	cpu := cpustat.Used()
+	cpu := cputime.Used()
 	if err := validateRun(opts); err != nil {
 		b.Fatalf("%v: %s", err, errOut.String())
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
-	cpustat.Report(b, cpu)
+	b.ReportMetric(float64((cputime.Used()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/event")
 }

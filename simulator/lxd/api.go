@@ -40,12 +40,18 @@ type reply struct {
 	location string
 	op       *operation
 	run      func() error // the operation's work, run after the 202 is written; nil for a token
+	// after runs once the operation has succeeded: the lifecycle events a
+	// daemon sends after the Success (catalog.LXDAction.LifecycleAfter).
+	after func()
 	// took is how long the operation runs on the server's clock; 0 means
 	// the usual time of its description (scenarios.LXDOperationTook).
 	took time.Duration
 	// progress, when set, makes the metadata of the operation's progress
 	// updates, at even points of its run (frac of 1).
 	progress func(frac float64, took time.Duration) map[string]any
+	// body, when set, is written as the answer instead of the sync
+	// envelope of meta (Incus's /wait of a failed operation).
+	body any
 }
 
 func ok(meta any) *reply { return &reply{code: http.StatusOK, meta: meta} }
@@ -133,7 +139,10 @@ func (s *Server) handle(h route, open bool) http.Handler {
 			s.answerArray(w, rep.code, rep.arrayLen, rep.elems)
 			return
 		}
-		env := syncResponse{Type: "sync", Status: "Success", StatusCode: 200, Metadata: rep.meta}
+		var env any = syncResponse{Type: "sync", Status: "Success", StatusCode: 200, Metadata: rep.meta}
+		if rep.body != nil {
+			env = rep.body
+		}
 		s.answer(w, rep.code, env)
 	})
 }

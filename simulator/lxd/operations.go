@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/eventsim/eventsim/catalog"
 	"github.com/eventsim/eventsim/events"
 	"github.com/eventsim/eventsim/scenarios"
 	"github.com/eventsim/eventsim/world"
@@ -245,7 +246,14 @@ func (s *Server) runOperation(rep *reply) {
 		frac := float64(i) / float64(n)
 		steps = append(steps, func() { s.setMetadata(o, progress(frac, took)) })
 	}
-	steps = append(steps, func() { s.finish(o, run()) })
+	after := rep.after
+	steps = append(steps, func() {
+		err := run()
+		s.finish(o, err)
+		if err == nil && after != nil {
+			after()
+		}
+	})
 	if s.opts.Speed <= 0 {
 		for _, step := range steps {
 			step()
@@ -481,7 +489,20 @@ func (s *Server) waitOperation(c *call) (*reply, error) {
 	case <-s.quit:
 		return nil, errShuttingDown
 	}
-	return ok(o.snapshot()), nil
+	op := o.snapshot()
+	return s.waited(op, op.StatusCode, op.Err), nil
+}
+
+// waited is /wait's answer: the operation, except that Incus answers a
+// failed one with 200 and an error envelope carrying its err (recorded in
+// testdata/real-operations-incus.json).
+func (s *Server) waited(op any, code int, errMsg string) *reply {
+	if s.flavor == catalog.Incus && code == events.OpFailure {
+		r := ok(nil)
+		r.body = errorBody(http.StatusInternalServerError, errMsg)
+		return r
+	}
+	return ok(op)
 }
 
 var errShuttingDown = &apiError{http.StatusServiceUnavailable, "server shutting down"}
@@ -506,7 +527,12 @@ func (s *Server) waitPlayed(c *call, id string, timeout <-chan time.Time) (*repl
 			}
 		})
 		if final {
-			return ok(last), nil
+			var st struct {
+				StatusCode int    `json:"status_code"`
+				Err        string `json:"err"`
+			}
+			json.Unmarshal(last, &st)
+			return s.waited(last, st.StatusCode, st.Err), nil
 		}
 		select {
 		case <-tick.C:

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -395,4 +396,45 @@ func do2(t *testing.T, s *Server, method, path string) (int, http.Header, envelo
 		t.Fatal(err)
 	}
 	return resp.StatusCode, resp.Header, env
+}
+
+// TestCloseStopsRunningOperations: Close does not wait for operations still
+// running on the clock (20 launches from an image, 6 s each at speed 0.5,
+// and a token that never ends): it returns within a second and leaves no goroutine
+// behind; the operations never end.
+func TestCloseStopsRunningOperations(t *testing.T) {
+	base := runtime.NumGoroutine()
+	s, err := New(Options{Speed: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := importImage(t, s)
+	ws := dial(t, s, "type=lifecycle")
+	for i := range 20 {
+		code, h, env := do(t, s, "POST", "/1.0/instances", `{"name":"c`+strconv.Itoa(i)+`","source":{"type":"image","fingerprint":"`+fp+`"}}`)
+		asyncOp(t, code, h, env)
+	}
+	code, h, env := do(t, s, "POST", "/1.0/images/"+fp+"/secret", "")
+	asyncOp(t, code, h, env)
+	start := time.Now()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Close took %s with operations running", d)
+	}
+	// The listener got its close frame and no instance-created.
+	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		_, b, err := ws.ReadMessage()
+		if err != nil {
+			break
+		}
+		if a, _, _ := lifecycleOf(t, string(b)); a == "instance-created" {
+			t.Errorf("an operation ended after Close: %s", b)
+		}
+	}
+	ws.Close()
+	http.DefaultClient.CloseIdleConnections()
+	goroutinesSettle(t, base)
 }

@@ -17,7 +17,8 @@ import (
 )
 
 // opRequests are requests on operations recorded from the real daemons, in
-// order; {op} is the operation of the first request (then ended).
+// order; {op} is the operation of the first request (then ended), {last}
+// the last operation a request made.
 var opRequests = []struct{ name, method, path, body string }{
 	{"create empty", "POST", "/1.0/instances", `{"name":"c1","source":{"type":"none"}}`},
 	{"get an ended operation", "GET", "/1.0/operations/{op}", ``},
@@ -26,6 +27,9 @@ var opRequests = []struct{ name, method, path, body string }{
 	{"cancel an unknown operation", "DELETE", "/1.0/operations/0f5e2ab5-7d4e-4a43-8d8b-8bd2d2f8e1aa", ``},
 	{"get an unknown operation", "GET", "/1.0/operations/0f5e2ab5-7d4e-4a43-8d8b-8bd2d2f8e1aa", ``},
 	{"wait on an unknown operation", "GET", "/1.0/operations/0f5e2ab5-7d4e-4a43-8d8b-8bd2d2f8e1aa/wait?timeout=1", ``},
+	{"create existing name", "POST", "/1.0/instances", `{"name":"c1","source":{"type":"none"}}`},
+	{"wait on a failed operation", "GET", "/1.0/operations/{last}/wait?timeout=1", ``},
+	{"get a failed operation", "GET", "/1.0/operations/{last}", ``},
 	{"delete", "DELETE", "/1.0/instances/c1", ``},
 }
 
@@ -35,10 +39,10 @@ var opRequests = []struct{ name, method, path, body string }{
 func opAnswers(t *testing.T, do func(method, path, body string) (int, []byte)) []realAnswer {
 	t.Helper()
 	var out []realAnswer
-	op := ""
+	op, last := "", ""
 	for _, rq := range opRequests {
 		a := realAnswer{Name: rq.name, Method: rq.method, Path: rq.path, Body: rq.body}
-		code, body := do(rq.method, strings.ReplaceAll(rq.path, "{op}", op), rq.body)
+		code, body := do(rq.method, strings.NewReplacer("{op}", op, "{last}", last).Replace(rq.path), rq.body)
 		var env struct {
 			Type      string          `json:"type"`
 			Error     string          `json:"error"`
@@ -68,6 +72,7 @@ func opAnswers(t *testing.T, do func(method, path, body string) (int, []byte)) [
 			if op == "" {
 				op = md.ID
 			}
+			last = md.ID
 		} else if md.ID != "" {
 			a.OpStatus, a.OpErr = md.Status, md.Err
 		}

@@ -231,6 +231,9 @@ func (s *Server) postInstances(c *call) (*reply, error) {
 	op := s.startAction("instance-created", p, names)
 	rep := &reply{op: op, took: emptyCreateTook, run: func() error {
 		if s.instanceNow(p, req.Name) != nil {
+			if s.flavor == catalog.Incus {
+				return errors.New(`Failed creating instance record: Add instance info to the database: Failed to create "instances" entry: UNIQUE constraint failed: instances.project_id, instances.name`)
+			}
 			return errors.New(`Failed creating instance record: Add instance info to the database: This "instances" entry already exists`)
 		}
 		if !s.rest.hasPool(pool) {

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/eventsim/eventsim/catalog"
 	"github.com/eventsim/eventsim/world"
 )
 
@@ -728,4 +729,168 @@ func (s *Server) postMemberState(c *call) (*reply, error) {
 // pemOf is a certificate's PEM, as GET /1.0/certificates/FINGERPRINT shows it.
 func pemOf(der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+// --- Backups ---
+
+// asyncAction is the reply of an operation whose run emits an action's
+// lifecycle event: in the run, or after the Success where the daemon sends
+// it then (catalog.LXDAction.LifecycleAfter).
+func (s *Server) asyncAction(action, project string, resNames map[string]string, emit func()) *reply {
+	op := s.startAction(action, project, resNames)
+	if a := s.catalog().Action(action); a != nil && a.LifecycleAfter {
+		return &reply{op: op, run: func() error { return nil }, after: emit}
+	}
+	return &reply{op: op, run: func() error { emit(); return nil }}
+}
+
+// postInstanceBackups answers POST /1.0/instances/NAME/backups {"name"}
+// (no name: backupN): "Backing up instance", instance-backup-created.
+func (s *Server) postInstanceBackups(c *call) (*reply, error) {
+	var req struct {
+		Name string `json:"name"`
+	}
+	k, _, err := s.instanceRequest(c, &req)
+	if err != nil {
+		return nil, err
+	}
+	if req.Name == "" {
+		for i := 0; ; i++ {
+			if n := "backup" + itoa(i); !s.hasBackup(k, n) {
+				req.Name = n
+				break
+			}
+		}
+	}
+	if strings.Contains(req.Name, "/") {
+		return nil, badRequest("Backup names may not contain slashes")
+	}
+	if s.hasBackup(k, req.Name) {
+		return nil, conflict("Backup %q already exists", req.Name)
+	}
+	names := map[string]string{"instance": k.Path, "name": req.Name}
+	return s.asyncAction("instance-backup-created", k.Project, names, func() {
+		s.lifecycle("instance-backup-created", names, k.Project, nil, c.rq)
+	}), nil
+}
+
+// hasBackup reports whether an instance has a backup of that name.
+func (s *Server) hasBackup(k world.Key, name string) bool {
+	return s.existing(world.Key{Kind: "instance-backup", Project: k.Project, Path: k.Path + "/" + name}) != nil
+}
+
+// noBackup is the daemon's 404 for an unknown instance backup.
+func (s *Server) noBackup() error {
+	if s.flavor == catalog.Incus {
+		return notFound("Instance backup")
+	}
+	return &apiError{http.StatusNotFound, "Load backup from database: Instance backup not found"}
+}
+
+// postInstanceBackup answers POST …/backups/NAME {"name": NEW}: "Renaming
+// instance backup", instance-backup-renamed (old_name INSTANCE/NAME).
+func (s *Server) postInstanceBackup(c *call) (*reply, error) {
+	var req struct {
+		Name string `json:"name"`
+	}
+	k, _, err := s.instanceRequest(c, &req)
+	if err != nil {
+		return nil, err
+	}
+	old := c.r.PathValue("child")
+	if !s.hasBackup(k, old) {
+		return nil, s.noBackup()
+	}
+	if req.Name == "" || strings.Contains(req.Name, "/") {
+		return nil, badRequest("Invalid backup name %q", req.Name)
+	}
+	if s.hasBackup(k, req.Name) {
+		return nil, conflict("Backup %q already exists", req.Name)
+	}
+	return s.asyncAction("instance-backup-renamed", k.Project, map[string]string{"instance": k.Path, "name": old}, func() {
+		s.lifecycle("instance-backup-renamed", map[string]string{"instance": k.Path, "name": req.Name}, k.Project, map[string]any{"old_name": k.Path + "/" + old}, c.rq)
+	}), nil
+}
+
+// deleteInstanceBackup answers DELETE …/backups/NAME: "Removing instance
+// backup", instance-backup-deleted.
+func (s *Server) deleteInstanceBackup(c *call) (*reply, error) {
+	k, _, err := s.instanceRequest(c, nil)
+	if err != nil {
+		return nil, err
+	}
+	name := c.r.PathValue("child")
+	if !s.hasBackup(k, name) {
+		return nil, s.noBackup()
+	}
+	names := map[string]string{"instance": k.Path, "name": name}
+	return s.asyncAction("instance-backup-deleted", k.Project, names, func() {
+		s.lifecycle("instance-backup-deleted", names, k.Project, nil, c.rq)
+	}), nil
+}
+
+// volumeBackupKey is a custom volume backup's world key.
+func volumeBackupKey(project, pool, vol, name string) world.Key {
+	return world.Key{Kind: "storage-volume-backup", Project: project, Path: pool + "/custom/" + vol + "/" + name}
+}
+
+// postVolumeBackups answers POST …/volumes/custom/NAME/backups {"name"}:
+// "Creating custom volume backup", storage-volume-backup-created context
+// {"type":"custom"}.
+func (s *Server) postVolumeBackups(c *call) (*reply, error) {
+	if err := customOnly(c); err != nil {
+		return nil, err
+	}
+	var req struct {
+		Name string `json:"name"`
+	}
+	if err := c.decodeRaw(&req); err != nil {
+		return nil, err
+	}
+	s.rest.mu.Lock()
+	pl, p, v, err := s.volume(c)
+	s.rest.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if req.Name == "" {
+		for i := 0; ; i++ {
+			if n := "backup" + itoa(i); s.existing(volumeBackupKey(p, pl, v.Name, n)) == nil {
+				req.Name = n
+				break
+			}
+		}
+	}
+	if strings.Contains(req.Name, "/") {
+		return nil, badRequest("Backup names may not contain slashes")
+	}
+	if s.existing(volumeBackupKey(p, pl, v.Name, req.Name)) != nil {
+		return nil, conflict("Backup %q already exists", req.Name)
+	}
+	names := map[string]string{"pool": pl, "type": "custom", "volume": v.Name, "name": req.Name}
+	return s.asyncAction("storage-volume-backup-created", p, names, func() {
+		s.lifecycle("storage-volume-backup-created", names, p, map[string]any{"type": "custom"}, c.rq)
+	}), nil
+}
+
+// deleteVolumeBackup answers DELETE …/volumes/custom/NAME/backups/BACKUP:
+// "Deleting custom volume backup", storage-volume-backup-deleted.
+func (s *Server) deleteVolumeBackup(c *call) (*reply, error) {
+	if err := customOnly(c); err != nil {
+		return nil, err
+	}
+	s.rest.mu.Lock()
+	pl, p, v, err := s.volume(c)
+	s.rest.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	name := c.r.PathValue("backup")
+	if s.existing(volumeBackupKey(p, pl, v.Name, name)) == nil {
+		return nil, notFound("Storage volume backup")
+	}
+	names := map[string]string{"pool": pl, "type": "custom", "volume": v.Name, "name": name}
+	return s.asyncAction("storage-volume-backup-deleted", p, names, func() {
+		s.lifecycle("storage-volume-backup-deleted", names, p, nil, c.rq)
+	}), nil
 }
