@@ -16,11 +16,23 @@ type Rule[S, E any] func(s S, e E) error
 // Folder applies events to a state of type S by the rule registered for
 // each event's kind.
 type Folder[S, E any] struct {
-	kind   func(E) string
-	rules  map[string]Rule[S, E]
+	kind  func(E) string
+	rules map[string]Rule[S, E]
+	// few holds the rules again, in order, while there are at most
+	// fewRules of them: a scan of a few kinds is cheaper than hashing the
+	// kind, and a world folds millions of events a second.
+	few    []kindRule[S, E]
 	before []Rule[S, E]
 	after  []Rule[S, E]
 	other  Rule[S, E]
+}
+
+// fewRules is how many rules a Folder finds by scanning instead of hashing.
+const fewRules = 4
+
+type kindRule[S, E any] struct {
+	kind string
+	rule Rule[S, E]
 }
 
 // New returns a Folder that finds an event's kind with kind.
@@ -36,6 +48,10 @@ func (f *Folder[S, E]) On(r Rule[S, E], kinds ...string) *Folder[S, E] {
 			panic(fmt.Sprintf("fold: two rules for kind %q", k))
 		}
 		f.rules[k] = r
+		f.few = append(f.few, kindRule[S, E]{k, r})
+	}
+	if len(f.rules) > fewRules {
+		f.few = nil
 	}
 	return f
 }
@@ -68,10 +84,7 @@ func (f *Folder[S, E]) Apply(s S, e E) error {
 			return err
 		}
 	}
-	r, ok := f.rules[f.kind(e)]
-	if !ok {
-		r = f.other
-	}
+	r := f.rule(f.kind(e))
 	if r != nil {
 		if err := r(s, e); err != nil {
 			return err
@@ -83,6 +96,22 @@ func (f *Folder[S, E]) Apply(s S, e E) error {
 		}
 	}
 	return nil
+}
+
+// rule returns the rule for kind, or the Otherwise rule.
+func (f *Folder[S, E]) rule(kind string) Rule[S, E] {
+	if f.few != nil {
+		for _, kr := range f.few {
+			if kr.kind == kind {
+				return kr.rule
+			}
+		}
+		return f.other
+	}
+	if r, ok := f.rules[kind]; ok {
+		return r
+	}
+	return f.other
 }
 
 // Known reports whether kind has a rule of its own.

@@ -77,3 +77,30 @@ func TestOnTwicePanics(t *testing.T) {
 	r := func(*world, ev) error { return nil }
 	fold.New[*world](func(e ev) string { return e.kind }).On(r, "x").On(r, "x")
 }
+
+// TestManyRules: past a few kinds the rules are found by hashing, not by a
+// scan; every kind still reaches its own rule and an unknown one Otherwise.
+func TestManyRules(t *testing.T) {
+	for _, n := range []int{1, 4, 5, 40} {
+		f := fold.New[*world](func(e ev) string { return e.kind }).
+			Otherwise(func(w *world, e ev) error { w.log = append(w.log, "other"); return nil })
+		var kinds []string
+		for i := range n {
+			k := string(rune('a'+i%26)) + string(rune('0'+i/26))
+			kinds = append(kinds, k)
+			f.On(func(w *world, e ev) error { w.log = append(w.log, k); return nil }, k)
+		}
+		w := &world{}
+		for _, k := range kinds {
+			if err := f.Apply(w, ev{kind: k}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := f.Apply(w, ev{kind: "unknown"}); err != nil {
+			t.Fatal(err)
+		}
+		if want := append(slices.Clone(kinds), "other"); !slices.Equal(w.log, want) {
+			t.Errorf("%d rules: log = %v, want %v", n, w.log, want)
+		}
+	}
+}

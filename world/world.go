@@ -28,6 +28,7 @@ import (
 
 	"github.com/eventsim/eventsim/catalog"
 	"github.com/eventsim/eventsim/events"
+	"github.com/eventsim/eventsim/fold"
 )
 
 // OperationKeep is how long a finished operation stays readable after its
@@ -239,7 +240,7 @@ func (w *World) ApplyWith(ev []byte, d *Detail) error {
 				// event; the rest is read when asked for.
 				w.setStamp(stamp)
 				w.applied++
-				return w.operation(ev, meta)
+				return folder.Apply(w, event{typ: events.LXDTypeOperation, raw: ev, meta: meta})
 			case events.LXDTypeLifecycle:
 				lm, o.i, o.err = parseLifecycle(ev, meta)
 			default:
@@ -257,21 +258,45 @@ func (w *World) ApplyWith(ev []byte, d *Detail) error {
 	}
 	w.setStamp(stamp)
 	w.applied++
+	e := event{raw: ev, meta: meta, lm: lm, project: project, location: location, detail: d}
 	switch string(typ) {
 	case events.LXDTypeLifecycle:
-		if lm.action == nil {
+		e.typ = events.LXDTypeLifecycle
+	case events.LXDTypeOperation:
+		e.typ = events.LXDTypeOperation
+	default:
+		return nil // a kind of event with no rule (logging, or one LXD adds) changes nothing
+	}
+	return folder.Apply(w, e)
+}
+
+// event is one LXD event as the fold's rules read it: its type (the
+// rule's kind), the encoded event and where its metadata starts, and what
+// the scan already read.
+type event struct {
+	typ               string
+	raw               []byte
+	meta              int
+	lm                lcMeta
+	project, location string
+	detail            *Detail
+}
+
+// folder holds the world's rules, one per event type: the mechanism the
+// Linode account (package account) folds its events with, over the
+// world's own types. Logging events have no rule and change nothing.
+var folder = fold.New[*World](func(e event) string { return e.typ }).
+	On(func(w *World, e event) error {
+		if e.lm.action == nil {
 			// The type came after the metadata.
 			var err error
-			if lm, _, err = parseLifecycle(ev, meta); err != nil {
+			if e.lm, _, err = parseLifecycle(e.raw, e.meta); err != nil {
 				return fmt.Errorf("apply event: %w", err)
 			}
 		}
-		return w.lifecycle(lm, project, location, w.Now(), d)
-	case events.LXDTypeOperation:
-		return w.operation(ev, meta)
-	}
-	return nil
-}
+		return w.lifecycle(e.lm, e.project, e.location, w.Now(), e.detail)
+	}, events.LXDTypeLifecycle).
+	On(func(w *World, e event) error { return w.operation(e.raw, e.meta) }, events.LXDTypeOperation)
 
 // setStamp remembers the timestamp of the event being applied.
 func (w *World) setStamp(stamp []byte) {
