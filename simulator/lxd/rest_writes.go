@@ -126,13 +126,8 @@ func (s *Server) postACLs(c *call) (*reply, error) {
 	if why := hostnameProblem(req.Name); why != "" {
 		return nil, &apiError{http.StatusInternalServerError, why}
 	}
-	if s.existing(aclKey(p, req.Name)) != nil {
-		return nil, badRequest("The network ACL already exists")
-	}
-	d := &world.Detail{}
-	req.apply(d, false)
-	s.lifecycleWith("network-acl-created", map[string]string{"name": req.Name}, p, nil, c.rq, d)
-	return created(withProject("/1.0/network-acls/"+url.PathEscape(req.Name), p)), nil
+	return s.createObject(c, p, aclKey(p, req.Name), badRequest("The network ACL already exists"), req.objectPut,
+		"network-acl-created", map[string]string{"name": req.Name}, "/1.0/network-acls/"+url.PathEscape(req.Name))
 }
 
 // putACL answers PUT and PATCH /1.0/network-acls/NAME: network-acl-updated.
@@ -172,6 +167,20 @@ func (s *Server) postACL(c *call) (*reply, error) {
 func (s *Server) deleteACL(c *call) (*reply, error) {
 	return s.deleteObject(c, "network-acl-deleted", "Network ACL", func(p string) world.Key { return aclKey(p, c.r.PathValue("name")) },
 		map[string]string{"name": c.r.PathValue("name")})
+}
+
+// createObject ends a POST that makes an object kept by the world, once
+// the request is read and its name checked: exists when key is taken,
+// else the action's event carrying what put says of the object, and 201
+// with the object's path (in project p).
+func (s *Server) createObject(c *call, p string, key world.Key, exists error, put objectPut, action string, names map[string]string, path string) (*reply, error) {
+	if s.existing(key) != nil {
+		return nil, exists
+	}
+	d := &world.Detail{}
+	put.apply(d, false)
+	s.lifecycleWith(action, names, p, nil, c.rq, d)
+	return created(withProject(path, p)), nil
 }
 
 // updateObject answers a PUT or PATCH of an object kept by the world:
@@ -263,13 +272,8 @@ func (s *Server) postZones(c *call) (*reply, error) {
 	if strings.ContainsAny(req.Name, "/ ") {
 		return nil, badRequest("Invalid network zone name %q", req.Name)
 	}
-	if s.existing(zoneKey(p, req.Name)) != nil {
-		return nil, badRequest("The network zone already exists")
-	}
-	d := &world.Detail{}
-	req.apply(d, false)
-	s.lifecycleWith("network-zone-created", map[string]string{"name": req.Name}, p, nil, c.rq, d)
-	return created(withProject("/1.0/network-zones/"+url.PathEscape(req.Name), p)), nil
+	return s.createObject(c, p, zoneKey(p, req.Name), badRequest("The network zone already exists"), req.objectPut,
+		"network-zone-created", map[string]string{"name": req.Name}, "/1.0/network-zones/"+url.PathEscape(req.Name))
 }
 
 // putZone answers PUT and PATCH /1.0/network-zones/NAME: network-zone-updated.
@@ -306,13 +310,9 @@ func (s *Server) postRecords(c *call) (*reply, error) {
 	if req.Name == "" {
 		return nil, badRequest("No name provided")
 	}
-	if s.existing(recordKey(p, zone, req.Name)) != nil {
-		return nil, conflict("A record by that name already exists")
-	}
-	d := &world.Detail{}
-	req.apply(d, false)
-	s.lifecycleWith("network-zone-record-created", map[string]string{"zone": zone, "name": req.Name}, p, nil, c.rq, d)
-	return created(withProject("/1.0/network-zones/"+url.PathEscape(zone)+"/records/"+url.PathEscape(req.Name), p)), nil
+	return s.createObject(c, p, recordKey(p, zone, req.Name), conflict("A record by that name already exists"), req.objectPut,
+		"network-zone-record-created", map[string]string{"zone": zone, "name": req.Name},
+		"/1.0/network-zones/"+url.PathEscape(zone)+"/records/"+url.PathEscape(req.Name))
 }
 
 // putRecord answers PUT and PATCH …/records/NAME: network-zone-record-updated.
@@ -425,13 +425,9 @@ func (s *Server) postForwards(c *call) (*reply, error) {
 	if req.ListenAddress == "" {
 		return nil, badRequest("Failed creating forward: Listen address is required")
 	}
-	if s.existing(forwardKey(p, network, req.ListenAddress)) != nil {
-		return nil, conflict("Failed creating forward: A forward for that listen address already exists")
-	}
-	d := &world.Detail{}
-	req.apply(d, false)
-	s.lifecycleWith("network-forward-created", map[string]string{"network": network, "name": req.ListenAddress}, p, nil, c.rq, d)
-	return created(withProject("/1.0/networks/"+url.PathEscape(network)+"/forwards/"+url.PathEscape(req.ListenAddress), p)), nil
+	return s.createObject(c, p, forwardKey(p, network, req.ListenAddress), conflict("Failed creating forward: A forward for that listen address already exists"), req.objectPut,
+		"network-forward-created", map[string]string{"network": network, "name": req.ListenAddress},
+		"/1.0/networks/"+url.PathEscape(network)+"/forwards/"+url.PathEscape(req.ListenAddress))
 }
 
 // putForward answers PUT and PATCH …/forwards/ADDR: network-forward-updated.
