@@ -247,6 +247,18 @@ func plain(v any) any {
 // checkLabel checks a Linode label as the real API does: 3 to 64
 // characters, letters, digits, dashes, underscores and periods, starting
 // and ending with a letter or digit, no two of -, _ and . in a row.
+// label reads an optional Linode label and holds it to Linode's rules.
+func (b body) label() (string, bool, error) {
+	l, ok, err := b.str("label")
+	if err != nil || !ok {
+		return "", false, err
+	}
+	if err := checkLabel(l); err != nil {
+		return "", false, err
+	}
+	return l, true, nil
+}
+
 func checkLabel(l string) error {
 	if len(l) < 3 || len(l) > 64 {
 		return fieldErr("label", "Length must be 3-64 characters")
@@ -550,14 +562,9 @@ func (s *Server) createLinode(c *call) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	label, hasLabel, err := b.str("label")
+	label, hasLabel, err := b.label()
 	if err != nil {
 		return nil, err
-	}
-	if hasLabel {
-		if err := checkLabel(label); err != nil {
-			return nil, err
-		}
 	}
 	group, _, err := b.str("group")
 	if err != nil {
@@ -613,12 +620,9 @@ func (s *Server) updateLinode(c *call) ([]byte, error) {
 		return nil, err
 	}
 	ch := map[string]any{}
-	if label, ok, err := b.str("label"); err != nil {
+	if label, ok, err := b.label(); err != nil {
 		return nil, err
 	} else if ok {
-		if err := checkLabel(label); err != nil {
-			return nil, err
-		}
 		ch["label"] = label
 	}
 	if tags, ok, err := b.tags(); err != nil {
@@ -771,14 +775,9 @@ func (s *Server) cloneLinode(c *call) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	label, hasLabel, err := b.str("label")
+	label, hasLabel, err := b.label()
 	if err != nil {
 		return nil, err
-	}
-	if hasLabel {
-		if err := checkLabel(label); err != nil {
-			return nil, err
-		}
 	}
 	region, hasRegion, err := b.str("region")
 	if err != nil {
