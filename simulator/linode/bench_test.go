@@ -23,6 +23,7 @@ import (
 
 	"github.com/eventsim/eventsim/catalog"
 	"github.com/eventsim/eventsim/events"
+	"github.com/eventsim/eventsim/internal/cputime"
 	"github.com/eventsim/eventsim/scenarios"
 )
 
@@ -199,7 +200,7 @@ func loadParallel(b *testing.B, s *Server, pick func(rng *rand.Rand) []byte) {
 	var seed sync.Mutex
 	n := int64(0)
 	b.ResetTimer()
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), cputime.Used()
 	b.RunParallel(func(pb *testing.PB) {
 		rc := dialRaw(b, s)
 		defer rc.c.Close()
@@ -216,35 +217,10 @@ func loadParallel(b *testing.B, s *Server, pick func(rng *rand.Rand) []byte) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
-	if cpu1 := cpuTime(); cpu1 > 0 && b.N > 0 {
+	if cpu1 := cputime.Used(); cpu1 > 0 && b.N > 0 {
 		// Server and client together: this process's user and system time.
 		b.ReportMetric(float64((cpu1-cpu0).Microseconds())/float64(b.N), "µs-cpu/req")
 	}
-}
-
-// cpuTime is the CPU time this process has used (user and system), read from
-// /proc/self/stat; 0 where there is none.
-func cpuTime() time.Duration {
-	b, err := os.ReadFile("/proc/self/stat")
-	if err != nil {
-		return 0
-	}
-	// Fields after the command name, which ends at the last ')': utime and
-	// stime are the 12th and 13th, in clock ticks (100 per second on Linux).
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	ut, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0
-	}
-	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
 // BenchmarkGetEvent: GET /v4/account/events/{id} over a million events.
