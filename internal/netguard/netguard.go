@@ -77,9 +77,11 @@ func (l *Listener) Accept() (net.Conn, error) {
 		if l.active.Add(1) <= l.max {
 			return &conn{Conn: c, l: l}, nil
 		}
+		// Counted before the close, so that anyone who sees the
+		// connection end also sees it counted.
 		l.active.Add(-1)
-		_ = c.Close()
 		n := l.refused.Add(1)
+		_ = c.Close()
 		if now := time.Now().Unix(); l.logged.Swap(now) != now {
 			l.log.Warn("connection refused: listener at its connection cap", "listener", l.name, "max_conns", l.max, "refused", n)
 		}
