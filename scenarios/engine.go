@@ -114,6 +114,8 @@ type Engine struct {
 	limit *checkLimit
 	// free holds records handed back with Recycle, for newRecord.
 	free []*Record
+	// lxdSteps holds what each LXD step played says (lxdWorld.stepOf).
+	lxdSteps map[*Step]*lxdStep
 }
 
 // New makes an engine for a parsed scenario.

@@ -23,6 +23,13 @@ type lxdWorld struct {
 	ids     interned             // projects, numbered for the registries' infos
 	regMemo [4]regMemo           // see reg
 	regNext int
+	// server is the last requestor's GET /1.0 context (serverCtx).
+	server struct {
+		rq  *events.LXDLifecycleRequestor
+		ctx logCtx
+	}
+	// names is the map of names each request fills (see apply).
+	names map[string]string
 	// resources holds operations' resources already made (see resources).
 	resources map[resKey]map[string][]string
 }
@@ -178,8 +185,17 @@ func (r *registry) names(project, parent string) []string {
 // Kinds of objects whose names are global rather than per project.
 var globalKinds = map[string]bool{"project": true, "storage-pool": true, "certificate": true, "cluster-member": true}
 
+// isGlobalKind is isGlobalKind(kind), without hashing kind (verbs ask often).
+func isGlobalKind(kind string) bool {
+	switch kind {
+	case "project", "storage-pool", "certificate", "cluster-member":
+		return true
+	}
+	return false
+}
+
 func newLXDWorld(e *Engine) *lxdWorld {
-	w := &lxdWorld{e: e, objs: map[string]*registry{}, resources: map[resKey]map[string][]string{}}
+	w := &lxdWorld{e: e, objs: map[string]*registry{}, resources: map[resKey]map[string][]string{}, names: map[string]string{}}
 	w.ids = interned{ids: map[string]int32{}, regs: w.objs, limit: 1024}
 	s := e.s.LXD
 	w.members = append([]string(nil), s.Members...)
@@ -237,7 +253,7 @@ func (w *lxdWorld) regLookup(kind string) *registry {
 }
 
 func (w *lxdWorld) add(x *entity) {
-	if globalKinds[x.kind] {
+	if isGlobalKind(x.kind) {
 		x.project = ""
 	}
 	w.reg(x.kind).add(x)
@@ -271,6 +287,10 @@ type lxdVerb struct {
 	path      string        // request path, {name}/{parent}/{child} filled in
 	took      time.Duration // typical duration of the background operation
 	body      string        // API Request body (pretty-printed), "" for none
+	// tmpl is body's template when it has no {command}, made once for
+	// every engine (lxdVerbRefs); tmplReady says it is made.
+	tmpl      *bodyTemplate
+	tmplReady bool
 }
 
 var lxdVerbs = map[string]lxdVerb{
@@ -337,6 +357,19 @@ var lxdVerbs = map[string]lxdVerb{
 	"warning.delete":                 {kind: "warning", action: "warning-deleted", remove: true, method: "DELETE", path: "/1.0/warnings/{name}"},
 }
 
+// lxdVerbRefs holds lxdVerbs' entries by pointer, so that playing a verb
+// does not copy its description from call to call.
+var lxdVerbRefs = func() map[string]*lxdVerb {
+	out := make(map[string]*lxdVerb, len(lxdVerbs))
+	for name, v := range lxdVerbs {
+		if v.body != "" && !strings.Contains(v.body, "{command}") {
+			v.tmpl, v.tmplReady = newBodyTemplate(v.body), true
+		}
+		out[name] = &v
+	}
+	return out
+}()
+
 // createVerb maps each kind to the verb that makes one, so a mix can make
 // what a verb needs when nothing suitable exists yet.
 var createVerb = map[string]string{
@@ -390,13 +423,13 @@ func argErr(st *Step, name, format string, args ...any) error {
 // run plays an LXD verb at t.now and returns when the client is done.
 func (w *lxdWorld) run(t *track, st *Step, inMix bool) (time.Time, error) {
 	w.depth = 0
-	if err := w.checkArgs(st); err != nil {
-		return t.now, err
+	p := w.stepOf(st)
+	if p.verb == nil || p.hasMember {
+		if err := w.checkArgs(st); err != nil {
+			return t.now, err
+		}
 	}
-	project := arg(st, "project")
-	if project == "" {
-		project = "default"
-	}
+	project := p.project
 	if w.reg("project").get("", "", project) == nil && st.Verb != "project.create" {
 		if inMix {
 			project = "default"
@@ -404,15 +437,11 @@ func (w *lxdWorld) run(t *track, st *Step, inMix bool) (time.Time, error) {
 			return t.now, argErr(st, "project", "project %q does not exist; projects are %s", project, strings.Join(w.projects(), ", "))
 		}
 	}
-	member := arg(st, "member")
+	member := p.member
 	if member == "" && len(w.members) > 0 {
 		member = w.members[t.rng.Intn(len(w.members))]
 	}
-	req := &lxdRequest{project: project, member: member, requestor: w.requestor(st), fail: arg(st, "fail"), image: arg(st, "image")}
-	if a, ok := st.Args["took"]; ok {
-		d := a.Value.(time.Duration)
-		req.took = &d
-	}
+	req := &lxdRequest{project: project, member: member, requestor: p.requestor, fail: p.fail, image: p.image, took: p.took}
 	switch st.Verb {
 	case "action":
 		return w.genericAction(t, st, req)
@@ -434,8 +463,39 @@ func (w *lxdWorld) run(t *track, st *Step, inMix bool) (time.Time, error) {
 		}
 		return end, nil
 	}
-	v := lxdVerbs[st.Verb]
-	return w.verb(t, st, st.Verb, v, req, inMix)
+	return w.verb(t, st, st.Verb, p.verb, req, inMix)
+}
+
+// lxdStep is what playing an LXD step reads of it every time, read once
+// per engine (see stepOf): its verb and its arguments.
+type lxdStep struct {
+	verb                *lxdVerb // nil for action, log and tour
+	project             string   // "default" when the step names none
+	member, fail, image string
+	hasMember           bool // the step names a member, which must exist
+	took                *time.Duration
+	// requestor is shared by the step's requests: nothing changes it.
+	requestor *events.LXDLifecycleRequestor
+}
+
+// stepOf returns what st says, read on its first play. Steps do not change
+// while an engine plays them.
+func (w *lxdWorld) stepOf(st *Step) *lxdStep {
+	if p, ok := w.e.lxdSteps[st]; ok {
+		return p
+	}
+	p := &lxdStep{verb: lxdVerbRefs[st.Verb], project: orDefault(arg(st, "project"), "default"),
+		member: arg(st, "member"), fail: arg(st, "fail"), image: arg(st, "image"), requestor: w.requestor(st)}
+	_, p.hasMember = st.Args["member"]
+	if a, ok := st.Args["took"]; ok {
+		d := a.Value.(time.Duration)
+		p.took = &d
+	}
+	if w.e.lxdSteps == nil {
+		w.e.lxdSteps = map[*Step]*lxdStep{}
+	}
+	w.e.lxdSteps[st] = p
+	return p
 }
 
 // rootRequestor is who makes a request when its step does not say: root
@@ -467,7 +527,7 @@ func (w *lxdWorld) requestor(st *Step) *events.LXDLifecycleRequestor {
 // should make one first.
 func (w *lxdWorld) pick(t *track, st *Step, kind, project, parent, nameArg, need string, inMix bool) (*entity, error) {
 	r := w.reg(kind)
-	if globalKinds[kind] {
+	if isGlobalKind(kind) {
 		project = ""
 	}
 	if name := arg(st, nameArg); name != "" && !inMix {
@@ -565,9 +625,9 @@ func orDefault(s, d string) string {
 }
 
 // verb plays one high-level verb.
-func (w *lxdWorld) verb(t *track, st *Step, name string, v lxdVerb, req *lxdRequest, inMix bool) (time.Time, error) {
+func (w *lxdWorld) verb(t *track, st *Step, name string, v *lxdVerb, req *lxdRequest, inMix bool) (time.Time, error) {
 	project := req.project
-	if globalKinds[v.kind] || v.kind == "server" {
+	if isGlobalKind(v.kind) || v.kind == "server" {
 		project = ""
 	}
 	// Find the parent, when the object lives under one.
@@ -579,7 +639,7 @@ func (w *lxdWorld) verb(t *track, st *Step, name string, v lxdVerb, req *lxdRequ
 		}
 		var err error
 		pp := project
-		if globalKinds[v.parent] {
+		if isGlobalKind(v.parent) {
 			pp = ""
 		}
 		grand := ""
@@ -613,7 +673,7 @@ func (w *lxdWorld) verb(t *track, st *Step, name string, v lxdVerb, req *lxdRequ
 				return t.now, nil
 			}
 			if del := deleteVerb(v.kind); del != "" {
-				return w.verb(t, st, del, lxdVerbs[del], req, inMix)
+				return w.verb(t, st, del, lxdVerbRefs[del], req, inMix)
 			}
 			// Nothing deletes this kind (an image alias goes with its
 			// image): the world forgets the oldest one.
@@ -678,7 +738,7 @@ func (w *lxdWorld) verb(t *track, st *Step, name string, v lxdVerb, req *lxdRequ
 }
 
 func storeProject(kind, project string) string {
-	if globalKinds[kind] {
+	if isGlobalKind(kind) {
 		return ""
 	}
 	return project
@@ -699,7 +759,7 @@ var deleteVerbs = func() map[string]string {
 	return out
 }()
 
-func stateError(v lxdVerb, x *entity) string {
+func stateError(v *lxdVerb, x *entity) string {
 	switch x.state {
 	case "running":
 		if v.need == "stopped" {
@@ -723,19 +783,19 @@ func (w *lxdWorld) fallback(t *track, st *Step, kind string, req *lxdRequest) (t
 	if !ok {
 		return t.now, nil
 	}
-	return w.verb(t, st, cv, lxdVerbs[cv], req, true)
+	return w.verb(t, st, cv, lxdVerbRefs[cv], req, true)
 }
 
 // stateVerbs names the verb that brings an instance into a needed state.
 var stateVerbs = map[string]string{"stopped": "instance.stop", "running": "instance.start", "frozen": "instance.pause", "running|frozen": "instance.start"}
 
 // fallbackState moves an instance toward the state a mix verb needed.
-func (w *lxdWorld) fallbackState(t *track, st *Step, v lxdVerb, req *lxdRequest) (time.Time, error) {
+func (w *lxdWorld) fallbackState(t *track, st *Step, v *lxdVerb, req *lxdRequest) (time.Time, error) {
 	next := stateVerbs[v.need]
 	if next == "" {
 		return w.fallback(t, st, v.kind, req)
 	}
-	nv := lxdVerbs[next]
+	nv := lxdVerbRefs[next]
 	x, _ := w.pick(t, st, "instance", req.project, "", "name", nv.need, true)
 	if x == nil {
 		return w.fallback(t, st, "instance", req)
@@ -744,14 +804,17 @@ func (w *lxdWorld) fallbackState(t *track, st *Step, v lxdVerb, req *lxdRequest)
 }
 
 // apply changes the world and plays the request's events.
-func (w *lxdWorld) apply(t *track, st *Step, verbName string, v lxdVerb, x *entity, parent *entity, req *lxdRequest) (time.Time, error) {
+func (w *lxdWorld) apply(t *track, st *Step, verbName string, v *lxdVerb, x *entity, parent *entity, req *lxdRequest) (time.Time, error) {
 	action := w.e.cat.Action(v.action)
 	if action == nil {
 		return t.now, &Error{Pos: st.Pos, Msg: fmt.Sprintf("verb %s needs action %s, which flavor %s does not have", verbName, v.action, w.e.cat.Flavor)}
 	}
 	req.action = action
 	req.verb = verbName
-	names := map[string]string{"name": x.name}
+	// The names go into a map the world reuses: nothing keeps them past
+	// the request's play.
+	names := w.names
+	setNames(names, "name", x.name)
 	child := ""
 	if v.childArg != "" {
 		child = x.name
@@ -759,33 +822,33 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v lxdVerb, x *enti
 	// Fill the names the source pattern wants.
 	switch x.kind {
 	case "instance-snapshot":
-		names = map[string]string{"instance": parent.name, "name": x.name}
+		setNames(names, "instance", parent.name, "name", x.name)
 		if v.action == "instance-restored" {
-			names = map[string]string{"name": parent.name}
+			setNames(names, "name", parent.name)
 		}
 	case "storage-volume":
 		pool, vol := x.parent, x.name
-		names = map[string]string{"pool": pool, "type": "custom", "name": w.volumeName(action, x.project, vol)}
+		setNames(names, "pool", pool, "type", "custom", "name", w.volumeName(action, x.project, vol))
 	case "storage-volume-snapshot":
 		pool, vol, _ := strings.Cut(x.parent, "/")
-		names = map[string]string{"pool": pool, "type": "custom", "volume": w.volumeName(action, parent.project, vol), "name": x.name}
+		setNames(names, "pool", pool, "type", "custom", "volume", w.volumeName(action, parent.project, vol), "name", x.name)
 		if v.action == "storage-volume-restored" {
-			names = map[string]string{"pool": pool, "type": "custom", "name": w.volumeName(action, parent.project, vol)}
+			setNames(names, "pool", pool, "type", "custom", "name", w.volumeName(action, parent.project, vol))
 		}
 	case "network-zone-record":
-		names = map[string]string{"zone": x.parent, "name": x.name}
+		setNames(names, "zone", x.parent, "name", x.name)
 	case "network-forward", "network-peer":
-		names = map[string]string{"network": x.parent, "name": x.name}
+		setNames(names, "network", x.parent, "name", x.name)
 	case "image":
-		names = map[string]string{"name": x.name}
+		setNames(names, "name", x.name)
 	}
 	if verbName == "storage-volume.backup" {
 		req.backupName = orDefault(arg(st, "backup"), fmt.Sprintf("backup%d", t.rng.Intn(10)))
-		names = map[string]string{"pool": x.parent, "type": "custom", "volume": x.name, "name": req.backupName}
+		setNames(names, "pool", x.parent, "type", "custom", "volume", x.name, "name", req.backupName)
 		child = req.backupName
 	}
 	req.names = names
-	req.context = map[string]any{}
+	req.context = nil // made when the action has context (setContext)
 	// Context keys, as the daemon sends them.
 	for _, k := range action.Context {
 		switch k {
@@ -793,20 +856,20 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v lxdVerb, x *enti
 			switch x.kind {
 			case "instance":
 				x.typ = orDefault(arg(st, "type"), "container")
-				req.context[k] = x.typ
+				req.setContext(k, x.typ)
 			case "image":
-				req.context[k] = orDefault(arg(st, "type"), "container")
+				req.setContext(k, orDefault(arg(st, "type"), "container"))
 			default:
-				req.context[k] = "custom"
+				req.setContext(k, "custom")
 			}
 		case "storage-pool":
 			x.pool = orDefault(arg(st, "pool"), w.defaultPool())
-			req.context[k] = x.pool
+			req.setContext(k, x.pool)
 		case "snapshot":
 			if v.action == "instance-restored" {
-				req.context[k] = parent.name + "/" + x.name
+				req.setContext(k, parent.name+"/"+x.name)
 			} else {
-				req.context[k] = x.name
+				req.setContext(k, x.name)
 			}
 		case "command":
 			cmd := []string{"/bin/sh", "-c", "uptime"}
@@ -817,22 +880,22 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v lxdVerb, x *enti
 			for i, c := range cmd {
 				list[i] = c
 			}
-			req.context[k] = list
+			req.setContext(k, list)
 		case "path":
-			req.context[k] = orDefault(arg(st, "path"), "/etc/hosts")
+			req.setContext(k, orDefault(arg(st, "path"), "/etc/hosts"))
 		case "target":
-			req.context[k] = x.name
+			req.setContext(k, x.name)
 		case "location":
-			req.context[k] = w.location(req.member)
+			req.setContext(k, w.location(req.member))
 		}
 	}
 	if len(w.members) > 0 {
 		for _, k := range action.ClusterContext {
 			switch k {
 			case "location":
-				req.context[k] = req.member
+				req.setContext(k, req.member)
 			case "target":
-				req.context[k] = req.member
+				req.setContext(k, req.member)
 			}
 		}
 	}
@@ -846,7 +909,7 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v lxdVerb, x *enti
 		if r.get(storeProject(x.kind, x.project), x.parent, to) != nil {
 			return t.now, argErr(st, "to", "%s %q already exists", x.kind, to)
 		}
-		req.context["old_name"] = x.name
+		req.setContext("old_name", x.name)
 		req.oldName = x.name
 		req.newName = to
 		if x.kind == "storage-volume" {
@@ -864,7 +927,7 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v lxdVerb, x *enti
 	}
 	req.entity = x
 	req.child = child
-	req.verbDef = v
+	req.verbDef = *v
 	if v.remove {
 		req.cascade = w.cascade(x)
 	}
@@ -911,7 +974,7 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v lxdVerb, x *enti
 			areq := &lxdRequest{project: req.project, member: req.member, requestor: req.requestor}
 			t2 := *t
 			t2.now = end
-			e2, err := w.apply(&t2, st, "image.alias", lxdVerbs["image.alias"], a, nil, areq)
+			e2, err := w.apply(&t2, st, "image.alias", lxdVerbRefs["image.alias"], a, nil, areq)
 			if err != nil {
 				return end, err
 			}
@@ -922,6 +985,23 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v lxdVerb, x *enti
 		return w.backupFollowUps(t, st, x, req, end)
 	}
 	return end, nil
+}
+
+// setNames empties names and sets the keys and values given in pairs.
+func setNames(names map[string]string, kv ...string) {
+	clear(names)
+	for i := 0; i+1 < len(kv); i += 2 {
+		names[kv[i]] = kv[i+1]
+	}
+}
+
+// setContext sets a key of the request's lifecycle context, making the map
+// on the first: most actions carry none, and a nil context encodes as none.
+func (req *lxdRequest) setContext(k string, v any) {
+	if req.context == nil {
+		req.context = map[string]any{}
+	}
+	req.context[k] = v
 }
 
 // cascade names the children of x whose deletion the daemon reports before
@@ -1002,7 +1082,7 @@ func (w *lxdWorld) removeChildren(x *entity) {
 		}
 		for i := 0; i < len(r.list); {
 			c := r.list[i]
-			if c.parent == pname && (c.project == x.project || globalKinds[x.kind]) {
+			if c.parent == pname && (c.project == x.project || isGlobalKind(x.kind)) {
 				r.remove(c)
 				continue
 			}

@@ -294,10 +294,20 @@ var bodySlots = [...]string{"{to}", "{child}", "{type}", "{image}", "{label}", "
 // bodyValues returns the values of bodySlots for this request, and the
 // command as JSON for {command}.
 func (req *lxdRequest) bodyValues() (vals [len(bodySlots)]string, cmd string) {
+	return req.bodyNames(), req.bodyCommand()
+}
+
+// bodyCommand returns the command as JSON for {command}.
+func (req *lxdRequest) bodyCommand() string {
 	c, ok := appendJSONValue(nil, req.context["command"])
 	if !ok {
 		c, _ = json.Marshal(req.context["command"])
 	}
+	return string(c)
+}
+
+// bodyNames returns the values of bodySlots for this request.
+func (req *lxdRequest) bodyNames() (vals [len(bodySlots)]string) {
 	vals = [...]string{req.newName, req.child, "container", orDefault(req.image, "debian/12"), "client", "", ""}
 	if x := req.entity; x != nil {
 		vals[5], vals[6] = x.name, x.name
@@ -315,40 +325,69 @@ func (req *lxdRequest) bodyValues() (vals [len(bodySlots)]string, cmd string) {
 		// Left in place, as the slow path leaves them.
 		vals[5], vals[6] = "{name}", "{target}"
 	}
-	return vals, string(c)
+	return vals
 }
 
 // requestBody fills a verb's body template and pretty-prints it as the
 // daemon logs it: one tab of indent per level under a leading tab. The
-// pretty-printed form of each template is made once per engine with markers
-// where the names go (bodyTemplate), so a request only splices its names in.
+// pretty-printed form of each template is made once with markers where the
+// names go (bodyTemplate), so a request only splices its names in.
 func (req *lxdRequest) requestBody(cache map[string]*bodyTemplate) string {
+	return strings.TrimPrefix(req.requestMessage(cache), apiRequest)
+}
+
+// apiRequest starts the daemon's debug log of a request's body.
+const apiRequest = "API Request"
+
+// requestMessage is the daemon's debug log of the request's body: "API
+// Request" and requestBody, or "" when the request has no body. A verb's
+// template without {command} is made once for every engine (lxdVerbRefs);
+// the others once per engine, in cache.
+func (req *lxdRequest) requestMessage(cache map[string]*bodyTemplate) string {
 	body := req.verbDef.body
 	if body == "" {
 		return ""
 	}
-	vals, cmd := req.bodyValues()
-	for _, v := range vals {
-		if !plainBodyValue(v) {
-			return req.requestBodySlow(vals, cmd)
+	tmpl, ready := req.verbDef.tmpl, req.verbDef.tmplReady
+	vals := req.bodyNames()
+	if ready && tmpl != nil {
+		// Only the names the template holds must be plain.
+		for _, slot := range tmpl.slots {
+			if !plainBodyValue(vals[slot]) {
+				return req.requestMessageSlow(vals, req.bodyCommand())
+			}
 		}
-	}
-	key := strings.ReplaceAll(body, "{command}", cmd)
-	tmpl, ok := cache[key]
-	if !ok {
-		tmpl = newBodyTemplate(key)
-		cache[key] = tmpl
+	} else {
+		cmd := req.bodyCommand()
+		for _, v := range vals {
+			if !plainBodyValue(v) {
+				return req.requestMessageSlow(vals, cmd)
+			}
+		}
+		if !ready {
+			key := strings.ReplaceAll(body, "{command}", cmd)
+			var ok bool
+			if tmpl, ok = cache[key]; !ok {
+				tmpl = newBodyTemplate(key)
+				cache[key] = tmpl
+			}
+		}
 	}
 	if tmpl == nil {
 		return ""
 	}
-	b := make([]byte, 0, 2*len(body)+32)
-	b = append(b, "\n\t"...)
+	if len(tmpl.slots) == 0 {
+		return tmpl.msg
+	}
+	b := make([]byte, 0, len(apiRequest)+2*len(body)+32)
+	b = append(b, apiRequest+"\n\t"...)
 	for i, lit := range tmpl.lits {
 		b = append(b, lit...)
 		if i < len(tmpl.slots) {
-			q := appendString(nil, vals[tmpl.slots[i]])
-			b = append(b, q[1:len(q)-1]...)
+			// The name as a JSON string's content, without its quotes.
+			n := len(b)
+			b = appendString(b, vals[tmpl.slots[i]])
+			b = append(b[:n], b[n+1:len(b)-1]...)
 		}
 	}
 	return string(b)
@@ -370,6 +409,9 @@ func plainBodyValue(s string) bool {
 type bodyTemplate struct {
 	lits  []string // len(slots)+1 literal pieces
 	slots []int    // index into bodySlots of the name between lits[i] and lits[i+1]
+	// msg is the whole message (see requestMessage) of a template without
+	// names.
+	msg string
 }
 
 // bodyMark brackets a slot's index in the pretty-printed template: the
@@ -394,6 +436,9 @@ func newBodyTemplate(body string) *bodyTemplate {
 		before, after, found := strings.Cut(rest, bodyMark)
 		if !found {
 			t.lits = append(t.lits, rest)
+			if len(t.slots) == 0 {
+				t.msg = apiRequest + "\n\t" + rest
+			}
 			return t
 		}
 		idx, after2, _ := strings.Cut(after, bodyMark)
@@ -402,6 +447,14 @@ func newBodyTemplate(body string) *bodyTemplate {
 		t.slots = append(t.slots, n)
 		rest = after2
 	}
+}
+
+// requestMessageSlow is requestMessage by requestBodySlow.
+func (req *lxdRequest) requestMessageSlow(vals [len(bodySlots)]string, cmd string) string {
+	if body := req.requestBodySlow(vals, cmd); body != "" {
+		return apiRequest + body
+	}
+	return ""
 }
 
 // requestBodySlow fills the template by substitution and pretty-prints the
@@ -491,16 +544,25 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 		w.lifecycle(g, req, project, nil)
 		return g.end()
 	}
-	reqCtx := logCtx{{"ip", rq.Address}, {"method", method}, {"protocol", rq.Protocol}, {"url", req.requestPath()}, {"username", rq.Username}}
+	desc := a.Operation
+	// The request's logging contexts share one allocation: the request's,
+	// and an operation's own and its wait's.
+	var kv logCtx
+	if desc == "" {
+		kv = make(logCtx, 5)
+	} else {
+		kv = make(logCtx, 14)
+	}
+	reqCtx := kv[0:5:5]
+	reqCtx[0], reqCtx[1], reqCtx[2], reqCtx[3], reqCtx[4] = ctxKV{"ip", rq.Address}, ctxKV{"method", method}, ctxKV{"protocol", rq.Protocol}, ctxKV{"url", req.requestPath()}, ctxKV{"username", rq.Username}
 	// The client asks for the server first, then makes its request.
-	g.log(0, "debug", "Handling API request", logCtx{{"ip", rq.Address}, {"method", "GET"}, {"protocol", rq.Protocol}, {"url", "/1.0"}, {"username", rq.Username}})
+	g.log(0, "debug", "Handling API request", w.serverCtx(rq))
 	g.log(1500*time.Microsecond, "debug", "Handling API request", reqCtx)
 	if method == "GET" || method == "DELETE" {
 		// No body is logged.
-	} else if body := req.requestBody(w.e.bodies); body != "" {
-		g.log(40*time.Microsecond, "debug", "API Request"+body, reqCtx)
+	} else if msg := req.requestMessage(w.e.bodies); msg != "" {
+		g.log(40*time.Microsecond, "debug", msg, reqCtx)
 	}
-	desc := a.Operation
 	if desc == "" {
 		// Synchronous: the lifecycle event, then the response.
 		g.step(1500 * time.Microsecond)
@@ -528,15 +590,23 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 	}
 	g.step(800 * time.Microsecond)
 	created := g.at
+	// The operation's id, made inside the URL its client waits on.
+	const opsPath = "/1.0/operations/"
+	wait := make([]byte, 0, len(opsPath)+36+len("/wait"))
+	wait = t.fake.appendUUID(append(wait, opsPath...))
+	waitURL := string(append(wait, "/wait"...))
 	op := &events.LXDOperation{
-		ID: t.fake.uuid(), Class: class, Description: desc, CreatedAt: created, UpdatedAt: created,
+		ID: waitURL[len(opsPath) : len(opsPath)+36], Class: class, Description: desc, CreatedAt: created, UpdatedAt: created,
 		Resources: req.resources(w.e.cat, w.resources), Location: g.location,
 	}
 	if class == "websocket" {
 		op.Metadata = map[string]any{"command": req.context["command"], "environment": map[string]any{"HOME": "/root", "LANG": "C.UTF-8", "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM": "xterm", "USER": "root"}, "fds": map[string]any{"0": t.fake.hex(32), "control": t.fake.hex(32)}, "interactive": false}
 		op.MayCancel = false
 	}
-	opCtx := logCtx{{"class", class}, {"description", desc}, {"operation", op.ID}, {"project", logProject}}
+	opCtx := kv[5:9:9]
+	opCtx[0], opCtx[1], opCtx[2], opCtx[3] = ctxKV{"class", class}, ctxKV{"description", desc}, ctxKV{"operation", op.ID}, ctxKV{"project", logProject}
+	waitCtx := kv[9:14:14]
+	waitCtx[0], waitCtx[1], waitCtx[2], waitCtx[3], waitCtx[4] = ctxKV{"ip", rq.Address}, ctxKV{"method", "GET"}, ctxKV{"protocol", rq.Protocol}, ctxKV{"url", waitURL}, ctxKV{"username", rq.Username}
 	setStatus := func(code int) {
 		op.StatusCode = code
 		op.Status = events.OpStatus[code]
@@ -547,7 +617,7 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 	g.log(60*time.Microsecond, "debug", "Started operation", opCtx)
 	setStatus(events.OpRunning)
 	g.op(15*time.Microsecond, op, opProject)
-	g.log(600*time.Microsecond, "debug", "Handling API request", logCtx{{"ip", rq.Address}, {"method", "GET"}, {"protocol", rq.Protocol}, {"url", "/1.0/operations/" + op.ID + "/wait"}, {"username", rq.Username}})
+	g.log(600*time.Microsecond, "debug", "Handling API request", waitCtx)
 	took := orDefaultTook(req.verbDef.took)
 	if req.took != nil {
 		took = *req.took
@@ -577,6 +647,17 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 		w.lifecycle(g, req, project, rq)
 	}
 	return g.end()
+}
+
+// serverCtx is the logging context of a requestor's GET /1.0, made once
+// for the last requestor asked for: records share it, and nothing changes
+// it once handed over.
+func (w *lxdWorld) serverCtx(rq *events.LXDLifecycleRequestor) logCtx {
+	if w.server.rq != rq {
+		w.server.rq = rq
+		w.server.ctx = logCtx{{"ip", rq.Address}, {"method", "GET"}, {"protocol", rq.Protocol}, {"url", "/1.0"}, {"username", rq.Username}}
+	}
+	return w.server.ctx
 }
 
 func (w *lxdWorld) lifecycle(g *group, req *lxdRequest, project string, rq *events.LXDLifecycleRequestor) {
