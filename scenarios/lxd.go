@@ -287,6 +287,13 @@ type lxdVerb struct {
 	path      string        // request path, {name}/{parent}/{child} filled in
 	took      time.Duration // typical duration of the background operation
 	body      string        // API Request body (pretty-printed), "" for none
+	// Made once for every engine, in lxdVerbRefs: the verb that deletes
+	// an object of kind (del), and the verb that brings an instance into
+	// the state need asks for (state), with their names; index numbers
+	// the verb for Engine.verbActions.
+	del, state         *lxdVerb
+	delName, stateName string
+	index              int
 	// tmpl is body's template when it has no {command}, made once for
 	// every engine (lxdVerbRefs); tmplReady says it is made.
 	tmpl      *bodyTemplate
@@ -367,8 +374,39 @@ var lxdVerbRefs = func() map[string]*lxdVerb {
 		}
 		out[name] = &v
 	}
+	for _, name := range sortedKeys(out) {
+		v := out[name]
+		v.index = len(lxdVerbList)
+		lxdVerbList = append(lxdVerbList, v)
+		if del := deleteVerb(v.kind); del != "" {
+			v.delName, v.del = del, out[del]
+		}
+		if next := stateVerbs[v.need]; next != "" {
+			v.stateName, v.state = next, out[next]
+		}
+	}
 	return out
 }()
+
+// lxdVerbList holds lxdVerbRefs' verbs by their index.
+var lxdVerbList []*lxdVerb
+
+// action returns the flavour's action of a verb, or nil when the flavour
+// has none; each verb's is looked up once per engine.
+func (w *lxdWorld) action(v *lxdVerb) *catalog.LXDAction {
+	e := w.e
+	if v.index >= len(lxdVerbList) || lxdVerbList[v.index] != v {
+		return e.cat.Action(v.action) // not one of lxdVerbRefs
+	}
+	if e.verbActions == nil {
+		e.verbActions = make([]*catalog.LXDAction, len(lxdVerbList))
+		e.verbActionsSet = make([]bool, len(lxdVerbList))
+	}
+	if !e.verbActionsSet[v.index] {
+		e.verbActions[v.index], e.verbActionsSet[v.index] = e.cat.Action(v.action), true
+	}
+	return e.verbActions[v.index]
+}
 
 // createVerb maps each kind to the verb that makes one, so a mix can make
 // what a verb needs when nothing suitable exists yet.
@@ -672,8 +710,8 @@ func (w *lxdWorld) verb(t *track, st *Step, name string, v *lxdVerb, req *lxdReq
 			if w.depth++; w.depth > 4 {
 				return t.now, nil
 			}
-			if del := deleteVerb(v.kind); del != "" {
-				return w.verb(t, st, del, lxdVerbRefs[del], req, inMix)
+			if v.del != nil {
+				return w.verb(t, st, v.delName, v.del, req, inMix)
 			}
 			// Nothing deletes this kind (an image alias goes with its
 			// image): the world forgets the oldest one.
@@ -791,11 +829,10 @@ var stateVerbs = map[string]string{"stopped": "instance.stop", "running": "insta
 
 // fallbackState moves an instance toward the state a mix verb needed.
 func (w *lxdWorld) fallbackState(t *track, st *Step, v *lxdVerb, req *lxdRequest) (time.Time, error) {
-	next := stateVerbs[v.need]
-	if next == "" {
+	next, nv := v.stateName, v.state
+	if nv == nil {
 		return w.fallback(t, st, v.kind, req)
 	}
-	nv := lxdVerbRefs[next]
 	x, _ := w.pick(t, st, "instance", req.project, "", "name", nv.need, true)
 	if x == nil {
 		return w.fallback(t, st, "instance", req)
@@ -805,7 +842,7 @@ func (w *lxdWorld) fallbackState(t *track, st *Step, v *lxdVerb, req *lxdRequest
 
 // apply changes the world and plays the request's events.
 func (w *lxdWorld) apply(t *track, st *Step, verbName string, v *lxdVerb, x *entity, parent *entity, req *lxdRequest) (time.Time, error) {
-	action := w.e.cat.Action(v.action)
+	action := w.action(v)
 	if action == nil {
 		return t.now, &Error{Pos: st.Pos, Msg: fmt.Sprintf("verb %s needs action %s, which flavor %s does not have", verbName, v.action, w.e.cat.Flavor)}
 	}
