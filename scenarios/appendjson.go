@@ -63,8 +63,18 @@ func appendLogCtx(b []byte, ctx logCtx) []byte {
 
 // appendLogging encodes events.LXDLogging; ctx must be sorted by key.
 func appendLogging(b []byte, msg, level string, ctx logCtx) []byte {
+	return appendLoggingJSON(b, msg, "", level, ctx)
+}
+
+// appendLoggingJSON is appendLogging with the message's JSON, when made
+// ahead: msgJSON, or "" to encode msg.
+func appendLoggingJSON(b []byte, msg, msgJSON, level string, ctx logCtx) []byte {
 	b = append(b, `{"message":`...)
-	b = appendString(b, msg)
+	if msgJSON != "" {
+		b = append(b, msgJSON...)
+	} else {
+		b = appendString(b, msg)
+	}
 	b = append(b, `,"level":`...)
 	b = appendString(b, level)
 	b = append(b, `,"context":`...)

@@ -1297,6 +1297,6 @@ func (w *lxdWorld) logStep(t *track, st *Step, req *lxdRequest) (time.Time, erro
 		}
 	}
 	g := w.group(t, req)
-	g.log(0, "info", arg(st, "name"), logCtxOf(ctx))
+	g.log(0, "info", logMsg{text: arg(st, "name")}, logCtxOf(ctx))
 	return g.end(), nil
 }

@@ -83,7 +83,7 @@ func (g *group) record(typ, project string) *Record {
 	return r
 }
 
-func (g *group) log(d time.Duration, level, msg string, ctx logCtx) {
+func (g *group) log(d time.Duration, level string, msg logMsg, ctx logCtx) {
 	if !g.logging {
 		return
 	}
@@ -92,9 +92,26 @@ func (g *group) log(d time.Duration, level, msg string, ctx logCtx) {
 	if !g.w.e.opts.check {
 		// Encoded when the record leaves the engine (see lazyMeta); the
 		// context is never changed after it is handed over.
-		r.lazy.kind, r.lazy.msg, r.lazy.level, r.lazy.ctx = lazyLogging, msg, level, ctx
+		r.lazy.kind, r.lazy.msg, r.lazy.msgJSON, r.lazy.level, r.lazy.ctx = lazyLogging, msg.text, msg.json, level, ctx
 	}
 }
+
+// logMsg is a logging event's message, and its JSON when it was made once
+// ahead (constMsg), so that the writer copies it instead of escaping it.
+type logMsg struct{ text, json string }
+
+// constMsg makes a message that many events share, with its JSON.
+func constMsg(s string) logMsg { return logMsg{s, string(appendString(nil, s))} }
+
+// The messages of the daemon's logging events that verbs make.
+var (
+	msgHandling = constMsg("Handling API request")
+	msgNew      = constMsg("New operation")
+	msgStarted  = constMsg("Started operation")
+	msgFailure  = constMsg("Failure for operation")
+	msgUpdated  = constMsg("Updated metadata for operation")
+	msgSuccess  = constMsg("Success for operation")
+)
 
 func (g *group) op(d time.Duration, op *events.LXDOperation, project string) {
 	g.step(d)
@@ -125,6 +142,7 @@ func (g *group) op(d time.Duration, op *events.LXDOperation, project string) {
 type lazyMeta struct {
 	kind       uint8 // 0: none; JSON is (or will not be) set
 	msg, level string
+	msgJSON    string // msg as JSON when made ahead (logMsg), or ""
 	ctx        logCtx
 	op         *events.LXDOperation // Metadata nil; opMeta holds it encoded
 	opMeta     []byte
@@ -149,7 +167,7 @@ func (r *Record) AppendJSON(b []byte) []byte {
 	b = appendLXDEventHead(b, r.Type, r.Time)
 	switch r.lazy.kind {
 	case lazyLogging:
-		b = appendLogging(b, r.lazy.msg, r.lazy.level, r.lazy.ctx)
+		b = appendLoggingJSON(b, r.lazy.msg, r.lazy.msgJSON, r.lazy.level, r.lazy.ctx)
 	case lazyOperation:
 		meta := r.lazy.opMeta
 		if !r.lazy.opHasMeta {
@@ -333,7 +351,7 @@ func (req *lxdRequest) bodyNames() (vals [len(bodySlots)]string) {
 // pretty-printed form of each template is made once with markers where the
 // names go (bodyTemplate), so a request only splices its names in.
 func (req *lxdRequest) requestBody(cache map[string]*bodyTemplate) string {
-	return strings.TrimPrefix(req.requestMessage(cache), apiRequest)
+	return strings.TrimPrefix(req.requestMessage(cache).text, apiRequest)
 }
 
 // apiRequest starts the daemon's debug log of a request's body.
@@ -343,10 +361,10 @@ const apiRequest = "API Request"
 // Request" and requestBody, or "" when the request has no body. A verb's
 // template without {command} is made once for every engine (lxdVerbRefs);
 // the others once per engine, in cache.
-func (req *lxdRequest) requestMessage(cache map[string]*bodyTemplate) string {
+func (req *lxdRequest) requestMessage(cache map[string]*bodyTemplate) logMsg {
 	body := req.verbDef.body
 	if body == "" {
-		return ""
+		return logMsg{}
 	}
 	tmpl, ready := req.verbDef.tmpl, req.verbDef.tmplReady
 	vals := req.bodyNames()
@@ -374,7 +392,7 @@ func (req *lxdRequest) requestMessage(cache map[string]*bodyTemplate) string {
 		}
 	}
 	if tmpl == nil {
-		return ""
+		return logMsg{}
 	}
 	if len(tmpl.slots) == 0 {
 		return tmpl.msg
@@ -390,7 +408,7 @@ func (req *lxdRequest) requestMessage(cache map[string]*bodyTemplate) string {
 			b = append(b[:n], b[n+1:len(b)-1]...)
 		}
 	}
-	return string(b)
+	return logMsg{text: string(b)}
 }
 
 // plainBodyValue reports whether a name goes into a body template's JSON
@@ -411,7 +429,7 @@ type bodyTemplate struct {
 	slots []int    // index into bodySlots of the name between lits[i] and lits[i+1]
 	// msg is the whole message (see requestMessage) of a template without
 	// names.
-	msg string
+	msg logMsg
 }
 
 // bodyMark brackets a slot's index in the pretty-printed template: the
@@ -437,7 +455,7 @@ func newBodyTemplate(body string) *bodyTemplate {
 		if !found {
 			t.lits = append(t.lits, rest)
 			if len(t.slots) == 0 {
-				t.msg = apiRequest + "\n\t" + rest
+				t.msg = constMsg(apiRequest + "\n\t" + rest)
 			}
 			return t
 		}
@@ -450,11 +468,11 @@ func newBodyTemplate(body string) *bodyTemplate {
 }
 
 // requestMessageSlow is requestMessage by requestBodySlow.
-func (req *lxdRequest) requestMessageSlow(vals [len(bodySlots)]string, cmd string) string {
+func (req *lxdRequest) requestMessageSlow(vals [len(bodySlots)]string, cmd string) logMsg {
 	if body := req.requestBodySlow(vals, cmd); body != "" {
-		return apiRequest + body
+		return logMsg{text: apiRequest + body}
 	}
-	return ""
+	return logMsg{}
 }
 
 // requestBodySlow fills the template by substitution and pretty-prints the
@@ -556,18 +574,18 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 	reqCtx := kv[0:5:5]
 	reqCtx[0], reqCtx[1], reqCtx[2], reqCtx[3], reqCtx[4] = ctxKV{"ip", rq.Address}, ctxKV{"method", method}, ctxKV{"protocol", rq.Protocol}, ctxKV{"url", req.requestPath()}, ctxKV{"username", rq.Username}
 	// The client asks for the server first, then makes its request.
-	g.log(0, "debug", "Handling API request", w.serverCtx(rq))
-	g.log(1500*time.Microsecond, "debug", "Handling API request", reqCtx)
+	g.log(0, "debug", msgHandling, w.serverCtx(rq))
+	g.log(1500*time.Microsecond, "debug", msgHandling, reqCtx)
 	if method == "GET" || method == "DELETE" {
 		// No body is logged.
-	} else if msg := req.requestMessage(w.e.bodies); msg != "" {
+	} else if msg := req.requestMessage(w.e.bodies); msg.text != "" {
 		g.log(40*time.Microsecond, "debug", msg, reqCtx)
 	}
 	if desc == "" {
 		// Synchronous: the lifecycle event, then the response.
 		g.step(1500 * time.Microsecond)
 		if req.fail != "" {
-			g.log(0, "debug", errorResponse(500, req.fail), logCtx{{"http_code", "500"}})
+			g.log(0, "debug", logMsg{text: errorResponse(500, req.fail)}, logCtx{{"http_code", "500"}})
 			return g.end()
 		}
 		w.lifecycle(g, req, project, rq)
@@ -611,13 +629,13 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 		op.StatusCode = code
 		op.Status = events.OpStatus[code]
 	}
-	g.log(0, "debug", "New operation", opCtx)
+	g.log(0, "debug", msgNew, opCtx)
 	setStatus(events.OpPending)
 	g.op(20*time.Microsecond, op, opProject)
-	g.log(60*time.Microsecond, "debug", "Started operation", opCtx)
+	g.log(60*time.Microsecond, "debug", msgStarted, opCtx)
 	setStatus(events.OpRunning)
 	g.op(15*time.Microsecond, op, opProject)
-	g.log(600*time.Microsecond, "debug", "Handling API request", waitCtx)
+	g.log(600*time.Microsecond, "debug", msgHandling, waitCtx)
 	took := orDefaultTook(req.verbDef.took)
 	if req.took != nil {
 		took = *req.took
@@ -626,7 +644,7 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 	if req.fail != "" {
 		op.Err = req.fail
 		fctx := logCtx{{"class", class}, {"description", desc}, {"err", req.fail}, {"operation", op.ID}, {"project", logProject}}
-		g.log(0, "debug", "Failure for operation", fctx)
+		g.log(0, "debug", msgFailure, fctx)
 		setStatus(events.OpFailure)
 		g.op(15*time.Microsecond, op, opProject)
 		return g.end()
@@ -634,13 +652,13 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 	if class == "websocket" {
 		op.Metadata["return"] = 0
 		op.UpdatedAt = g.at
-		g.log(0, "debug", "Updated metadata for operation", opCtx)
+		g.log(0, "debug", msgUpdated, opCtx)
 		g.op(15*time.Microsecond, op, opProject)
 	}
 	if !a.LifecycleAfter {
 		w.lifecycle(g, req, project, rq)
 	}
-	g.log(20*time.Microsecond, "debug", "Success for operation", opCtx)
+	g.log(20*time.Microsecond, "debug", msgSuccess, opCtx)
 	setStatus(events.OpSuccess)
 	g.op(15*time.Microsecond, op, opProject)
 	if a.LifecycleAfter {
@@ -698,8 +716,8 @@ func (w *lxdWorld) lifecycleEvent(g *group, a *catalog.LXDAction, names map[stri
 // The two sync answers verbs log and their contexts, made once: records
 // share them, and nothing changes a context once it is handed over.
 var (
-	syncResponseEmpty = syncResponse("{}")
-	syncResponseNull  = syncResponse("null")
+	syncResponseEmpty = constMsg(syncResponse("{}"))
+	syncResponseNull  = constMsg(syncResponse("null"))
 	http200           = logCtx{{"http_code", "200"}}
 	http201           = logCtx{{"http_code", "201"}}
 )
@@ -773,7 +791,7 @@ func (r *Record) AppendMetadata(b []byte, c *LXDColumns) ([]byte, bool) {
 			return b, false
 		}
 		*c = LXDColumns{Level: r.lazy.level, Message: r.lazy.msg}
-		return appendLogging(b, r.lazy.msg, r.lazy.level, r.lazy.ctx), true
+		return appendLoggingJSON(b, r.lazy.msg, r.lazy.msgJSON, r.lazy.level, r.lazy.ctx), true
 	case lazyOperation:
 		op := r.lazy.op
 		if !valid(op.ID) || !valid(op.Status) || !valid(op.Class) || !valid(op.Description) {

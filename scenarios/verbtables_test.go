@@ -70,8 +70,11 @@ func TestRequestBodyTemplatesMatchSlowPath(t *testing.T) {
 					if got := req.requestBody(cache); got != want {
 						t.Errorf("%s with name %q (template made once: %v): body\n%s\nwant\n%s", verb, n, v.tmplReady, got, want)
 					}
-					if got := req.requestMessage(cache); want != "" && got != "API Request"+want || want == "" && got != "" {
+					if got := req.requestMessage(cache).text; want != "" && got != "API Request"+want || want == "" && got != "" {
 						t.Errorf("%s with name %q (template made once: %v): message %q, want %q", verb, n, v.tmplReady, got, "API Request"+want)
+					}
+					if m := req.requestMessage(cache); m.json != "" && m.json != string(appendString(nil, m.text)) {
+						t.Errorf("%s with name %q: message made ahead as %s, encodes as %s", verb, n, m.json, appendString(nil, m.text))
 					}
 				}
 			}
