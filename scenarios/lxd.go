@@ -30,8 +30,6 @@ type lxdWorld struct {
 	}
 	// names is the map of names each request fills (see apply).
 	names map[string]string
-	// resources holds operations' resources already made (see resources).
-	resources map[resKey]map[string][]string
 }
 
 // entity is one LXD object.
@@ -43,6 +41,9 @@ type entity struct {
 	member                      string
 	busyUntil                   time.Time
 	slot                        int // index in its registry's list; -1 when in none
+	// res holds its operations' resources, made from its names
+	// (lxdRequest.resources); whoever changes its name or parent empties it.
+	res map[resKey]resources
 }
 
 // registry keeps the objects of one kind in creation order, so random picks
@@ -195,7 +196,7 @@ func isGlobalKind(kind string) bool {
 }
 
 func newLXDWorld(e *Engine) *lxdWorld {
-	w := &lxdWorld{e: e, objs: map[string]*registry{}, resources: map[resKey]map[string][]string{}, names: map[string]string{}}
+	w := &lxdWorld{e: e, objs: map[string]*registry{}, names: map[string]string{}}
 	w.ids = interned{ids: map[string]int32{}, regs: w.objs, limit: 1024}
 	s := e.s.LXD
 	w.members = append([]string(nil), s.Members...)
@@ -568,7 +569,11 @@ func (w *lxdWorld) pick(t *track, st *Step, kind, project, parent, nameArg, need
 	if isGlobalKind(kind) {
 		project = ""
 	}
-	if name := arg(st, nameArg); name != "" && !inMix {
+	name := ""
+	if !inMix {
+		name = arg(st, nameArg) // a mix picks at random whatever it names
+	}
+	if name != "" {
 		x := r.get(project, parent, name)
 		if x == nil {
 			where := ""
@@ -634,6 +639,16 @@ func stateBit(state string) uint8 {
 
 // stateBits gives the bits of need's "|"-separated states.
 func stateBits(need string) uint8 {
+	switch need { // the needs verbs have, without parsing
+	case "":
+		return 0
+	case "stopped":
+		return 1
+	case "running":
+		return 2
+	case "running|frozen":
+		return 2 | 4
+	}
 	var bits uint8
 	for need != "" {
 		s, rest, _ := strings.Cut(need, "|")
@@ -995,7 +1010,7 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v *lxdVerb, x *ent
 			w.members = without(w.members, x.name)
 			w.members = append(w.members, req.newName)
 		}
-		x.name = req.newName
+		x.name, x.res = req.newName, nil
 		r.add(x)
 	}
 	if v.to != "" {
@@ -1143,7 +1158,7 @@ func (w *lxdWorld) renameChildren(x *entity, to string) {
 		}
 		for _, c := range moved {
 			r.remove(c)
-			c.parent = nw
+			c.parent, c.res = nw, nil
 			r.add(c)
 		}
 	}

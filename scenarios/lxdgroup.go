@@ -46,6 +46,9 @@ type group struct {
 	at       time.Time
 	location string
 	logging  bool
+	// opRes is the JSON of the resources of the operation the group's
+	// op events show, made with them (see resources); nil to encode them.
+	opRes []byte
 }
 
 func (w *lxdWorld) group(t *track, req *lxdRequest) *group {
@@ -132,7 +135,7 @@ func (g *group) op(d time.Duration, op *events.LXDOperation, project string) {
 		meta = appendMetadata(meta, cp.Metadata)
 		cp.Metadata = nil
 	}
-	r.lazy.kind, r.lazy.op, r.lazy.opMeta, r.lazy.opHasMeta = lazyOperation, cp, meta, hasMeta
+	r.lazy.kind, r.lazy.op, r.lazy.opMeta, r.lazy.opHasMeta, r.lazy.opRes = lazyOperation, cp, meta, hasMeta, g.opRes
 }
 
 // lazyMeta is the metadata of an LXD logging or operation event, kept until
@@ -146,7 +149,8 @@ type lazyMeta struct {
 	ctx        logCtx
 	op         *events.LXDOperation // Metadata nil; opMeta holds it encoded
 	opMeta     []byte
-	opHasMeta  bool // opMeta holds the metadata; else it is null
+	opHasMeta  bool   // opMeta holds the metadata; else it is null
+	opRes      []byte // op.Resources as JSON, shared and never changed; nil to encode them
 	lc         events.LXDLifecycle
 }
 
@@ -173,7 +177,7 @@ func (r *Record) AppendJSON(b []byte) []byte {
 		if !r.lazy.opHasMeta {
 			meta = nil
 		}
-		b = appendOperation(b, r.lazy.op, meta)
+		b = appendOperationRes(b, r.lazy.op, r.lazy.opRes, meta)
 	case lazyLifecycle:
 		b = appendLifecycle(b, &r.lazy.lc)
 	}
@@ -492,21 +496,21 @@ func (req *lxdRequest) requestBodySlow(vals [len(bodySlots)]string, cmd string) 
 
 // resources lists what the request's operation touches, as the catalogue
 // says (catalog.LXDCatalog.OperationResources, which the fake's REST
-// handlers read too), from the object's names before the request. The maps
-// are shared (cache, up to maxResources of them): nothing changes an
-// operation's resources.
-func (req *lxdRequest) resources(cat *catalog.LXDCatalog, cache map[resKey]map[string][]string) map[string][]string {
+// handlers read too), from the object's names before the request. Each
+// object keeps the maps made for it (entity.res) until its names change,
+// and requests share them: nothing changes an operation's resources.
+func (req *lxdRequest) resources(cat *catalog.LXDCatalog) (map[string][]string, []byte) {
 	x := req.entity
 	if x == nil {
-		return nil
+		return nil, nil
 	}
 	project := req.project
 	if !req.action.ProjectScoped {
 		project = ""
 	}
-	k := resKey{action: req.action.Name, project: project, parent: x.parent, name: x.name, backup: req.backupName}
-	if m, ok := cache[k]; ok {
-		return m
+	k := resKey{action: req.action, project: project, backup: req.backupName}
+	if r, ok := x.res[k]; ok {
+		return r.m, r.json
 	}
 	names := map[string]string{"name": x.name}
 	switch x.kind {
@@ -522,20 +526,26 @@ func (req *lxdRequest) resources(cat *catalog.LXDCatalog, cache map[resKey]map[s
 		names = map[string]string{"pool": x.parent, "volume": x.name, "name": req.backupName}
 	}
 	m := cat.OperationResources(req.action.Name, names, project)
-	if len(cache) >= maxResources {
-		clear(cache)
+	if x.res == nil {
+		x.res = map[resKey]resources{}
 	}
-	cache[k] = m
-	return m
+	r := resources{m, appendResources(nil, m)}
+	x.res[k] = r
+	return r.m, r.json
 }
 
-// resKey names one operation's resources: its action and what names them.
+// resources are an operation's resources, and their JSON.
+type resources struct {
+	m    map[string][]string
+	json []byte
+}
+
+// resKey names one object's operation resources: the action, and what else
+// names them beside the object's names.
 type resKey struct {
-	action, project, parent, name, backup string
+	action          *catalog.LXDAction
+	project, backup string
 }
-
-// maxResources bounds the resources an engine keeps made.
-const maxResources = 1024
 
 // play emits a request's events, interleaved as the real daemon does, and
 // returns when the client is done with it.
@@ -613,9 +623,11 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 	wait := make([]byte, 0, len(opsPath)+36+len("/wait"))
 	wait = t.fake.appendUUID(append(wait, opsPath...))
 	waitURL := string(append(wait, "/wait"...))
+	res, resJSON := req.resources(w.e.cat)
+	g.opRes = resJSON
 	op := &events.LXDOperation{
 		ID: waitURL[len(opsPath) : len(opsPath)+36], Class: class, Description: desc, CreatedAt: created, UpdatedAt: created,
-		Resources: req.resources(w.e.cat, w.resources), Location: g.location,
+		Resources: res, Location: g.location,
 	}
 	if class == "websocket" {
 		op.Metadata = map[string]any{"command": req.context["command"], "environment": map[string]any{"HOME": "/root", "LANG": "C.UTF-8", "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM": "xterm", "USER": "root"}, "fds": map[string]any{"0": t.fake.hex(32), "control": t.fake.hex(32)}, "interactive": false}
@@ -803,7 +815,7 @@ func (r *Record) AppendMetadata(b []byte, c *LXDColumns) ([]byte, bool) {
 		if !r.lazy.opHasMeta {
 			meta = nil
 		}
-		return appendOperation(b, op, meta), true
+		return appendOperationRes(b, op, r.lazy.opRes, meta), true
 	case lazyLifecycle:
 		lc := &r.lazy.lc
 		if !valid(lc.Action) || !valid(lc.Source) {
