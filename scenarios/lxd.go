@@ -19,7 +19,7 @@ type lxdWorld struct {
 	depth   int // fallbacks taken for the current mix verb
 	members []string
 	objs    map[string]*registry // by kind
-	scratch []*entity            // pick's candidates, reused
+	scratch []int32              // pick's candidates, as indexes, reused
 	ids     interned             // projects, numbered for the registries' infos
 	regMemo [4]regMemo           // see reg
 	regNext int
@@ -587,29 +587,31 @@ func (w *lxdWorld) pick(t *track, st *Step, kind, project, parent, nameArg, need
 		}
 		return x, nil
 	}
-	// The candidates go into a scratch list the world keeps, so a pick
-	// allocates nothing; states are compared as bits.
-	skipDefault := kind == "profile" || kind == "project"
-	needBits := stateBits(need)
-	cands := w.scratch[:0]
+	// The candidates' indexes go into a scratch list the world keeps, so a
+	// pick allocates nothing; states are compared as bits. Whether an
+	// entry matches is as good as random, so it is worked out without
+	// branches, which would mostly be mispredicted.
+	n := len(r.info)
+	if cap(w.scratch) < n {
+		w.scratch = make([]int32, 0, max(n, 2*cap(w.scratch)))
+	}
+	cands := w.scratch[:n]
 	nowSec, nowNsec := t.now.Unix(), int32(t.now.Nanosecond())
 	pid := w.ids.id(project)
+	needBits, anyState := stateBits(need), b2i(need == "")
+	skipDefault := b2i(kind == "profile" || kind == "project")
+	k := 0
 	for i := range r.info {
 		in := &r.info[i]
-		if in.project != pid || parent != "" && in.parent != parent ||
-			in.busySec > nowSec || in.busySec == nowSec && in.busyNsec > nowNsec {
-			continue
+		free := b2i(in.busySec < nowSec) | b2i(in.busySec == nowSec)&b2i(in.busyNsec <= nowNsec)
+		ok := b2i(in.project == pid) & free & (b2i(in.state&needBits != 0) | anyState) & (1 ^ b2i(in.isDefault)&skipDefault)
+		if parent != "" && in.parent != parent {
+			ok = 0
 		}
-		if need != "" && in.state&needBits == 0 {
-			continue
-		}
-		if skipDefault && in.isDefault {
-			continue
-		}
-		cands = append(cands, r.list[i])
+		cands[k] = int32(i)
+		k += ok
 	}
-	w.scratch = cands[:0]
-	if len(cands) == 0 {
+	if k == 0 {
 		if inMix {
 			return nil, nil
 		}
@@ -619,9 +621,15 @@ func (w *lxdWorld) pick(t *track, st *Step, kind, project, parent, nameArg, need
 		}
 		return nil, &Error{Pos: st.Pos, Msg: fmt.Sprintf("no %s%s exists for %s to act on in project %s; create one first", state, kind, st.Verb, orDefault(project, "default"))}
 	}
-	x := cands[t.rng.Intn(len(cands))]
-	clear(cands)
-	return x, nil
+	return r.list[cands[t.rng.Intn(k)]], nil
+}
+
+// b2i is 1 for true, 0 for false.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // stateBit gives each instance state a bit; other strings get none.
