@@ -28,6 +28,12 @@ type lxdWorld struct {
 		rq  *events.LXDLifecycleRequestor
 		ctx logCtx
 	}
+	// project is the last answer of projectExists.
+	project struct {
+		name   string
+		gen    uint64
+		exists bool
+	}
 	// names is the map of names each request fills (see apply).
 	names map[string]string
 }
@@ -58,6 +64,8 @@ type registry struct {
 	// projects numbers the projects named in info (shared by the world's
 	// registries), so a pick compares integers instead of strings.
 	projects *interned
+	// gen counts the changes to the list (add, remove).
+	gen uint64
 }
 
 // interned numbers the projects of a world's registries: the same name
@@ -147,6 +155,7 @@ func (r *registry) get(project, parent, name string) *entity {
 }
 
 func (r *registry) add(x *entity) {
+	r.gen++
 	in := r.infoOf(x) // first: it may renumber the infos there are
 	r.idx[key(x.project, x.parent, x.name)] = len(r.list)
 	x.slot = len(r.list)
@@ -155,6 +164,7 @@ func (r *registry) add(x *entity) {
 }
 
 func (r *registry) remove(x *entity) {
+	r.gen++
 	k := key(x.project, x.parent, x.name)
 	i, ok := r.idx[k]
 	if !ok {
@@ -258,6 +268,16 @@ func (w *lxdWorld) add(x *entity) {
 		x.project = ""
 	}
 	w.reg(x.kind).add(x)
+}
+
+// projectExists reports whether a project exists, remembering the answer
+// until the projects change: every step asks.
+func (w *lxdWorld) projectExists(name string) bool {
+	r := w.reg("project")
+	if m := &w.project; m.gen != r.gen || m.name != name {
+		m.name, m.gen, m.exists = name, r.gen, r.get("", "", name) != nil
+	}
+	return w.project.exists
 }
 
 // Projects lists the projects that exist now, sorted.
@@ -469,7 +489,7 @@ func (w *lxdWorld) run(t *track, st *Step, inMix bool) (time.Time, error) {
 		}
 	}
 	project := p.project
-	if w.reg("project").get("", "", project) == nil && st.Verb != "project.create" {
+	if !w.projectExists(project) && st.Verb != "project.create" {
 		if inMix {
 			project = "default"
 		} else {
