@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/eventsim/eventsim/scenarios"
 	"github.com/eventsim/eventsim/world"
 )
 
@@ -155,16 +154,7 @@ func (s *Server) answerArray(w http.ResponseWriter, code, n int, elems [][]byte)
 
 // writeRaw writes a sync answer whose n bytes of metadata write writes.
 func (s *Server) writeRaw(w http.ResponseWriter, code, n int, write func(w io.Writer)) {
-	if s.opts.Logging {
-		var b bytes.Buffer
-		b.Grow(len(syncHead) + n + 1)
-		b.Write(syncHead)
-		write(&b)
-		b.WriteByte('}')
-		if msg, ok := scenarios.LXDIndentLog("WriteJSON", b.Bytes()); ok {
-			s.logEvent("debug", msg, map[string]string{"http_code": strconv.Itoa(code)})
-		}
-	}
+	s.logRaw(code, n, write)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(syncHead)+n+len(syncTail)))
@@ -172,4 +162,18 @@ func (s *Server) writeRaw(w http.ResponseWriter, code, n int, write func(w io.Wr
 	w.Write(syncHead)
 	write(w)
 	w.Write(syncTail)
+}
+
+// logRaw emits the "WriteJSON" log of a sync answer whose n bytes of
+// metadata write writes, when Options.Logging is set.
+func (s *Server) logRaw(code, n int, write func(w io.Writer)) {
+	if !s.opts.Logging {
+		return
+	}
+	var b bytes.Buffer
+	b.Grow(len(syncHead) + n + 1)
+	b.Write(syncHead)
+	write(&b)
+	b.WriteByte('}')
+	s.logWriteJSON(code, b.Bytes())
 }

@@ -143,37 +143,68 @@ func (c *call) instanceKey() (world.Key, error) {
 // getInstance answers GET /1.0/instances/NAME; with recursion=1 the
 // instance comes with its state, snapshots and backups (lxc info).
 func (s *Server) getInstance(c *call) (*reply, error) {
-	k, err := c.instanceKey()
+	body, err := s.instanceBody(c.projectName(), c.r.PathValue("name"), c.level() > 0)
 	if err != nil {
 		return nil, err
-	}
-	enc := s.instanceJSON
-	if c.level() > 0 {
-		enc = s.fullJSON
-	}
-	var body []byte
-	s.withWorld(func(w *world.World) {
-		if o := w.Get(k); o != nil {
-			body = enc(o)
-		}
-	})
-	if body == nil {
-		return nil, s.noInstance(k.Project, k.Path)
 	}
 	return okRaw(body), nil
 }
 
+// instanceBody is GET /1.0/instances/NAME's metadata, encoded (full: with
+// its state, snapshots and backups); the fast path answers from it too.
+func (s *Server) instanceBody(project, name string, full bool) ([]byte, error) {
+	enc := s.instanceJSON
+	if full {
+		enc = s.fullJSON
+	}
+	var body []byte
+	known := true
+	s.withWorld(func(w *world.World) {
+		if known = w.Project(project) != nil; !known {
+			return
+		}
+		if o := w.Instance(project, name); o != nil {
+			body = enc(o)
+		}
+	})
+	switch {
+	case !known:
+		return nil, errNoProject
+	case body == nil:
+		return nil, s.noInstance(project, name)
+	}
+	return body, nil
+}
+
 // getInstanceState answers GET /1.0/instances/NAME/state.
 func (s *Server) getInstanceState(c *call) (*reply, error) {
-	k, err := c.instanceKey()
+	st, err := s.readState(c.projectName(), c.r.PathValue("name"))
 	if err != nil {
 		return nil, err
 	}
-	rep, err := s.oneOf(c, k, "Instance", func(o *world.Object) any { return stateOf(o) })
-	if err != nil {
-		return nil, s.noInstance(k.Project, k.Path)
+	return ok(st), nil
+}
+
+// readState is GET /1.0/instances/NAME/state's metadata; the fast path
+// answers from it too.
+func (s *Server) readState(project, name string) (*instanceState, error) {
+	var st *instanceState
+	known := true
+	s.withWorld(func(w *world.World) {
+		if known = w.Project(project) != nil; !known {
+			return
+		}
+		if o := w.Instance(project, name); o != nil {
+			st = stateOf(o)
+		}
+	})
+	switch {
+	case !known:
+		return nil, errNoProject
+	case st == nil:
+		return nil, s.noInstance(project, name)
 	}
-	return rep, nil
+	return st, nil
 }
 
 // getInstanceChildren answers GET /1.0/instances/NAME/snapshots and
