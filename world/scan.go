@@ -64,6 +64,29 @@ func scanString(b []byte, i int) (raw []byte, next int, escaped bool, err error)
 	return nil, 0, false, errSyntax
 }
 
+// skipString returns the index after the string starting at b[i] (a '"'),
+// as scanString does, in one search for its closing quote: a quote after
+// an odd number of backslashes is escaped, and the search goes on.
+func skipString(b []byte, i int) (int, error) {
+	if i >= len(b) || b[i] != '"' {
+		return 0, errSyntax
+	}
+	for j := i + 1; ; j++ {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return 0, errSyntax
+		}
+		j += k
+		n := 0
+		for p := j - 1; p > i && b[p] == '\\'; p-- {
+			n++
+		}
+		if n%2 == 0 {
+			return j + 1, nil
+		}
+	}
+}
+
 // str decodes a string value at b[i].
 func str(b []byte, i int) (string, int, error) {
 	raw, next, esc, err := scanString(b, i)
@@ -88,8 +111,7 @@ func skipValue(b []byte, i int) (int, error) {
 	}
 	switch b[i] {
 	case '"':
-		_, next, _, err := scanString(b, i)
-		return next, err
+		return skipString(b, i)
 	case '{', '[':
 		depth := 0
 		for j := i; j < len(b); j++ {
@@ -102,7 +124,7 @@ func skipValue(b []byte, i int) (int, error) {
 					return j + 1, nil
 				}
 			case '"':
-				_, next, _, err := scanString(b, j)
+				next, err := skipString(b, j)
 				if err != nil {
 					return 0, err
 				}

@@ -106,3 +106,19 @@ func TestScanStringLong(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSkipString: skipString ends a string where scanString does, and
+// refuses what it refuses.
+func FuzzSkipString(f *testing.F) {
+	for _, s := range []string{`"plain",`, `"a\"b",`, `"two\\\\",`, `"quote after backslashes\\\"x",`, `"never closed`,
+		`"closed by an escaped quote\"`, `x"`, `"0123456789abcdef0123456789abcdef01234\\"`, `""`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, next, _, err := scanString(b, 0)
+		got, gotErr := skipString(b, 0)
+		if (err == nil) != (gotErr == nil) || err == nil && got != next {
+			t.Fatalf("%q: skipString = %d, %v; scanString = %d, %v", b, got, gotErr, next, err)
+		}
+	})
+}
