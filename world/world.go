@@ -81,7 +81,7 @@ type Object struct {
 
 // EncodedSlots is how many encodings of an object its readers may keep with
 // it (see Object.Encoded).
-const EncodedSlots = 2
+const EncodedSlots = 3
 
 // Encoded returns the encoding a reader kept in slot i (SetEncoded) since
 // the object, or one of its children, last changed; nil when there is none.

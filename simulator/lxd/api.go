@@ -34,6 +34,7 @@ type reply struct {
 	code     int
 	meta     any
 	raw      []byte   // meta already encoded (see okRaw); meta is then unused
+	log      []byte   // raw's "WriteJSON" log message, when made already (Options.Logging)
 	elems    [][]byte // with array, meta is a JSON array of these, arrayLen bytes long
 	array    bool
 	arrayLen int
@@ -126,7 +127,7 @@ func (s *Server) handle(h route, open bool) http.Handler {
 			w.Header().Set("Location", rep.location)
 		}
 		if rep.raw != nil {
-			s.answerRaw(w, rep.code, rep.raw)
+			s.answerRaw(w, rep.code, rep.raw, rep.log)
 			return
 		}
 		if rep.array {

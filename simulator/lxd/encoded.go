@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 
+	"github.com/eventsim/eventsim/scenarios"
 	"github.com/eventsim/eventsim/world"
 )
 
@@ -23,6 +25,7 @@ import (
 const (
 	encInstance = iota // GET /1.0/instances/NAME's metadata
 	encFull            // the instance with its state, snapshots and backups
+	encInstanceLog     // the "WriteJSON" log message of encInstance's answer
 )
 
 // instanceJSON returns an instance's answer, encoded. s.worldMu must be held.
@@ -34,6 +37,20 @@ func (s *Server) instanceJSON(o *world.Object) []byte {
 // encoded. s.worldMu must be held.
 func (s *Server) fullJSON(o *world.Object) []byte {
 	return encodedIn(o, encFull, func() any { return s.fullOf(o) })
+}
+
+// instanceLogJSON returns the "WriteJSON" log message (Options.Logging) of
+// GET /1.0/instances/NAME's answer, kept as the answer is: indenting it
+// costs more than the rest of the read. s.worldMu must be held.
+func (s *Server) instanceLogJSON(o *world.Object) []byte {
+	if b := o.Encoded(encInstanceLog); b != nil {
+		return b
+	}
+	meta := s.instanceJSON(o)
+	msg, _ := scenarios.LXDIndentLog("WriteJSON", slices.Concat(syncHead, meta, []byte("}")))
+	b := []byte(msg)
+	o.SetEncoded(encInstanceLog, b)
+	return b
 }
 
 // encodedIn returns the encoding kept in an object's slot, made from what
@@ -129,9 +146,10 @@ var (
 )
 
 // answerRaw writes a sync answer whose metadata is already encoded, as
-// answer would write it, with its length.
-func (s *Server) answerRaw(w http.ResponseWriter, code int, meta []byte) {
-	s.writeRaw(w, code, len(meta), func(w io.Writer) { w.Write(meta) })
+// answer would write it, with its length. log, when not nil, is the
+// answer's "WriteJSON" log message, made already.
+func (s *Server) answerRaw(w http.ResponseWriter, code int, meta, log []byte) {
+	s.writeRaw(w, code, len(meta), func(w io.Writer) { w.Write(meta) }, log)
 }
 
 // answerArray is answerRaw for a JSON array of n bytes written from its
@@ -149,12 +167,13 @@ func (s *Server) answerArray(w http.ResponseWriter, code, n int, elems [][]byte)
 		}
 		bw.WriteByte(']')
 		bw.Flush()
-	})
+	}, nil)
 }
 
-// writeRaw writes a sync answer whose n bytes of metadata write writes.
-func (s *Server) writeRaw(w http.ResponseWriter, code, n int, write func(w io.Writer)) {
-	s.logRaw(code, n, write)
+// writeRaw writes a sync answer whose n bytes of metadata write writes;
+// log is its "WriteJSON" log message when made already.
+func (s *Server) writeRaw(w http.ResponseWriter, code, n int, write func(w io.Writer), log []byte) {
+	s.logRaw(code, n, write, log)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(syncHead)+n+len(syncTail)))
@@ -165,9 +184,14 @@ func (s *Server) writeRaw(w http.ResponseWriter, code, n int, write func(w io.Wr
 }
 
 // logRaw emits the "WriteJSON" log of a sync answer whose n bytes of
-// metadata write writes, when Options.Logging is set.
-func (s *Server) logRaw(code, n int, write func(w io.Writer)) {
+// metadata write writes, when Options.Logging is set; log is the message
+// when made already.
+func (s *Server) logRaw(code, n int, write func(w io.Writer), log []byte) {
 	if !s.opts.Logging {
+		return
+	}
+	if log != nil {
+		s.logEvent("debug", string(log), map[string]string{"http_code": strconv.Itoa(code)})
 		return
 	}
 	var b bytes.Buffer

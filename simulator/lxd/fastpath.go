@@ -121,11 +121,11 @@ func (s *Server) answerFast(nc net.Conn, out, b []byte) ([]byte, int, fastpath.S
 		}
 		return s.appendJSON(out, http.StatusOK, syncResponse{Type: "sync", Status: "Success", StatusCode: 200, Metadata: meta}, n)
 	}
-	meta, err := s.instanceBody(project, string(r.name), false)
+	meta, log, err := s.instanceBody(project, string(r.name), false)
 	if err != nil {
 		return s.appendError(out, err, n)
 	}
-	s.logRaw(http.StatusOK, len(meta), func(w io.Writer) { w.Write(meta) })
+	s.logRaw(http.StatusOK, len(meta), func(w io.Writer) { w.Write(meta) }, log)
 	// As writeRaw writes it: the handler sets Content-Length and
 	// Content-Type, net/http adds Date.
 	out = append(out, "HTTP/1.1 200 OK\r\nContent-Length: "...)

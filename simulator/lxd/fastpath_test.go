@@ -315,17 +315,33 @@ func TestFastPathLogsAsNetHTTP(t *testing.T) {
 	slow := dialRaw(t, "unix", s.SocketPath())
 	slow.roundTrip(plainGET("/1.0")) // not plain: the connection is net/http's now
 	logs()
-	for _, path := range []string{"/1.0/instances/c1", "/1.0/instances/c0/state", "/1.0/instances/nope", "/1.0/instances/c1?project=nope"} {
+	for i, path := range []string{"/1.0/instances/c1", "/1.0/instances/c0/state", "/1.0/instances/nope", "/1.0/instances/c1?project=nope", "/1.0/instances/c1"} {
+		if i == 4 {
+			// A change: the kept log message goes with the kept answer.
+			if err := s.Deliver(t.Context(), recordOf(t, []byte(`{"type":"lifecycle","timestamp":"2026-01-01T00:00:01Z","metadata":{"action":"instance-started","source":"/1.0/instances/c1"},"location":"none","project":"default"}`))); err != nil {
+				t.Fatal(err)
+			}
+		}
 		before := s.fast.Handoffs()
-		fast.roundTrip(plainGET(path))
+		answer := fast.roundTrip(plainGET(path))
 		if s.fast.Handoffs() != before {
 			t.Fatalf("GET %s was handed over", path)
 		}
 		got := logs()
+		if i == 4 && !bytes.Contains(answer, []byte(`"status":"Running"`)) {
+			t.Errorf("after the start: %q", answer)
+		}
 		slow.roundTrip(plainGET(path))
 		want := logs()
 		if !slices.Equal(got, want) || len(got) != 2 {
 			t.Errorf("GET %s: fast path logs\n%q\nnet/http logs\n%q", path, got, want)
+		}
+		// The WriteJSON message quotes the answer's body.
+		if _, body, _ := bytes.Cut(answer, []byte("\r\n\r\n")); bytes.HasPrefix(answer, []byte("HTTP/1.1 200")) {
+			msg, _ := scenarios.LXDIndentLog("WriteJSON", body)
+			if w := fmt.Sprintf("%s map[http_code:200]", msg); len(got) != 2 || got[1] != w {
+				t.Errorf("GET %s: WriteJSON log\n%q\nwant\n%q", path, got, w)
+			}
 		}
 	}
 }

@@ -143,37 +143,31 @@ func (c *call) instanceKey() (world.Key, error) {
 // getInstance answers GET /1.0/instances/NAME; with recursion=1 the
 // instance comes with its state, snapshots and backups (lxc info).
 func (s *Server) getInstance(c *call) (*reply, error) {
-	body, err := s.instanceBody(c.projectName(), c.r.PathValue("name"), c.level() > 0)
+	body, log, err := s.instanceBody(c.projectName(), c.r.PathValue("name"), c.level() > 0)
 	if err != nil {
 		return nil, err
 	}
-	return okRaw(body), nil
+	rep := okRaw(body)
+	rep.log = log
+	return rep, nil
 }
 
 // instanceBody is GET /1.0/instances/NAME's metadata, encoded (full: with
-// its state, snapshots and backups); the fast path answers from it too.
-func (s *Server) instanceBody(project, name string, full bool) ([]byte, error) {
-	enc := s.instanceJSON
-	if full {
-		enc = s.fullJSON
-	}
-	var body []byte
-	known := true
-	s.withWorld(func(w *world.World) {
-		if known = w.Project(project) != nil; !known {
-			return
-		}
-		if o := w.Instance(project, name); o != nil {
-			body = enc(o)
+// its state, snapshots and backups), and with Options.Logging the
+// answer's "WriteJSON" log message when kept (not full); the fast path
+// answers from it too.
+func (s *Server) instanceBody(project, name string, full bool) (body, log []byte, err error) {
+	err = s.withInstance(project, name, func(o *world.Object) {
+		switch {
+		case full:
+			body = s.fullJSON(o)
+		case s.opts.Logging:
+			body, log = s.instanceJSON(o), s.instanceLogJSON(o)
+		default:
+			body = s.instanceJSON(o)
 		}
 	})
-	switch {
-	case !known:
-		return nil, errNoProject
-	case body == nil:
-		return nil, s.noInstance(project, name)
-	}
-	return body, nil
+	return body, log, err
 }
 
 // getInstanceState answers GET /1.0/instances/NAME/state.
@@ -189,22 +183,28 @@ func (s *Server) getInstanceState(c *call) (*reply, error) {
 // answers from it too.
 func (s *Server) readState(project, name string) (*instanceState, error) {
 	var st *instanceState
-	known := true
+	err := s.withInstance(project, name, func(o *world.Object) { st = stateOf(o) })
+	return st, err
+}
+
+// withInstance runs read on an instance with the world held. The error is
+// the daemon's: "Project not found" for a project that does not exist,
+// its 404 for an instance that does not.
+func (s *Server) withInstance(project, name string, read func(o *world.Object)) error {
+	var err error
 	s.withWorld(func(w *world.World) {
-		if known = w.Project(project) != nil; !known {
+		if w.Project(project) == nil {
+			err = errNoProject
 			return
 		}
-		if o := w.Instance(project, name); o != nil {
-			st = stateOf(o)
+		o := w.Instance(project, name)
+		if o == nil {
+			err = s.noInstance(project, name)
+			return
 		}
+		read(o)
 	})
-	switch {
-	case !known:
-		return nil, errNoProject
-	case st == nil:
-		return nil, s.noInstance(project, name)
-	}
-	return st, nil
+	return err
 }
 
 // getInstanceChildren answers GET /1.0/instances/NAME/snapshots and
