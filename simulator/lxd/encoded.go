@@ -23,9 +23,9 @@ import (
 
 // Encoding slots of world objects.
 const (
-	encInstance = iota // GET /1.0/instances/NAME's metadata
-	encFull            // the instance with its state, snapshots and backups
-	encInstanceLog     // the "WriteJSON" log message of encInstance's answer
+	encInstance    = iota // GET /1.0/instances/NAME's metadata
+	encFull               // the instance with its state, snapshots and backups
+	encInstanceLog        // the "WriteJSON" log message of encInstance's answer
 )
 
 // instanceJSON returns an instance's answer, encoded. s.worldMu must be held.
