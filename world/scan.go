@@ -24,44 +24,23 @@ func skipSpace(b []byte, i int) int {
 
 // scanString reads the string starting at b[i] (a '"'): its contents, still
 // escaped, the index after its closing quote, and whether it holds escapes.
+// Most strings hold none: their first quote ends them.
 func scanString(b []byte, i int) (raw []byte, next int, escaped bool, err error) {
 	if i >= len(b) || b[i] != '"' {
 		return nil, 0, false, errSyntax
 	}
-	// Keys and most values are short: one pass byte by byte. A long
-	// string is searched for its quote, and read byte by byte from its
-	// first escape if it has one.
-	j := i + 1
-	for end := min(len(b), j+32); j < end; j++ {
-		switch b[j] {
-		case '"':
-			return b[i+1 : j], j + 1, escaped, nil
-		case '\\':
-			escaped = true
-			j++
-		}
+	k := bytes.IndexByte(b[i+1:], '"')
+	if k < 0 {
+		return nil, 0, false, errSyntax
 	}
-	if !escaped {
-		k := bytes.IndexByte(b[j:], '"')
-		if k < 0 {
-			return nil, 0, false, errSyntax
-		}
-		e := bytes.IndexByte(b[j:j+k], '\\')
-		if e < 0 {
-			j += k
-			return b[i+1 : j], j + 1, false, nil
-		}
-		j += e
+	j := i + 1 + k
+	if bytes.IndexByte(b[i+1:j], '\\') < 0 {
+		return b[i+1 : j], j + 1, false, nil
 	}
-	for ; j < len(b); j++ {
-		switch b[j] {
-		case '"':
-			return b[i+1 : j], j + 1, true, nil
-		case '\\':
-			j++
-		}
+	if next, err = skipString(b, i); err != nil {
+		return nil, 0, false, err
 	}
-	return nil, 0, false, errSyntax
+	return b[i+1 : next-1], next, true, nil
 }
 
 // skipString returns the index after the string starting at b[i] (a '"'),
