@@ -158,7 +158,7 @@ func BenchmarkLatency100Clients(b *testing.B) {
 			s.Deliver(ctx, &scenarios.Record{API: "lxd", JSON: []byte(j), Type: "logging"})
 		}
 	}
-	waitFor(b, func() bool { return s.Stats().Written >= uint64(clients*events*b.N) }, "frames written")
+	waitWithin(b, time.Minute, func() bool { return s.Stats().Written >= uint64(clients*events*b.N) }, "frames written")
 	time.Sleep(50 * time.Millisecond)
 	s.Close()
 	wg.Wait()

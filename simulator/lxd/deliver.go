@@ -343,7 +343,7 @@ func (s *Server) releaser() {
 			next = p.held[0].at.Sub(now)
 		}
 		if len(s.out) > 0 {
-			due := s.lastOut.Add(s.publishWindow()).Sub(now)
+			due := s.outSince.Add(s.publishWindow()).Sub(now)
 			if due <= 0 {
 				s.publish(now)
 			} else {
@@ -364,14 +364,16 @@ func (s *Server) releaser() {
 // The fan-out's fixed costs are paid once per batch of events, not once per
 // event: each client's writer wakes and writes one system call for the
 // whole batch, and its reader wakes and reads once. An event released after
-// a quiet spell goes at once; those released in the next window wait for
-// its end and go together, however many REST requests or records made
-// them. The window is publishPerClient for each client connected, at most
-// publishWindowMax: a batch costs each client a wakeup and a write on the
-// server's side (about 5 µs) and as much on the client's, so windows that
-// long keep those costs under about half a core however many clients there
-// are, and add at most the window to an event's latency (2 ms from 100
-// clients up; 20 µs for one).
+// a quiet spell of a window goes at once, unless the server is making a
+// group of events (a REST request, a step of an operation; see makeGroup):
+// then the group goes at its end. Events released meanwhile wait, at most
+// a window after the first of them, and go together, however many REST
+// requests or records made them. The window is publishPerClient for each
+// client connected, at most publishWindowMax: a batch costs each client a
+// wakeup and a write on the server's side (about 5 µs) and as much on the
+// client's, so windows that long keep those costs under about half a core
+// however many clients there are, and add at most the window to an event's
+// latency (2 ms from 100 clients up; 20 µs for one).
 const (
 	publishPerClient = 20 * time.Microsecond
 	publishWindowMax = 2 * time.Millisecond
@@ -387,20 +389,48 @@ func (s *Server) publishWindow() time.Duration {
 func (s *Server) publishMax() int { return max(s.queueSize/4, 1) }
 
 // send puts an event released at now on its way to the clients: at once
-// after a quiet spell of a window or when publishMax wait, otherwise at the
-// end of the window (the releaser's timer). s.seqMu must be held.
+// after a quiet spell when no group is being made, or when publishMax
+// wait; otherwise at the end of the group or of the window (the releaser's
+// timer). s.seqMu must be held.
 func (s *Server) send(ev *event, now time.Time) {
 	s.out = append(s.out, ev)
-	if len(s.out) >= s.publishMax() || now.Sub(s.lastOut) >= s.publishWindow() {
+	switch {
+	case len(s.out) >= s.publishMax():
 		s.publish(now)
-		return
-	}
-	if len(s.out) == 1 { // the releaser sets its timer for it
+	case s.making.Load() == 0 && s.quiet(now):
+		s.publish(now)
+	case len(s.out) == 1: // the releaser sets its timer for it
+		s.outSince = now
 		select {
 		case s.wake <- struct{}{}:
 		default:
 		}
 	}
+}
+
+// quiet reports whether no batch went to the queues in the last window.
+// s.seqMu must be held.
+func (s *Server) quiet(now time.Time) bool { return now.Sub(s.lastOut) >= s.publishWindow() }
+
+// makeGroup notes that the server is making a group of events (the events
+// of one REST request, or of one step of an operation) and returns what
+// ends it: the group goes to the clients at its end, together, rather than
+// its first event at once and the rest a window later, unless other
+// events went in the last window (then they all wait for the window).
+func (s *Server) makeGroup() (end func()) {
+	s.making.Add(1)
+	return s.endGroup
+}
+
+func (s *Server) endGroup() {
+	if s.making.Add(-1) != 0 {
+		return
+	}
+	s.seqMu.Lock()
+	if now := time.Now(); len(s.out) > 0 && s.quiet(now) {
+		s.publish(now)
+	}
+	s.seqMu.Unlock()
 }
 
 // publish puts the waiting events on the clients' queues. s.seqMu must be
