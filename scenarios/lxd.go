@@ -270,11 +270,14 @@ type lxdVerb struct {
 	method    string
 	path      string        // request path, {name}/{parent}/{child} filled in
 	took      time.Duration // typical duration of the background operation
-	body      string        // API Request body (pretty-printed), "" for none
+	// unpack says that the request makes an instance from an image, which
+	// the operation unpacks with progress (LXDUnpackProgress).
+	unpack bool
+	body   string // API Request body (pretty-printed), "" for none
 }
 
 var lxdVerbs = map[string]lxdVerb{
-	"instance.create":                {kind: "instance", action: "instance-created", create: true, to: "stopped", method: "POST", path: "/1.0/instances", took: 3 * time.Second, body: `{"name":"{name}","type":"{type}","source":{"type":"image","alias":"{image}"}}`},
+	"instance.create":                {kind: "instance", action: "instance-created", create: true, to: "stopped", method: "POST", path: "/1.0/instances", took: 3 * time.Second, unpack: true, body: `{"name":"{name}","type":"{type}","source":{"type":"image","alias":"{image}"}}`},
 	"instance.start":                 {kind: "instance", action: "instance-started", need: "stopped", to: "running", method: "PUT", path: "/1.0/instances/{name}/state", took: 800 * time.Millisecond, body: `{"action":"start","timeout":0,"force":false,"stateful":false}`},
 	"instance.stop":                  {kind: "instance", action: "instance-stopped", need: "running|frozen", to: "stopped", method: "PUT", path: "/1.0/instances/{name}/state", took: 1500 * time.Millisecond, body: `{"action":"stop","timeout":-1,"force":true,"stateful":false}`},
 	"instance.restart":               {kind: "instance", action: "instance-restarted", need: "running", to: "running", method: "PUT", path: "/1.0/instances/{name}/state", took: 2 * time.Second, body: `{"action":"restart","timeout":-1,"force":false,"stateful":false}`},
@@ -409,6 +412,9 @@ func (w *lxdWorld) run(t *track, st *Step, inMix bool) (time.Time, error) {
 		member = w.members[t.rng.Intn(len(w.members))]
 	}
 	req := &lxdRequest{project: project, member: member, requestor: w.requestor(st), fail: arg(st, "fail"), image: arg(st, "image")}
+	if a, ok := st.Args["size"]; ok {
+		req.imageSize = a.Value.(int64)
+	}
 	if a, ok := st.Args["took"]; ok {
 		d := a.Value.(time.Duration)
 		req.took = &d

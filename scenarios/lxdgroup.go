@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -33,6 +34,7 @@ type lxdRequest struct {
 	newName      string
 	backupName   string
 	image        string // instance.create: the image alias the body names; "" for debian/12
+	imageSize    int64  // instance.create: the bytes of that image; 0 for LXDImageSize
 	// cascade names the children whose deletion the daemon reports before
 	// the object's (catalog.LXDCascade), each as its source's names.
 	cascade      []map[string]string
@@ -55,12 +57,14 @@ func (w *lxdWorld) group(t *track, req *lxdRequest) *group {
 func (g *group) end() time.Time { return g.at }
 
 // step moves the group's clock on by about d.
-func (g *group) step(d time.Duration) {
+func (g *group) step(d time.Duration) { g.at = g.at.Add(g.about(d)) }
+
+// about returns a time of about d, as step moves the clock by.
+func (g *group) about(d time.Duration) time.Duration {
 	if d > 0 {
-		g.at = g.at.Add(g.t.jitter(d, 0.3))
-	} else {
-		g.at = g.at.Add(time.Microsecond)
+		return g.t.jitter(d, 0.3)
 	}
+	return time.Microsecond
 }
 
 func (g *group) emit(typ, project string, meta []byte) {
@@ -552,7 +556,11 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 	if req.took != nil {
 		took = *req.took
 	}
-	g.step(took)
+	if req.verbDef.unpack && req.fail == "" {
+		w.progress(g, req, op, opCtx, opProject, project, rq, took)
+	} else {
+		g.step(took)
+	}
 	if req.fail != "" {
 		op.Err = req.fail
 		fctx := logCtx{{"class", class}, {"description", desc}, {"err", req.fail}, {"operation", op.ID}, {"project", logProject}}
@@ -567,7 +575,7 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 		g.log(0, "debug", "Updated metadata for operation", opCtx)
 		g.op(15*time.Microsecond, op, opProject)
 	}
-	if !a.LifecycleAfter {
+	if !a.LifecycleAfter && !req.verbDef.unpack {
 		w.lifecycle(g, req, project, rq)
 	}
 	g.log(20*time.Microsecond, "debug", "Success for operation", opCtx)
@@ -577,6 +585,35 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 		w.lifecycle(g, req, project, rq)
 	}
 	return g.end()
+}
+
+// progress plays the run of an operation that reports progress
+// (LXDUnpackProgress, as the fake daemon's REST operations do): its
+// lifecycle event at once, the work being done first, then its metadata
+// updates over its time, each a logged "Updated metadata for operation" and
+// an operation event. It takes as many random draws as step(took) does, so
+// that what follows in the scenario does not move.
+func (w *lxdWorld) progress(g *group, req *lxdRequest, op *events.LXDOperation, opCtx logCtx, opProject, project string, rq *events.LXDLifecycleRequestor, took time.Duration) {
+	p := LXDUnpackProgress(cmp.Or(req.imageSize, LXDImageSize))
+	start, span := g.at, g.about(took)
+	if p.WorkFirst {
+		w.lifecycle(g, req, project, rq)
+	}
+	n := p.Points(took)
+	for i := 1; i <= n; i++ {
+		if at := start.Add(span * time.Duration(i) / time.Duration(n)); at.After(g.at) {
+			g.at = at
+		}
+		if !w.e.opts.check {
+			op.Metadata = p.Metadata(i, n, took)
+		}
+		op.UpdatedAt = g.at
+		g.log(0, "debug", "Updated metadata for operation", opCtx)
+		g.op(0, op, opProject)
+	}
+	if !p.WorkFirst {
+		w.lifecycle(g, req, project, rq)
+	}
 }
 
 func (w *lxdWorld) lifecycle(g *group, req *lxdRequest, project string, rq *events.LXDLifecycleRequestor) {
