@@ -35,6 +35,9 @@ type lxdRequest struct {
 	backupName   string
 	image        string // instance.create: the image alias the body names; "" for debian/12
 	imageSize    int64  // instance.create: the bytes of that image; 0 for LXDImageSize
+	// noLifecycle says that the flavour sends the request's operation
+	// without a lifecycle event (LXD 5.0.2 evacuating a cluster member).
+	noLifecycle bool
 	// cascade names the children whose deletion the daemon reports before
 	// the object's (catalog.LXDCascade), each as its source's names.
 	cascade      []map[string]string
@@ -523,7 +526,8 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 	// Asynchronous: an operation runs the request.
 	opProject := project
 	logProject := project
-	if a.Resource == "project" {
+	if a.Resource == "project" || a.Resource == "cluster-member" {
+		// Operations on projects and on the cluster belong to no project.
 		opProject, logProject = "", ""
 	}
 	class := "task"
@@ -617,6 +621,9 @@ func (w *lxdWorld) progress(g *group, req *lxdRequest, op *events.LXDOperation, 
 }
 
 func (w *lxdWorld) lifecycle(g *group, req *lxdRequest, project string, rq *events.LXDLifecycleRequestor) {
+	if req.noLifecycle {
+		return
+	}
 	if len(req.cascade) > 0 {
 		if ca := w.e.cat.Action(catalog.LXDCascade(req.action.Name)); ca != nil {
 			for _, names := range req.cascade {

@@ -104,6 +104,8 @@ var LXDVerbs = map[string]VerbSpec{
 	"cluster.member-join":            {Args: with(common, "name"), Doc: "a new member joins the cluster"},
 	"cluster.member-rename":          {Args: with(common, "name", "to"), Doc: "rename a cluster member"},
 	"cluster.member-remove":          {Args: with(common, "name"), Doc: "remove a cluster member"},
+	"cluster.member-evacuate":        {Args: with(common, "name"), Doc: "evacuate an online cluster member (it shows Evacuated)"},
+	"cluster.member-restore":         {Args: with(common, "name"), Doc: "restore an evacuated cluster member (it shows Online)"},
 	"warning.acknowledge":            {Args: with(common, "name"), Doc: "acknowledge a warning (name is its UUID)"},
 	"warning.reset":                  {Args: with(common, "name"), Doc: "reset a warning to new"},
 	"warning.delete":                 {Args: with(common, "name"), Doc: "delete a warning"},

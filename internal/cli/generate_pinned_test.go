@@ -24,8 +24,11 @@ import (
 // instance-created event first, then create_instance_from_image_unpack
 // metadata updates, and Success carries the last, as a real LXD 5.0.2
 // creating an instance from an image does; every other event is the same
-// but for times a microsecond later); a change here must say which fact
-// moved the bytes. Compressed output is compared
+// but for times a microsecond later), and for lxd-cluster and
+// lxd-catalogue-tour once more since, by h15lxd, because cluster-member
+// operations ("Joining cluster") belong to no project, as LXD creates them
+// (OperationCreate(s, "", …) and the recorded 5.0.2 evacuation); a change
+// here must say which fact moved the bytes. Compressed output is compared
 // decompressed (what a reader gets): the zstd level is a speed choice, its
 // frames are not part of the contract.
 func TestGenerateBytesArePinned(t *testing.T) {
@@ -42,8 +45,8 @@ func TestGenerateBytesArePinned(t *testing.T) {
 		{"linode-catalogue-tour", []string{"--scenario", "linode-catalogue-tour", "--count", "3000"}, "", "0bd5e5e9f782c54ff43644ab87901c8c63361522696278dd8a002b5eae72d42b"},
 		{"linode-failures", []string{"--scenario", "linode-failures", "--count", "3000"}, "", "5fd906a02b6941273004de8dd92d01546c2d480e947b363ebbd97435ecd76bc6"},
 		{"linode-provisioning", []string{"--scenario", "linode-provisioning", "--count", "3000"}, "", "92595851340e0fff026c52c456c69b6d1484a4da33e4d7ff1f2378060177c856"},
-		{"lxd-catalogue-tour", []string{"--scenario", "lxd-catalogue-tour", "--count", "3000"}, "", "986a46371611856d3ad43902ee242ed02eac4a6b5723a7c77d8f7fe2c8932501"},
-		{"lxd-cluster", []string{"--scenario", "lxd-cluster", "--count", "3000"}, "", "be7fbea6faf6e98eb1ac5f5102f539c6b28b6fbcbe53038b97caa346f87f158a"},
+		{"lxd-catalogue-tour", []string{"--scenario", "lxd-catalogue-tour", "--count", "3000"}, "", "befcaae688febd96e834d3f1e7038989cd6609293809656fcbbc15897f19e2e5"},
+		{"lxd-cluster", []string{"--scenario", "lxd-cluster", "--count", "3000"}, "", "0004da77a1dfe445af9e7da33ebeaaa4688d139817e5621d9f6c99e2ea8f26f4"},
 		{"lxd-instance-lifecycle", []string{"--scenario", "lxd-instance-lifecycle", "--count", "3000"}, "", "580b26128f4b3d87fa16c2a1d433c63d3bafc9275db493efe4867a5111fb0e48"},
 		{"lxd-projects", []string{"--scenario", "lxd-projects", "--count", "3000"}, "", "9d50d964cb2ca7b91aade539e73adf40859d67e6361bcaf4356dfd10d03886d8"},
 		{"lxd-steady 3000", []string{"--scenario", "lxd-steady", "--count", "3000"}, "", "cb4cc588acc4fca39d45cecb7e43e06a26590bb58bc0e611479b4cb429612153"},

@@ -1,6 +1,7 @@
 package lxd
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -180,13 +181,14 @@ func (s *Server) stopOperations() {
 
 // newOperation creates an operation, Pending, emitting what LXD emits:
 // "New operation" and the Pending event. An operation-error in force may
-// mark it to fail.
-func (s *Server) newOperation(class, description, project string, resources map[string][]string, meta map[string]any) *operation {
+// mark it to fail. It runs on the cluster member named by location, ""
+// for the server's own (Server.location).
+func (s *Server) newOperation(class, description, project, location string, resources map[string][]string, meta map[string]any) *operation {
 	o := &operation{project: project, done: make(chan struct{})}
 	at := s.stamp()
 	o.op = events.LXDOperation{
 		ID: newUUID(), Class: class, Description: description, CreatedAt: at, UpdatedAt: at,
-		Resources: resources, Metadata: meta, MayCancel: class == "token", Location: s.location(),
+		Resources: resources, Metadata: meta, MayCancel: class == "token", Location: cmp.Or(location, s.location()),
 	}
 	s.ops.add(o)
 	o.fail = s.operationFailure(description, resources)
@@ -205,7 +207,7 @@ func (s *Server) start(o *operation) {
 // startOperation creates a task operation and starts it. The request's
 // handler then answers 202 and runs it (runOperation).
 func (s *Server) startOperation(description, project string, resources map[string][]string) *operation {
-	o := s.newOperation("task", description, project, resources, nil)
+	o := s.newOperation("task", description, project, "", resources, nil)
 	s.start(o)
 	return o
 }
@@ -333,9 +335,9 @@ func (s *Server) setMetadata(o *operation, meta map[string]any) {
 	at := s.stamp()
 	o.mu.Lock()
 	o.op.Metadata, o.op.UpdatedAt = meta, at
-	j := scenarios.LXDOperationJSON(&o.op)
+	j, loc := scenarios.LXDOperationJSON(&o.op), o.op.Location
 	o.mu.Unlock()
-	s.emit(events.LXDTypeOperation, o.project, j)
+	s.emitFrom(loc, events.LXDTypeOperation, o.project, j, nil)
 }
 
 // setStatus moves an operation to a status and emits its operation event.
@@ -347,9 +349,9 @@ func (s *Server) setStatus(o *operation, code int, errMsg string) {
 	if events.OpFinal(code) {
 		o.op.MayCancel = false
 	}
-	meta := scenarios.LXDOperationJSON(&o.op)
+	meta, loc := scenarios.LXDOperationJSON(&o.op), o.op.Location
 	o.mu.Unlock()
-	s.emit(events.LXDTypeOperation, o.project, meta)
+	s.emitFrom(loc, events.LXDTypeOperation, o.project, meta, nil)
 }
 
 // deleteOperation answers DELETE /1.0/operations/ID as LXD's Cancel does:
