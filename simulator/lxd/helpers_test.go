@@ -46,7 +46,13 @@ func waitFor(t testing.TB, cond func() bool, what string) {
 	t.Helper()
 	// Generous: a condition that holds ends the wait at once, and a loaded
 	// CI machine under -race can take seconds to get there.
-	deadline := time.Now().Add(20 * time.Second)
+	waitWithin(t, 20*time.Second, cond, what)
+}
+
+// waitWithin polls cond for up to d.
+func waitWithin(t testing.TB, d time.Duration, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
