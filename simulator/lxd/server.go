@@ -212,13 +212,18 @@ type Server struct {
 	sockPath string
 	wg       sync.WaitGroup // every goroutine the server starts
 
-	mu      sync.RWMutex // guards clients, closed
-	clients map[*client]struct{}
-	closed  bool
+	mu       sync.RWMutex // guards clients, closed
+	clients  map[*client]struct{}
+	nclients atomic.Int64 // len(clients), read without s.mu
+	closed   bool
 
-	seqMu  sync.Mutex // orders Deliver and the releaser; guards pipe, pace and lastAt
-	pipe   pipeline
-	lastAt time.Time // the latest event time on the stream
+	seqMu    sync.Mutex // orders Deliver and the releaser; guards pipe, pace, lastAt, out, outSince and lastOut
+	pipe     pipeline
+	lastAt   time.Time    // the latest event time on the stream
+	out      []*event     // events released, waiting for the clients' queues (see publishWindow)
+	outSince time.Time    // when the first of out was released
+	lastOut  time.Time    // when events last went to the clients' queues
+	making   atomic.Int64 // groups of events being made (makeGroup)
 
 	pace      pacing       // see pace.go
 	fullest   atomic.Int64 // the fullest client queue at the last broadcast or look
@@ -512,6 +517,9 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 
+	s.seqMu.Lock()
+	s.publish(time.Now()) // what waits for its window goes before the close frames
+	s.seqMu.Unlock()
 	close(s.quit)
 	s.stopOperations()
 	if s.fast != nil {
