@@ -158,7 +158,13 @@ func BenchmarkLatency100Clients(b *testing.B) {
 			s.Deliver(ctx, &scenarios.Record{API: "lxd", JSON: []byte(j), Type: "logging"})
 		}
 	}
-	waitWithin(b, time.Minute, func() bool { return s.Stats().Written >= uint64(clients*events*b.N) }, "frames written")
+	waitWithin(b, time.Minute, func() bool {
+		st := s.Stats()
+		return st.Written >= uint64(clients*events*b.N) || st.Evicted > 0
+	}, "frames written")
+	if st := s.Stats(); st.Evicted > 0 {
+		b.Fatalf("clients evicted: the machine is too busy to follow 10,000 events/s to 100 clients (stats %+v)", st)
+	}
 	time.Sleep(50 * time.Millisecond)
 	s.Close()
 	wg.Wait()

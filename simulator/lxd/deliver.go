@@ -343,7 +343,11 @@ func (s *Server) releaser() {
 			next = p.held[0].at.Sub(now)
 		}
 		if len(s.out) > 0 {
-			due := s.outSince.Add(s.publishWindow()).Sub(now)
+			wait := s.publishWindow()
+			if wait == 0 {
+				wait = groupWaitMax // only groups hold them
+			}
+			due := s.outSince.Add(wait).Sub(now)
 			if due <= 0 {
 				s.publish(now)
 			} else {
@@ -363,25 +367,40 @@ func (s *Server) releaser() {
 
 // The fan-out's fixed costs are paid once per batch of events, not once per
 // event: each client's writer wakes and writes one system call for the
-// whole batch, and its reader wakes and reads once. An event released after
-// a quiet spell of a window goes at once, unless the server is making a
-// group of events (a REST request, a step of an operation; see makeGroup):
-// then the group goes at its end. Events released meanwhile wait, at most
-// a window after the first of them, and go together, however many REST
-// requests or records made them. The window is publishPerClient for each
-// client connected, at most publishWindowMax: a batch costs each client a
-// wakeup and a write on the server's side (about 5 µs) and as much on the
-// client's, so windows that long keep those costs under about half a core
-// however many clients there are, and add at most the window to an event's
-// latency (2 ms from 100 clients up; 20 µs for one).
+// whole batch, and its reader wakes and reads once.
+//
+//   - Groups: the events of one REST request, or of one step of an
+//     operation, go together at the group's end (see makeGroup), rather
+//     than one by one as the request makes them.
+//   - Windows: with many clients, an event released after a quiet spell of
+//     a window goes at once (at the end of its group); those released in
+//     the next window wait, at most a window after the first of them, and
+//     go together, however many REST requests or records made them. The
+//     window is publishPerClient for each client connected, at most
+//     publishWindowMax: a batch costs each client a wakeup and a write on
+//     the server's side (about 5 µs) and as much on the client's, so
+//     windows that long keep those costs under about half a core however
+//     many clients there are, and add at most the window to an event's
+//     latency (2 ms from 100 clients up). Under publishWindowMin (fewer
+//     than 10 clients) there is no window: every event goes at once, or at
+//     the end of its group, as a writer that is behind batches anyway.
+//
+// An event that waits for a group goes at the latest groupWaitMax after it
+// was released, so that a long request holds no one's events.
 const (
 	publishPerClient = 20 * time.Microsecond
+	publishWindowMin = 200 * time.Microsecond
 	publishWindowMax = 2 * time.Millisecond
+	groupWaitMax     = time.Millisecond
 )
 
-// publishWindow is the window for the clients connected now.
+// publishWindow is the window for the clients connected now, 0 for none.
 func (s *Server) publishWindow() time.Duration {
-	return min(time.Duration(s.nclients.Load())*publishPerClient, publishWindowMax)
+	w := min(time.Duration(s.nclients.Load())*publishPerClient, publishWindowMax)
+	if w < publishWindowMin {
+		return 0
+	}
+	return w
 }
 
 // publishMax is how many events wait for the end of a window at most, a
@@ -389,9 +408,9 @@ func (s *Server) publishWindow() time.Duration {
 func (s *Server) publishMax() int { return max(s.queueSize/4, 1) }
 
 // send puts an event released at now on its way to the clients: at once
-// after a quiet spell when no group is being made, or when publishMax
-// wait; otherwise at the end of the group or of the window (the releaser's
-// timer). s.seqMu must be held.
+// after a quiet spell (of a window) when no group is being made, or when
+// publishMax wait; otherwise at the end of the groups or of the window (the
+// releaser's timer). s.seqMu must be held.
 func (s *Server) send(ev *event, now time.Time) {
 	s.out = append(s.out, ev)
 	switch {
@@ -414,16 +433,19 @@ func (s *Server) quiet(now time.Time) bool { return now.Sub(s.lastOut) >= s.publ
 
 // makeGroup notes that the server is making a group of events (the events
 // of one REST request, or of one step of an operation) and returns what
-// ends it: the group goes to the clients at its end, together, rather than
-// its first event at once and the rest a window later, unless other
-// events went in the last window (then they all wait for the window).
+// ends it. The group's events go at its end, with what waited meanwhile:
+// without a window at the end of every group; with one at the end of the
+// last group open, when the window since the last batch has passed (else
+// the releaser sends them when it does).
 func (s *Server) makeGroup() (end func()) {
 	s.making.Add(1)
 	return s.endGroup
 }
 
 func (s *Server) endGroup() {
-	if s.making.Add(-1) != 0 {
+	open := s.making.Add(-1)
+	w := s.publishWindow()
+	if open != 0 && w != 0 {
 		return
 	}
 	s.seqMu.Lock()
