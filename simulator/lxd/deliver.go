@@ -22,8 +22,16 @@ type event struct {
 	frame   []byte // the WebSocket frame of the event and its newline, shared by every client
 	typ     string
 	project string
-	all     bool // for every client, whatever its filters (faults)
-	ctl     int  // 0 frame; > 0 close the connection with this code after the frames before it; ctlAbrupt
+	all     bool      // for every client, whatever its filters (faults)
+	ctl     int       // 0 frame; > 0 close the connection with this code after the frames before it; ctlAbrupt
+	alone   [1]*event // the event itself, as a batch of one without an allocation (newEvent)
+}
+
+// newEvent makes the event of a frame.
+func newEvent(frame []byte, typ, project string) *event {
+	ev := &event{frame: frame, typ: typ, project: project}
+	ev.alone[0] = ev
+	return ev
 }
 
 // held is an event waiting for its release time (pause, latency).
@@ -75,11 +83,15 @@ func (s *Server) Deliver(ctx context.Context, r *scenarios.Record) error {
 	}
 	s.stats.records.Add(1)
 	s.followProjects(r)
-	ev := &event{frame: frameOf(r.JSON), typ: r.Type, project: r.Project}
-	if err := s.waitHold(ctx); err != nil {
-		return err
-	}
+	ev := newEvent(frameOf(r.JSON), r.Type, r.Project)
 	s.seqMu.Lock()
+	for len(s.pipe.held) >= s.heldLimit {
+		s.seqMu.Unlock()
+		if err := s.waitHold(ctx); err != nil {
+			return err
+		}
+		s.seqMu.Lock()
+	}
 	if r.Time.After(s.lastAt) {
 		s.lastAt = r.Time
 	}
@@ -462,8 +474,15 @@ func (s *Server) publish(now time.Time) {
 	if len(s.out) == 0 {
 		return
 	}
-	batch := s.out
-	s.out = make([]*event, 0, min(2*len(batch), s.publishMax())) // batch is the clients' now
+	var batch []*event
+	if len(s.out) == 1 && s.out[0].alone[0] != nil { // the usual case of a quiet stream: out stays ours
+		batch = s.out[0].alone[:]
+		s.out[0] = nil
+		s.out = s.out[:0]
+	} else {
+		batch = s.out
+		s.out = make([]*event, 0, min(2*len(batch), s.publishMax())) // batch is the clients' now
+	}
 	s.broadcast(batch)
 }
 

@@ -112,7 +112,7 @@ func (s *Server) emitWith(typ, project string, meta []byte, d *world.Detail) {
 	j := scenarios.LXDEventJSON(typ, s.stampLocked(), meta, s.location(), project)
 	s.fold(j, d)
 	s.stats.emitted.Add(1)
-	s.submit(&event{frame: frameOf(j), typ: typ, project: project})
+	s.submit(newEvent(frameOf(j), typ, project))
 }
 
 // logEvent emits a logging event when Options.Logging is set.
