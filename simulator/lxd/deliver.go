@@ -355,17 +355,14 @@ func (s *Server) releaser() {
 			next = p.held[0].at.Sub(now)
 		}
 		if len(s.out) > 0 {
-			wait := s.publishWindow()
-			if wait == 0 {
-				wait = groupWaitMax // only groups hold them
-			}
-			due := s.outSince.Add(wait).Sub(now)
+			due := s.outSince.Add(s.outWait()).Sub(now)
 			if due <= 0 {
 				s.publish(now)
 			} else {
 				next = min(next, due)
 			}
 		}
+		s.timerAt = now.Add(next)
 		s.seqMu.Unlock()
 		timer.Reset(next)
 		select {
@@ -430,13 +427,26 @@ func (s *Server) send(ev *event, now time.Time) {
 		s.publish(now)
 	case s.making.Load() == 0 && s.quiet(now):
 		s.publish(now)
-	case len(s.out) == 1: // the releaser sets its timer for it
+	case len(s.out) == 1:
 		s.outSince = now
-		select {
-		case s.wake <- struct{}{}:
-		default:
+		// Unless the releaser's timer fires in time (a timer in the past
+		// has fired and its run is to come), wake it to set it.
+		if s.timerAt.IsZero() || s.timerAt.After(now.Add(s.outWait())) {
+			select {
+			case s.wake <- struct{}{}:
+			default:
+			}
 		}
 	}
+}
+
+// outWait is how long the first event waiting may wait: the window, or
+// groupWaitMax when only groups hold it.
+func (s *Server) outWait() time.Duration {
+	if w := s.publishWindow(); w > 0 {
+		return w
+	}
+	return groupWaitMax
 }
 
 // quiet reports whether no batch went to the queues in the last window.
