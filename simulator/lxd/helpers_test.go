@@ -41,10 +41,12 @@ func dial(t testing.TB, s *Server, query string) *websocket.Conn {
 	return c
 }
 
-// waitFor polls cond for up to 5 s.
+// waitFor polls cond for up to 20 s.
 func waitFor(t testing.TB, cond func() bool, what string) {
 	t.Helper()
-	waitWithin(t, 5*time.Second, cond, what)
+	// Generous: a condition that holds ends the wait at once, and a loaded
+	// CI machine under -race can take seconds to get there.
+	waitWithin(t, 20*time.Second, cond, what)
 }
 
 // waitWithin polls cond for up to d.

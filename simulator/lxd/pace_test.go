@@ -81,7 +81,7 @@ func (r *numbered) get() (n int, inOrder bool, code int) {
 // the stuck one is evicted as a laggard, the 19 get every event in order.
 func TestCatchUpEvictsOnlyTheStuckClient(t *testing.T) {
 	const readers, events = 19, 1500
-	s := NewServer(t, Options{Addr: "-", Socket: filepath.Join(t.TempDir(), "unix.socket"), QueueSize: 64, laggardLimit: 300 * time.Millisecond, writeWait: 2 * time.Second})
+	s := NewServer(t, Options{Addr: "-", Socket: filepath.Join(t.TempDir(), "unix.socket"), QueueSize: 64, laggardLimit: time.Second, writeWait: 2 * time.Second})
 	var rs []*numbered
 	for range readers {
 		rs = append(rs, readNumbered(t, dialUnix(t, s), 0))
