@@ -87,9 +87,6 @@ func (s *Server) handle(h route, open bool) http.Handler {
 			writeError(w, errNotAuthorized)
 			return
 		}
-		if r.Method != http.MethodGet { // a GET makes no events but logs, and may wait long
-			defer s.makeGroup()() // the request's events go together
-		}
 		c := &call{s: s, r: r, rq: requestorOf(r)}
 		reqCtx := s.logHandling(c.rq, r.Method, r.RequestURI, trusted)
 		if err := s.requestFailure(r); err != nil {
@@ -116,6 +113,9 @@ func (s *Server) handle(h route, open bool) http.Handler {
 					s.logEvent("debug", msg, reqCtx)
 				}
 			}
+		}
+		if r.Method != http.MethodGet { // a GET makes no events but logs, and may wait long
+			defer s.makeGroup()() // the request's events go together
 		}
 		rep, err := h(c)
 		if err != nil {

@@ -120,7 +120,7 @@ func (s *Server) emitFrom(location, typ, project string, meta []byte, d *world.D
 	j := scenarios.LXDEventJSON(typ, s.stampLocked(), meta, location, project)
 	s.fold(j, d)
 	s.stats.emitted.Add(1)
-	s.submit(&event{frame: frameOf(j), typ: typ, project: project})
+	s.submit(newEvent(frameOf(j), typ, project))
 }
 
 // logEvent emits a logging event when Options.Logging is set.
