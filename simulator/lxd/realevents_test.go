@@ -83,10 +83,15 @@ type realEvents struct {
 	Events []string `json:"events"`
 }
 
-// requestEvents sends each request to a daemon at sock, waits for its
-// operation, and collects the events an all-projects listener received
-// for it.
-func requestEvents(t *testing.T, sock string) []realEvents {
+// requestEvents sends each of eventRequests to a daemon at sock, waits for
+// its operation, and collects the events an all-projects listener opened
+// before them received for it. expect, when not nil, is the
+// recording the answers will be held to: for request i the listener waits
+// (up to a generous deadline) for as many events as the recording has
+// before it looks for a quiet stream, so that a loaded machine cannot move
+// a slow request's events to the next request. registered, when not nil,
+// tells when the server has taken the listener in.
+func requestEvents(t *testing.T, sock string, expect []realEvents, registered func() bool) []realEvents {
 	t.Helper()
 	hc := &http.Client{Timeout: time.Minute, Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
@@ -117,6 +122,9 @@ func requestEvents(t *testing.T, sock string) []realEvents {
 		t.Fatalf("dial events: %v", err)
 	}
 	defer c.Close()
+	if registered != nil {
+		waitFor(t, registered, "the server to take the listener in")
+	}
 	frames := make(chan []byte, 1024)
 	go func() {
 		defer close(frames)
@@ -129,8 +137,20 @@ func requestEvents(t *testing.T, sock string) []realEvents {
 		}
 	}()
 	// drain collects what arrives until the stream is quiet.
-	drain := func() []string {
+	drain := func(want int) []string {
 		var out []string
+		deadline := time.After(20 * time.Second)
+		for len(out) < want {
+			select {
+			case b, ok := <-frames:
+				if !ok {
+					return out
+				}
+				out = append(out, groupKey(t, b))
+			case <-deadline:
+				return out
+			}
+		}
 		for {
 			select {
 			case b, ok := <-frames:
@@ -144,9 +164,13 @@ func requestEvents(t *testing.T, sock string) []realEvents {
 		}
 	}
 	var out []realEvents
-	for _, rq := range eventRequests {
+	for i, rq := range eventRequests {
 		a := exchange(t, do, realAnswer{Name: rq.name, Method: rq.method, Path: rq.path, Body: rq.body}, true)
-		out = append(out, realEvents{realAnswer: a, Events: drain()})
+		want := 0
+		if i < len(expect) {
+			want = len(expect[i].Events)
+		}
+		out = append(out, realEvents{realAnswer: a, Events: drain(want)})
 	}
 	return out
 }
@@ -165,7 +189,7 @@ func TestRecordRealEvents(t *testing.T) {
 			if code, body := d.Request(t, "PATCH", "/1.0/profiles/default", `{"devices":{"root":{"type":"disk","path":"/","pool":"default"}}}`); code != 200 {
 				t.Fatalf("patch default profile: %d %s", code, body)
 			}
-			out := requestEvents(t, d.Socket)
+			out := requestEvents(t, d.Socket, nil, nil)
 			for i := range out {
 				out[i].Error, out[i].OpErr = scrubDir(out[i].Error, d.Dir), scrubDir(out[i].OpErr, d.Dir)
 			}
@@ -202,7 +226,7 @@ func TestRESTEventsMatchRealDaemons(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := NewServer(t, Options{Flavor: tc.flavor, Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-"})
-			got := requestEvents(t, s.SocketPath())
+			got := requestEvents(t, s.SocketPath(), want, func() bool { return s.Stats().Clients > 0 })
 			if len(got) != len(want) {
 				t.Fatalf("%d requests recorded, %d sent", len(want), len(got))
 			}
