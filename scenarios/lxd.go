@@ -565,9 +565,15 @@ func (w *lxdWorld) stepOf(st *Step) *lxdStep {
 	if w.e.lxdSteps == nil {
 		w.e.lxdSteps = map[*Step]*lxdStep{}
 	}
-	w.e.lxdSteps[st] = p
+	if len(w.e.lxdSteps) < maxLXDSteps {
+		w.e.lxdSteps[st] = p
+	}
 	return p
 }
+
+// maxLXDSteps bounds how many steps' reading an engine keeps: a scenario
+// made from a long recording may have very many, each played once.
+const maxLXDSteps = 4096
 
 // rootRequestor is who makes a request when its step does not say: root
 // over the unix socket. Requests share it; nothing changes it.
