@@ -47,9 +47,9 @@ type reply struct {
 	// took is how long the operation runs on the server's clock; 0 means
 	// the usual time of its description (scenarios.LXDOperationTook).
 	took time.Duration
-	// progress, when set, makes the metadata of the operation's progress
-	// updates, at even points of its run (frac of 1).
-	progress func(frac float64, took time.Duration) map[string]any
+	// progress, when set, is the progress the operation reports: metadata
+	// updates at even points of its run, before or after its work.
+	progress *scenarios.LXDProgress
 	// body, when set, is written as the answer instead of the sync
 	// envelope of meta (Incus's /wait of a failed operation).
 	body any

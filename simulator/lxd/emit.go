@@ -89,11 +89,19 @@ func (s *Server) stamp() time.Time {
 }
 
 // emit puts an event the server made on the stream, stamped now.
-func (s *Server) emit(typ, project string, meta []byte) { s.emitWith(typ, project, meta, nil) }
+func (s *Server) emit(typ, project string, meta []byte) {
+	s.emitFrom(s.location(), typ, project, meta, nil)
+}
 
 // emitWith is emit for an event that carries what its request said of the
 // object beyond the event (see world.Detail), for the world to keep.
 func (s *Server) emitWith(typ, project string, meta []byte, d *world.Detail) {
+	s.emitFrom(s.location(), typ, project, meta, d)
+}
+
+// emitFrom is emitWith for an event from the cluster member named by
+// location (a request forwarded to the member it acts on).
+func (s *Server) emitFrom(location, typ, project string, meta []byte, d *world.Detail) {
 	s.mu.RLock()
 	closed := s.closed
 	s.mu.RUnlock()
@@ -109,7 +117,7 @@ func (s *Server) emitWith(typ, project string, meta []byte, d *world.Detail) {
 		s.log.Warn("event dropped: a pause holds too many", "type", typ, "held", len(s.pipe.held))
 		return
 	}
-	j := scenarios.LXDEventJSON(typ, s.stampLocked(), meta, s.location(), project)
+	j := scenarios.LXDEventJSON(typ, s.stampLocked(), meta, location, project)
 	s.fold(j, d)
 	s.stats.emitted.Add(1)
 	s.submit(newEvent(frameOf(j), typ, project))
@@ -134,6 +142,12 @@ func (s *Server) lifecycle(action string, names map[string]string, project strin
 // lifecycleWith is lifecycle with what the request said of the object (see
 // world.Detail).
 func (s *Server) lifecycleWith(action string, names map[string]string, project string, ctx map[string]any, rq *events.LXDLifecycleRequestor, d *world.Detail) {
+	s.lifecycleFrom(s.location(), action, names, project, ctx, rq, d)
+}
+
+// lifecycleFrom is lifecycleWith for an event from the cluster member
+// named by location (a request forwarded to the member it acts on).
+func (s *Server) lifecycleFrom(location, action string, names map[string]string, project string, ctx map[string]any, rq *events.LXDLifecycleRequestor, d *world.Detail) {
 	a := s.catalog().Action(action)
 	if a == nil {
 		return // the flavour has no such action
@@ -142,12 +156,12 @@ func (s *Server) lifecycleWith(action string, names map[string]string, project s
 	// so (Incus's instance-created), when clustered for the others.
 	for _, k := range a.Context {
 		if k == "location" {
-			ctx = withDefault(ctx, k, s.location())
+			ctx = withDefault(ctx, k, location)
 		}
 	}
 	if len(s.opts.Members) > 0 {
 		for _, k := range a.ClusterContext {
-			ctx = withDefault(ctx, k, s.location())
+			ctx = withDefault(ctx, k, location)
 		}
 	}
 	lc := events.LXDLifecycle{Action: action, Source: a.SourcePath(names, project)}
@@ -170,7 +184,7 @@ func (s *Server) lifecycleWith(action string, names map[string]string, project s
 	case !a.ProjectScoped || evProject == "":
 		evProject = "default"
 	}
-	s.emitWith(events.LXDTypeLifecycle, evProject, scenarios.LXDLifecycleJSON(&lc), d)
+	s.emitFrom(location, events.LXDTypeLifecycle, evProject, scenarios.LXDLifecycleJSON(&lc), d)
 }
 
 // startAction starts the operation that runs an action of the flavour's
