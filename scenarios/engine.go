@@ -387,6 +387,14 @@ func (e *Engine) advance(t *track) error {
 		if err != nil {
 			return err
 		}
+		if r.Action != "" {
+			// What the event does to the objects the verbs know, so a
+			// later verb can act on what an emit made.
+			md, _ := st.Event["metadata"].(map[string]any)
+			src, _ := md["source"].(string)
+			ctx, _ := md["context"].(map[string]any)
+			e.lxd.observe(r.Action, src, r.Project, r.Location, ctx)
+		}
 		e.schedule(t.now, r, nil)
 		t.now = t.now.Add(time.Microsecond)
 	case StepFault:

@@ -882,21 +882,9 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v lxdVerb, x *enti
 		}
 		w.add(x)
 	case v.remove:
-		w.reg(x.kind).remove(x)
-		w.removeChildren(x)
-		if x.kind == "cluster-member" {
-			w.members = without(w.members, x.name)
-		}
+		w.forget(x)
 	case v.rename:
-		r := w.reg(x.kind)
-		r.remove(x)
-		w.renameChildren(x, req.newName)
-		if x.kind == "cluster-member" {
-			w.members = without(w.members, x.name)
-			w.members = append(w.members, req.newName)
-		}
-		x.name = req.newName
-		r.add(x)
+		w.rename(x, req.newName)
 	}
 	if v.to != "" {
 		x.state = v.to
