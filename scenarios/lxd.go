@@ -25,6 +25,9 @@ type lxdWorld struct {
 	regNext int
 	// resources holds operations' resources already made (see resources).
 	resources map[resKey]map[string][]string
+	// observeOutside is set while observe folds an event from outside the
+	// scenario (Engine.Observe): what it makes is outside.
+	observeOutside bool
 }
 
 // entity is one LXD object.
@@ -36,6 +39,9 @@ type entity struct {
 	member                      string
 	busyUntil                   time.Time
 	slot                        int // index in its registry's list; -1 when in none
+	// outside says the object was made outside the scenario (a REST
+	// request, see Engine.Observe): only a step that names it acts on it.
+	outside bool
 }
 
 // registry keeps the objects of one kind in creation order, so random picks
@@ -112,11 +118,12 @@ type entInfo struct {
 	project   int32 // the project's number in registry.projects
 	state     uint8 // stateBit of state
 	isDefault bool  // named "default"
+	outside   bool  // entity.outside: never picked at random
 }
 
 func (r *registry) infoOf(x *entity) entInfo {
 	return entInfo{project: r.projects.id(x.project), parent: x.parent, busySec: x.busyUntil.Unix(), busyNsec: int32(x.busyUntil.Nanosecond()),
-		state: stateBit(x.state), isDefault: x.name == "default"}
+		state: stateBit(x.state), isDefault: x.name == "default", outside: x.outside}
 }
 
 // sync refreshes x's info after its state or busyUntil changed.
@@ -401,7 +408,11 @@ func (w *lxdWorld) run(t *track, st *Step, inMix bool) (time.Time, error) {
 		if inMix {
 			project = "default"
 		} else {
-			return t.now, argErr(st, "project", "project %q does not exist; projects are %s", project, strings.Join(w.projects(), ", "))
+			err := argErr(st, "project", "project %q does not exist; projects are %s", project, strings.Join(w.projects(), ", "))
+			if external(st) && w.e.skipped(&skipError{err.(*Error)}) {
+				return t.now, nil
+			}
+			return t.now, err
 		}
 	}
 	member := arg(st, "member")
@@ -435,7 +446,11 @@ func (w *lxdWorld) run(t *track, st *Step, inMix bool) (time.Time, error) {
 		return end, nil
 	}
 	v := lxdVerbs[st.Verb]
-	return w.verb(t, st, st.Verb, v, req, inMix)
+	end, err := w.verb(t, st, st.Verb, v, req, inMix)
+	if err != nil && w.e.skipped(err) {
+		return t.now, nil
+	}
+	return end, err
 }
 
 // rootRequestor is who makes a request when its step does not say: root
@@ -480,7 +495,11 @@ func (w *lxdWorld) pick(t *track, st *Step, kind, project, parent, nameArg, need
 			if project != "" {
 				where += fmt.Sprintf(" in project %s", project)
 			}
-			return nil, argErr(st, nameArg, "%s %q does not exist%s; existing: %s", kind, name, where, listOrNone(r.names(project, parent)))
+			err := argErr(st, nameArg, "%s %q does not exist%s; existing: %s", kind, name, where, listOrNone(r.names(project, parent)))
+			if external(st) {
+				return nil, &skipError{err.(*Error)}
+			}
+			return nil, err
 		}
 		return x, nil
 	}
@@ -500,7 +519,7 @@ func (w *lxdWorld) pick(t *track, st *Step, kind, project, parent, nameArg, need
 		if need != "" && in.state&needBits == 0 {
 			continue
 		}
-		if skipDefault && in.isDefault {
+		if skipDefault && in.isDefault || in.outside {
 			continue
 		}
 		cands = append(cands, r.list[i])

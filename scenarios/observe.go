@@ -1,10 +1,128 @@
 package scenarios
 
 import (
+	"context"
+	"errors"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/eventsim/eventsim/catalog"
 )
+
+// Observed is a lifecycle event the engine did not make, for Engine.Observe:
+// one a server made for a REST request. Its fields are the event's, decoded.
+type Observed struct {
+	Action, Source, Project, Location string
+	Context                           map[string]any
+}
+
+// maxObserved bounds the events waiting for the engine's next step; past
+// it, Observe drops them (Engine.ObserveDropped counts them).
+const maxObserved = 4096
+
+// inbox holds observed events until the engine's next step takes them.
+type inbox struct {
+	mu      sync.Mutex
+	evs     []Observed
+	n       atomic.Int32 // len(evs), read without the lock on every step
+	dropped atomic.Int64
+	skipped atomic.Int64 // external steps skipped (Engine.Skipped)
+}
+
+// Observe tells the engine of a lifecycle event it did not make, such as
+// one a server made for a REST request, so that a later step marked
+// external can act on the object it names. It is safe to call from any
+// goroutine and never blocks on the engine: the event waits in a bounded
+// inbox until the engine's next step folds it in (as an emit step's event
+// is, see observe), and is dropped, reporting false, when the inbox is
+// full. The objects it makes are known to named steps only: a mix never
+// picks them, so what a scenario does by itself does not depend on what
+// others did beside it.
+func (e *Engine) Observe(ev Observed) bool {
+	in := e.inbox
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if len(in.evs) >= maxObserved {
+		in.dropped.Add(1)
+		return false
+	}
+	in.evs = append(in.evs, ev)
+	in.n.Store(int32(len(in.evs)))
+	return true
+}
+
+// ObserveDropped says how many observed events a full inbox dropped.
+func (e *Engine) ObserveDropped() int64 { return e.inbox.dropped.Load() }
+
+// Skipped says how many steps marked external were skipped because the
+// object they name did not exist when they ran.
+func (e *Engine) Skipped() int64 { return e.inbox.skipped.Load() }
+
+// drainObserved folds the observed events waiting into the registries.
+func (e *Engine) drainObserved() {
+	in := e.inbox
+	if in.n.Load() == 0 {
+		return
+	}
+	in.mu.Lock()
+	evs := in.evs
+	in.evs = nil
+	in.n.Store(0)
+	in.mu.Unlock()
+	for _, ev := range evs {
+		e.lxd.observeOutside = true
+		e.lxd.observe(ev.Action, ev.Source, ev.Project, ev.Location, ev.Context)
+		e.lxd.observeOutside = false
+	}
+}
+
+// awaitExternal runs before a step marked external: it waits, through
+// Options.Await, until the step's time has come for whoever feeds Observe,
+// then takes what was observed by then.
+func (e *Engine) awaitExternal(ctx context.Context, at time.Time) error {
+	if e.opts.Await != nil && !e.opts.check {
+		if err := e.opts.Await(ctx, at); err != nil {
+			return err
+		}
+	}
+	e.drainObserved()
+	return nil
+}
+
+// external reports whether a step says it may name objects the scenario
+// does not make (external: true).
+func external(st *Step) bool {
+	a, ok := st.Args["external"]
+	if !ok {
+		return false
+	}
+	b, _ := a.Value.(bool)
+	return b
+}
+
+// skipError is a step marked external whose object does not exist: the
+// step is skipped, not the scenario stopped.
+type skipError struct{ err *Error }
+
+func (s *skipError) Error() string { return s.err.Error() }
+
+// skipped reports a skipped external step: counted, and told to
+// Options.OnSkip while playing; a check (validate) passes over it.
+func (e *Engine) skipped(err error) bool {
+	var sk *skipError
+	if !errors.As(err, &sk) {
+		return false
+	}
+	if !e.opts.check {
+		e.inbox.skipped.Add(1)
+		if e.opts.OnSkip != nil {
+			e.opts.OnSkip(sk.err)
+		}
+	}
+	return true
+}
 
 // observedKinds are the kinds of object the engine's verbs act on, and so
 // the kinds a lifecycle event the engine did not make (an emit step's, a
@@ -66,7 +184,7 @@ func (w *lxdWorld) observe(action, source, project, location string, ctx map[str
 	}
 	if x == nil {
 		w.ensureParent(kind, k)
-		x = &entity{kind: kind, project: k.project, parent: k.parent, name: k.name}
+		x = &entity{kind: kind, project: k.project, parent: k.parent, name: k.name, outside: w.observeOutside}
 		if contains(w.members, location) {
 			x.member = location
 		}
@@ -142,7 +260,7 @@ func (w *lxdWorld) ensureParent(kind string, k entKey) {
 	if w.reg(pkind).get(pk.project, pk.parent, pk.name) != nil {
 		return
 	}
-	p := &entity{kind: pkind, project: pk.project, parent: pk.parent, name: pk.name}
+	p := &entity{kind: pkind, project: pk.project, parent: pk.parent, name: pk.name, outside: w.observeOutside}
 	if pkind == "instance" {
 		p.state = "stopped"
 	}

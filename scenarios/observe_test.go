@@ -1,8 +1,14 @@
 package scenarios
 
 import (
+	"context"
+	"errors"
+	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestEmitFeedsTheVerbs holds that an emit step's lifecycle event changes
@@ -92,5 +98,122 @@ steps:
 	// Two made by the verbs and one emitted; the last start fails.
 	if started != 3 || failed != 1 {
 		t.Errorf("instance-started of web1 %d times, failed starts %d; want 3 and 1", started, failed)
+	}
+}
+
+// TestObserveAndExternalSteps holds the engine to what Observe promises: a
+// step marked external acts on an object it was told of, is skipped
+// (counted, told to OnSkip) when the object does not exist, and passes
+// validation without it; a step not so marked is refused; and a mix never
+// picks what was observed.
+func TestObserveAndExternalSteps(t *testing.T) {
+	src := `name: t
+api: lxd
+lxd: {logging: false}
+steps:
+  - lxd: instance.stop
+    name: c1
+    external: true
+  - lxd: instance.delete
+    name: c1
+    external: true
+  - lxd: instance.start
+    name: gone
+    external: true
+`
+	s, err := Parse("t.yaml", []byte(src)) // validates: c1 is nowhere in the file
+	if err != nil {
+		t.Fatalf("validate: %v", err)
+	}
+	var awaited []time.Time
+	var skips []string
+	e, err := New(s, Options{
+		Await:  func(_ context.Context, at time.Time) error { awaited = append(awaited, at); return nil },
+		OnSkip: func(err error) { skips = append(skips, err.Error()) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A REST request made c1 and started it.
+	e.Observe(Observed{Action: "instance-created", Source: "/1.0/instances/c1", Project: "default", Context: map[string]any{"type": "container"}})
+	e.Observe(Observed{Action: "instance-started", Source: "/1.0/instances/c1", Project: "default"})
+	var lifecycle []string
+	for {
+		r, err := e.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Action != "" {
+			lifecycle = append(lifecycle, r.Action)
+		}
+	}
+	if want := []string{"instance-stopped", "instance-deleted"}; !slices.Equal(lifecycle, want) {
+		t.Errorf("lifecycle events %v, want %v", lifecycle, want)
+	}
+	if len(awaited) != 3 {
+		t.Errorf("Await called %d times, want once per external step (3)", len(awaited))
+	}
+	if e.Skipped() != 1 || len(skips) != 1 || !strings.Contains(skips[0], `t.yaml:12:11: steps[2].name: instance "gone" does not exist`) {
+		t.Errorf("skipped %d: %q; want the start of gone, at its line", e.Skipped(), skips)
+	}
+
+	// Without external: true, validation refuses the step.
+	_, err = Parse("t.yaml", []byte(strings.ReplaceAll(src, "    external: true\n", "")))
+	if err == nil || !strings.Contains(err.Error(), `t.yaml:6:11: steps[0].name: instance "c1" does not exist`) {
+		t.Errorf("validate without external: %v", err)
+	}
+
+	// A mix never picks an observed instance: it makes its own.
+	mix := `name: m
+api: lxd
+lxd: {logging: false}
+steps:
+  - mix:
+      count: 5
+      rate: 1/s
+      verbs:
+        - {lxd: instance.start, weight: 1}
+`
+	ms, err := Parse("m.yaml", []byte(mix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	me, err := New(ms, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	me.Observe(Observed{Action: "instance-created", Source: "/1.0/instances/mine", Project: "default"})
+	for {
+		r, err := me.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(r.JSON), "/1.0/instances/mine") {
+			t.Fatalf("the mix acted on the observed instance: %s", r.JSON)
+		}
+	}
+}
+
+// TestObserveIsBounded holds that Observe never blocks: past the inbox's
+// bound it drops and counts.
+func TestObserveIsBounded(t *testing.T) {
+	e, err := New(mustLoad(t, "demo"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range maxObserved + 10 {
+		ok := e.Observe(Observed{Action: "instance-created", Source: "/1.0/instances/x" + strconv.Itoa(i)})
+		if ok != (i < maxObserved) {
+			t.Fatalf("Observe %d reported %v", i, ok)
+		}
+	}
+	if e.ObserveDropped() != 10 {
+		t.Errorf("dropped %d, want 10", e.ObserveDropped())
 	}
 }

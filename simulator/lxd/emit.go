@@ -92,13 +92,14 @@ func (s *Server) stamp() time.Time {
 func (s *Server) emit(typ, project string, meta []byte) { s.emitWith(typ, project, meta, nil) }
 
 // emitWith is emit for an event that carries what its request said of the
-// object beyond the event (see world.Detail), for the world to keep.
-func (s *Server) emitWith(typ, project string, meta []byte, d *world.Detail) {
+// object beyond the event (see world.Detail), for the world to keep. It
+// reports whether the event went on the stream (and into the world).
+func (s *Server) emitWith(typ, project string, meta []byte, d *world.Detail) bool {
 	s.mu.RLock()
 	closed := s.closed
 	s.mu.RUnlock()
 	if closed {
-		return
+		return false
 	}
 	s.seqMu.Lock()
 	defer s.seqMu.Unlock()
@@ -107,12 +108,13 @@ func (s *Server) emitWith(typ, project string, meta []byte, d *world.Detail) {
 		// room, a request cannot.
 		s.stats.dropped.Add(1)
 		s.log.Warn("event dropped: a pause holds too many", "type", typ, "held", len(s.pipe.held))
-		return
+		return false
 	}
 	j := scenarios.LXDEventJSON(typ, s.stampLocked(), meta, s.location(), project)
 	s.fold(j, d)
 	s.stats.emitted.Add(1)
 	s.submit(&event{frame: frameOf(j), typ: typ, project: project})
+	return true
 }
 
 // logEvent emits a logging event when Options.Logging is set.
@@ -170,7 +172,9 @@ func (s *Server) lifecycleWith(action string, names map[string]string, project s
 	case !a.ProjectScoped || evProject == "":
 		evProject = "default"
 	}
-	s.emitWith(events.LXDTypeLifecycle, evProject, scenarios.LXDLifecycleJSON(&lc), d)
+	if s.emitWith(events.LXDTypeLifecycle, evProject, scenarios.LXDLifecycleJSON(&lc), d) && s.opts.Observe != nil {
+		s.opts.Observe(scenarios.Observed{Action: action, Source: lc.Source, Project: evProject, Location: s.location(), Context: ctx})
+	}
 }
 
 // startAction starts the operation that runs an action of the flavour's
