@@ -200,7 +200,11 @@ func verbArgs(verb string, ev, md map[string]any, cat *catalog.LXDCatalog, run [
 	if proj != "" && proj != "default" && a.Resource != "project" {
 		step["project"] = proj
 	}
-	if req, ok := md["requestor"].(map[string]any); ok && !isRoot(req) {
+	req, ok := md["requestor"].(map[string]any)
+	if !ok {
+		req = loggedRequestor(run)
+	}
+	if req != nil && !isRoot(req) {
 		step["requestor"] = req
 	}
 	if a.Operation != "" {
@@ -212,6 +216,22 @@ func verbArgs(verb string, ev, md map[string]any, cat *catalog.LXDCatalog, run [
 		}
 	}
 	return step, true
+}
+
+// loggedRequestor reads who made the request that starts a run from its
+// logging ("Handling API request": username, protocol, ip), for actions
+// whose lifecycle event does not name the requestor (LXD 5.0.2's instance
+// events); nil when the run does not start with it.
+func loggedRequestor(run []*Step) map[string]any {
+	if len(run) == 0 || str(run[0].Event["type"]) != events.LXDTypeLogging {
+		return nil
+	}
+	md, _ := run[0].Event["metadata"].(map[string]any)
+	ctx, _ := md["context"].(map[string]any)
+	if str(md["message"]) != "Handling API request" || ctx == nil {
+		return nil
+	}
+	return map[string]any{"username": str(ctx["username"]), "protocol": str(ctx["protocol"]), "address": str(ctx["ip"])}
 }
 
 // isRoot reports whether a recorded requestor is the verbs' own default
