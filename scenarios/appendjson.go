@@ -63,8 +63,18 @@ func appendLogCtx(b []byte, ctx logCtx) []byte {
 
 // appendLogging encodes events.LXDLogging; ctx must be sorted by key.
 func appendLogging(b []byte, msg, level string, ctx logCtx) []byte {
+	return appendLoggingJSON(b, msg, "", level, ctx)
+}
+
+// appendLoggingJSON is appendLogging with the message's JSON, when made
+// ahead: msgJSON, or "" to encode msg.
+func appendLoggingJSON(b []byte, msg, msgJSON, level string, ctx logCtx) []byte {
 	b = append(b, `{"message":`...)
-	b = appendString(b, msg)
+	if msgJSON != "" {
+		b = append(b, msgJSON...)
+	} else {
+		b = appendString(b, msg)
+	}
 	b = append(b, `,"level":`...)
 	b = appendString(b, level)
 	b = append(b, `,"context":`...)
@@ -75,6 +85,12 @@ func appendLogging(b []byte, msg, level string, ctx logCtx) []byte {
 // appendOperation encodes events.LXDOperation whose Metadata, encoded, is
 // meta (nil for a nil map); op.Metadata itself is not read.
 func appendOperation(b []byte, op *events.LXDOperation, meta []byte) []byte {
+	return appendOperationRes(b, op, nil, meta)
+}
+
+// appendOperationRes is appendOperation with op.Resources encoded ahead as
+// res (appendResources), or nil to encode them.
+func appendOperationRes(b []byte, op *events.LXDOperation, res, meta []byte) []byte {
 	b = append(b, `{"id":`...)
 	b = appendString(b, op.ID)
 	b = append(b, `,"class":`...)
@@ -90,35 +106,10 @@ func appendOperation(b []byte, op *events.LXDOperation, meta []byte) []byte {
 	b = append(b, `,"status_code":`...)
 	b = strconv.AppendInt(b, int64(op.StatusCode), 10)
 	b = append(b, `,"resources":`...)
-	if op.Resources == nil {
-		b = append(b, "null"...)
+	if res != nil {
+		b = append(b, res...)
 	} else {
-		keys := make([]string, 0, len(op.Resources))
-		for k := range op.Resources {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		b = append(b, '{')
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, k)
-			b = append(b, ':')
-			if op.Resources[k] == nil {
-				b = append(b, "null"...)
-				continue
-			}
-			b = append(b, '[')
-			for j, v := range op.Resources[k] {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, v)
-			}
-			b = append(b, ']')
-		}
-		b = append(b, '}')
+		b = appendResources(b, op.Resources)
 	}
 	b = append(b, `,"metadata":`...)
 	if meta == nil {
@@ -133,6 +124,41 @@ func appendOperation(b []byte, op *events.LXDOperation, meta []byte) []byte {
 	b = append(b, `,"location":`...)
 	b = appendString(b, op.Location)
 	return append(b, '}')
+}
+
+// appendResources encodes an operation's resources as encoding/json does.
+func appendResources(b []byte, m map[string][]string) []byte {
+	if m == nil {
+		b = append(b, "null"...)
+	} else {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, k)
+			b = append(b, ':')
+			if m[k] == nil {
+				b = append(b, "null"...)
+				continue
+			}
+			b = append(b, '[')
+			for j, v := range m[k] {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = appendString(b, v)
+			}
+			b = append(b, ']')
+		}
+		b = append(b, '}')
+	}
+	return b
 }
 
 // appendLifecycle encodes events.LXDLifecycle. Context values of the kinds

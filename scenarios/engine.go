@@ -127,6 +127,12 @@ type Engine struct {
 	free []*Record
 	// inbox holds what Observe was told, until the next step.
 	inbox *inbox
+	// lxdSteps holds what each LXD step played says (lxdWorld.stepOf).
+	lxdSteps map[*Step]*lxdStep
+	// verbActions holds the flavour's action of each of lxdVerbList's
+	// verbs once looked up (verbActionsSet), for lxdWorld.action.
+	verbActions    []*catalog.LXDAction
+	verbActionsSet []bool
 }
 
 // New makes an engine for a parsed scenario.
@@ -223,12 +229,17 @@ func (e *Engine) Recycle(rs []*Record) {
 const maxFreeRecords = 4096
 
 // newRecord returns a recycled record or a new one, empty but for the
-// memory a recycled one keeps: its JSON's and its lazy operation's.
+// memory a recycled one keeps (its JSON's and its lazy operation's) and for
+// the fields group.record sets.
 func (e *Engine) newRecord() *Record {
 	if n := len(e.free); n > 0 {
 		r := e.free[n-1]
 		e.free = e.free[:n-1]
-		*r = Record{JSON: r.JSON[:0], lazy: lazyMeta{op: r.lazy.op, opMeta: r.lazy.opMeta[:0]}}
+		// Only what a maker of LXD records may leave unset is reset:
+		// whoever sets lazy.kind writes that kind's fields whole, and a
+		// recycled record has no Linode event or fault (Recycle). Writing
+		// the whole record again costs more than the rest of its making.
+		r.Time, r.Action, r.OldName, r.JSON, r.lazy.kind = time.Time{}, "", "", r.JSON[:0], 0
 		return r
 	}
 	return new(Record)
@@ -659,27 +670,38 @@ func (h *pendingHeap) push(it pendingItem) {
 	}
 }
 
-// pop takes the first item; the heap must not be empty.
+// pop takes the first item; the heap must not be empty. The hole at the
+// top goes down to a leaf by the smaller child, and the last key rises from
+// there: one comparison a level instead of two, since the last key belongs
+// near the bottom.
 func (h *pendingHeap) pop() pendingItem {
 	q := h.keys
 	slot := q[0].slot
 	last := len(q) - 1
-	q[0] = q[last]
+	x := q[last]
 	q = q[:last]
-	for i := 0; ; {
-		l := 2*i + 1
-		if l >= len(q) {
-			break
+	if n := len(q); n > 0 {
+		i := 0
+		for {
+			l := 2*i + 1
+			if l >= n {
+				break
+			}
+			if r := l + 1; r < n && less(&q[r], &q[l]) {
+				l = r
+			}
+			q[i] = q[l]
+			i = l
 		}
-		m := l
-		if r := l + 1; r < len(q) && less(&q[r], &q[l]) {
-			m = r
+		for i > 0 {
+			parent := (i - 1) / 2
+			if !less(&x, &q[parent]) {
+				break
+			}
+			q[i] = q[parent]
+			i = parent
 		}
-		if !less(&q[m], &q[i]) {
-			break
-		}
-		q[i], q[m] = q[m], q[i]
-		i = m
+		q[i] = x
 	}
 	h.keys = q
 	it := h.items[slot]

@@ -25,7 +25,10 @@ func newFaker(r *rand.Rand) *faker {
 }
 
 // uuid returns a random version 4 UUID, as LXD gives operations and warnings.
-func (f *faker) uuid() string {
+func (f *faker) uuid() string { return string(f.appendUUID(nil)) }
+
+// appendUUID appends what uuid returns, drawing the same numbers.
+func (f *faker) appendUUID(dst []byte) []byte {
 	var b [16]byte
 	f.read(b[:])
 	b[6] = b[6]&0x0f | 0x40
@@ -41,7 +44,7 @@ func (f *faker) uuid() string {
 	out[23] = '-'
 	hex.Encode(out[24:], b[10:])
 	copy(out[:8], f.prefix)
-	return string(out[:])
+	return append(dst, out[:]...)
 }
 
 func (f *faker) read(b []byte) {

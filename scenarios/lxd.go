@@ -19,12 +19,23 @@ type lxdWorld struct {
 	depth   int // fallbacks taken for the current mix verb
 	members []string
 	objs    map[string]*registry // by kind
-	scratch []*entity            // pick's candidates, reused
+	scratch []int32              // pick's candidates, as indexes, reused
 	ids     interned             // projects, numbered for the registries' infos
 	regMemo [4]regMemo           // see reg
 	regNext int
-	// resources holds operations' resources already made (see resources).
-	resources map[resKey]map[string][]string
+	// server is the last requestor's GET /1.0 context (serverCtx).
+	server struct {
+		rq  *events.LXDLifecycleRequestor
+		ctx logCtx
+	}
+	// project is the last answer of projectExists.
+	project struct {
+		name   string
+		gen    uint64
+		exists bool
+	}
+	// names is the map of names each request fills (see apply).
+	names map[string]string
 	// observeOutside is set while observe folds an event from outside the
 	// scenario (Engine.Observe): what it makes is outside.
 	observeOutside bool
@@ -39,6 +50,9 @@ type entity struct {
 	member                      string
 	busyUntil                   time.Time
 	slot                        int // index in its registry's list; -1 when in none
+	// res holds its operations' resources, made from its names
+	// (lxdRequest.resources); whoever changes its name or parent empties it.
+	res map[resKey]resources
 	// outside says the object was made outside the scenario (a REST
 	// request, see Engine.Observe): only a step that names it acts on it.
 	outside bool
@@ -56,6 +70,8 @@ type registry struct {
 	// projects numbers the projects named in info (shared by the world's
 	// registries), so a pick compares integers instead of strings.
 	projects *interned
+	// gen counts the changes to the list (add, remove).
+	gen uint64
 }
 
 // interned numbers the projects of a world's registries: the same name
@@ -146,6 +162,7 @@ func (r *registry) get(project, parent, name string) *entity {
 }
 
 func (r *registry) add(x *entity) {
+	r.gen++
 	in := r.infoOf(x) // first: it may renumber the infos there are
 	r.idx[key(x.project, x.parent, x.name)] = len(r.list)
 	x.slot = len(r.list)
@@ -154,6 +171,7 @@ func (r *registry) add(x *entity) {
 }
 
 func (r *registry) remove(x *entity) {
+	r.gen++
 	k := key(x.project, x.parent, x.name)
 	i, ok := r.idx[k]
 	if !ok {
@@ -185,8 +203,17 @@ func (r *registry) names(project, parent string) []string {
 // Kinds of objects whose names are global rather than per project.
 var globalKinds = map[string]bool{"project": true, "storage-pool": true, "certificate": true, "cluster-member": true}
 
+// isGlobalKind is isGlobalKind(kind), without hashing kind (verbs ask often).
+func isGlobalKind(kind string) bool {
+	switch kind {
+	case "project", "storage-pool", "certificate", "cluster-member":
+		return true
+	}
+	return false
+}
+
 func newLXDWorld(e *Engine) *lxdWorld {
-	w := &lxdWorld{e: e, objs: map[string]*registry{}, resources: map[resKey]map[string][]string{}}
+	w := &lxdWorld{e: e, objs: map[string]*registry{}, names: map[string]string{}}
 	w.ids = interned{ids: map[string]int32{}, regs: w.objs, limit: 1024}
 	s := e.s.LXD
 	w.members = append([]string(nil), s.Members...)
@@ -244,10 +271,20 @@ func (w *lxdWorld) regLookup(kind string) *registry {
 }
 
 func (w *lxdWorld) add(x *entity) {
-	if globalKinds[x.kind] {
+	if isGlobalKind(x.kind) {
 		x.project = ""
 	}
 	w.reg(x.kind).add(x)
+}
+
+// projectExists reports whether a project exists, remembering the answer
+// until the projects change: every step asks.
+func (w *lxdWorld) projectExists(name string) bool {
+	r := w.reg("project")
+	if m := &w.project; m.gen != r.gen || m.name != name {
+		m.name, m.gen, m.exists = name, r.gen, r.get("", "", name) != nil
+	}
+	return w.project.exists
 }
 
 // Projects lists the projects that exist now, sorted.
@@ -278,6 +315,17 @@ type lxdVerb struct {
 	path      string        // request path, {name}/{parent}/{child} filled in
 	took      time.Duration // typical duration of the background operation
 	body      string        // API Request body (pretty-printed), "" for none
+	// Made once for every engine, in lxdVerbRefs: the verb that deletes
+	// an object of kind (del), and the verb that brings an instance into
+	// the state need asks for (state), with their names; index numbers
+	// the verb for Engine.verbActions.
+	del, state         *lxdVerb
+	delName, stateName string
+	index              int
+	// tmpl is body's template when it has no {command}, made once for
+	// every engine (lxdVerbRefs); tmplReady says it is made.
+	tmpl      *bodyTemplate
+	tmplReady bool
 }
 
 var lxdVerbs = map[string]lxdVerb{
@@ -344,6 +392,50 @@ var lxdVerbs = map[string]lxdVerb{
 	"warning.delete":                 {kind: "warning", action: "warning-deleted", remove: true, method: "DELETE", path: "/1.0/warnings/{name}"},
 }
 
+// lxdVerbRefs holds lxdVerbs' entries by pointer, so that playing a verb
+// does not copy its description from call to call.
+var lxdVerbRefs = func() map[string]*lxdVerb {
+	out := make(map[string]*lxdVerb, len(lxdVerbs))
+	for name, v := range lxdVerbs {
+		if v.body != "" && !strings.Contains(v.body, "{command}") {
+			v.tmpl, v.tmplReady = newBodyTemplate(v.body), true
+		}
+		out[name] = &v
+	}
+	for _, name := range sortedKeys(out) {
+		v := out[name]
+		v.index = len(lxdVerbList)
+		lxdVerbList = append(lxdVerbList, v)
+		if del := deleteVerb(v.kind); del != "" {
+			v.delName, v.del = del, out[del]
+		}
+		if next := stateVerbs[v.need]; next != "" {
+			v.stateName, v.state = next, out[next]
+		}
+	}
+	return out
+}()
+
+// lxdVerbList holds lxdVerbRefs' verbs by their index.
+var lxdVerbList []*lxdVerb
+
+// action returns the flavour's action of a verb, or nil when the flavour
+// has none; each verb's is looked up once per engine.
+func (w *lxdWorld) action(v *lxdVerb) *catalog.LXDAction {
+	e := w.e
+	if v.index >= len(lxdVerbList) || lxdVerbList[v.index] != v {
+		return e.cat.Action(v.action) // not one of lxdVerbRefs
+	}
+	if e.verbActions == nil {
+		e.verbActions = make([]*catalog.LXDAction, len(lxdVerbList))
+		e.verbActionsSet = make([]bool, len(lxdVerbList))
+	}
+	if !e.verbActionsSet[v.index] {
+		e.verbActions[v.index], e.verbActionsSet[v.index] = e.cat.Action(v.action), true
+	}
+	return e.verbActions[v.index]
+}
+
 // createVerb maps each kind to the verb that makes one, so a mix can make
 // what a verb needs when nothing suitable exists yet.
 var createVerb = map[string]string{
@@ -397,14 +489,14 @@ func argErr(st *Step, name, format string, args ...any) error {
 // run plays an LXD verb at t.now and returns when the client is done.
 func (w *lxdWorld) run(t *track, st *Step, inMix bool) (time.Time, error) {
 	w.depth = 0
-	if err := w.checkArgs(st); err != nil {
-		return t.now, err
+	p := w.stepOf(st)
+	if p.verb == nil || p.hasMember {
+		if err := w.checkArgs(st); err != nil {
+			return t.now, err
+		}
 	}
-	project := arg(st, "project")
-	if project == "" {
-		project = "default"
-	}
-	if w.reg("project").get("", "", project) == nil && st.Verb != "project.create" {
+	project := p.project
+	if !w.projectExists(project) && st.Verb != "project.create" {
 		if inMix {
 			project = "default"
 		} else {
@@ -415,15 +507,11 @@ func (w *lxdWorld) run(t *track, st *Step, inMix bool) (time.Time, error) {
 			return t.now, err
 		}
 	}
-	member := arg(st, "member")
+	member := p.member
 	if member == "" && len(w.members) > 0 {
 		member = w.members[t.rng.Intn(len(w.members))]
 	}
-	req := &lxdRequest{project: project, member: member, requestor: w.requestor(st), fail: arg(st, "fail"), image: arg(st, "image")}
-	if a, ok := st.Args["took"]; ok {
-		d := a.Value.(time.Duration)
-		req.took = &d
-	}
+	req := &lxdRequest{project: project, member: member, requestor: p.requestor, fail: p.fail, image: p.image, took: p.took}
 	switch st.Verb {
 	case "action":
 		return w.genericAction(t, st, req)
@@ -445,12 +533,43 @@ func (w *lxdWorld) run(t *track, st *Step, inMix bool) (time.Time, error) {
 		}
 		return end, nil
 	}
-	v := lxdVerbs[st.Verb]
-	end, err := w.verb(t, st, st.Verb, v, req, inMix)
+	end, err := w.verb(t, st, st.Verb, p.verb, req, inMix)
 	if err != nil && w.e.skipped(err) {
 		return t.now, nil
 	}
 	return end, err
+}
+
+// lxdStep is what playing an LXD step reads of it every time, read once
+// per engine (see stepOf): its verb and its arguments.
+type lxdStep struct {
+	verb                *lxdVerb // nil for action, log and tour
+	project             string   // "default" when the step names none
+	member, fail, image string
+	hasMember           bool // the step names a member, which must exist
+	took                *time.Duration
+	// requestor is shared by the step's requests: nothing changes it.
+	requestor *events.LXDLifecycleRequestor
+}
+
+// stepOf returns what st says, read on its first play. Steps do not change
+// while an engine plays them.
+func (w *lxdWorld) stepOf(st *Step) *lxdStep {
+	if p, ok := w.e.lxdSteps[st]; ok {
+		return p
+	}
+	p := &lxdStep{verb: lxdVerbRefs[st.Verb], project: orDefault(arg(st, "project"), "default"),
+		member: arg(st, "member"), fail: arg(st, "fail"), image: arg(st, "image"), requestor: w.requestor(st)}
+	_, p.hasMember = st.Args["member"]
+	if a, ok := st.Args["took"]; ok {
+		d := a.Value.(time.Duration)
+		p.took = &d
+	}
+	if w.e.lxdSteps == nil {
+		w.e.lxdSteps = map[*Step]*lxdStep{}
+	}
+	w.e.lxdSteps[st] = p
+	return p
 }
 
 // rootRequestor is who makes a request when its step does not say: root
@@ -482,10 +601,14 @@ func (w *lxdWorld) requestor(st *Step) *events.LXDLifecycleRequestor {
 // should make one first.
 func (w *lxdWorld) pick(t *track, st *Step, kind, project, parent, nameArg, need string, inMix bool) (*entity, error) {
 	r := w.reg(kind)
-	if globalKinds[kind] {
+	if isGlobalKind(kind) {
 		project = ""
 	}
-	if name := arg(st, nameArg); name != "" && !inMix {
+	name := ""
+	if !inMix {
+		name = arg(st, nameArg) // a mix picks at random whatever it names
+	}
+	if name != "" {
 		x := r.get(project, parent, name)
 		if x == nil {
 			where := ""
@@ -503,29 +626,31 @@ func (w *lxdWorld) pick(t *track, st *Step, kind, project, parent, nameArg, need
 		}
 		return x, nil
 	}
-	// The candidates go into a scratch list the world keeps, so a pick
-	// allocates nothing; states are compared as bits.
-	skipDefault := kind == "profile" || kind == "project"
-	needBits := stateBits(need)
-	cands := w.scratch[:0]
+	// The candidates' indexes go into a scratch list the world keeps, so a
+	// pick allocates nothing; states are compared as bits. Whether an
+	// entry matches is as good as random, so it is worked out without
+	// branches, which would mostly be mispredicted.
+	n := len(r.info)
+	if cap(w.scratch) < n {
+		w.scratch = make([]int32, 0, max(n, 2*cap(w.scratch)))
+	}
+	cands := w.scratch[:n]
 	nowSec, nowNsec := t.now.Unix(), int32(t.now.Nanosecond())
 	pid := w.ids.id(project)
+	needBits, anyState := stateBits(need), b2i(need == "")
+	skipDefault := b2i(kind == "profile" || kind == "project")
+	k := 0
 	for i := range r.info {
 		in := &r.info[i]
-		if in.project != pid || parent != "" && in.parent != parent ||
-			in.busySec > nowSec || in.busySec == nowSec && in.busyNsec > nowNsec {
-			continue
+		free := b2i(in.busySec < nowSec) | b2i(in.busySec == nowSec)&b2i(in.busyNsec <= nowNsec)
+		ok := b2i(in.project == pid) & free & (b2i(in.state&needBits != 0) | anyState) & (1 ^ b2i(in.isDefault)&skipDefault)
+		if parent != "" && in.parent != parent {
+			ok = 0
 		}
-		if need != "" && in.state&needBits == 0 {
-			continue
-		}
-		if skipDefault && in.isDefault || in.outside {
-			continue
-		}
-		cands = append(cands, r.list[i])
+		cands[k] = int32(i)
+		k += ok & (1 ^ b2i(in.outside))
 	}
-	w.scratch = cands[:0]
-	if len(cands) == 0 {
+	if k == 0 {
 		if inMix {
 			return nil, nil
 		}
@@ -535,9 +660,15 @@ func (w *lxdWorld) pick(t *track, st *Step, kind, project, parent, nameArg, need
 		}
 		return nil, &Error{Pos: st.Pos, Msg: fmt.Sprintf("no %s%s exists for %s to act on in project %s; create one first", state, kind, st.Verb, orDefault(project, "default"))}
 	}
-	x := cands[t.rng.Intn(len(cands))]
-	clear(cands)
-	return x, nil
+	return r.list[cands[t.rng.Intn(k)]], nil
+}
+
+// b2i is 1 for true, 0 for false.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // stateBit gives each instance state a bit; other strings get none.
@@ -555,6 +686,16 @@ func stateBit(state string) uint8 {
 
 // stateBits gives the bits of need's "|"-separated states.
 func stateBits(need string) uint8 {
+	switch need { // the needs verbs have, without parsing
+	case "":
+		return 0
+	case "stopped":
+		return 1
+	case "running":
+		return 2
+	case "running|frozen":
+		return 2 | 4
+	}
 	var bits uint8
 	for need != "" {
 		s, rest, _ := strings.Cut(need, "|")
@@ -584,9 +725,9 @@ func orDefault(s, d string) string {
 }
 
 // verb plays one high-level verb.
-func (w *lxdWorld) verb(t *track, st *Step, name string, v lxdVerb, req *lxdRequest, inMix bool) (time.Time, error) {
+func (w *lxdWorld) verb(t *track, st *Step, name string, v *lxdVerb, req *lxdRequest, inMix bool) (time.Time, error) {
 	project := req.project
-	if globalKinds[v.kind] || v.kind == "server" {
+	if isGlobalKind(v.kind) || v.kind == "server" {
 		project = ""
 	}
 	// Find the parent, when the object lives under one.
@@ -598,7 +739,7 @@ func (w *lxdWorld) verb(t *track, st *Step, name string, v lxdVerb, req *lxdRequ
 		}
 		var err error
 		pp := project
-		if globalKinds[v.parent] {
+		if isGlobalKind(v.parent) {
 			pp = ""
 		}
 		grand := ""
@@ -631,8 +772,8 @@ func (w *lxdWorld) verb(t *track, st *Step, name string, v lxdVerb, req *lxdRequ
 			if w.depth++; w.depth > 4 {
 				return t.now, nil
 			}
-			if del := deleteVerb(v.kind); del != "" {
-				return w.verb(t, st, del, lxdVerbs[del], req, inMix)
+			if v.del != nil {
+				return w.verb(t, st, v.delName, v.del, req, inMix)
 			}
 			// Nothing deletes this kind (an image alias goes with its
 			// image): the world forgets the oldest one.
@@ -697,7 +838,7 @@ func (w *lxdWorld) verb(t *track, st *Step, name string, v lxdVerb, req *lxdRequ
 }
 
 func storeProject(kind, project string) string {
-	if globalKinds[kind] {
+	if isGlobalKind(kind) {
 		return ""
 	}
 	return project
@@ -718,7 +859,7 @@ var deleteVerbs = func() map[string]string {
 	return out
 }()
 
-func stateError(v lxdVerb, x *entity) string {
+func stateError(v *lxdVerb, x *entity) string {
 	switch x.state {
 	case "running":
 		if v.need == "stopped" {
@@ -742,19 +883,18 @@ func (w *lxdWorld) fallback(t *track, st *Step, kind string, req *lxdRequest) (t
 	if !ok {
 		return t.now, nil
 	}
-	return w.verb(t, st, cv, lxdVerbs[cv], req, true)
+	return w.verb(t, st, cv, lxdVerbRefs[cv], req, true)
 }
 
 // stateVerbs names the verb that brings an instance into a needed state.
 var stateVerbs = map[string]string{"stopped": "instance.stop", "running": "instance.start", "frozen": "instance.pause", "running|frozen": "instance.start"}
 
 // fallbackState moves an instance toward the state a mix verb needed.
-func (w *lxdWorld) fallbackState(t *track, st *Step, v lxdVerb, req *lxdRequest) (time.Time, error) {
-	next := stateVerbs[v.need]
-	if next == "" {
+func (w *lxdWorld) fallbackState(t *track, st *Step, v *lxdVerb, req *lxdRequest) (time.Time, error) {
+	next, nv := v.stateName, v.state
+	if nv == nil {
 		return w.fallback(t, st, v.kind, req)
 	}
-	nv := lxdVerbs[next]
 	x, _ := w.pick(t, st, "instance", req.project, "", "name", nv.need, true)
 	if x == nil {
 		return w.fallback(t, st, "instance", req)
@@ -763,14 +903,17 @@ func (w *lxdWorld) fallbackState(t *track, st *Step, v lxdVerb, req *lxdRequest)
 }
 
 // apply changes the world and plays the request's events.
-func (w *lxdWorld) apply(t *track, st *Step, verbName string, v lxdVerb, x *entity, parent *entity, req *lxdRequest) (time.Time, error) {
-	action := w.e.cat.Action(v.action)
+func (w *lxdWorld) apply(t *track, st *Step, verbName string, v *lxdVerb, x *entity, parent *entity, req *lxdRequest) (time.Time, error) {
+	action := w.action(v)
 	if action == nil {
 		return t.now, &Error{Pos: st.Pos, Msg: fmt.Sprintf("verb %s needs action %s, which flavor %s does not have", verbName, v.action, w.e.cat.Flavor)}
 	}
 	req.action = action
 	req.verb = verbName
-	names := map[string]string{"name": x.name}
+	// The names go into a map the world reuses: nothing keeps them past
+	// the request's play.
+	names := w.names
+	setNames(names, "name", x.name)
 	child := ""
 	if v.childArg != "" {
 		child = x.name
@@ -778,33 +921,33 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v lxdVerb, x *enti
 	// Fill the names the source pattern wants.
 	switch x.kind {
 	case "instance-snapshot":
-		names = map[string]string{"instance": parent.name, "name": x.name}
+		setNames(names, "instance", parent.name, "name", x.name)
 		if v.action == "instance-restored" {
-			names = map[string]string{"name": parent.name}
+			setNames(names, "name", parent.name)
 		}
 	case "storage-volume":
 		pool, vol := x.parent, x.name
-		names = map[string]string{"pool": pool, "type": "custom", "name": w.volumeName(action, x.project, vol)}
+		setNames(names, "pool", pool, "type", "custom", "name", w.volumeName(action, x.project, vol))
 	case "storage-volume-snapshot":
 		pool, vol, _ := strings.Cut(x.parent, "/")
-		names = map[string]string{"pool": pool, "type": "custom", "volume": w.volumeName(action, parent.project, vol), "name": x.name}
+		setNames(names, "pool", pool, "type", "custom", "volume", w.volumeName(action, parent.project, vol), "name", x.name)
 		if v.action == "storage-volume-restored" {
-			names = map[string]string{"pool": pool, "type": "custom", "name": w.volumeName(action, parent.project, vol)}
+			setNames(names, "pool", pool, "type", "custom", "name", w.volumeName(action, parent.project, vol))
 		}
 	case "network-zone-record":
-		names = map[string]string{"zone": x.parent, "name": x.name}
+		setNames(names, "zone", x.parent, "name", x.name)
 	case "network-forward", "network-peer":
-		names = map[string]string{"network": x.parent, "name": x.name}
+		setNames(names, "network", x.parent, "name", x.name)
 	case "image":
-		names = map[string]string{"name": x.name}
+		setNames(names, "name", x.name)
 	}
 	if verbName == "storage-volume.backup" {
 		req.backupName = orDefault(arg(st, "backup"), fmt.Sprintf("backup%d", t.rng.Intn(10)))
-		names = map[string]string{"pool": x.parent, "type": "custom", "volume": x.name, "name": req.backupName}
+		setNames(names, "pool", x.parent, "type", "custom", "volume", x.name, "name", req.backupName)
 		child = req.backupName
 	}
 	req.names = names
-	req.context = map[string]any{}
+	req.context = nil // made when the action has context (setContext)
 	// Context keys, as the daemon sends them.
 	for _, k := range action.Context {
 		switch k {
@@ -812,20 +955,20 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v lxdVerb, x *enti
 			switch x.kind {
 			case "instance":
 				x.typ = orDefault(arg(st, "type"), "container")
-				req.context[k] = x.typ
+				req.setContext(k, x.typ)
 			case "image":
-				req.context[k] = orDefault(arg(st, "type"), "container")
+				req.setContext(k, orDefault(arg(st, "type"), "container"))
 			default:
-				req.context[k] = "custom"
+				req.setContext(k, "custom")
 			}
 		case "storage-pool":
 			x.pool = orDefault(arg(st, "pool"), w.defaultPool())
-			req.context[k] = x.pool
+			req.setContext(k, x.pool)
 		case "snapshot":
 			if v.action == "instance-restored" {
-				req.context[k] = parent.name + "/" + x.name
+				req.setContext(k, parent.name+"/"+x.name)
 			} else {
-				req.context[k] = x.name
+				req.setContext(k, x.name)
 			}
 		case "command":
 			cmd := []string{"/bin/sh", "-c", "uptime"}
@@ -836,22 +979,22 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v lxdVerb, x *enti
 			for i, c := range cmd {
 				list[i] = c
 			}
-			req.context[k] = list
+			req.setContext(k, list)
 		case "path":
-			req.context[k] = orDefault(arg(st, "path"), "/etc/hosts")
+			req.setContext(k, orDefault(arg(st, "path"), "/etc/hosts"))
 		case "target":
-			req.context[k] = x.name
+			req.setContext(k, x.name)
 		case "location":
-			req.context[k] = w.location(req.member)
+			req.setContext(k, w.location(req.member))
 		}
 	}
 	if len(w.members) > 0 {
 		for _, k := range action.ClusterContext {
 			switch k {
 			case "location":
-				req.context[k] = req.member
+				req.setContext(k, req.member)
 			case "target":
-				req.context[k] = req.member
+				req.setContext(k, req.member)
 			}
 		}
 	}
@@ -865,7 +1008,7 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v lxdVerb, x *enti
 		if r.get(storeProject(x.kind, x.project), x.parent, to) != nil {
 			return t.now, argErr(st, "to", "%s %q already exists", x.kind, to)
 		}
-		req.context["old_name"] = x.name
+		req.setContext("old_name", x.name)
 		req.oldName = x.name
 		req.newName = to
 		if x.kind == "storage-volume" {
@@ -883,7 +1026,7 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v lxdVerb, x *enti
 	}
 	req.entity = x
 	req.child = child
-	req.verbDef = v
+	req.verbDef = *v
 	if v.remove {
 		req.cascade = w.cascade(x)
 	}
@@ -918,7 +1061,7 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v lxdVerb, x *enti
 			areq := &lxdRequest{project: req.project, member: req.member, requestor: req.requestor}
 			t2 := *t
 			t2.now = end
-			e2, err := w.apply(&t2, st, "image.alias", lxdVerbs["image.alias"], a, nil, areq)
+			e2, err := w.apply(&t2, st, "image.alias", lxdVerbRefs["image.alias"], a, nil, areq)
 			if err != nil {
 				return end, err
 			}
@@ -929,6 +1072,23 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v lxdVerb, x *enti
 		return w.backupFollowUps(t, st, x, req, end)
 	}
 	return end, nil
+}
+
+// setNames empties names and sets the keys and values given in pairs.
+func setNames(names map[string]string, kv ...string) {
+	clear(names)
+	for i := 0; i+1 < len(kv); i += 2 {
+		names[kv[i]] = kv[i+1]
+	}
+}
+
+// setContext sets a key of the request's lifecycle context, making the map
+// on the first: most actions carry none, and a nil context encodes as none.
+func (req *lxdRequest) setContext(k string, v any) {
+	if req.context == nil {
+		req.context = map[string]any{}
+	}
+	req.context[k] = v
 }
 
 // cascade names the children of x whose deletion the daemon reports before
@@ -1009,7 +1169,7 @@ func (w *lxdWorld) removeChildren(x *entity) {
 		}
 		for i := 0; i < len(r.list); {
 			c := r.list[i]
-			if c.parent == pname && (c.project == x.project || globalKinds[x.kind]) {
+			if c.parent == pname && (c.project == x.project || isGlobalKind(x.kind)) {
 				r.remove(c)
 				continue
 			}
@@ -1033,7 +1193,7 @@ func (w *lxdWorld) renameChildren(x *entity, to string) {
 		}
 		for _, c := range moved {
 			r.remove(c)
-			c.parent = nw
+			c.parent, c.res = nw, nil
 			r.add(c)
 		}
 	}
@@ -1187,6 +1347,6 @@ func (w *lxdWorld) logStep(t *track, st *Step, req *lxdRequest) (time.Time, erro
 		}
 	}
 	g := w.group(t, req)
-	g.log(0, "info", arg(st, "name"), logCtxOf(ctx))
+	g.log(0, "info", logMsg{text: arg(st, "name")}, logCtxOf(ctx))
 	return g.end(), nil
 }

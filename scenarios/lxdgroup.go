@@ -46,6 +46,9 @@ type group struct {
 	at       time.Time
 	location string
 	logging  bool
+	// opRes is the JSON of the resources of the operation the group's
+	// op events show, made with them (see resources); nil to encode them.
+	opRes []byte
 }
 
 func (w *lxdWorld) group(t *track, req *lxdRequest) *group {
@@ -83,7 +86,7 @@ func (g *group) record(typ, project string) *Record {
 	return r
 }
 
-func (g *group) log(d time.Duration, level, msg string, ctx logCtx) {
+func (g *group) log(d time.Duration, level string, msg logMsg, ctx logCtx) {
 	if !g.logging {
 		return
 	}
@@ -92,9 +95,26 @@ func (g *group) log(d time.Duration, level, msg string, ctx logCtx) {
 	if !g.w.e.opts.check {
 		// Encoded when the record leaves the engine (see lazyMeta); the
 		// context is never changed after it is handed over.
-		r.lazy.kind, r.lazy.msg, r.lazy.level, r.lazy.ctx = lazyLogging, msg, level, ctx
+		r.lazy.kind, r.lazy.msg, r.lazy.msgJSON, r.lazy.level, r.lazy.ctx = lazyLogging, msg.text, msg.json, level, ctx
 	}
 }
+
+// logMsg is a logging event's message, and its JSON when it was made once
+// ahead (constMsg), so that the writer copies it instead of escaping it.
+type logMsg struct{ text, json string }
+
+// constMsg makes a message that many events share, with its JSON.
+func constMsg(s string) logMsg { return logMsg{s, string(appendString(nil, s))} }
+
+// The messages of the daemon's logging events that verbs make.
+var (
+	msgHandling = constMsg("Handling API request")
+	msgNew      = constMsg("New operation")
+	msgStarted  = constMsg("Started operation")
+	msgFailure  = constMsg("Failure for operation")
+	msgUpdated  = constMsg("Updated metadata for operation")
+	msgSuccess  = constMsg("Success for operation")
+)
 
 func (g *group) op(d time.Duration, op *events.LXDOperation, project string) {
 	g.step(d)
@@ -115,7 +135,7 @@ func (g *group) op(d time.Duration, op *events.LXDOperation, project string) {
 		meta = appendMetadata(meta, cp.Metadata)
 		cp.Metadata = nil
 	}
-	r.lazy.kind, r.lazy.op, r.lazy.opMeta, r.lazy.opHasMeta = lazyOperation, cp, meta, hasMeta
+	r.lazy.kind, r.lazy.op, r.lazy.opMeta, r.lazy.opHasMeta, r.lazy.opRes = lazyOperation, cp, meta, hasMeta, g.opRes
 }
 
 // lazyMeta is the metadata of an LXD logging or operation event, kept until
@@ -125,10 +145,12 @@ func (g *group) op(d time.Duration, op *events.LXDOperation, project string) {
 type lazyMeta struct {
 	kind       uint8 // 0: none; JSON is (or will not be) set
 	msg, level string
+	msgJSON    string // msg as JSON when made ahead (logMsg), or ""
 	ctx        logCtx
 	op         *events.LXDOperation // Metadata nil; opMeta holds it encoded
 	opMeta     []byte
-	opHasMeta  bool // opMeta holds the metadata; else it is null
+	opHasMeta  bool   // opMeta holds the metadata; else it is null
+	opRes      []byte // op.Resources as JSON, shared and never changed; nil to encode them
 	lc         events.LXDLifecycle
 }
 
@@ -149,13 +171,13 @@ func (r *Record) AppendJSON(b []byte) []byte {
 	b = appendLXDEventHead(b, r.Type, r.Time)
 	switch r.lazy.kind {
 	case lazyLogging:
-		b = appendLogging(b, r.lazy.msg, r.lazy.level, r.lazy.ctx)
+		b = appendLoggingJSON(b, r.lazy.msg, r.lazy.msgJSON, r.lazy.level, r.lazy.ctx)
 	case lazyOperation:
 		meta := r.lazy.opMeta
 		if !r.lazy.opHasMeta {
 			meta = nil
 		}
-		b = appendOperation(b, r.lazy.op, meta)
+		b = appendOperationRes(b, r.lazy.op, r.lazy.opRes, meta)
 	case lazyLifecycle:
 		b = appendLifecycle(b, &r.lazy.lc)
 	}
@@ -294,10 +316,20 @@ var bodySlots = [...]string{"{to}", "{child}", "{type}", "{image}", "{label}", "
 // bodyValues returns the values of bodySlots for this request, and the
 // command as JSON for {command}.
 func (req *lxdRequest) bodyValues() (vals [len(bodySlots)]string, cmd string) {
+	return req.bodyNames(), req.bodyCommand()
+}
+
+// bodyCommand returns the command as JSON for {command}.
+func (req *lxdRequest) bodyCommand() string {
 	c, ok := appendJSONValue(nil, req.context["command"])
 	if !ok {
 		c, _ = json.Marshal(req.context["command"])
 	}
+	return string(c)
+}
+
+// bodyNames returns the values of bodySlots for this request.
+func (req *lxdRequest) bodyNames() (vals [len(bodySlots)]string) {
 	vals = [...]string{req.newName, req.child, "container", orDefault(req.image, "debian/12"), "client", "", ""}
 	if x := req.entity; x != nil {
 		vals[5], vals[6] = x.name, x.name
@@ -315,43 +347,72 @@ func (req *lxdRequest) bodyValues() (vals [len(bodySlots)]string, cmd string) {
 		// Left in place, as the slow path leaves them.
 		vals[5], vals[6] = "{name}", "{target}"
 	}
-	return vals, string(c)
+	return vals
 }
 
 // requestBody fills a verb's body template and pretty-prints it as the
 // daemon logs it: one tab of indent per level under a leading tab. The
-// pretty-printed form of each template is made once per engine with markers
-// where the names go (bodyTemplate), so a request only splices its names in.
+// pretty-printed form of each template is made once with markers where the
+// names go (bodyTemplate), so a request only splices its names in.
 func (req *lxdRequest) requestBody(cache map[string]*bodyTemplate) string {
+	return strings.TrimPrefix(req.requestMessage(cache).text, apiRequest)
+}
+
+// apiRequest starts the daemon's debug log of a request's body.
+const apiRequest = "API Request"
+
+// requestMessage is the daemon's debug log of the request's body: "API
+// Request" and requestBody, or "" when the request has no body. A verb's
+// template without {command} is made once for every engine (lxdVerbRefs);
+// the others once per engine, in cache.
+func (req *lxdRequest) requestMessage(cache map[string]*bodyTemplate) logMsg {
 	body := req.verbDef.body
 	if body == "" {
-		return ""
+		return logMsg{}
 	}
-	vals, cmd := req.bodyValues()
-	for _, v := range vals {
-		if !plainBodyValue(v) {
-			return req.requestBodySlow(vals, cmd)
+	tmpl, ready := req.verbDef.tmpl, req.verbDef.tmplReady
+	vals := req.bodyNames()
+	if ready && tmpl != nil {
+		// Only the names the template holds must be plain.
+		for _, slot := range tmpl.slots {
+			if !plainBodyValue(vals[slot]) {
+				return req.requestMessageSlow(vals, req.bodyCommand())
+			}
+		}
+	} else {
+		cmd := req.bodyCommand()
+		for _, v := range vals {
+			if !plainBodyValue(v) {
+				return req.requestMessageSlow(vals, cmd)
+			}
+		}
+		if !ready {
+			key := strings.ReplaceAll(body, "{command}", cmd)
+			var ok bool
+			if tmpl, ok = cache[key]; !ok {
+				tmpl = newBodyTemplate(key)
+				cache[key] = tmpl
+			}
 		}
 	}
-	key := strings.ReplaceAll(body, "{command}", cmd)
-	tmpl, ok := cache[key]
-	if !ok {
-		tmpl = newBodyTemplate(key)
-		cache[key] = tmpl
-	}
 	if tmpl == nil {
-		return ""
+		return logMsg{}
 	}
-	b := make([]byte, 0, 2*len(body)+32)
-	b = append(b, "\n\t"...)
+	if len(tmpl.slots) == 0 {
+		return tmpl.msg
+	}
+	b := make([]byte, 0, len(apiRequest)+2*len(body)+32)
+	b = append(b, apiRequest+"\n\t"...)
 	for i, lit := range tmpl.lits {
 		b = append(b, lit...)
 		if i < len(tmpl.slots) {
-			q := appendString(nil, vals[tmpl.slots[i]])
-			b = append(b, q[1:len(q)-1]...)
+			// The name as a JSON string's content, without its quotes.
+			n := len(b)
+			b = appendString(b, vals[tmpl.slots[i]])
+			b = append(b[:n], b[n+1:len(b)-1]...)
 		}
 	}
-	return string(b)
+	return logMsg{text: string(b)}
 }
 
 // plainBodyValue reports whether a name goes into a body template's JSON
@@ -370,6 +431,9 @@ func plainBodyValue(s string) bool {
 type bodyTemplate struct {
 	lits  []string // len(slots)+1 literal pieces
 	slots []int    // index into bodySlots of the name between lits[i] and lits[i+1]
+	// msg is the whole message (see requestMessage) of a template without
+	// names.
+	msg logMsg
 }
 
 // bodyMark brackets a slot's index in the pretty-printed template: the
@@ -394,6 +458,9 @@ func newBodyTemplate(body string) *bodyTemplate {
 		before, after, found := strings.Cut(rest, bodyMark)
 		if !found {
 			t.lits = append(t.lits, rest)
+			if len(t.slots) == 0 {
+				t.msg = constMsg(apiRequest + "\n\t" + rest)
+			}
 			return t
 		}
 		idx, after2, _ := strings.Cut(after, bodyMark)
@@ -402,6 +469,14 @@ func newBodyTemplate(body string) *bodyTemplate {
 		t.slots = append(t.slots, n)
 		rest = after2
 	}
+}
+
+// requestMessageSlow is requestMessage by requestBodySlow.
+func (req *lxdRequest) requestMessageSlow(vals [len(bodySlots)]string, cmd string) logMsg {
+	if body := req.requestBodySlow(vals, cmd); body != "" {
+		return logMsg{text: apiRequest + body}
+	}
+	return logMsg{}
 }
 
 // requestBodySlow fills the template by substitution and pretty-prints the
@@ -421,21 +496,21 @@ func (req *lxdRequest) requestBodySlow(vals [len(bodySlots)]string, cmd string) 
 
 // resources lists what the request's operation touches, as the catalogue
 // says (catalog.LXDCatalog.OperationResources, which the fake's REST
-// handlers read too), from the object's names before the request. The maps
-// are shared (cache, up to maxResources of them): nothing changes an
-// operation's resources.
-func (req *lxdRequest) resources(cat *catalog.LXDCatalog, cache map[resKey]map[string][]string) map[string][]string {
+// handlers read too), from the object's names before the request. Each
+// object keeps the maps made for it (entity.res) until its names change,
+// and requests share them: nothing changes an operation's resources.
+func (req *lxdRequest) resources(cat *catalog.LXDCatalog) (map[string][]string, []byte) {
 	x := req.entity
 	if x == nil {
-		return nil
+		return nil, nil
 	}
 	project := req.project
 	if !req.action.ProjectScoped {
 		project = ""
 	}
-	k := resKey{action: req.action.Name, project: project, parent: x.parent, name: x.name, backup: req.backupName}
-	if m, ok := cache[k]; ok {
-		return m
+	k := resKey{action: req.action, project: project, backup: req.backupName}
+	if r, ok := x.res[k]; ok {
+		return r.m, r.json
 	}
 	names := map[string]string{"name": x.name}
 	switch x.kind {
@@ -451,20 +526,26 @@ func (req *lxdRequest) resources(cat *catalog.LXDCatalog, cache map[resKey]map[s
 		names = map[string]string{"pool": x.parent, "volume": x.name, "name": req.backupName}
 	}
 	m := cat.OperationResources(req.action.Name, names, project)
-	if len(cache) >= maxResources {
-		clear(cache)
+	if x.res == nil {
+		x.res = map[resKey]resources{}
 	}
-	cache[k] = m
-	return m
+	r := resources{m, appendResources(nil, m)}
+	x.res[k] = r
+	return r.m, r.json
 }
 
-// resKey names one operation's resources: its action and what names them.
+// resources are an operation's resources, and their JSON.
+type resources struct {
+	m    map[string][]string
+	json []byte
+}
+
+// resKey names one object's operation resources: the action, and what else
+// names them beside the object's names.
 type resKey struct {
-	action, project, parent, name, backup string
+	action          *catalog.LXDAction
+	project, backup string
 }
-
-// maxResources bounds the resources an engine keeps made.
-const maxResources = 1024
 
 // play emits a request's events, interleaved as the real daemon does, and
 // returns when the client is done with it.
@@ -491,21 +572,30 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 		w.lifecycle(g, req, project, nil)
 		return g.end()
 	}
-	reqCtx := logCtx{{"ip", rq.Address}, {"method", method}, {"protocol", rq.Protocol}, {"url", req.requestPath()}, {"username", rq.Username}}
+	desc := a.Operation
+	// The request's logging contexts share one allocation: the request's,
+	// and an operation's own and its wait's.
+	var kv logCtx
+	if desc == "" {
+		kv = make(logCtx, 5)
+	} else {
+		kv = make(logCtx, 14)
+	}
+	reqCtx := kv[0:5:5]
+	reqCtx[0], reqCtx[1], reqCtx[2], reqCtx[3], reqCtx[4] = ctxKV{"ip", rq.Address}, ctxKV{"method", method}, ctxKV{"protocol", rq.Protocol}, ctxKV{"url", req.requestPath()}, ctxKV{"username", rq.Username}
 	// The client asks for the server first, then makes its request.
-	g.log(0, "debug", "Handling API request", logCtx{{"ip", rq.Address}, {"method", "GET"}, {"protocol", rq.Protocol}, {"url", "/1.0"}, {"username", rq.Username}})
-	g.log(1500*time.Microsecond, "debug", "Handling API request", reqCtx)
+	g.log(0, "debug", msgHandling, w.serverCtx(rq))
+	g.log(1500*time.Microsecond, "debug", msgHandling, reqCtx)
 	if method == "GET" || method == "DELETE" {
 		// No body is logged.
-	} else if body := req.requestBody(w.e.bodies); body != "" {
-		g.log(40*time.Microsecond, "debug", "API Request"+body, reqCtx)
+	} else if msg := req.requestMessage(w.e.bodies); msg.text != "" {
+		g.log(40*time.Microsecond, "debug", msg, reqCtx)
 	}
-	desc := a.Operation
 	if desc == "" {
 		// Synchronous: the lifecycle event, then the response.
 		g.step(1500 * time.Microsecond)
 		if req.fail != "" {
-			g.log(0, "debug", errorResponse(500, req.fail), logCtx{{"http_code", "500"}})
+			g.log(0, "debug", logMsg{text: errorResponse(500, req.fail)}, logCtx{{"http_code", "500"}})
 			return g.end()
 		}
 		w.lifecycle(g, req, project, rq)
@@ -528,26 +618,36 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 	}
 	g.step(800 * time.Microsecond)
 	created := g.at
+	// The operation's id, made inside the URL its client waits on.
+	const opsPath = "/1.0/operations/"
+	wait := make([]byte, 0, len(opsPath)+36+len("/wait"))
+	wait = t.fake.appendUUID(append(wait, opsPath...))
+	waitURL := string(append(wait, "/wait"...))
+	res, resJSON := req.resources(w.e.cat)
+	g.opRes = resJSON
 	op := &events.LXDOperation{
-		ID: t.fake.uuid(), Class: class, Description: desc, CreatedAt: created, UpdatedAt: created,
-		Resources: req.resources(w.e.cat, w.resources), Location: g.location,
+		ID: waitURL[len(opsPath) : len(opsPath)+36], Class: class, Description: desc, CreatedAt: created, UpdatedAt: created,
+		Resources: res, Location: g.location,
 	}
 	if class == "websocket" {
 		op.Metadata = map[string]any{"command": req.context["command"], "environment": map[string]any{"HOME": "/root", "LANG": "C.UTF-8", "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM": "xterm", "USER": "root"}, "fds": map[string]any{"0": t.fake.hex(32), "control": t.fake.hex(32)}, "interactive": false}
 		op.MayCancel = false
 	}
-	opCtx := logCtx{{"class", class}, {"description", desc}, {"operation", op.ID}, {"project", logProject}}
+	opCtx := kv[5:9:9]
+	opCtx[0], opCtx[1], opCtx[2], opCtx[3] = ctxKV{"class", class}, ctxKV{"description", desc}, ctxKV{"operation", op.ID}, ctxKV{"project", logProject}
+	waitCtx := kv[9:14:14]
+	waitCtx[0], waitCtx[1], waitCtx[2], waitCtx[3], waitCtx[4] = ctxKV{"ip", rq.Address}, ctxKV{"method", "GET"}, ctxKV{"protocol", rq.Protocol}, ctxKV{"url", waitURL}, ctxKV{"username", rq.Username}
 	setStatus := func(code int) {
 		op.StatusCode = code
 		op.Status = events.OpStatus[code]
 	}
-	g.log(0, "debug", "New operation", opCtx)
+	g.log(0, "debug", msgNew, opCtx)
 	setStatus(events.OpPending)
 	g.op(20*time.Microsecond, op, opProject)
-	g.log(60*time.Microsecond, "debug", "Started operation", opCtx)
+	g.log(60*time.Microsecond, "debug", msgStarted, opCtx)
 	setStatus(events.OpRunning)
 	g.op(15*time.Microsecond, op, opProject)
-	g.log(600*time.Microsecond, "debug", "Handling API request", logCtx{{"ip", rq.Address}, {"method", "GET"}, {"protocol", rq.Protocol}, {"url", "/1.0/operations/" + op.ID + "/wait"}, {"username", rq.Username}})
+	g.log(600*time.Microsecond, "debug", msgHandling, waitCtx)
 	took := orDefaultTook(req.verbDef.took)
 	if req.took != nil {
 		took = *req.took
@@ -556,7 +656,7 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 	if req.fail != "" {
 		op.Err = req.fail
 		fctx := logCtx{{"class", class}, {"description", desc}, {"err", req.fail}, {"operation", op.ID}, {"project", logProject}}
-		g.log(0, "debug", "Failure for operation", fctx)
+		g.log(0, "debug", msgFailure, fctx)
 		setStatus(events.OpFailure)
 		g.op(15*time.Microsecond, op, opProject)
 		return g.end()
@@ -564,19 +664,30 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 	if class == "websocket" {
 		op.Metadata["return"] = 0
 		op.UpdatedAt = g.at
-		g.log(0, "debug", "Updated metadata for operation", opCtx)
+		g.log(0, "debug", msgUpdated, opCtx)
 		g.op(15*time.Microsecond, op, opProject)
 	}
 	if !a.LifecycleAfter {
 		w.lifecycle(g, req, project, rq)
 	}
-	g.log(20*time.Microsecond, "debug", "Success for operation", opCtx)
+	g.log(20*time.Microsecond, "debug", msgSuccess, opCtx)
 	setStatus(events.OpSuccess)
 	g.op(15*time.Microsecond, op, opProject)
 	if a.LifecycleAfter {
 		w.lifecycle(g, req, project, rq)
 	}
 	return g.end()
+}
+
+// serverCtx is the logging context of a requestor's GET /1.0, made once
+// for the last requestor asked for: records share it, and nothing changes
+// it once handed over.
+func (w *lxdWorld) serverCtx(rq *events.LXDLifecycleRequestor) logCtx {
+	if w.server.rq != rq {
+		w.server.rq = rq
+		w.server.ctx = logCtx{{"ip", rq.Address}, {"method", "GET"}, {"protocol", rq.Protocol}, {"url", "/1.0"}, {"username", rq.Username}}
+	}
+	return w.server.ctx
 }
 
 func (w *lxdWorld) lifecycle(g *group, req *lxdRequest, project string, rq *events.LXDLifecycleRequestor) {
@@ -617,8 +728,8 @@ func (w *lxdWorld) lifecycleEvent(g *group, a *catalog.LXDAction, names map[stri
 // The two sync answers verbs log and their contexts, made once: records
 // share them, and nothing changes a context once it is handed over.
 var (
-	syncResponseEmpty = syncResponse("{}")
-	syncResponseNull  = syncResponse("null")
+	syncResponseEmpty = constMsg(syncResponse("{}"))
+	syncResponseNull  = constMsg(syncResponse("null"))
 	http200           = logCtx{{"http_code", "200"}}
 	http201           = logCtx{{"http_code", "201"}}
 )
@@ -692,7 +803,7 @@ func (r *Record) AppendMetadata(b []byte, c *LXDColumns) ([]byte, bool) {
 			return b, false
 		}
 		*c = LXDColumns{Level: r.lazy.level, Message: r.lazy.msg}
-		return appendLogging(b, r.lazy.msg, r.lazy.level, r.lazy.ctx), true
+		return appendLoggingJSON(b, r.lazy.msg, r.lazy.msgJSON, r.lazy.level, r.lazy.ctx), true
 	case lazyOperation:
 		op := r.lazy.op
 		if !valid(op.ID) || !valid(op.Status) || !valid(op.Class) || !valid(op.Description) {
@@ -704,7 +815,7 @@ func (r *Record) AppendMetadata(b []byte, c *LXDColumns) ([]byte, bool) {
 		if !r.lazy.opHasMeta {
 			meta = nil
 		}
-		return appendOperation(b, op, meta), true
+		return appendOperationRes(b, op, r.lazy.opRes, meta), true
 	case lazyLifecycle:
 		lc := &r.lazy.lc
 		if !valid(lc.Action) || !valid(lc.Source) {

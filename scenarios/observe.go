@@ -285,6 +285,6 @@ func (w *lxdWorld) rename(x *entity, to string) {
 	if x.kind == "cluster-member" {
 		w.members = append(without(w.members, x.name), to)
 	}
-	x.name = to
+	x.name, x.res = to, nil
 	r.add(x)
 }

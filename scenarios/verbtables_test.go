@@ -53,26 +53,36 @@ func TestStateIn(t *testing.T) {
 func TestRequestBodyTemplatesMatchSlowPath(t *testing.T) {
 	names := []string{"web1", "a<b>&c", "ünï✓", "line\u2028sep", `quo"te`, `back\slash`, "bad\xffutf8", "{name}", "tab\there", ""}
 	cache := map[string]*bodyTemplate{}
-	for verb, v := range lxdVerbs {
-		if v.body == "" {
-			continue
-		}
-		for _, n := range names {
-			for _, cmd := range []any{nil, []any{"/bin/sh", "-c", "uptime"}, []any{"echo", "<x>"}} {
-				req := &lxdRequest{verb: verb, verbDef: v, newName: n + "2", child: "snap" + n,
-					entity:  &entity{kind: v.kind, name: n, parent: "default/" + n, typ: "virtual-machine"},
-					context: map[string]any{"command": cmd}}
-				vals, c := req.bodyValues()
-				want := req.requestBodySlow(vals, c)
-				if got := req.requestBody(cache); got != want {
-					t.Errorf("%s with name %q: body\n%s\nwant\n%s", verb, n, got, want)
+	for verb := range lxdVerbs {
+		// The verb as written (its template made per engine, in cache)
+		// and as played (made once, in lxdVerbRefs).
+		for _, v := range []lxdVerb{lxdVerbs[verb], *lxdVerbRefs[verb]} {
+			if v.body == "" {
+				continue
+			}
+			for _, n := range names {
+				for _, cmd := range []any{nil, []any{"/bin/sh", "-c", "uptime"}, []any{"echo", "<x>"}} {
+					req := &lxdRequest{verb: verb, verbDef: v, newName: n + "2", child: "snap" + n,
+						entity:  &entity{kind: v.kind, name: n, parent: "default/" + n, typ: "virtual-machine"},
+						context: map[string]any{"command": cmd}}
+					vals, c := req.bodyValues()
+					want := req.requestBodySlow(vals, c)
+					if got := req.requestBody(cache); got != want {
+						t.Errorf("%s with name %q (template made once: %v): body\n%s\nwant\n%s", verb, n, v.tmplReady, got, want)
+					}
+					if got := req.requestMessage(cache).text; want != "" && got != "API Request"+want || want == "" && got != "" {
+						t.Errorf("%s with name %q (template made once: %v): message %q, want %q", verb, n, v.tmplReady, got, "API Request"+want)
+					}
+					if m := req.requestMessage(cache); m.json != "" && m.json != string(appendString(nil, m.text)) {
+						t.Errorf("%s with name %q: message made ahead as %s, encodes as %s", verb, n, m.json, appendString(nil, m.text))
+					}
 				}
 			}
-		}
-		req := &lxdRequest{verb: verb, verbDef: v}
-		vals, c := req.bodyValues()
-		if got, want := req.requestBody(cache), req.requestBodySlow(vals, c); got != want {
-			t.Errorf("%s without entity: body %q, want %q", verb, got, want)
+			req := &lxdRequest{verb: verb, verbDef: v}
+			vals, c := req.bodyValues()
+			if got, want := req.requestBody(cache), req.requestBodySlow(vals, c); got != want {
+				t.Errorf("%s without entity (template made once: %v): body %q, want %q", verb, v.tmplReady, got, want)
+			}
 		}
 	}
 	if len(cache) == 0 {

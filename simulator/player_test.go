@@ -226,6 +226,7 @@ func TestPauseKeepsEveryClient(t *testing.T) {
 		streams[i] = readStream(t, srv, "all-projects=true")
 	}
 	f := &scenarios.Fault{Kind: scenarios.FaultPause, API: "lxd", For: time.Second}
+	pauseEnds := time.Now().Add(f.For) // no sooner than this
 	if err := srv.Deliver(t.Context(), &scenarios.Record{API: "lxd", Fault: f}); err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +238,9 @@ func TestPauseKeepsEveryClient(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if held := srv.LXD().Stats().Held; held != events {
+	// On a loaded machine the pause may end before the last Deliver; the
+	// count is known only when it has not.
+	if held := srv.LXD().Stats().Held; held != events && time.Now().Before(pauseEnds) {
 		t.Fatalf("the pause holds %d events, want %d", held, events)
 	}
 	waitUntil(t, func() bool {

@@ -24,44 +24,46 @@ func skipSpace(b []byte, i int) int {
 
 // scanString reads the string starting at b[i] (a '"'): its contents, still
 // escaped, the index after its closing quote, and whether it holds escapes.
+// Most strings hold none: their first quote ends them.
 func scanString(b []byte, i int) (raw []byte, next int, escaped bool, err error) {
 	if i >= len(b) || b[i] != '"' {
 		return nil, 0, false, errSyntax
 	}
-	// Keys and most values are short: one pass byte by byte. A long
-	// string is searched for its quote, and read byte by byte from its
-	// first escape if it has one.
-	j := i + 1
-	for end := min(len(b), j+32); j < end; j++ {
-		switch b[j] {
-		case '"':
-			return b[i+1 : j], j + 1, escaped, nil
-		case '\\':
-			escaped = true
-			j++
-		}
+	k := bytes.IndexByte(b[i+1:], '"')
+	if k < 0 {
+		return nil, 0, false, errSyntax
 	}
-	if !escaped {
+	j := i + 1 + k
+	if bytes.IndexByte(b[i+1:j], '\\') < 0 {
+		return b[i+1 : j], j + 1, false, nil
+	}
+	if next, err = skipString(b, i); err != nil {
+		return nil, 0, false, err
+	}
+	return b[i+1 : next-1], next, true, nil
+}
+
+// skipString returns the index after the string starting at b[i] (a '"'),
+// as scanString does, in one search for its closing quote: a quote after
+// an odd number of backslashes is escaped, and the search goes on.
+func skipString(b []byte, i int) (int, error) {
+	if i >= len(b) || b[i] != '"' {
+		return 0, errSyntax
+	}
+	for j := i + 1; ; j++ {
 		k := bytes.IndexByte(b[j:], '"')
 		if k < 0 {
-			return nil, 0, false, errSyntax
+			return 0, errSyntax
 		}
-		e := bytes.IndexByte(b[j:j+k], '\\')
-		if e < 0 {
-			j += k
-			return b[i+1 : j], j + 1, false, nil
+		j += k
+		n := 0
+		for p := j - 1; p > i && b[p] == '\\'; p-- {
+			n++
 		}
-		j += e
-	}
-	for ; j < len(b); j++ {
-		switch b[j] {
-		case '"':
-			return b[i+1 : j], j + 1, true, nil
-		case '\\':
-			j++
+		if n%2 == 0 {
+			return j + 1, nil
 		}
 	}
-	return nil, 0, false, errSyntax
 }
 
 // str decodes a string value at b[i].
@@ -88,8 +90,7 @@ func skipValue(b []byte, i int) (int, error) {
 	}
 	switch b[i] {
 	case '"':
-		_, next, _, err := scanString(b, i)
-		return next, err
+		return skipString(b, i)
 	case '{', '[':
 		depth := 0
 		for j := i; j < len(b); j++ {
@@ -102,7 +103,7 @@ func skipValue(b []byte, i int) (int, error) {
 					return j + 1, nil
 				}
 			case '"':
-				_, next, _, err := scanString(b, j)
+				next, err := skipString(b, j)
 				if err != nil {
 					return 0, err
 				}

@@ -1,6 +1,7 @@
 package world
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 	"time"
@@ -105,4 +106,35 @@ func TestScanStringLong(t *testing.T) {
 			t.Errorf("scanString(%s) escaped = %v, want %v", in, esc, wantEsc)
 		}
 	}
+}
+
+// FuzzScanString: scanString and skipString end a string where a plain
+// byte-by-byte reading does (a backslash escapes the next byte), report
+// escapes when it holds a backslash, and refuse what it refuses.
+func FuzzScanString(f *testing.F) {
+	for _, s := range []string{`"plain",`, `"a\"b",`, `"two\\\\",`, `"quote after backslashes\\\"x",`, `"never closed`,
+		`"closed by an escaped quote\"`, `x"`, `"0123456789abcdef0123456789abcdef01234\\"`, `""`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		want, wantOK := -1, false
+		if len(b) > 0 && b[0] == '"' {
+			for j := 1; j < len(b); j++ {
+				if b[j] == '\\' {
+					j++
+				} else if b[j] == '"' {
+					want, wantOK = j+1, true
+					break
+				}
+			}
+		}
+		raw, next, esc, err := scanString(b, 0)
+		if (err == nil) != wantOK || wantOK && (next != want || !bytes.Equal(raw, b[1:want-1]) || esc != bytes.Contains(raw, []byte(`\`))) {
+			t.Fatalf("%q: scanString = %q %d %v %v; want end %d (%v)", b, raw, next, esc, err, want, wantOK)
+		}
+		got, err := skipString(b, 0)
+		if (err == nil) != wantOK || wantOK && got != want {
+			t.Fatalf("%q: skipString = %d, %v; want %d (%v)", b, got, err, want, wantOK)
+		}
+	})
 }

@@ -80,7 +80,7 @@ type Object struct {
 
 // EncodedSlots is how many encodings of an object its readers may keep with
 // it (see Object.Encoded).
-const EncodedSlots = 2
+const EncodedSlots = 3
 
 // Encoded returns the encoding a reader kept in slot i (SetEncoded) since
 // the object, or one of its children, last changed; nil when there is none.
@@ -110,7 +110,8 @@ type Detail struct {
 }
 
 // Operation is one operation as its last event showed it. The World's
-// queries return it with every field set.
+// queries return it with every field set, valid until the World next
+// applies an event (a forgotten operation is reused for another).
 type Operation struct {
 	ID, Class, Description, Status, Project string
 	StatusCode                              int
@@ -130,6 +131,7 @@ type World struct {
 	objs  map[Key]*Object
 	ops   map[string]*Operation
 	ended []*Operation  // finished operations, in the order they ended
+	free  []*Operation  // operations forgotten, to be reused (newOperation)
 	keep  time.Duration // how long of event time they stay; OperationKeep unless set
 	now   time.Time     // the latest event time read
 	// stamp holds the timestamp of the last event applied, parsed into now
@@ -665,14 +667,14 @@ func (w *World) operation(ev []byte, meta int) error {
 	}
 	op := w.ops[string(id)]
 	if op == nil {
-		op = &Operation{ID: string(id)}
+		op = w.newOperation(string(id))
 		w.ops[op.ID] = op
 	}
 	op.event = append(op.event[:0], ev...)
 	op.meta, op.read = meta, false
 	op.StatusCode = code
 	if string(status) != op.Status {
-		op.Status = string(status)
+		op.Status = opStatus(status)
 	}
 	if events.OpFinal(code) && op.EndedAt.IsZero() {
 		op.EndedAt = w.Now()
@@ -680,6 +682,41 @@ func (w *World) operation(ev []byte, meta int) error {
 		w.expire()
 	}
 	return nil
+}
+
+// newOperation returns an operation with an id, made from one the world
+// forgot when there is one: an operation and the copy of its event are
+// reused rather than made anew for each of the many a stream runs.
+func (w *World) newOperation(id string) *Operation {
+	n := len(w.free)
+	if n == 0 {
+		return &Operation{ID: id}
+	}
+	op := w.free[n-1]
+	w.free[n-1] = nil
+	w.free = w.free[:n-1]
+	*op = Operation{ID: id, event: op.event[:0]}
+	return op
+}
+
+// opStatus is string(b) without allocating for the statuses operations
+// go through.
+func opStatus(b []byte) string {
+	switch string(b) {
+	case "Pending":
+		return "Pending"
+	case "Running":
+		return "Running"
+	case "Success":
+		return "Success"
+	case "Failure":
+		return "Failure"
+	case "Cancelling":
+		return "Cancelling"
+	case "Cancelled":
+		return "Cancelled"
+	}
+	return string(b)
 }
 
 // resolve reads the rest of an operation from its last event: project,
@@ -731,6 +768,9 @@ func (w *World) expire() {
 	for ; i < len(w.ended) && (now.Sub(w.ended[i].EndedAt) > w.keep || len(w.ended)-i > maxEnded); i++ {
 		if o := w.ops[w.ended[i].ID]; o == w.ended[i] {
 			delete(w.ops, o.ID)
+			if len(w.free) < maxEnded {
+				w.free = append(w.free, o)
+			}
 		}
 		w.ended[i] = nil
 	}

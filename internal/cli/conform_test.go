@@ -441,7 +441,7 @@ func TestConformInterruptedIsNotAPass(t *testing.T) {
 		t.Errorf("the run took %v after its context was cancelled", time.Since(start))
 	}
 	if err == nil || errors.Is(err, ErrFailed) {
-		t.Errorf("conformRun after cancellation: %v, want an error that is not a plain check failure", err)
+		t.Errorf("conformRun after cancellation: %v, want an error that is not a plain check failure; report:\n%s", err, out.String())
 	}
 	if !strings.Contains(out.String(), "lxd.events.frames") {
 		t.Errorf("no partial report written:\n%s", out.String())

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/eventsim/eventsim/events"
+	"github.com/eventsim/eventsim/internal/fastpath"
 	"github.com/eventsim/eventsim/scenarios"
 )
 
@@ -118,10 +119,10 @@ func TestFastPathMatchesNetHTTP(t *testing.T) {
 		{"filter ignored", getReq("/v4/account/events/5", s.Token(), `X-Filter: {"seen":true}`, "Content-Length: 0", "Connection: keep-alive")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := s.handoffs.Load()
+			before := s.fast.Handoffs()
 			fast.send(tc.req)
 			fr, fb := fast.read("GET")
-			if s.handoffs.Load() != before {
+			if s.fast.Handoffs() != before {
 				t.Fatal("handed to net/http")
 			}
 			slow.send(tc.req)
@@ -155,7 +156,8 @@ func TestFastPathMatchesNetHTTP(t *testing.T) {
 }
 
 // compareAnswers checks that the fast path's answer equals net/http's in
-// status, body and headers, but for Date.
+// status, body and headers, but for Date and a rate limit reset a second
+// apart.
 func compareAnswers(t *testing.T, fr *http.Response, fb []byte, sr *http.Response, sb []byte) {
 	t.Helper()
 	if fr.StatusCode != sr.StatusCode || !bytes.Equal(fb, sb) {
@@ -166,6 +168,17 @@ func compareAnswers(t *testing.T, fr *http.Response, fb []byte, sr *http.Respons
 	}
 	fr.Header.Del("Date")
 	sr.Header.Del("Date")
+	// The rate limit's reset is a unix second, like Date read off the
+	// clock: the two answers may straddle a second.
+	if f, s := fr.Header.Get("X-Ratelimit-Reset"), sr.Header.Get("X-Ratelimit-Reset"); f != s {
+		fi, ferr := strconv.ParseInt(f, 10, 64)
+		si, serr := strconv.ParseInt(s, 10, 64)
+		if ferr != nil || serr != nil || fi-si > 1 || si-fi > 1 {
+			t.Errorf("X-Ratelimit-Reset: fast %q, net/http %q", f, s)
+		}
+		fr.Header.Del("X-Ratelimit-Reset")
+		sr.Header.Del("X-Ratelimit-Reset")
+	}
 	if !equalHeaders(fr.Header, sr.Header) {
 		t.Errorf("headers differ:\nfast     %v\nnet/http %v", fr.Header, sr.Header)
 	}
@@ -205,7 +218,7 @@ func TestFastPathHandoff(t *testing.T) {
 	tok := s.Token()
 
 	t.Run("pipelined, then a list", func(t *testing.T) {
-		before := s.handoffs.Load()
+		before := s.fast.Handoffs()
 		rc := dialServer(t, s)
 		rc.send(getReq("/v4/account/events/1", tok) + getReq("/v4/account/events/2", tok) +
 			getReq("/v4/account/events?page_size=25", tok) + getReq("/v4/account/events/3", tok) +
@@ -217,14 +230,14 @@ func TestFastPathHandoff(t *testing.T) {
 				t.Errorf("answer %d: %d %.60s, want %s...", i, r.StatusCode, b, want)
 			}
 		}
-		if n := s.handoffs.Load() - before; n != 1 {
+		if n := s.fast.Handoffs() - before; n != 1 {
 			t.Errorf("%d handoffs, want 1", n)
 		}
 	})
 	t.Run("many pipelined", func(t *testing.T) {
 		// More requests than the read buffer holds, and more answers than
 		// are written at once.
-		before := s.handoffs.Load()
+		before := s.fast.Handoffs()
 		rc := dialServer(t, s)
 		var reqs strings.Builder
 		for i := range 300 {
@@ -237,12 +250,12 @@ func TestFastPathHandoff(t *testing.T) {
 				t.Fatalf("answer %d: %d %.40s, want %s...", i, r.StatusCode, b, want)
 			}
 		}
-		if s.handoffs.Load() != before {
+		if s.fast.Handoffs() != before {
 			t.Error("handed to net/http")
 		}
 	})
 	t.Run("byte by byte", func(t *testing.T) {
-		before := s.handoffs.Load()
+		before := s.fast.Handoffs()
 		rc := dialServer(t, s)
 		req := getReq("/v4/account/events/7", tok)
 		for i := range len(req) {
@@ -254,7 +267,7 @@ func TestFastPathHandoff(t *testing.T) {
 		if r, b := rc.read("GET"); r.StatusCode != 200 || !strings.HasPrefix(string(b), `{"id":7,`) {
 			t.Errorf("%d %s", r.StatusCode, b)
 		}
-		if s.handoffs.Load() != before {
+		if s.fast.Handoffs() != before {
 			t.Error("handed to net/http")
 		}
 	})
@@ -288,7 +301,7 @@ func TestFastPathHandoff(t *testing.T) {
 		{"huge headers", getReq("/v4/account/events/1", tok, "X-Junk: "+strings.Repeat("a", 100<<10)), 431},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := s.handoffs.Load()
+			before := s.fast.Handoffs()
 			rc := dialServer(t, s)
 			rc.send(tc.req)
 			method := "GET"
@@ -299,7 +312,7 @@ func TestFastPathHandoff(t *testing.T) {
 			if r.StatusCode != tc.code {
 				t.Errorf("status %d, want %d: %s", r.StatusCode, tc.code, b)
 			}
-			if s.handoffs.Load() != before+1 {
+			if s.fast.Handoffs() != before+1 {
 				t.Errorf("not handed to net/http")
 			}
 		})
@@ -339,11 +352,11 @@ func TestFastPathFaults(t *testing.T) {
 	if r, _ := rc.read("GET"); r.StatusCode != 200 {
 		t.Errorf("after the fault: %d", r.StatusCode)
 	}
-	before := s.handoffs.Load()
+	before := s.fast.Handoffs()
 	rc3 := dialServer(t, s)
 	rc3.send(getReq("/v4/account/events/3", s.Token()))
-	if r, _ := rc3.read("GET"); r.StatusCode != 200 || s.handoffs.Load() != before {
-		t.Errorf("new connection after the fault: %d, handed over %v", r.StatusCode, s.handoffs.Load() != before)
+	if r, _ := rc3.read("GET"); r.StatusCode != 200 || s.fast.Handoffs() != before {
+		t.Errorf("new connection after the fault: %d, handed over %v", r.StatusCode, s.fast.Handoffs() != before)
 	}
 }
 
@@ -387,32 +400,32 @@ func TestFastPathClose(t *testing.T) {
 func TestParseFast(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
-		st   fastStatus
+		st   fastpath.Status
 		id   int64
 		auth string
 	}{
-		{"GET /v4/account/events/12 HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer x\r\n\r\n", fastOK, 12, "Bearer x"},
-		{"GET /v4beta/account/events/12/ HTTP/1.1\r\nhost:a:80\r\n\r\n", fastOK, 12, ""},
-		{"GET /v4/account/events/12 HTTP/1.1\r\nHost: a\r\n", fastMore, 0, ""},
-		{"GET /v4/acc", fastMore, 0, ""},
-		{"GET /v4/account/events/12 HTTP/1.1\r\nHost: a\r", fastMore, 0, ""},
-		{"\r\n", fastHandoff, 0, ""},
-		{"GARBAGE\r\nHo", fastHandoff, 0, ""},
-		{"GET /v4/account/events?page=2 HTTP/1.1\r\nHost: a\r\nX-Filter: {}\r\nHo", fastMore, 0, ""},
-		{"GET /v4/account/events/12 HTTP/1.1\r\nBad Name: x\r\nHo", fastHandoff, 0, ""},
-		{"GET /v4/account/events/12 HTTP/1.1\r\nHost: a\r\n\r\r\n", fastHandoff, 0, ""},
-		{"", fastMore, 0, ""},
-		{"GET /v4/account/events/12 HTTP/1.1\nHost: a\n\n", fastHandoff, 0, ""},
-		{"GET /v4/account/events/12 HTTP/1.1\r\nHost: a\n", fastHandoff, 0, ""},
-		{"GET /v4/account/events/ HTTP/1.1\r\nHost: a\r\n\r\n", fastHandoff, 0, ""},
-		{"GET /v4/account/events/1x HTTP/1.1\r\nHost: a\r\n\r\n", fastHandoff, 0, ""},
-		{"GET /v4/account/events HTTP/1.1\r\nHost: a\r\n\r\n", fastHandoff, 0, ""},
-		{"POST /v4/account/events/1 HTTP/1.1\r\nHost: a\r\n\r\n", fastHandoff, 0, ""},
-		{"GET /v4/account/events/1 HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\n", fastHandoff, 0, ""},
-		{"GET /v4/account/events/1 HTTP/1.1\r\n" + strings.Repeat("X-A: b\r\n", fastMax/8), fastHandoff, 0, ""},
+		{"GET /v4/account/events/12 HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer x\r\n\r\n", fastpath.OK, 12, "Bearer x"},
+		{"GET /v4beta/account/events/12/ HTTP/1.1\r\nhost:a:80\r\n\r\n", fastpath.OK, 12, ""},
+		{"GET /v4/account/events/12 HTTP/1.1\r\nHost: a\r\n", fastpath.More, 0, ""},
+		{"GET /v4/acc", fastpath.More, 0, ""},
+		{"GET /v4/account/events/12 HTTP/1.1\r\nHost: a\r", fastpath.More, 0, ""},
+		{"\r\n", fastpath.Handoff, 0, ""},
+		{"GARBAGE\r\nHo", fastpath.Handoff, 0, ""},
+		{"GET /v4/account/events?page=2 HTTP/1.1\r\nHost: a\r\nX-Filter: {}\r\nHo", fastpath.More, 0, ""},
+		{"GET /v4/account/events/12 HTTP/1.1\r\nBad Name: x\r\nHo", fastpath.Handoff, 0, ""},
+		{"GET /v4/account/events/12 HTTP/1.1\r\nHost: a\r\n\r\r\n", fastpath.Handoff, 0, ""},
+		{"", fastpath.More, 0, ""},
+		{"GET /v4/account/events/12 HTTP/1.1\nHost: a\n\n", fastpath.Handoff, 0, ""},
+		{"GET /v4/account/events/12 HTTP/1.1\r\nHost: a\n", fastpath.Handoff, 0, ""},
+		{"GET /v4/account/events/ HTTP/1.1\r\nHost: a\r\n\r\n", fastpath.Handoff, 0, ""},
+		{"GET /v4/account/events/1x HTTP/1.1\r\nHost: a\r\n\r\n", fastpath.Handoff, 0, ""},
+		{"GET /v4/account/events HTTP/1.1\r\nHost: a\r\n\r\n", fastpath.Handoff, 0, ""},
+		{"POST /v4/account/events/1 HTTP/1.1\r\nHost: a\r\n\r\n", fastpath.Handoff, 0, ""},
+		{"GET /v4/account/events/1 HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\n", fastpath.Handoff, 0, ""},
+		{"GET /v4/account/events/1 HTTP/1.1\r\n" + strings.Repeat("X-A: b\r\n", fastpath.Max/8), fastpath.Handoff, 0, ""},
 	} {
 		r, n, st := parseFast([]byte(tc.in))
-		if st != tc.st || st == fastOK && (r.id != tc.id || string(r.auth) != tc.auth || n != len(tc.in)) {
+		if st != tc.st || st == fastpath.OK && (r.id != tc.id || string(r.auth) != tc.auth || n != len(tc.in)) {
 			t.Errorf("parseFast(%.60q) = %+v %d %d, want status %d id %d auth %q", tc.in, r, n, st, tc.st, tc.id, tc.auth)
 		}
 	}
@@ -422,33 +435,33 @@ func TestParseFastWrites(t *testing.T) {
 	const create = `{"type":"g6-nanode-1","region":"us-east"}`
 	for _, tc := range []struct {
 		name, in     string
-		st           fastStatus
+		st           fastpath.Status
 		method, path string
 		body         string
 	}{
-		{"create", writeReq("POST", "/v4/linode/instances", "x", create), fastOK, "POST", "/linode/instances", create},
-		{"create, then more", writeReq("POST", "/v4/linode/instances", "x", create) + "GET /", fastOK, "POST", "/linode/instances", create},
-		{"boot, no body", writeReq("POST", "/v4beta/linode/instances/12/boot/", "x", ""), fastOK, "POST", "/linode/instances/12/boot", ""},
-		{"boot, empty body", writeReq("POST", "/v4/linode/instances/12/boot", "x", "", "Content-Length: 0"), fastOK, "POST", "/linode/instances/12/boot", ""},
-		{"delete", writeReq("DELETE", "/v4/volumes/7", "x", ""), fastOK, "DELETE", "/volumes/7", ""},
-		{"update", writeReq("PUT", "/v4/domains/3/records/9", "x", `{"name":"w"}`), fastOK, "PUT", "/domains/3/records/9", `{"name":"w"}`},
-		{"body not all here", strings.TrimSuffix(writeReq("POST", "/v4/linode/instances", "x", create), `"us-east"}`), fastMore, "", "", ""},
-		{"body too large", writeReq("POST", "/v4/linode/instances", "x", "", "Content-Length: 9000"), fastHandoff, "", "", ""},
-		{"two lengths", writeReq("POST", "/v4/linode/instances", "x", "{}", "Content-Length: 2"), fastHandoff, "", "", ""},
-		{"signed length", writeReq("POST", "/v4/linode/instances", "x", "", "Content-Length: +2") + "{}", fastHandoff, "", "", ""},
-		{"chunked", writeReq("POST", "/v4/linode/instances", "x", "", "Transfer-Encoding: chunked") + "2\r\n{}\r\n0\r\n\r\n", fastHandoff, "", "", ""},
-		{"query", writeReq("POST", "/v4/linode/instances?x=1", "x", create), fastHandoff, "", "", ""},
-		{"escaped path", writeReq("POST", "/v4/linode/instances/1%2F2/boot", "x", ""), fastHandoff, "", "", ""},
-		{"double slash", writeReq("POST", "/v4/linode//instances", "x", create), fastHandoff, "", "", ""},
-		{"upper case", writeReq("POST", "/v4/Linode/instances", "x", create), fastHandoff, "", "", ""},
-		{"a list", writeReq("GET", "/v4/linode/instances", "x", ""), fastHandoff, "", "", ""},
-		{"no such write", writeReq("PATCH", "/v4/linode/instances/1", "x", "{}"), fastHandoff, "", "", ""},
-		{"event marks", writeReq("POST", "/v4/account/events/1/seen", "x", ""), fastHandoff, "", "", ""},
-		{"HTTP/1.0", strings.Replace(writeReq("DELETE", "/v4/volumes/7", "x", ""), "HTTP/1.1", "HTTP/1.0", 1), fastHandoff, "", "", ""},
+		{"create", writeReq("POST", "/v4/linode/instances", "x", create), fastpath.OK, "POST", "/linode/instances", create},
+		{"create, then more", writeReq("POST", "/v4/linode/instances", "x", create) + "GET /", fastpath.OK, "POST", "/linode/instances", create},
+		{"boot, no body", writeReq("POST", "/v4beta/linode/instances/12/boot/", "x", ""), fastpath.OK, "POST", "/linode/instances/12/boot", ""},
+		{"boot, empty body", writeReq("POST", "/v4/linode/instances/12/boot", "x", "", "Content-Length: 0"), fastpath.OK, "POST", "/linode/instances/12/boot", ""},
+		{"delete", writeReq("DELETE", "/v4/volumes/7", "x", ""), fastpath.OK, "DELETE", "/volumes/7", ""},
+		{"update", writeReq("PUT", "/v4/domains/3/records/9", "x", `{"name":"w"}`), fastpath.OK, "PUT", "/domains/3/records/9", `{"name":"w"}`},
+		{"body not all here", strings.TrimSuffix(writeReq("POST", "/v4/linode/instances", "x", create), `"us-east"}`), fastpath.More, "", "", ""},
+		{"body too large", writeReq("POST", "/v4/linode/instances", "x", "", "Content-Length: 9000"), fastpath.Handoff, "", "", ""},
+		{"two lengths", writeReq("POST", "/v4/linode/instances", "x", "{}", "Content-Length: 2"), fastpath.Handoff, "", "", ""},
+		{"signed length", writeReq("POST", "/v4/linode/instances", "x", "", "Content-Length: +2") + "{}", fastpath.Handoff, "", "", ""},
+		{"chunked", writeReq("POST", "/v4/linode/instances", "x", "", "Transfer-Encoding: chunked") + "2\r\n{}\r\n0\r\n\r\n", fastpath.Handoff, "", "", ""},
+		{"query", writeReq("POST", "/v4/linode/instances?x=1", "x", create), fastpath.Handoff, "", "", ""},
+		{"escaped path", writeReq("POST", "/v4/linode/instances/1%2F2/boot", "x", ""), fastpath.Handoff, "", "", ""},
+		{"double slash", writeReq("POST", "/v4/linode//instances", "x", create), fastpath.Handoff, "", "", ""},
+		{"upper case", writeReq("POST", "/v4/Linode/instances", "x", create), fastpath.Handoff, "", "", ""},
+		{"a list", writeReq("GET", "/v4/linode/instances", "x", ""), fastpath.Handoff, "", "", ""},
+		{"no such write", writeReq("PATCH", "/v4/linode/instances/1", "x", "{}"), fastpath.Handoff, "", "", ""},
+		{"event marks", writeReq("POST", "/v4/account/events/1/seen", "x", ""), fastpath.Handoff, "", "", ""},
+		{"HTTP/1.0", strings.Replace(writeReq("DELETE", "/v4/volumes/7", "x", ""), "HTTP/1.1", "HTTP/1.0", 1), fastpath.Handoff, "", "", ""},
 	} {
 		r, n, st := parseFast([]byte(tc.in))
 		ok := st == tc.st
-		if st == fastOK {
+		if st == fastpath.OK {
 			ok = ok && r.wr.method == tc.method && r.path == tc.path && string(r.body) == tc.body && n == len(tc.in)-strings.Count(tc.in, "GET /")*len("GET /")
 		}
 		if !ok {
@@ -470,7 +483,7 @@ func FuzzParseFast(f *testing.F) {
 	f.Add([]byte("POST /v4/linode/instances/1/boot HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, n, st := parseFast(b)
-		if st != fastOK {
+		if st != fastpath.OK {
 			return
 		}
 		if n <= 0 || n > len(b) {
@@ -601,8 +614,8 @@ func TestFastPathStress(t *testing.T) {
 		t.Error(b)
 	}
 	st := s.Stats()
-	if st.Statuses[200] < 50 || s.handoffs.Load() == 0 {
-		t.Errorf("too little traffic to mean anything: %+v, %d handoffs", st, s.handoffs.Load())
+	if st.Statuses[200] < 50 || s.fast.Handoffs() == 0 {
+		t.Errorf("too little traffic to mean anything: %+v, %d handoffs", st, s.fast.Handoffs())
 	}
 }
 
@@ -799,10 +812,10 @@ func TestFastPathWritesMatchNetHTTP(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := writeReq(tc.method, strings.Replace(tc.path, "ID", id, 1), tc.token, tc.body)
-			before := s.handoffs.Load()
+			before := s.fast.Handoffs()
 			fast.send(req)
 			fr, fb := fast.read(tc.method)
-			if s.handoffs.Load() != before {
+			if s.fast.Handoffs() != before {
 				t.Fatal("handed to net/http")
 			}
 			slow.send(req)

@@ -27,6 +27,7 @@ import (
 
 	"github.com/eventsim/eventsim/account"
 	"github.com/eventsim/eventsim/events"
+	"github.com/eventsim/eventsim/internal/fastpath"
 	"github.com/eventsim/eventsim/internal/netguard"
 	"github.com/eventsim/eventsim/scenarios"
 )
@@ -146,16 +147,13 @@ type Server struct {
 	dropped  atomic.Int64
 	statuses [600]atomic.Int64
 
-	ln        net.Listener     // accepted by acceptLoop, for the fast path
-	idle      time.Duration    // keep-alive idle timeout of both paths
-	conns     connSet          // connections on the fast path
-	handed    *handoffListener // connections the fast path gave to hs
-	handoffs  atomic.Int64     // how many, for tests
+	ln        net.Listener     // accepted by fast
+	fast      *fastpath.Server // reads ln's connections, hands others to hs
 	hs        *http.Server
 	closing   chan struct{}
 	closeOnce sync.Once
 	closeErr  error
-	served    sync.WaitGroup // acceptLoop and hs.Serve
+	served    sync.WaitGroup // the scheduler, fast.Accept and hs.Serve
 }
 
 // New starts a server listening on opts.Addr.
@@ -223,16 +221,18 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	s.ln = netguard.Limit(ln, opts.MaxConns, "linode", s.log)
-	s.idle = opts.IdleTimeout
-	if s.idle <= 0 {
-		s.idle = idleTimeout
+	idle := opts.IdleTimeout
+	if idle <= 0 {
+		idle = idleTimeout
 	}
-	s.handed = newHandoffListener(ln.Addr())
+	s.fast = fastpath.New(ln.Addr(), fastpath.Config{
+		Name: "linode", Log: s.log, ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: idle, Answer: s.answerFast,
+	})
 	s.hs = &http.Server{
 		Handler:           netguard.BodyDeadline(s.handler, opts.BodyTimeout),
 		MaxHeaderBytes:    maxHeaderBytes,
 		ReadHeaderTimeout: readHeaderTimeout,
-		IdleTimeout:       s.idle,
+		IdleTimeout:       idle,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	s.served.Add(3)
@@ -242,11 +242,11 @@ func New(opts Options) (*Server, error) {
 	}()
 	go func() {
 		defer s.served.Done()
-		s.acceptLoop()
+		s.fast.Accept(s.ln)
 	}()
 	go func() {
 		defer s.served.Done()
-		if err := s.hs.Serve(s.handed); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.hs.Serve(s.fast.Handed()); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("linode server stopped", "err", err)
 		}
 	}()
@@ -273,7 +273,7 @@ func (s *Server) Close() error {
 		fast := make(chan struct{})
 		go func() {
 			defer close(fast)
-			s.conns.shutdown(closeTimeout)
+			s.fast.Shutdown(closeTimeout)
 		}()
 		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 		defer cancel()

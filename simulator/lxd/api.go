@@ -34,6 +34,7 @@ type reply struct {
 	code     int
 	meta     any
 	raw      []byte   // meta already encoded (see okRaw); meta is then unused
+	log      []byte   // raw's "WriteJSON" log message, when made already (Options.Logging)
 	elems    [][]byte // with array, meta is a JSON array of these, arrayLen bytes long
 	array    bool
 	arrayLen int
@@ -86,14 +87,11 @@ func (s *Server) handle(h route, open bool) http.Handler {
 			writeError(w, errNotAuthorized)
 			return
 		}
-		c := &call{s: s, r: r, rq: requestorOf(r)}
-		var reqCtx map[string]string
-		if s.opts.Logging {
-			reqCtx = map[string]string{"ip": c.rq.Address, "method": r.Method, "protocol": c.rq.Protocol, "url": r.RequestURI, "username": c.rq.Username}
-			if trusted {
-				s.logEvent("debug", "Handling API request", reqCtx)
-			}
+		if r.Method != http.MethodGet { // a GET makes no events but logs, and may wait long
+			defer s.makeGroup()() // the request's events go together
 		}
+		c := &call{s: s, r: r, rq: requestorOf(r)}
+		reqCtx := s.logHandling(c.rq, r.Method, r.RequestURI, trusted)
 		if err := s.requestFailure(r); err != nil {
 			s.answerError(w, err)
 			return
@@ -132,7 +130,7 @@ func (s *Server) handle(h route, open bool) http.Handler {
 			w.Header().Set("Location", rep.location)
 		}
 		if rep.raw != nil {
-			s.answerRaw(w, rep.code, rep.raw)
+			s.answerRaw(w, rep.code, rep.raw, rep.log)
 			return
 		}
 		if rep.array {
@@ -147,6 +145,20 @@ func (s *Server) handle(h route, open bool) http.Handler {
 	})
 }
 
+// logHandling emits the "Handling API request" log of a trusted request
+// when Options.Logging is set, and returns the context of the request's
+// later logs (nil without Logging).
+func (s *Server) logHandling(rq *events.LXDLifecycleRequestor, method, uri string, trusted bool) map[string]string {
+	if !s.opts.Logging {
+		return nil
+	}
+	reqCtx := map[string]string{"ip": rq.Address, "method": method, "protocol": rq.Protocol, "url": uri, "username": rq.Username}
+	if trusted {
+		s.logEvent("debug", "Handling API request", reqCtx)
+	}
+	return reqCtx
+}
+
 // answer writes a body and logs it as LXD's debug mode does.
 func (s *Server) answer(w http.ResponseWriter, code int, body any) {
 	b, err := json.Marshal(body)
@@ -154,21 +166,34 @@ func (s *Server) answer(w http.ResponseWriter, code int, body any) {
 		s.answerError(w, fmt.Errorf("encode response: %w", err))
 		return
 	}
-	if s.opts.Logging {
-		if msg, ok := scenarios.LXDIndentLog("WriteJSON", b); ok {
-			s.logEvent("debug", msg, map[string]string{"http_code": strconv.Itoa(code)})
-		}
-	}
+	s.logWriteJSON(code, b)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	w.Write(append(b, '\n'))
 }
 
+// logWriteJSON emits the "WriteJSON" log of an answer's body when
+// Options.Logging is set.
+func (s *Server) logWriteJSON(code int, b []byte) {
+	if !s.opts.Logging {
+		return
+	}
+	if msg, ok := scenarios.LXDIndentLog("WriteJSON", b); ok {
+		s.logEvent("debug", msg, map[string]string{"http_code": strconv.Itoa(code)})
+	}
+}
+
 // answerError writes LXD's error envelope and logs it ("Error Response").
 func (s *Server) answerError(w http.ResponseWriter, err error) {
+	s.logErrorResponse(err)
+	writeError(w, err)
+}
+
+// logErrorResponse emits the "Error Response" log of an error answer when
+// Options.Logging is set.
+func (s *Server) logErrorResponse(err error) {
 	code := status(err)
 	s.logEvent("debug", scenarios.LXDErrorResponseLog(code, err.Error()), map[string]string{"http_code": strconv.Itoa(code)})
-	writeError(w, err)
 }
 
 // asyncResponse is LXD's envelope for a request answered by an operation.
@@ -234,14 +259,20 @@ func (c *call) newName(kind string) (string, error) {
 
 // project is the request's ?project=, "default" when absent; it must exist.
 func (c *call) project() (string, error) {
-	p := c.r.URL.Query().Get("project")
-	if p == "" {
-		p = "default"
-	}
+	p := c.projectName()
 	if !c.s.hasProject(p) {
 		return "", errNoProject
 	}
 	return p, nil
+}
+
+// projectName is the request's ?project=, "default" when absent, whether
+// it exists or not.
+func (c *call) projectName() string {
+	if p := c.r.URL.Query().Get("project"); p != "" {
+		return p
+	}
+	return "default"
 }
 
 // recursion reports whether the request asks for objects rather than URLs.

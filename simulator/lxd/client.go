@@ -22,20 +22,13 @@ const (
 	closePolicyViolated = websocket.ClosePolicyViolation // 1008: queue full, stalled, data from client
 )
 
-// ctlAbrupt in an item closes the connection with no close frame.
+// ctlAbrupt in an event closes the connection with no close frame.
 const ctlAbrupt = -1
 
 // maxBatch is how many queued frames a writer writes before flushing. A
 // writer flushes whatever is queued in one system call, so the busier the
 // stream, the bigger its batches.
 const maxBatch = 512
-
-// item is one entry of a client's queue: a frame to write, or (ctl != 0) an
-// order to close the connection after the frames before it.
-type item struct {
-	frame []byte
-	ctl   int // 0 frame; > 0 close frame with this code; ctlAbrupt
-}
 
 // closeReq asks a client's writer to send a close frame and hang up.
 type closeReq struct {
@@ -62,7 +55,8 @@ type client struct {
 	project     string
 	allProjects bool
 
-	queue      chan item
+	queue      chan []*event // batches of events for this client (see broadcast)
+	qlen       atomic.Int64  // events on queue: its length as QueueSize counts it
 	closeOnce  sync.Once
 	closeCh    chan closeReq // capacity 1, filled once
 	pongCh     chan string   // pings from the client, to answer
@@ -87,6 +81,40 @@ func (c *client) wants(ev *event) bool {
 		return false
 	}
 	return ev.project == "" || c.allProjects || ev.project == c.project
+}
+
+// want returns the events of a batch the client wants, how many they are
+// and how many of them are frames (the batch has frames frames): the batch
+// itself when it wants them all.
+func (c *client) want(batch []*event, frames int) (evs []*event, n, nf int) {
+	i := 0
+	for i < len(batch) && (batch[i].all || c.wants(batch[i])) {
+		i++
+	}
+	if i == len(batch) {
+		return batch, len(batch), frames
+	}
+	for _, ev := range batch[:i] {
+		if ev.frame != nil {
+			nf++
+		}
+	}
+	for _, ev := range batch[i+1:] {
+		if !ev.all && !c.wants(ev) {
+			continue
+		}
+		if evs == nil {
+			evs = append(make([]*event, 0, len(batch)-1), batch[:i]...)
+		}
+		evs = append(evs, ev)
+		if ev.frame != nil {
+			nf++
+		}
+	}
+	if evs == nil {
+		evs = batch[:i]
+	}
+	return evs, len(evs), nf
 }
 
 // requestClose asks the writer to close the connection with a close frame.
@@ -176,8 +204,8 @@ func (c *client) writeLoop() {
 			default:
 			}
 			return
-		case it := <-c.queue:
-			if !c.writeBatch(it) {
+		case evs := <-c.queue:
+			if !c.writeBatch(evs) {
 				return
 			}
 		case p := <-c.pongCh:
@@ -198,33 +226,37 @@ func (c *client) writeLoop() {
 	}
 }
 
-// writeBatch writes it and whatever else is queued, up to maxBatch frames,
-// then flushes. It returns false when the connection is done.
-func (c *client) writeBatch(it item) bool {
+// writeBatch writes evs and whatever else is queued, until at least
+// maxBatch frames, then flushes. It returns false when the connection is
+// done.
+func (c *client) writeBatch(evs []*event) bool {
 	n := 0
 	for {
-		if it.ctl != 0 {
-			if c.bc.Flush() != nil {
+		c.qlen.Add(-int64(len(evs)))
+		for _, ev := range evs {
+			if ev.ctl != 0 {
+				if c.bc.Flush() != nil {
+					return false
+				}
+				c.s.stats.written.Add(uint64(n))
+				c.written.Add(uint64(n))
+				if ev.ctl > 0 {
+					c.writeClose(closeReq{ev.ctl, "eventsim fault: disconnect"})
+				}
 				return false
 			}
-			c.s.stats.written.Add(uint64(n))
-			c.written.Add(uint64(n))
-			if it.ctl > 0 {
-				c.writeClose(closeReq{it.ctl, "eventsim fault: disconnect"})
+			// The frame is ready-made (see frameOf); gorilla/websocket
+			// writes only control frames, through the same buffer.
+			if _, err := c.bc.Write(ev.frame); err != nil {
+				c.writeFailed(err)
+				return false
 			}
-			return false
+			n++
 		}
-		// The frame is ready-made (see frameOf); gorilla/websocket
-		// writes only control frames, through the same buffer.
-		if _, err := c.bc.Write(it.frame); err != nil {
-			c.writeFailed(err)
-			return false
-		}
-		n++
 		if n >= maxBatch || len(c.queue) == 0 {
 			break
 		}
-		it = <-c.queue // only this goroutine receives, so this never blocks
+		evs = <-c.queue // only this goroutine receives, so this never blocks
 	}
 	if err := c.bc.Flush(); err != nil {
 		c.writeFailed(err)
@@ -405,7 +437,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 		types:       types,
 		project:     project,
 		allProjects: all,
-		queue:       make(chan item, s.queueSize),
+		queue:       make(chan []*event, s.queueSize),
 		closeCh:     make(chan closeReq, 1),
 		pongCh:      make(chan string, 1),
 		readerDone:  make(chan struct{}),
@@ -438,6 +470,7 @@ func (s *Server) register(c *client) bool {
 	}
 	c.id = s.stats.connections.Add(1)
 	s.clients[c] = struct{}{}
+	s.nclients.Store(int64(len(s.clients)))
 	s.wg.Add(2)
 	return true
 }
@@ -445,6 +478,7 @@ func (s *Server) register(c *client) bool {
 func (s *Server) unregister(c *client) {
 	s.mu.Lock()
 	delete(s.clients, c)
+	s.nclients.Store(int64(len(s.clients)))
 	s.mu.Unlock()
 	s.log.Info("event client disconnected", "client", c.id, "remote", c.remote)
 	if c.listener != "" {

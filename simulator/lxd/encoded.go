@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/eventsim/eventsim/scenarios"
@@ -22,8 +23,9 @@ import (
 
 // Encoding slots of world objects.
 const (
-	encInstance = iota // GET /1.0/instances/NAME's metadata
-	encFull            // the instance with its state, snapshots and backups
+	encInstance    = iota // GET /1.0/instances/NAME's metadata
+	encFull               // the instance with its state, snapshots and backups
+	encInstanceLog        // the "WriteJSON" log message of encInstance's answer
 )
 
 // instanceJSON returns an instance's answer, encoded. s.worldMu must be held.
@@ -35,6 +37,20 @@ func (s *Server) instanceJSON(o *world.Object) []byte {
 // encoded. s.worldMu must be held.
 func (s *Server) fullJSON(o *world.Object) []byte {
 	return encodedIn(o, encFull, func() any { return s.fullOf(o) })
+}
+
+// instanceLogJSON returns the "WriteJSON" log message (Options.Logging) of
+// GET /1.0/instances/NAME's answer, kept as the answer is: indenting it
+// costs more than the rest of the read. s.worldMu must be held.
+func (s *Server) instanceLogJSON(o *world.Object) []byte {
+	if b := o.Encoded(encInstanceLog); b != nil {
+		return b
+	}
+	meta := s.instanceJSON(o)
+	msg, _ := scenarios.LXDIndentLog("WriteJSON", slices.Concat(syncHead, meta, []byte("}")))
+	b := []byte(msg)
+	o.SetEncoded(encInstanceLog, b)
+	return b
 }
 
 // encodedIn returns the encoding kept in an object's slot, made from what
@@ -130,9 +146,10 @@ var (
 )
 
 // answerRaw writes a sync answer whose metadata is already encoded, as
-// answer would write it, with its length.
-func (s *Server) answerRaw(w http.ResponseWriter, code int, meta []byte) {
-	s.writeRaw(w, code, len(meta), func(w io.Writer) { w.Write(meta) })
+// answer would write it, with its length. log, when not nil, is the
+// answer's "WriteJSON" log message, made already.
+func (s *Server) answerRaw(w http.ResponseWriter, code int, meta, log []byte) {
+	s.writeRaw(w, code, len(meta), func(w io.Writer) { w.Write(meta) }, log)
 }
 
 // answerArray is answerRaw for a JSON array of n bytes written from its
@@ -150,21 +167,13 @@ func (s *Server) answerArray(w http.ResponseWriter, code, n int, elems [][]byte)
 		}
 		bw.WriteByte(']')
 		bw.Flush()
-	})
+	}, nil)
 }
 
-// writeRaw writes a sync answer whose n bytes of metadata write writes.
-func (s *Server) writeRaw(w http.ResponseWriter, code, n int, write func(w io.Writer)) {
-	if s.opts.Logging {
-		var b bytes.Buffer
-		b.Grow(len(syncHead) + n + 1)
-		b.Write(syncHead)
-		write(&b)
-		b.WriteByte('}')
-		if msg, ok := scenarios.LXDIndentLog("WriteJSON", b.Bytes()); ok {
-			s.logEvent("debug", msg, map[string]string{"http_code": strconv.Itoa(code)})
-		}
-	}
+// writeRaw writes a sync answer whose n bytes of metadata write writes;
+// log is its "WriteJSON" log message when made already.
+func (s *Server) writeRaw(w http.ResponseWriter, code, n int, write func(w io.Writer), log []byte) {
+	s.logRaw(code, n, write, log)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(syncHead)+n+len(syncTail)))
@@ -172,4 +181,23 @@ func (s *Server) writeRaw(w http.ResponseWriter, code, n int, write func(w io.Wr
 	w.Write(syncHead)
 	write(w)
 	w.Write(syncTail)
+}
+
+// logRaw emits the "WriteJSON" log of a sync answer whose n bytes of
+// metadata write writes, when Options.Logging is set; log is the message
+// when made already.
+func (s *Server) logRaw(code, n int, write func(w io.Writer), log []byte) {
+	if !s.opts.Logging {
+		return
+	}
+	if log != nil {
+		s.logEvent("debug", string(log), map[string]string{"http_code": strconv.Itoa(code)})
+		return
+	}
+	var b bytes.Buffer
+	b.Grow(len(syncHead) + n + 1)
+	b.Write(syncHead)
+	write(&b)
+	b.WriteByte('}')
+	s.logWriteJSON(code, b.Bytes())
 }

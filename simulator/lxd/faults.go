@@ -78,6 +78,12 @@ func (fs *failures) take(now time.Time, match func(f *scenarios.Fault) bool) *sc
 			if a.left > 0 {
 				a.left--
 			}
+			if a.left == 0 {
+				// Spent: gone at once, so that requests find nothing in
+				// force without taking the lock (the fast path).
+				fs.l = slices.DeleteFunc(fs.l, func(x *failure) bool { return x == a })
+				fs.n.Store(int32(len(fs.l)))
+			}
 			f := a.f
 			return &f
 		}

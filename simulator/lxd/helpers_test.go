@@ -41,10 +41,18 @@ func dial(t testing.TB, s *Server, query string) *websocket.Conn {
 	return c
 }
 
-// waitFor polls cond for up to 5 s.
+// waitFor polls cond for up to 20 s.
 func waitFor(t testing.TB, cond func() bool, what string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	// Generous: a condition that holds ends the wait at once, and a loaded
+	// CI machine under -race can take seconds to get there.
+	waitWithin(t, 20*time.Second, cond, what)
+}
+
+// waitWithin polls cond for up to d.
+func waitWithin(t testing.TB, d time.Duration, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

@@ -154,6 +154,7 @@ func (s *Server) after(o *operation, d time.Duration, fn func()) bool {
 			return
 		default:
 		}
+		defer s.makeGroup()() // the step's events go together
 		fn()
 	})
 	return true

@@ -122,7 +122,7 @@ func (s *Server) assessLocked() {
 		if c.evicting.Load() {
 			continue
 		}
-		q := len(c.queue)
+		q := int(c.qlen.Load())
 		written := c.written.Load()
 		// Stuck: over half full and nothing written since the last look.
 		if uint64(q) > half && written == c.lastWritten {
@@ -166,7 +166,7 @@ func (s *Server) assessLocked() {
 		s.mu.RLock()
 		for c := range s.clients {
 			if !c.evicting.Load() {
-				fullest = max(fullest, len(c.queue))
+				fullest = max(fullest, int(c.qlen.Load()))
 			}
 		}
 		s.mu.RUnlock()

@@ -143,37 +143,68 @@ func (c *call) instanceKey() (world.Key, error) {
 // getInstance answers GET /1.0/instances/NAME; with recursion=1 the
 // instance comes with its state, snapshots and backups (lxc info).
 func (s *Server) getInstance(c *call) (*reply, error) {
-	k, err := c.instanceKey()
+	body, log, err := s.instanceBody(c.projectName(), c.r.PathValue("name"), c.level() > 0)
 	if err != nil {
 		return nil, err
 	}
-	enc := s.instanceJSON
-	if c.level() > 0 {
-		enc = s.fullJSON
-	}
-	var body []byte
-	s.withWorld(func(w *world.World) {
-		if o := w.Get(k); o != nil {
-			body = enc(o)
+	rep := okRaw(body)
+	rep.log = log
+	return rep, nil
+}
+
+// instanceBody is GET /1.0/instances/NAME's metadata, encoded (full: with
+// its state, snapshots and backups), and with Options.Logging the
+// answer's "WriteJSON" log message when kept (not full); the fast path
+// answers from it too.
+func (s *Server) instanceBody(project, name string, full bool) (body, log []byte, err error) {
+	err = s.withInstance(project, name, func(o *world.Object) {
+		switch {
+		case full:
+			body = s.fullJSON(o)
+		case s.opts.Logging:
+			body, log = s.instanceJSON(o), s.instanceLogJSON(o)
+		default:
+			body = s.instanceJSON(o)
 		}
 	})
-	if body == nil {
-		return nil, s.noInstance(k.Project, k.Path)
-	}
-	return okRaw(body), nil
+	return body, log, err
 }
 
 // getInstanceState answers GET /1.0/instances/NAME/state.
 func (s *Server) getInstanceState(c *call) (*reply, error) {
-	k, err := c.instanceKey()
+	st, err := s.readState(c.projectName(), c.r.PathValue("name"))
 	if err != nil {
 		return nil, err
 	}
-	rep, err := s.oneOf(c, k, "Instance", func(o *world.Object) any { return stateOf(o) })
-	if err != nil {
-		return nil, s.noInstance(k.Project, k.Path)
-	}
-	return rep, nil
+	return ok(st), nil
+}
+
+// readState is GET /1.0/instances/NAME/state's metadata; the fast path
+// answers from it too.
+func (s *Server) readState(project, name string) (*instanceState, error) {
+	var st *instanceState
+	err := s.withInstance(project, name, func(o *world.Object) { st = stateOf(o) })
+	return st, err
+}
+
+// withInstance runs read on an instance with the world held. The error is
+// the daemon's: "Project not found" for a project that does not exist,
+// its 404 for an instance that does not.
+func (s *Server) withInstance(project, name string, read func(o *world.Object)) error {
+	var err error
+	s.withWorld(func(w *world.World) {
+		if w.Project(project) == nil {
+			err = errNoProject
+			return
+		}
+		o := w.Instance(project, name)
+		if o == nil {
+			err = s.noInstance(project, name)
+			return
+		}
+		read(o)
+	})
+	return err
 }
 
 // getInstanceChildren answers GET /1.0/instances/NAME/snapshots and

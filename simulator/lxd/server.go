@@ -37,6 +37,7 @@ import (
 
 	"github.com/eventsim/eventsim/catalog"
 	"github.com/eventsim/eventsim/events"
+	"github.com/eventsim/eventsim/internal/fastpath"
 	"github.com/eventsim/eventsim/internal/netguard"
 	"github.com/eventsim/eventsim/scenarios"
 	"github.com/eventsim/eventsim/world"
@@ -214,18 +215,24 @@ type Server struct {
 	info      *serverInfo // GET /1.0 template
 
 	httpSrv  *http.Server
+	fast     *fastpath.Server // reads the plain listeners' connections, hands others to httpSrv
 	tcp      net.Listener
 	unix     net.Listener
 	sockPath string
 	wg       sync.WaitGroup // every goroutine the server starts
 
-	mu      sync.RWMutex // guards clients, closed
-	clients map[*client]struct{}
-	closed  bool
+	mu       sync.RWMutex // guards clients, closed
+	clients  map[*client]struct{}
+	nclients atomic.Int64 // len(clients), read without s.mu
+	closed   bool
 
-	seqMu  sync.Mutex // orders Deliver and the releaser; guards pipe, pace and lastAt
-	pipe   pipeline
-	lastAt time.Time // the latest event time on the stream
+	seqMu    sync.Mutex // orders Deliver and the releaser; guards pipe, pace, lastAt, out, outSince and lastOut
+	pipe     pipeline
+	lastAt   time.Time    // the latest event time on the stream
+	out      []*event     // events released, waiting for the clients' queues (see publishWindow)
+	outSince time.Time    // when the first of out was released
+	lastOut  time.Time    // when events last went to the clients' queues
+	making   atomic.Int64 // groups of events being made (makeGroup)
 
 	pace      pacing       // see pace.go
 	fullest   atomic.Int64 // the fullest client queue at the last broadcast or look
@@ -353,10 +360,33 @@ func New(opts Options) (*Server, error) {
 		}
 		s.unix, s.sockPath = netguard.Limit(ln, opts.MaxConns, "lxd unix", s.log), opts.Socket
 	}
-	for _, ln := range []net.Listener{s.tcp, s.unix} {
-		if ln == nil {
-			continue
+	// The unix socket and plain TCP are read by the fast path, which
+	// hands what it does not answer to httpSrv; TLS is httpSrv's alone.
+	var plain []net.Listener
+	if s.unix != nil {
+		plain = append(plain, s.unix)
+	}
+	if s.tcp != nil && !opts.TLS {
+		plain = append(plain, s.tcp)
+	}
+	served := plain
+	if len(plain) > 0 {
+		s.fast = fastpath.New(plain[0].Addr(), fastpath.Config{
+			Name: "lxd", Log: s.log, ReadHeaderTimeout: s.httpSrv.ReadHeaderTimeout, IdleTimeout: idle, Answer: s.answerFast,
+		})
+		for _, ln := range plain {
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				s.fast.Accept(ln)
+			}()
 		}
+		served = []net.Listener{s.fast.Handed()}
+	}
+	if s.tcp != nil && opts.TLS {
+		served = append(served, s.tcp)
+	}
+	for _, ln := range served {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -496,9 +526,23 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 
+	s.seqMu.Lock()
+	s.publish(time.Now()) // what waits for its window goes before the close frames
+	s.seqMu.Unlock()
 	close(s.quit)
 	s.stopOperations()
-	err := s.httpSrv.Close() // listeners and connections not hijacked
+	if s.fast != nil {
+		// The fast path's listeners, then its connections (answers in
+		// progress end first), then net/http's.
+		if s.unix != nil {
+			s.unix.Close()
+		}
+		if s.tcp != nil && !s.opts.TLS {
+			s.tcp.Close()
+		}
+		s.fast.Shutdown(closeWait)
+	}
+	err := s.httpSrv.Close() // its listeners and connections not hijacked
 	for _, c := range clients {
 		c.requestClose(closeGoingAway, "server shutting down")
 	}
