@@ -18,6 +18,21 @@ import (
 // a synchronous request makes.
 func LXDOperation(action string) string { return lxdOperations[action] }
 
+// LXDMemberStatusAfter returns the status a cluster member is in once an
+// operation with this description has succeeded on it ("Evacuated" after
+// "Evacuating cluster member", "Online" after "Restoring cluster member"),
+// or "" for operations that leave members alone. LXD 5.0.2 evacuates and
+// restores with no lifecycle event, only the operation (recorded: resources
+// null, location the member, which the request is forwarded to), yet its
+// member's status changes; later daemons send cluster-member-evacuated and
+// -restored too, which say the same.
+func LXDMemberStatusAfter(description string) string { return lxdMemberStatusAfter[description] }
+
+var lxdMemberStatusAfter = map[string]string{
+	"Evacuating cluster member": "Evacuated",
+	"Restoring cluster member":  "Online",
+}
+
 // LXDCascade returns the action a daemon emits for each child of an object,
 // before the action that deletes the object, or "": deleting an instance
 // deletes its snapshots first (instance-snapshot-deleted for each, recorded

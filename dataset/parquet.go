@@ -81,7 +81,49 @@ const rowBatch = 256
 type parquetSink[T any] struct {
 	w    *parquet.GenericWriter[T]
 	rows []T
-	conv func(r *scenarios.Record, buf *[]byte, row *T) error
+	mem  rowMem
+	conv func(r *scenarios.Record, buf *[]byte, mem *rowMem, row *T) error
+	// metadata sets a row's metadata column (rowMem.meta).
+	metadata func(row *T, s string)
+}
+
+// rowMem holds what a batch of rows points to, so that a row's columns
+// take no allocations of their own: the optional columns' values in slabs,
+// which the rows point into, and the metadata of the rows that have it in
+// one buffer, made into one string when the batch is written. The writer
+// copies what it is given, so the slabs are used again for the next batch.
+type rowMem struct {
+	strs []string
+	ints []int64
+	meta []byte
+	ends []int // per row, where its metadata ends in meta; -1 if not there
+}
+
+func (m *rowMem) str(s string) *string {
+	m.strs = append(m.strs, s)
+	return &m.strs[len(m.strs)-1]
+}
+
+func (m *rowMem) int(v int64) *int64 {
+	m.ints = append(m.ints, v)
+	return &m.ints[len(m.ints)-1]
+}
+
+// fill gives each of the first n rows that has its metadata in m its
+// part of one string.
+func (m *rowMem) fill(n int, set func(i int, meta string)) {
+	all, start := string(m.meta), 0
+	for i, end := range m.ends[:n] {
+		if end >= 0 {
+			set(i, all[start:end])
+			start = end
+		}
+	}
+}
+
+func (m *rowMem) reset() {
+	clear(m.strs)
+	m.strs, m.ints, m.meta, m.ends = m.strs[:0], m.ints[:0], m.meta[:0], m.ends[:0]
 }
 
 func newParquetSink(w io.Writer, api, compression string) (sink, error) {
@@ -103,14 +145,19 @@ func newParquetSink(w io.Writer, api, compression string) (sink, error) {
 		opts = append(opts, parquet.Compression(codec))
 	}
 	if api == "linode" {
-		return &parquetSink[LinodeRow]{w: parquet.NewGenericWriter[LinodeRow](w, opts...), conv: linodeRow}, nil
+		return &parquetSink[LinodeRow]{w: parquet.NewGenericWriter[LinodeRow](w, opts...), conv: linodeRow,
+			metadata: func(row *LinodeRow, s string) { row.Details = s }}, nil
 	}
-	return &parquetSink[LXDRow]{w: parquet.NewGenericWriter[LXDRow](w, opts...), conv: lxdRow}, nil
+	return &parquetSink[LXDRow]{w: parquet.NewGenericWriter[LXDRow](w, opts...), conv: lxdRow,
+		metadata: setLXDMetadata}, nil
 }
+
+func setLXDMetadata(row *LXDRow, s string) { row.Metadata = s }
 
 func (s *parquetSink[T]) write(r *scenarios.Record, buf *[]byte) error {
 	s.rows = append(s.rows, *new(T))
-	if err := s.conv(r, buf, &s.rows[len(s.rows)-1]); err != nil {
+	s.mem.ends = append(s.mem.ends, -1)
+	if err := s.conv(r, buf, &s.mem, &s.rows[len(s.rows)-1]); err != nil {
 		return err
 	}
 	if len(s.rows) == rowBatch {
@@ -123,9 +170,11 @@ func (s *parquetSink[T]) flush() error {
 	if len(s.rows) == 0 {
 		return nil
 	}
+	s.mem.fill(len(s.rows), func(i int, meta string) { s.metadata(&s.rows[i], meta) })
 	_, err := s.w.Write(s.rows)
 	clear(s.rows)
 	s.rows = s.rows[:0]
+	s.mem.reset()
 	return err
 }
 
@@ -139,17 +188,17 @@ func (s *parquetSink[T]) close() error {
 // lxdRow fills a row from an LXD event's record: the typed columns and the
 // metadata's JSON as the record gives them (Record.AppendMetadata), or, for
 // a record holding only its JSON, read from the JSON's bytes.
-func lxdRow(r *scenarios.Record, buf *[]byte, row *LXDRow) error {
+func lxdRow(r *scenarios.Record, buf *[]byte, mem *rowMem, row *LXDRow) error {
 	*row = LXDRow{Type: r.Type, Timestamp: r.Time.UnixMicro(), Location: r.Location, Project: r.Project}
 	var c scenarios.LXDColumns
-	meta, ok := r.AppendMetadata((*buf)[:0], &c)
-	*buf = meta
+	meta, ok := r.AppendMetadata(mem.meta, &c)
 	if !ok {
 		*buf = r.AppendJSON((*buf)[:0])
 		return lxdRowFromJSON(r, *buf, row)
 	}
-	row.Metadata = string(meta)
-	ptr := func(s string) *string { return &s }
+	mem.meta = meta
+	mem.ends[len(mem.ends)-1] = len(meta) // the flush sets row.Metadata
+	ptr := mem.str
 	switch r.Type {
 	case "lifecycle":
 		row.Action, row.Source = ptr(c.Action), ptr(c.Source)
@@ -159,8 +208,7 @@ func lxdRow(r *scenarios.Record, buf *[]byte, row *LXDRow) error {
 	case "operation":
 		row.OperationID, row.OperationStatus = ptr(c.OperationID), ptr(c.OperationStatus)
 		row.OperationClass, row.OperationDescription = ptr(c.OperationClass), ptr(c.OperationDescription)
-		code := int64(c.OperationStatusCode)
-		row.OperationStatusCode = &code
+		row.OperationStatusCode = mem.int(int64(c.OperationStatusCode))
 	case "logging":
 		row.Level, row.Message = ptr(c.Level), ptr(c.Message)
 	}
@@ -211,7 +259,7 @@ func lxdRowFromJSON(r *scenarios.Record, js []byte, row *LXDRow) error {
 }
 
 // linodeRow fills a row from a Linode event's record.
-func linodeRow(r *scenarios.Record, _ *[]byte, row *LinodeRow) error {
+func linodeRow(r *scenarios.Record, _ *[]byte, _ *rowMem, row *LinodeRow) error {
 	ev := r.Linode
 	if ev == nil {
 		return fmt.Errorf("record at %s is not a Linode event", r.Time.UTC().Format(time.RFC3339Nano))

@@ -34,6 +34,7 @@ steps:
 			}
 			fromRecord, fromJSON := 0, 0
 			var buf []byte
+			var mem rowMem
 			for range 5000 {
 				r, err := e.Next()
 				if err != nil {
@@ -44,9 +45,14 @@ steps:
 				}
 				var got LXDRow
 				want := LXDRow{Type: r.Type, Timestamp: r.Time.UnixMicro(), Location: r.Location, Project: r.Project}
-				if err := lxdRow(r, &buf, &got); err != nil {
+				// As the sink makes a row: its metadata set when its
+				// batch is written.
+				mem.reset()
+				mem.ends = append(mem.ends, -1)
+				if err := lxdRow(r, &buf, &mem, &got); err != nil {
 					t.Fatal(err)
 				}
+				mem.fill(1, func(_ int, meta string) { setLXDMetadata(&got, meta) })
 				var c scenarios.LXDColumns
 				if _, ok := r.AppendMetadata(nil, &c); ok {
 					fromRecord++

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"math/rand"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/brianvoe/gofakeit/v6"
+	"github.com/brianvoe/gofakeit/v6/data"
 )
 
 // faker makes realistic values from a track's random source, so the same
@@ -73,8 +75,24 @@ func (f *faker) ipv4() string {
 
 // petname returns an LXD-style name such as "sincere-jackal".
 func (f *faker) petname() string {
-	return clean(f.f.AdjectiveDescriptive()) + "-" + clean(f.f.Animal())
+	// What clean(f.f.AdjectiveDescriptive()) + "-" + clean(f.f.Animal())
+	// gives, drawing the same numbers, from words cleaned once.
+	w := petWords()
+	adj := w.adjectives[f.f.Rand.Intn(len(w.adjectives))]
+	return adj + "-" + w.animals[f.f.Rand.Intn(len(w.animals))]
 }
+
+// petWords are the words gofakeit's AdjectiveDescriptive and Animal draw
+// from, in its order, cleaned.
+var petWords = sync.OnceValue(func() (w struct{ adjectives, animals []string }) {
+	for _, s := range data.Data["word"]["adjective_descriptive"] {
+		w.adjectives = append(w.adjectives, clean(s))
+	}
+	for _, s := range data.Data["animal"]["animal"] {
+		w.animals = append(w.animals, clean(s))
+	}
+	return w
+})
 
 // label returns a Linode-style label such as "web-eu-3".
 func (f *faker) label(prefix string) string {

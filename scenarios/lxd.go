@@ -236,7 +236,7 @@ func newLXDWorld(e *Engine) *lxdWorld {
 		}
 	}
 	for _, m := range w.members {
-		w.add(&entity{kind: "cluster-member", name: m})
+		w.add(&entity{kind: "cluster-member", name: m, state: "online"})
 	}
 	return w
 }
@@ -309,12 +309,18 @@ type lxdVerb struct {
 	create    bool
 	remove    bool
 	rename    bool
-	need      string // required instance state, "|"-separated
-	to        string // instance state after
+	need      string // required instance (or member) state, "|"-separated
+	to        string // instance (or member) state after
 	method    string
 	path      string        // request path, {name}/{parent}/{child} filled in
 	took      time.Duration // typical duration of the background operation
-	body      string        // API Request body (pretty-printed), "" for none
+	// unpack says that the request makes an instance from an image, which
+	// the operation unpacks with progress (LXDUnpackProgress).
+	unpack bool
+	// forward says that the daemon forwards the request to the cluster
+	// member it acts on: its events come from that member.
+	forward bool
+	body    string // API Request body (pretty-printed), "" for none
 	// Made once for every engine, in lxdVerbRefs: the verb that deletes
 	// an object of kind (del), and the verb that brings an instance into
 	// the state need asks for (state), with their names; index numbers
@@ -329,7 +335,7 @@ type lxdVerb struct {
 }
 
 var lxdVerbs = map[string]lxdVerb{
-	"instance.create":                {kind: "instance", action: "instance-created", create: true, to: "stopped", method: "POST", path: "/1.0/instances", took: 3 * time.Second, body: `{"name":"{name}","type":"{type}","source":{"type":"image","alias":"{image}"}}`},
+	"instance.create":                {kind: "instance", action: "instance-created", create: true, to: "stopped", method: "POST", path: "/1.0/instances", took: 3 * time.Second, unpack: true, body: `{"name":"{name}","type":"{type}","source":{"type":"image","alias":"{image}"}}`},
 	"instance.start":                 {kind: "instance", action: "instance-started", need: "stopped", to: "running", method: "PUT", path: "/1.0/instances/{name}/state", took: 800 * time.Millisecond, body: `{"action":"start","timeout":0,"force":false,"stateful":false}`},
 	"instance.stop":                  {kind: "instance", action: "instance-stopped", need: "running|frozen", to: "stopped", method: "PUT", path: "/1.0/instances/{name}/state", took: 1500 * time.Millisecond, body: `{"action":"stop","timeout":-1,"force":true,"stateful":false}`},
 	"instance.restart":               {kind: "instance", action: "instance-restarted", need: "running", to: "running", method: "PUT", path: "/1.0/instances/{name}/state", took: 2 * time.Second, body: `{"action":"restart","timeout":-1,"force":false,"stateful":false}`},
@@ -384,9 +390,11 @@ var lxdVerbs = map[string]lxdVerb{
 	"certificate.add":                {kind: "certificate", action: "certificate-created", create: true, method: "POST", path: "/1.0/certificates", body: `{"name":"{label}","type":"client","restricted":false,"projects":null,"certificate":"MIIB...","password":"","token":false}`},
 	"certificate.delete":             {kind: "certificate", action: "certificate-deleted", remove: true, method: "DELETE", path: "/1.0/certificates/{name}"},
 	"config.update":                  {kind: "server", action: "config-updated", method: "PUT", path: "/1.0", body: `{"config":{"core.https_address":"[::]:8443"}}`},
-	"cluster.member-join":            {kind: "cluster-member", action: "cluster-member-added", create: true, method: "POST", path: "/1.0/cluster/members", took: 2 * time.Second, body: `{"server_name":"{name}"}`},
+	"cluster.member-join":            {kind: "cluster-member", action: "cluster-member-added", create: true, to: "online", method: "POST", path: "/1.0/cluster/members", took: 2 * time.Second, body: `{"server_name":"{name}"}`},
 	"cluster.member-rename":          {kind: "cluster-member", action: "cluster-member-renamed", rename: true, method: "POST", path: "/1.0/cluster/members/{name}", body: `{"server_name":"{to}"}`},
 	"cluster.member-remove":          {kind: "cluster-member", action: "cluster-member-removed", remove: true, method: "DELETE", path: "/1.0/cluster/members/{name}"},
+	"cluster.member-evacuate":        {kind: "cluster-member", action: "cluster-member-evacuated", need: "online", to: "evacuated", forward: true, method: "POST", path: "/1.0/cluster/members/{name}/state", took: 200 * time.Millisecond, body: `{"action":"evacuate","mode":""}`},
+	"cluster.member-restore":         {kind: "cluster-member", action: "cluster-member-restored", need: "evacuated", to: "online", forward: true, method: "POST", path: "/1.0/cluster/members/{name}/state", took: 200 * time.Millisecond, body: `{"action":"restore","mode":""}`},
 	"warning.acknowledge":            {kind: "warning", action: "warning-acknowledged", method: "PUT", path: "/1.0/warnings/{name}", body: `{"status":"acknowledged"}`},
 	"warning.reset":                  {kind: "warning", action: "warning-reset", method: "PUT", path: "/1.0/warnings/{name}", body: `{"status":"new"}`},
 	"warning.delete":                 {kind: "warning", action: "warning-deleted", remove: true, method: "DELETE", path: "/1.0/warnings/{name}"},
@@ -511,7 +519,7 @@ func (w *lxdWorld) run(t *track, st *Step, inMix bool) (time.Time, error) {
 	if member == "" && len(w.members) > 0 {
 		member = w.members[t.rng.Intn(len(w.members))]
 	}
-	req := &lxdRequest{project: project, member: member, requestor: p.requestor, fail: p.fail, image: p.image, took: p.took}
+	req := &lxdRequest{project: project, member: member, requestor: p.requestor, fail: p.fail, image: p.image, imageSize: p.imageSize, took: p.took}
 	switch st.Verb {
 	case "action":
 		return w.genericAction(t, st, req)
@@ -546,7 +554,8 @@ type lxdStep struct {
 	verb                *lxdVerb // nil for action, log and tour
 	project             string   // "default" when the step names none
 	member, fail, image string
-	hasMember           bool // the step names a member, which must exist
+	imageSize           int64 // instance.create's size:, 0 when unset
+	hasMember           bool  // the step names a member, which must exist
 	took                *time.Duration
 	// requestor is shared by the step's requests: nothing changes it.
 	requestor *events.LXDLifecycleRequestor
@@ -561,6 +570,9 @@ func (w *lxdWorld) stepOf(st *Step) *lxdStep {
 	p := &lxdStep{verb: lxdVerbRefs[st.Verb], project: orDefault(arg(st, "project"), "default"),
 		member: arg(st, "member"), fail: arg(st, "fail"), image: arg(st, "image"), requestor: w.requestor(st)}
 	_, p.hasMember = st.Args["member"]
+	if a, ok := st.Args["size"]; ok {
+		p.imageSize = a.Value.(int64)
+	}
 	if a, ok := st.Args["took"]; ok {
 		d := a.Value.(time.Duration)
 		p.took = &d
@@ -671,7 +683,8 @@ func b2i(b bool) int {
 	return 0
 }
 
-// stateBit gives each instance state a bit; other strings get none.
+// stateBit gives each instance and cluster member state a bit; other
+// strings get none.
 func stateBit(state string) uint8 {
 	switch state {
 	case "stopped":
@@ -680,6 +693,10 @@ func stateBit(state string) uint8 {
 		return 2
 	case "frozen":
 		return 4
+	case "online": // cluster members
+		return 8
+	case "evacuated":
+		return 16
 	}
 	return 0
 }
@@ -860,6 +877,13 @@ var deleteVerbs = func() map[string]string {
 }()
 
 func stateError(v *lxdVerb, x *entity) string {
+	if x.kind == "cluster-member" {
+		// As LXD 5.0.2 fails the operation (recorded).
+		if x.state == "evacuated" {
+			return "Cluster member is already evacuated"
+		}
+		return "Cluster member is already restored"
+	}
 	switch x.state {
 	case "running":
 		if v.need == "stopped" {
@@ -886,18 +910,24 @@ func (w *lxdWorld) fallback(t *track, st *Step, kind string, req *lxdRequest) (t
 	return w.verb(t, st, cv, lxdVerbRefs[cv], req, true)
 }
 
-// stateVerbs names the verb that brings an instance into a needed state.
-var stateVerbs = map[string]string{"stopped": "instance.stop", "running": "instance.start", "frozen": "instance.pause", "running|frozen": "instance.start"}
+// stateVerbs names the verb that brings an instance or a cluster member
+// into a needed state.
+var stateVerbs = map[string]string{"stopped": "instance.stop", "running": "instance.start", "frozen": "instance.pause", "running|frozen": "instance.start",
+	"online": "cluster.member-restore", "evacuated": "cluster.member-evacuate"}
 
-// fallbackState moves an instance toward the state a mix verb needed.
+// fallbackState moves an object toward the state a mix verb needed.
 func (w *lxdWorld) fallbackState(t *track, st *Step, v *lxdVerb, req *lxdRequest) (time.Time, error) {
 	next, nv := v.stateName, v.state
 	if nv == nil {
 		return w.fallback(t, st, v.kind, req)
 	}
-	x, _ := w.pick(t, st, "instance", req.project, "", "name", nv.need, true)
+	project := req.project
+	if globalKinds[v.kind] {
+		project = ""
+	}
+	x, _ := w.pick(t, st, v.kind, project, "", "name", nv.need, true)
 	if x == nil {
-		return w.fallback(t, st, "instance", req)
+		return w.fallback(t, st, v.kind, req)
 	}
 	return w.apply(t, st, next, nv, x, nil, req)
 }
@@ -905,6 +935,12 @@ func (w *lxdWorld) fallbackState(t *track, st *Step, v *lxdVerb, req *lxdRequest
 // apply changes the world and plays the request's events.
 func (w *lxdWorld) apply(t *track, st *Step, verbName string, v *lxdVerb, x *entity, parent *entity, req *lxdRequest) (time.Time, error) {
 	action := w.action(v)
+	if action == nil && catalog.LXDOperation(v.action) != "" {
+		// The flavour runs the operation without a lifecycle event (LXD
+		// 5.0.2 evacuating a cluster member), as its REST handler does.
+		action = &catalog.LXDAction{Name: v.action, Resource: v.kind, Operation: catalog.LXDOperation(v.action), Method: v.method, Requestor: true}
+		req.noLifecycle = true
+	}
 	if action == nil {
 		return t.now, &Error{Pos: st.Pos, Msg: fmt.Sprintf("verb %s needs action %s, which flavor %s does not have", verbName, v.action, w.e.cat.Flavor)}
 	}
@@ -1027,6 +1063,9 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v *lxdVerb, x *ent
 	req.entity = x
 	req.child = child
 	req.verbDef = *v
+	if v.forward {
+		req.member = x.name
+	}
 	if v.remove {
 		req.cascade = w.cascade(x)
 	}

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -33,6 +34,10 @@ type lxdRequest struct {
 	newName      string
 	backupName   string
 	image        string // instance.create: the image alias the body names; "" for debian/12
+	imageSize    int64  // instance.create: the bytes of that image; 0 for LXDImageSize
+	// noLifecycle says that the flavour sends the request's operation
+	// without a lifecycle event (LXD 5.0.2 evacuating a cluster member).
+	noLifecycle bool
 	// cascade names the children whose deletion the daemon reports before
 	// the object's (catalog.LXDCascade), each as its source's names.
 	cascade      []map[string]string
@@ -58,12 +63,14 @@ func (w *lxdWorld) group(t *track, req *lxdRequest) *group {
 func (g *group) end() time.Time { return g.at }
 
 // step moves the group's clock on by about d.
-func (g *group) step(d time.Duration) {
+func (g *group) step(d time.Duration) { g.at = g.at.Add(g.about(d)) }
+
+// about returns a time of about d, as step moves the clock by.
+func (g *group) about(d time.Duration) time.Duration {
 	if d > 0 {
-		g.at = g.at.Add(g.t.jitter(d, 0.3))
-	} else {
-		g.at = g.at.Add(time.Microsecond)
+		return g.t.jitter(d, 0.3)
 	}
+	return time.Microsecond
 }
 
 func (g *group) emit(typ, project string, meta []byte) {
@@ -609,7 +616,8 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 	// Asynchronous: an operation runs the request.
 	opProject := project
 	logProject := project
-	if a.Resource == "project" {
+	if a.Resource == "project" || a.Resource == "cluster-member" {
+		// Operations on projects and on the cluster belong to no project.
 		opProject, logProject = "", ""
 	}
 	class := "task"
@@ -652,7 +660,11 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 	if req.took != nil {
 		took = *req.took
 	}
-	g.step(took)
+	if req.verbDef.unpack && req.fail == "" {
+		w.progress(g, req, op, opCtx, opProject, project, rq, took)
+	} else {
+		g.step(took)
+	}
 	if req.fail != "" {
 		op.Err = req.fail
 		fctx := logCtx{{"class", class}, {"description", desc}, {"err", req.fail}, {"operation", op.ID}, {"project", logProject}}
@@ -667,7 +679,7 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 		g.log(0, "debug", msgUpdated, opCtx)
 		g.op(15*time.Microsecond, op, opProject)
 	}
-	if !a.LifecycleAfter {
+	if !a.LifecycleAfter && !req.verbDef.unpack {
 		w.lifecycle(g, req, project, rq)
 	}
 	g.log(20*time.Microsecond, "debug", msgSuccess, opCtx)
@@ -677,6 +689,35 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 		w.lifecycle(g, req, project, rq)
 	}
 	return g.end()
+}
+
+// progress plays the run of an operation that reports progress
+// (LXDUnpackProgress, as the fake daemon's REST operations do): its
+// lifecycle event at once, the work being done first, then its metadata
+// updates over its time, each a logged "Updated metadata for operation" and
+// an operation event. It takes as many random draws as step(took) does, so
+// that what follows in the scenario does not move.
+func (w *lxdWorld) progress(g *group, req *lxdRequest, op *events.LXDOperation, opCtx logCtx, opProject, project string, rq *events.LXDLifecycleRequestor, took time.Duration) {
+	p := LXDUnpackProgress(cmp.Or(req.imageSize, LXDImageSize))
+	start, span := g.at, g.about(took)
+	if p.WorkFirst {
+		w.lifecycle(g, req, project, rq)
+	}
+	n := p.Points(took)
+	for i := 1; i <= n; i++ {
+		if at := start.Add(span * time.Duration(i) / time.Duration(n)); at.After(g.at) {
+			g.at = at
+		}
+		if !w.e.opts.check {
+			op.Metadata = p.Metadata(i, n, took)
+		}
+		op.UpdatedAt = g.at
+		g.log(0, "debug", msgUpdated, opCtx)
+		g.op(0, op, opProject)
+	}
+	if !p.WorkFirst {
+		w.lifecycle(g, req, project, rq)
+	}
 }
 
 // serverCtx is the logging context of a requestor's GET /1.0, made once
@@ -691,6 +732,9 @@ func (w *lxdWorld) serverCtx(rq *events.LXDLifecycleRequestor) logCtx {
 }
 
 func (w *lxdWorld) lifecycle(g *group, req *lxdRequest, project string, rq *events.LXDLifecycleRequestor) {
+	if req.noLifecycle {
+		return
+	}
 	if len(req.cascade) > 0 {
 		if ca := w.e.cat.Action(catalog.LXDCascade(req.action.Name)); ca != nil {
 			for _, names := range req.cascade {

@@ -162,14 +162,14 @@ func TestFromRecordingOfRealDaemons(t *testing.T) {
 		want   []string
 	}{
 		{"lxd 5.0.2 requests", catalog.LXD50, realEventsRecording("lxd", catalog.LXD50), []string{
-			"instance.create c1", "instance.snapshot c1", "storage-volume.create vol1", "storage-volume.snapshot vol1",
+			"instance.snapshot c1", "storage-volume.create vol1", "storage-volume.snapshot vol1",
 			"storage-volume.restore vol1", "storage-volume.delete vol1", "network-acl.rename acl1", "network-zone.record-create www",
 			"network-forward.create 192.0.2.10", "certificate.add", "certificate.delete"}},
 		{"incus 6.0 requests", catalog.Incus, realEventsRecording("incus", catalog.Incus), []string{
-			"instance.create c1", "instance.snapshot c1", "instance.restore c1", "instance.delete c1", "storage-volume.create vol1",
+			"instance.snapshot c1", "instance.restore c1", "instance.delete c1", "storage-volume.create vol1",
 			"storage-volume.delete vol1", "network-acl.rename acl1", "network-forward.create 192.0.2.10", "certificate.add"}},
 		{"lxd 5.0.2 reference capture", catalog.LXD50, captureRecording, []string{
-			"instance.create c1", "instance.update c1", "instance.snapshot c1", "instance.rename c1", "instance.delete c2",
+			"instance.update c1", "instance.snapshot c1", "instance.rename c1", "instance.delete c2",
 			"profile.rename web", "storage-volume.rename vol1", "storage-volume.snapshot vol1", "storage-pool.create pool1"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

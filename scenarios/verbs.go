@@ -22,7 +22,7 @@ var argTypes = map[string]map[string]argType{
 		"path": argString, "alias": argString, "network": argString, "zone": argString,
 		"fail": argString, "requestor": argMap, "action": argString, "names": argMap,
 		"context": argMap, "took": argDuration, "backup": argString, "image": argString,
-		"external": argBool,
+		"size": argInt, "external": argBool,
 	},
 	"linode": {
 		"label": argString, "target": argString, "action": argString, "fail": argString,
@@ -46,7 +46,7 @@ func with(base []string, more ...string) []string {
 // LXDVerbs are the high-level LXD verbs a scenario step may name. Each expands
 // into the events a real daemon emits for that request.
 var LXDVerbs = map[string]VerbSpec{
-	"instance.create":                {Args: with(instArgs, "type", "pool", "image"), Doc: "create an instance (stopped)"},
+	"instance.create":                {Args: with(instArgs, "type", "pool", "image", "size"), Doc: "create an instance (stopped)"},
 	"instance.start":                 {Args: instArgs, Doc: "start a stopped instance"},
 	"instance.stop":                  {Args: instArgs, Doc: "stop a running instance"},
 	"instance.restart":               {Args: instArgs, Doc: "restart a running instance"},
@@ -104,6 +104,8 @@ var LXDVerbs = map[string]VerbSpec{
 	"cluster.member-join":            {Args: with(common, "name"), Doc: "a new member joins the cluster"},
 	"cluster.member-rename":          {Args: with(common, "name", "to"), Doc: "rename a cluster member"},
 	"cluster.member-remove":          {Args: with(common, "name"), Doc: "remove a cluster member"},
+	"cluster.member-evacuate":        {Args: with(common, "name"), Doc: "evacuate an online cluster member (it shows Evacuated)"},
+	"cluster.member-restore":         {Args: with(common, "name"), Doc: "restore an evacuated cluster member (it shows Online)"},
 	"warning.acknowledge":            {Args: with(common, "name"), Doc: "acknowledge a warning (name is its UUID)"},
 	"warning.reset":                  {Args: with(common, "name"), Doc: "reset a warning to new"},
 	"warning.delete":                 {Args: with(common, "name"), Doc: "delete a warning"},

@@ -186,3 +186,16 @@ func TestRegistryInfoFollowsEntities(t *testing.T) {
 		}
 	}
 }
+
+// petname draws from gofakeit's word lists itself: it must give what
+// gofakeit gives from the same seed, draw for draw.
+func TestPetnameIsGofakeit(t *testing.T) {
+	mine := newFaker(rand.New(rand.NewSource(7)))
+	theirs := newFaker(rand.New(rand.NewSource(7)))
+	for i := range 20000 {
+		want := clean(theirs.f.AdjectiveDescriptive()) + "-" + clean(theirs.f.Animal())
+		if got := mine.petname(); got != want {
+			t.Fatalf("draw %d: petname %q, gofakeit %q", i, got, want)
+		}
+	}
+}

@@ -644,10 +644,10 @@ func (w *World) moveProject(old, name string) {
 // It reads the operation's id, status and description and keeps a copy of
 // the event; its project and object are read from the copy when asked for.
 func (w *World) operation(ev []byte, meta int) error {
-	var id, status []byte
+	var id, status, desc []byte
 	code := -1
 	o := object{b: ev}
-	for o.start(meta); o.next() && (id == nil || status == nil || code < 0); {
+	for o.start(meta); o.next() && (id == nil || status == nil || code < 0 || desc == nil); {
 		switch string(o.key) {
 		case "id":
 			id, o.i, _, o.err = scanString(ev, o.v)
@@ -655,6 +655,8 @@ func (w *World) operation(ev []byte, meta int) error {
 			status, o.i, _, o.err = scanString(ev, o.v)
 		case "status_code":
 			code, o.i, o.err = number(ev, o.v)
+		case "description":
+			desc, o.i, _, o.err = scanString(ev, o.v)
 		default:
 			o.skip()
 		}
@@ -680,8 +682,31 @@ func (w *World) operation(ev []byte, meta int) error {
 		op.EndedAt = w.Now()
 		w.ended = append(w.ended, op)
 		w.expire()
+		if code == events.OpSuccess {
+			if st := catalog.LXDMemberStatusAfter(string(desc)); st != "" {
+				w.memberStatus(ev, meta, st)
+			}
+		}
 	}
 	return nil
+}
+
+// memberStatus sets the status of the cluster member an operation ran on
+// (the operation's location; see catalog.LXDMemberStatusAfter).
+func (w *World) memberStatus(ev []byte, meta int, status string) {
+	var loc string
+	o := object{b: ev}
+	for o.start(meta); o.next(); {
+		if string(o.key) == "location" {
+			loc, o.i, o.err = str(ev, o.v)
+			break
+		}
+		o.skip()
+	}
+	if m := w.objs[Key{Kind: "cluster-member", Path: loc}]; o.err == nil && m != nil && m.Status != status {
+		m.Status, m.UpdatedAt = status, w.Now()
+		w.touch(m)
+	}
 }
 
 // newOperation returns an operation with an id, made from one the world

@@ -132,6 +132,46 @@ func TestFoldOperations(t *testing.T) {
 	}
 }
 
+// TestFoldMemberEvacuation folds the operations of evacuating and
+// restoring a cluster member as LXD 5.0.2 sends them (recorded: no
+// lifecycle event, resources null, location the member): the member is
+// Evacuated after the evacuation's Success, Online after the restore's;
+// a failed operation changes nothing, and neither does another member's.
+func TestFoldMemberEvacuation(t *testing.T) {
+	op := func(id, desc string, code int, status, member string) []byte {
+		return fmt.Appendf(nil, `{"type":"operation","timestamp":"2026-01-01T00:00:01Z","metadata":{"id":%q,"class":"task","description":%q,"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","status":%q,"status_code":%d,"resources":null,"metadata":null,"may_cancel":false,"err":"","location":%q},"location":%q}`, id, desc, status, code, member, member)
+	}
+	status := func(w *World, member string) string {
+		if m := w.Get(Key{Kind: "cluster-member", Path: member}); m != nil {
+			return m.Status
+		}
+		return "(none)"
+	}
+	for _, f := range catalog.Flavors {
+		w := New(f)
+		apply(t, w, lc("cluster-member-added", "/1.0/cluster/members/node1", "default", ""), lc("cluster-member-added", "/1.0/cluster/members/node2", "default", ""))
+		for _, step := range []struct {
+			ev   []byte
+			want string
+		}{
+			{op("e1", "Evacuating cluster member", 103, "Running", "node2"), "Online"},
+			{op("e1", "Evacuating cluster member", 200, "Success", "node2"), "Evacuated"},
+			{op("e2", "Evacuating cluster member", 400, "Failure", "node2"), "Evacuated"},
+			{op("r1", "Restoring cluster member", 400, "Failure", "node2"), "Evacuated"},
+			{op("r2", "Restoring cluster member", 200, "Success", "node2"), "Online"},
+			{op("c1", "Creating instance", 200, "Success", "node2"), "Online"},
+		} {
+			apply(t, w, step.ev)
+			if got := status(w, "node2"); got != step.want {
+				t.Errorf("%s: after %s node2 is %s, want %s", f, step.ev, got, step.want)
+			}
+			if got := status(w, "node1"); got != "Online" {
+				t.Errorf("%s: after %s node1 is %s, want Online", f, step.ev, got)
+			}
+		}
+	}
+}
+
 func TestFoldRefusesWhatIsNotAnEvent(t *testing.T) {
 	for _, in := range []string{``, `[]`, `{"type":"lifecycle"}`, `{"type":"lifecycle","metadata":{"action":"instance-created","source":"/1.0/profiles/x"}}`, `{"type":"operation","metadata":{}}`, `{"type":`} {
 		w := New(catalog.LXD50)

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/eventsim/eventsim/internal/netguard"
 )
 
 // idleDeadlineSlack is how stale the idle read deadline of a fast
@@ -231,20 +233,10 @@ func (c *handedConn) Read(p []byte) (int, error) {
 
 // CloseWrite lets net/http end the sending half before closing, as it does
 // with a plain TCP connection.
-func (c *handedConn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return nil
-}
+func (c *handedConn) CloseWrite() error { return netguard.CloseWrite(c.Conn) }
 
 // SetLinger lets a drop-connection fault reset the connection.
-func (c *handedConn) SetLinger(sec int) error {
-	if lc, ok := c.Conn.(interface{ SetLinger(int) error }); ok {
-		return lc.SetLinger(sec)
-	}
-	return nil
-}
+func (c *handedConn) SetLinger(sec int) error { return netguard.SetLinger(c.Conn, sec) }
 
 // handoffListener is the listener the net/http server serves: it yields the
 // connections the fast path hands over.

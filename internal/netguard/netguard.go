@@ -111,16 +111,25 @@ func (c *conn) Close() error {
 
 // CloseWrite lets net/http end the sending half before closing, as it does
 // with a plain TCP or unix connection.
-func (c *conn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+func (c *conn) CloseWrite() error { return CloseWrite(c.Conn) }
+
+// SetLinger lets a server reset a TCP connection (a drop-connection fault).
+func (c *conn) SetLinger(sec int) error { return SetLinger(c.Conn, sec) }
+
+// CloseWrite ends the sending half of c when c can (a TCP or unix
+// connection, or a wrapper of one that forwards it); otherwise it does
+// nothing. Wrappers of connections forward their CloseWrite through it.
+func CloseWrite(c net.Conn) error {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()
 	}
 	return nil
 }
 
-// SetLinger lets a server reset a TCP connection (a drop-connection fault).
-func (c *conn) SetLinger(sec int) error {
-	if lc, ok := c.Conn.(interface{ SetLinger(int) error }); ok {
+// SetLinger sets c's linger when c can (a TCP connection, or a wrapper of
+// one that forwards it); otherwise it does nothing.
+func SetLinger(c net.Conn, sec int) error {
+	if lc, ok := c.(interface{ SetLinger(int) error }); ok {
 		return lc.SetLinger(sec)
 	}
 	return nil

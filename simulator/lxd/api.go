@@ -47,9 +47,9 @@ type reply struct {
 	// took is how long the operation runs on the server's clock; 0 means
 	// the usual time of its description (scenarios.LXDOperationTook).
 	took time.Duration
-	// progress, when set, makes the metadata of the operation's progress
-	// updates, at even points of its run (frac of 1).
-	progress func(frac float64, took time.Duration) map[string]any
+	// progress, when set, is the progress the operation reports: metadata
+	// updates at even points of its run, before or after its work.
+	progress *scenarios.LXDProgress
 	// body, when set, is written as the answer instead of the sync
 	// envelope of meta (Incus's /wait of a failed operation).
 	body any
@@ -87,9 +87,6 @@ func (s *Server) handle(h route, open bool) http.Handler {
 			writeError(w, errNotAuthorized)
 			return
 		}
-		if r.Method != http.MethodGet { // a GET makes no events but logs, and may wait long
-			defer s.makeGroup()() // the request's events go together
-		}
 		c := &call{s: s, r: r, rq: requestorOf(r)}
 		reqCtx := s.logHandling(c.rq, r.Method, r.RequestURI, trusted)
 		if err := s.requestFailure(r); err != nil {
@@ -116,6 +113,9 @@ func (s *Server) handle(h route, open bool) http.Handler {
 					s.logEvent("debug", msg, reqCtx)
 				}
 			}
+		}
+		if r.Method != http.MethodGet { // a GET makes no events but logs, and may wait long
+			defer s.makeGroup()() // the request's events go together
 		}
 		rep, err := h(c)
 		if err != nil {

@@ -22,8 +22,16 @@ type event struct {
 	frame   []byte // the WebSocket frame of the event and its newline, shared by every client
 	typ     string
 	project string
-	all     bool // for every client, whatever its filters (faults)
-	ctl     int  // 0 frame; > 0 close the connection with this code after the frames before it; ctlAbrupt
+	all     bool      // for every client, whatever its filters (faults)
+	ctl     int       // 0 frame; > 0 close the connection with this code after the frames before it; ctlAbrupt
+	alone   [1]*event // the event itself, as a batch of one without an allocation (newEvent)
+}
+
+// newEvent makes the event of a frame.
+func newEvent(frame []byte, typ, project string) *event {
+	ev := &event{frame: frame, typ: typ, project: project}
+	ev.alone[0] = ev
+	return ev
 }
 
 // held is an event waiting for its release time (pause, latency).
@@ -75,11 +83,15 @@ func (s *Server) Deliver(ctx context.Context, r *scenarios.Record) error {
 	}
 	s.stats.records.Add(1)
 	s.followProjects(r)
-	ev := &event{frame: frameOf(r.JSON), typ: r.Type, project: r.Project}
-	if err := s.waitHold(ctx); err != nil {
-		return err
-	}
+	ev := newEvent(frameOf(r.JSON), r.Type, r.Project)
 	s.seqMu.Lock()
+	for len(s.pipe.held) >= s.heldLimit {
+		s.seqMu.Unlock()
+		if err := s.waitHold(ctx); err != nil {
+			return err
+		}
+		s.seqMu.Lock()
+	}
 	if r.Time.After(s.lastAt) {
 		s.lastAt = r.Time
 	}
@@ -343,13 +355,14 @@ func (s *Server) releaser() {
 			next = p.held[0].at.Sub(now)
 		}
 		if len(s.out) > 0 {
-			due := s.outSince.Add(s.publishWindow()).Sub(now)
+			due := s.outSince.Add(s.outWait()).Sub(now)
 			if due <= 0 {
 				s.publish(now)
 			} else {
 				next = min(next, due)
 			}
 		}
+		s.timerAt = now.Add(next)
 		s.seqMu.Unlock()
 		timer.Reset(next)
 		select {
@@ -363,25 +376,40 @@ func (s *Server) releaser() {
 
 // The fan-out's fixed costs are paid once per batch of events, not once per
 // event: each client's writer wakes and writes one system call for the
-// whole batch, and its reader wakes and reads once. An event released after
-// a quiet spell of a window goes at once, unless the server is making a
-// group of events (a REST request, a step of an operation; see makeGroup):
-// then the group goes at its end. Events released meanwhile wait, at most
-// a window after the first of them, and go together, however many REST
-// requests or records made them. The window is publishPerClient for each
-// client connected, at most publishWindowMax: a batch costs each client a
-// wakeup and a write on the server's side (about 5 µs) and as much on the
-// client's, so windows that long keep those costs under about half a core
-// however many clients there are, and add at most the window to an event's
-// latency (2 ms from 100 clients up; 20 µs for one).
+// whole batch, and its reader wakes and reads once.
+//
+//   - Groups: the events of one REST request, or of one step of an
+//     operation, go together at the group's end (see makeGroup), rather
+//     than one by one as the request makes them.
+//   - Windows: with many clients, an event released after a quiet spell of
+//     a window goes at once (at the end of its group); those released in
+//     the next window wait, at most a window after the first of them, and
+//     go together, however many REST requests or records made them. The
+//     window is publishPerClient for each client connected, at most
+//     publishWindowMax: a batch costs each client a wakeup and a write on
+//     the server's side (about 5 µs) and as much on the client's, so
+//     windows that long keep those costs under about half a core however
+//     many clients there are, and add at most the window to an event's
+//     latency (2 ms from 100 clients up). Under publishWindowMin (fewer
+//     than 10 clients) there is no window: every event goes at once, or at
+//     the end of its group, as a writer that is behind batches anyway.
+//
+// An event that waits for a group goes at the latest groupWaitMax after it
+// was released, so that a long request holds no one's events.
 const (
 	publishPerClient = 20 * time.Microsecond
+	publishWindowMin = 200 * time.Microsecond
 	publishWindowMax = 2 * time.Millisecond
+	groupWaitMax     = time.Millisecond
 )
 
-// publishWindow is the window for the clients connected now.
+// publishWindow is the window for the clients connected now, 0 for none.
 func (s *Server) publishWindow() time.Duration {
-	return min(time.Duration(s.nclients.Load())*publishPerClient, publishWindowMax)
+	w := min(time.Duration(s.nclients.Load())*publishPerClient, publishWindowMax)
+	if w < publishWindowMin {
+		return 0
+	}
+	return w
 }
 
 // publishMax is how many events wait for the end of a window at most, a
@@ -389,9 +417,9 @@ func (s *Server) publishWindow() time.Duration {
 func (s *Server) publishMax() int { return max(s.queueSize/4, 1) }
 
 // send puts an event released at now on its way to the clients: at once
-// after a quiet spell when no group is being made, or when publishMax
-// wait; otherwise at the end of the group or of the window (the releaser's
-// timer). s.seqMu must be held.
+// after a quiet spell (of a window) when no group is being made, or when
+// publishMax wait; otherwise at the end of the groups or of the window (the
+// releaser's timer). s.seqMu must be held.
 func (s *Server) send(ev *event, now time.Time) {
 	s.out = append(s.out, ev)
 	switch {
@@ -399,13 +427,26 @@ func (s *Server) send(ev *event, now time.Time) {
 		s.publish(now)
 	case s.making.Load() == 0 && s.quiet(now):
 		s.publish(now)
-	case len(s.out) == 1: // the releaser sets its timer for it
+	case len(s.out) == 1:
 		s.outSince = now
-		select {
-		case s.wake <- struct{}{}:
-		default:
+		// Unless the releaser's timer fires in time (a timer in the past
+		// has fired and its run is to come), wake it to set it.
+		if s.timerAt.IsZero() || s.timerAt.After(now.Add(s.outWait())) {
+			select {
+			case s.wake <- struct{}{}:
+			default:
+			}
 		}
 	}
+}
+
+// outWait is how long the first event waiting may wait: the window, or
+// groupWaitMax when only groups hold it.
+func (s *Server) outWait() time.Duration {
+	if w := s.publishWindow(); w > 0 {
+		return w
+	}
+	return groupWaitMax
 }
 
 // quiet reports whether no batch went to the queues in the last window.
@@ -414,16 +455,19 @@ func (s *Server) quiet(now time.Time) bool { return now.Sub(s.lastOut) >= s.publ
 
 // makeGroup notes that the server is making a group of events (the events
 // of one REST request, or of one step of an operation) and returns what
-// ends it: the group goes to the clients at its end, together, rather than
-// its first event at once and the rest a window later, unless other
-// events went in the last window (then they all wait for the window).
+// ends it. The group's events go at its end, with what waited meanwhile:
+// without a window at the end of every group; with one at the end of the
+// last group open, when the window since the last batch has passed (else
+// the releaser sends them when it does).
 func (s *Server) makeGroup() (end func()) {
 	s.making.Add(1)
 	return s.endGroup
 }
 
 func (s *Server) endGroup() {
-	if s.making.Add(-1) != 0 {
+	open := s.making.Add(-1)
+	w := s.publishWindow()
+	if open != 0 && w != 0 {
 		return
 	}
 	s.seqMu.Lock()
@@ -440,8 +484,15 @@ func (s *Server) publish(now time.Time) {
 	if len(s.out) == 0 {
 		return
 	}
-	batch := s.out
-	s.out = make([]*event, 0, min(2*len(batch), s.publishMax())) // batch is the clients' now
+	var batch []*event
+	if len(s.out) == 1 && s.out[0].alone[0] != nil { // the usual case of a quiet stream: out stays ours
+		batch = s.out[0].alone[:]
+		s.out[0] = nil
+		s.out = s.out[:0]
+	} else {
+		batch = s.out
+		s.out = make([]*event, 0, min(2*len(batch), s.publishMax())) // batch is the clients' now
+	}
 	s.broadcast(batch)
 }
 

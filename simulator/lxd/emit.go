@@ -89,12 +89,20 @@ func (s *Server) stamp() time.Time {
 }
 
 // emit puts an event the server made on the stream, stamped now.
-func (s *Server) emit(typ, project string, meta []byte) { s.emitWith(typ, project, meta, nil) }
+func (s *Server) emit(typ, project string, meta []byte) {
+	s.emitFrom(s.location(), typ, project, meta, nil)
+}
 
 // emitWith is emit for an event that carries what its request said of the
-// object beyond the event (see world.Detail), for the world to keep. It
-// reports whether the event went on the stream (and into the world).
-func (s *Server) emitWith(typ, project string, meta []byte, d *world.Detail) bool {
+// object beyond the event (see world.Detail), for the world to keep.
+func (s *Server) emitWith(typ, project string, meta []byte, d *world.Detail) {
+	s.emitFrom(s.location(), typ, project, meta, d)
+}
+
+// emitFrom is emitWith for an event from the cluster member named by
+// location (a request forwarded to the member it acts on). It reports
+// whether the event went on the stream (and into the world).
+func (s *Server) emitFrom(location, typ, project string, meta []byte, d *world.Detail) bool {
 	s.mu.RLock()
 	closed := s.closed
 	s.mu.RUnlock()
@@ -110,10 +118,10 @@ func (s *Server) emitWith(typ, project string, meta []byte, d *world.Detail) boo
 		s.log.Warn("event dropped: a pause holds too many", "type", typ, "held", len(s.pipe.held))
 		return false
 	}
-	j := scenarios.LXDEventJSON(typ, s.stampLocked(), meta, s.location(), project)
+	j := scenarios.LXDEventJSON(typ, s.stampLocked(), meta, location, project)
 	s.fold(j, d)
 	s.stats.emitted.Add(1)
-	s.submit(&event{frame: frameOf(j), typ: typ, project: project})
+	s.submit(newEvent(frameOf(j), typ, project))
 	return true
 }
 
@@ -136,6 +144,12 @@ func (s *Server) lifecycle(action string, names map[string]string, project strin
 // lifecycleWith is lifecycle with what the request said of the object (see
 // world.Detail).
 func (s *Server) lifecycleWith(action string, names map[string]string, project string, ctx map[string]any, rq *events.LXDLifecycleRequestor, d *world.Detail) {
+	s.lifecycleFrom(s.location(), action, names, project, ctx, rq, d)
+}
+
+// lifecycleFrom is lifecycleWith for an event from the cluster member
+// named by location (a request forwarded to the member it acts on).
+func (s *Server) lifecycleFrom(location, action string, names map[string]string, project string, ctx map[string]any, rq *events.LXDLifecycleRequestor, d *world.Detail) {
 	a := s.catalog().Action(action)
 	if a == nil {
 		return // the flavour has no such action
@@ -144,12 +158,12 @@ func (s *Server) lifecycleWith(action string, names map[string]string, project s
 	// so (Incus's instance-created), when clustered for the others.
 	for _, k := range a.Context {
 		if k == "location" {
-			ctx = withDefault(ctx, k, s.location())
+			ctx = withDefault(ctx, k, location)
 		}
 	}
 	if len(s.opts.Members) > 0 {
 		for _, k := range a.ClusterContext {
-			ctx = withDefault(ctx, k, s.location())
+			ctx = withDefault(ctx, k, location)
 		}
 	}
 	lc := events.LXDLifecycle{Action: action, Source: a.SourcePath(names, project)}
@@ -172,8 +186,8 @@ func (s *Server) lifecycleWith(action string, names map[string]string, project s
 	case !a.ProjectScoped || evProject == "":
 		evProject = "default"
 	}
-	if s.emitWith(events.LXDTypeLifecycle, evProject, scenarios.LXDLifecycleJSON(&lc), d) && s.opts.Observe != nil {
-		s.opts.Observe(scenarios.Observed{Action: action, Source: lc.Source, Project: evProject, Location: s.location(), Context: ctx})
+	if s.emitFrom(location, events.LXDTypeLifecycle, evProject, scenarios.LXDLifecycleJSON(&lc), d) && s.opts.Observe != nil {
+		s.opts.Observe(scenarios.Observed{Action: action, Source: lc.Source, Project: evProject, Location: location, Context: ctx})
 	}
 }
 

@@ -125,6 +125,8 @@ func (s *Server) routes() http.Handler {
 		{"GET /1.0/storage-pools/{pool}/volumes/{type}/{vol}/snapshots/{snap}", s.getSnapshot},
 		{"POST /1.0/storage-pools/{pool}/volumes/{type}/{vol}/snapshots/{snap}", s.postSnapshot},
 		{"DELETE /1.0/storage-pools/{pool}/volumes/{type}/{vol}/snapshots/{snap}", s.deleteSnapshot},
+		{"GET /1.0/storage-pools/{pool}/buckets", s.getBuckets},
+		{"GET /1.0/storage-pools/{pool}/buckets/{name}", s.getBucket},
 		{"GET /1.0/instances", s.getInstances},
 		{"POST /1.0/instances", s.postInstances},
 		{"GET /1.0/instances/{name}", s.getInstance},

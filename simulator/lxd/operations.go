@@ -1,12 +1,12 @@
 package lxd
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -182,13 +182,14 @@ func (s *Server) stopOperations() {
 
 // newOperation creates an operation, Pending, emitting what LXD emits:
 // "New operation" and the Pending event. An operation-error in force may
-// mark it to fail.
-func (s *Server) newOperation(class, description, project string, resources map[string][]string, meta map[string]any) *operation {
+// mark it to fail. It runs on the cluster member named by location, ""
+// for the server's own (Server.location).
+func (s *Server) newOperation(class, description, project, location string, resources map[string][]string, meta map[string]any) *operation {
 	o := &operation{project: project, done: make(chan struct{})}
 	at := s.stamp()
 	o.op = events.LXDOperation{
 		ID: newUUID(), Class: class, Description: description, CreatedAt: at, UpdatedAt: at,
-		Resources: resources, Metadata: meta, MayCancel: class == "token", Location: s.location(),
+		Resources: resources, Metadata: meta, MayCancel: class == "token", Location: cmp.Or(location, s.location()),
 	}
 	s.ops.add(o)
 	o.fail = s.operationFailure(description, resources)
@@ -207,21 +208,15 @@ func (s *Server) start(o *operation) {
 // startOperation creates a task operation and starts it. The request's
 // handler then answers 202 and runs it (runOperation).
 func (s *Server) startOperation(description, project string, resources map[string][]string) *operation {
-	o := s.newOperation("task", description, project, resources, nil)
+	o := s.newOperation("task", description, project, "", resources, nil)
 	s.start(o)
 	return o
 }
 
-// progressPoints is how many progress updates an operation with progress
-// emits per progressEvery of its run, between 1 and maxProgressPoints.
-const (
-	progressEvery     = 500 * time.Millisecond
-	maxProgressPoints = 10
-)
-
-// runOperation runs an operation whose 202 has been written: its progress
-// updates at even points of its time, then its work and its end. An
-// operation-error in force replaces the work with its failure.
+// runOperation runs an operation whose 202 has been written: its work and
+// its end, with its progress updates at even points of its time, before
+// them or, where the work comes first (LXDProgress.WorkFirst), after the
+// work. An operation-error in force replaces the work with its failure.
 func (s *Server) runOperation(rep *reply) {
 	o := rep.op
 	if rep.run == nil {
@@ -237,45 +232,77 @@ func (s *Server) runOperation(rep *reply) {
 		}
 		run, progress = func() error { return errors.New(f.err) }, nil
 	}
-	n := 0
-	if progress != nil {
-		n = min(max(int(took/progressEvery), 1), maxProgressPoints)
-	}
-	// steps[i] runs at took*(i+1)/len(steps): the progress points, then the end.
-	steps := make([]func(), 0, n+1)
-	for i := 1; i <= n; i++ {
-		frac := float64(i) / float64(n)
-		steps = append(steps, func() { s.setMetadata(o, progress(frac, took)) })
-	}
 	after := rep.after
-	steps = append(steps, func() {
-		err := run()
-		s.finish(o, err)
-		if err == nil && after != nil {
+	// Each step runs at its point of took, in order; one that ends the
+	// operation reports false.
+	type step struct {
+		at float64
+		do func() bool
+	}
+	var steps []step
+	work := func() bool {
+		if err := run(); err != nil {
+			s.finish(o, err)
+			return false
+		}
+		return true
+	}
+	succeed := func() bool {
+		s.finish(o, nil)
+		if after != nil {
 			after()
 		}
-	})
+		return false
+	}
+	switch {
+	case progress == nil:
+		steps = append(steps, step{1, func() bool { return work() && succeed() }})
+	case progress.WorkFirst:
+		steps = append(steps, step{0, work})
+		n := progress.Points(took)
+		for i := 1; i <= n; i++ {
+			steps = append(steps, step{float64(i) / float64(n), func() bool {
+				s.setMetadata(o, progress.Metadata(i, n, took))
+				return i < n || succeed()
+			}})
+		}
+	default:
+		n := progress.Points(took)
+		for i := 1; i <= n; i++ {
+			steps = append(steps, step{float64(i) / float64(n+1), func() bool {
+				s.setMetadata(o, progress.Metadata(i, n, took))
+				return true
+			}})
+		}
+		steps = append(steps, step{1, func() bool { return work() && succeed() }})
+	}
 	if s.opts.Speed <= 0 {
-		for _, step := range steps {
-			step()
+		for _, st := range steps {
+			if !st.do() {
+				return
+			}
 		}
 		return
 	}
-	// At speed, one step of virtual time is step/Speed of wall time.
-	wall := time.Duration(float64(took) / s.opts.Speed / float64(len(steps)))
+	// At speed, a point of took comes took*at/Speed of wall time after the
+	// operation started.
+	wall := func(i int) time.Duration {
+		prev := 0.0
+		if i > 0 {
+			prev = steps[i-1].at
+		}
+		return time.Duration((steps[i].at - prev) * float64(took) / s.opts.Speed)
+	}
 	var next func(i int)
 	next = func(i int) {
 		o.step.Lock()
-		running := o.status() == events.OpRunning
-		if running {
-			steps[i]()
-		}
+		goOn := o.status() == events.OpRunning && steps[i].do()
 		o.step.Unlock()
-		if running && i+1 < len(steps) {
-			s.after(o, wall, func() { next(i + 1) })
+		if goOn && i+1 < len(steps) {
+			s.after(o, wall(i+1), func() { next(i + 1) })
 		}
 	}
-	s.after(o, wall, func() { next(0) })
+	s.after(o, wall(0), func() { next(0) })
 }
 
 // finish ends an operation: Success, or Failure with the error's message.
@@ -309,9 +336,9 @@ func (s *Server) setMetadata(o *operation, meta map[string]any) {
 	at := s.stamp()
 	o.mu.Lock()
 	o.op.Metadata, o.op.UpdatedAt = meta, at
-	j := scenarios.LXDOperationJSON(&o.op)
+	j, loc := scenarios.LXDOperationJSON(&o.op), o.op.Location
 	o.mu.Unlock()
-	s.emit(events.LXDTypeOperation, o.project, j)
+	s.emitFrom(loc, events.LXDTypeOperation, o.project, j, nil)
 }
 
 // setStatus moves an operation to a status and emits its operation event.
@@ -323,42 +350,9 @@ func (s *Server) setStatus(o *operation, code int, errMsg string) {
 	if events.OpFinal(code) {
 		o.op.MayCancel = false
 	}
-	meta := scenarios.LXDOperationJSON(&o.op)
+	meta, loc := scenarios.LXDOperationJSON(&o.op), o.op.Location
 	o.mu.Unlock()
-	s.emit(events.LXDTypeOperation, o.project, meta)
-}
-
-// unpackProgress is the metadata LXD's image unpacker writes while an
-// instance is created from an image (shared.SetProgressMetadata): the
-// progress object for API callers and, for lxc, a string under a key
-// ending in _progress (lxc takes every such value for a string).
-func unpackProgress(size int64) func(frac float64, took time.Duration) map[string]any {
-	return func(frac float64, took time.Duration) map[string]any {
-		pct := max(int64(frac*100), 1)
-		speed := int64(0)
-		if took > 0 {
-			speed = int64(float64(size) / took.Seconds())
-		}
-		return map[string]any{
-			"progress": map[string]string{"stage": "create_instance_from_image_unpack", "percent": strconv.FormatInt(pct, 10), "speed": strconv.FormatInt(speed, 10)},
-			"create_instance_from_image_unpack_progress": fmt.Sprintf("Unpack: %d%% (%s/s)", pct, byteSize(speed)),
-		}
-	}
-}
-
-// byteSize writes a byte count as LXD's units.GetByteSizeString(n, 2) does.
-func byteSize(n int64) string {
-	if n < 1000 {
-		return fmt.Sprintf("%dB", n)
-	}
-	v := float64(n)
-	for _, unit := range []string{"kB", "MB", "GB", "TB", "PB"} {
-		v /= 1000
-		if v < 1000 {
-			return fmt.Sprintf("%.2f%s", v, unit)
-		}
-	}
-	return fmt.Sprintf("%.2fEB", v/1000)
+	s.emitFrom(loc, events.LXDTypeOperation, o.project, meta, nil)
 }
 
 // deleteOperation answers DELETE /1.0/operations/ID as LXD's Cancel does:

@@ -240,7 +240,7 @@ func (s *Server) postImageSecret(c *call) (*reply, error) {
 	}
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
-	op := s.newOperation("token", "Image download token", p, map[string][]string{"images": {"/1.0/images/" + fp}},
+	op := s.newOperation("token", "Image download token", p, "", map[string][]string{"images": {"/1.0/images/" + fp}},
 		map[string]any{"secret": hex.EncodeToString(secret)})
 	s.lifecycle("image-secret-created", map[string]string{"name": fp}, p, nil, c.rq)
 	s.start(op)

@@ -1,6 +1,7 @@
 package lxd
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/eventsim/eventsim/catalog"
+	"github.com/eventsim/eventsim/scenarios"
 	"github.com/eventsim/eventsim/world"
 )
 
@@ -245,7 +247,7 @@ func (s *Server) postInstances(c *call) (*reply, error) {
 	}}
 	if size >= 0 {
 		// From an image: unpacking it takes the verb's time, with progress.
-		rep.took, rep.progress = 0, unpackProgress(size)
+		rep.took, rep.progress = 0, scenarios.LXDUnpackProgress(cmp.Or(size, scenarios.LXDImageSize))
 	}
 	return rep, nil
 }

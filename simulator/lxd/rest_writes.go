@@ -681,9 +681,12 @@ func (s *Server) postMember(c *call) (*reply, error) {
 
 // postMemberState answers POST /1.0/cluster/members/NAME/state {"action":
 // "evacuate"|"restore"}: an operation ("Evacuating cluster member",
-// "Restoring cluster member") whose run emits cluster-member-evacuated or
-// -restored where the flavour has them (LXD 6, Incus; LXD 5.0.2 emits the
-// operation alone).
+// "Restoring cluster member") on that member (the daemon forwards the
+// request to it; resources null), whose run emits cluster-member-evacuated
+// or -restored where the flavour has them (LXD 6, Incus). LXD 5.0.2 sends
+// the operation alone; its Success moves the member's status all the same
+// (catalog.LXDMemberStatusAfter). A member already evacuated, or already
+// online for a restore, fails the operation, as recorded from 5.0.2.
 func (s *Server) postMemberState(c *call) (*reply, error) {
 	var req struct {
 		Action string `json:"action"`
@@ -696,28 +699,30 @@ func (s *Server) postMemberState(c *call) (*reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	var action, need string
+	var action, need, refusal string
 	switch req.Action {
 	case "evacuate":
-		action, need = "cluster-member-evacuated", "Online"
+		action, need, refusal = "cluster-member-evacuated", "Online", "Cluster member is already evacuated"
 	case "restore":
-		action, need = "cluster-member-restored", "Evacuated"
+		action, need, refusal = "cluster-member-restored", "Evacuated", "Cluster member is already restored"
 	default:
 		return nil, badRequest("Unknown action %q", req.Action)
 	}
-	var status string
-	s.withWorld(func(w *world.World) {
-		if o := w.Get(world.Key{Kind: "cluster-member", Path: name}); o != nil {
-			status = o.Status
-		}
-	})
 	names := map[string]string{"name": name}
-	op := s.startAction(action, "", names)
+	cat := s.catalog()
+	op := s.newOperation("task", catalog.LXDOperation(action), "", name, cat.OperationResources(action, names, ""), nil)
+	s.start(op)
 	return &reply{op: op, run: func() error {
-		if status != "" && status != need && s.catalog().Action(action) != nil {
-			return errors.New("Cluster member is already " + strings.ToLower(status))
+		var status string
+		s.withWorld(func(w *world.World) {
+			if o := w.Get(world.Key{Kind: "cluster-member", Path: name}); o != nil {
+				status = o.Status
+			}
+		})
+		if status != need {
+			return errors.New(refusal)
 		}
-		s.lifecycle(action, names, "", nil, c.rq)
+		s.lifecycleFrom(name, action, names, "", nil, c.rq, nil) // none where the flavour lacks it
 		return nil
 	}}, nil
 }

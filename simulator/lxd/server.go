@@ -226,12 +226,13 @@ type Server struct {
 	nclients atomic.Int64 // len(clients), read without s.mu
 	closed   bool
 
-	seqMu    sync.Mutex // orders Deliver and the releaser; guards pipe, pace, lastAt, out, outSince and lastOut
+	seqMu    sync.Mutex // orders Deliver and the releaser; guards pipe, pace, lastAt, out, outSince, lastOut and timerAt
 	pipe     pipeline
 	lastAt   time.Time    // the latest event time on the stream
 	out      []*event     // events released, waiting for the clients' queues (see publishWindow)
 	outSince time.Time    // when the first of out was released
 	lastOut  time.Time    // when events last went to the clients' queues
+	timerAt  time.Time    // when the releaser's timer fires next
 	making   atomic.Int64 // groups of events being made (makeGroup)
 
 	pace      pacing       // see pace.go

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -32,12 +34,18 @@ type verbCase struct {
 	opts func(*Options)
 	// lxd is the scenario's lxd: block, when the verb needs one.
 	lxd string
+	// image makes the server import an image (imageTarball) aliased deb
+	// before the pre requests, and gives the verb its size.
+	image bool
 }
 
 // verbCases are every LXD verb that has a REST request in the fake.
 var verbCases = []verbCase{
-	{verb: "instance.create", args: "name: c1",
-		req: [3]string{"POST", "/1.0/instances", `{"name":"c1","source":{"type":"none"}}`}},
+	{verb: "instance.create", args: "name: c1\n    image: deb", image: true,
+		req: [3]string{"POST", "/1.0/instances", `{"name":"c1","source":{"type":"image","alias":"deb"}}`}},
+	// The same at speed, where the operation's steps run on timers.
+	{verb: "instance.create", args: "name: c1\n    image: deb", image: true, opts: func(o *Options) { o.Speed = 1000 },
+		req: [3]string{"POST", "/1.0/instances", `{"name":"c1","source":{"type":"image","alias":"deb"}}`}},
 	{verb: "instance.start", setup: []string{"instance.create\n    name: c1"}, args: "name: c1",
 		pre: [][3]string{{"POST", "/1.0/instances", `{"name":"c1","source":{"type":"none"}}`}},
 		req: [3]string{"PUT", "/1.0/instances/c1/state", `{"action":"start"}`}},
@@ -113,6 +121,13 @@ var verbCases = []verbCase{
 	{verb: "cluster.member-rename", args: "name: m2\n    to: m9\n    member: m1", lxd: "  members: [m1, m2]\n",
 		opts: func(o *Options) { o.Members = []string{"m1", "m2"} },
 		req:  [3]string{"POST", "/1.0/cluster/members/m2", `{"server_name":"m9"}`}},
+	{verb: "cluster.member-evacuate", args: "name: m2", lxd: "  members: [m1, m2]\n",
+		opts: func(o *Options) { o.Members = []string{"m1", "m2"} },
+		req:  [3]string{"POST", "/1.0/cluster/members/m2/state", `{"action":"evacuate","mode":""}`}},
+	{verb: "cluster.member-restore", setup: []string{"cluster.member-evacuate\n    name: m2"}, args: "name: m2", lxd: "  members: [m1, m2]\n",
+		opts: func(o *Options) { o.Members = []string{"m1", "m2"} },
+		pre:  [][3]string{{"POST", "/1.0/cluster/members/m2/state", `{"action":"evacuate","mode":""}`}},
+		req:  [3]string{"POST", "/1.0/cluster/members/m2/state", `{"action":"restore","mode":""}`}},
 	{verb: "network.create", args: "name: br1",
 		req: [3]string{"POST", "/1.0/networks", `{"name":"br1","type":"bridge","config":{"ipv4.address":"auto"}}`}},
 	{verb: "network.update", setup: []string{"network.create\n    name: br1"}, args: "name: br1",
@@ -174,6 +189,15 @@ func TestVerbAndRESTMakeTheSameEvents(t *testing.T) {
 		for _, tc := range verbCases {
 			t.Run(string(f)+"/"+tc.verb, func(t *testing.T) {
 				t.Parallel()
+				if tc.image {
+					path, fp := imageTarball(t)
+					b, err := os.ReadFile(path)
+					if err != nil {
+						t.Fatal(err)
+					}
+					tc.args += fmt.Sprintf("\n    size: %d", len(b))
+					tc.pre = append([][3]string{{"POST", "/1.0/images", string(b)}, {"POST", "/1.0/images/aliases", `{"name":"deb","target":"` + fp + `"}`}}, tc.pre...)
+				}
 				want := verbGroup(t, f, tc)
 				got := restGroup(t, f, tc)
 				if !slices.Equal(got, want) {
@@ -266,7 +290,11 @@ func restGroup(t *testing.T, f catalog.Flavor, tc verbCase) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		req.Header.Set("Content-Type", "application/json")
+		if r[2] != "" && !json.Valid([]byte(r[2])) {
+			req.Header.Set("Content-Type", "application/octet-stream") // an image upload
+		} else {
+			req.Header.Set("Content-Type", "application/json")
+		}
 		resp, err := hc.Do(req)
 		if err != nil {
 			t.Fatal(err)

@@ -1,0 +1,79 @@
+package lxd
+
+import (
+	"cmp"
+	"net/url"
+	"strings"
+
+	"github.com/eventsim/eventsim/catalog"
+	"github.com/eventsim/eventsim/world"
+)
+
+// Storage buckets are read from the world: those played bucket events made.
+// They cannot be made, changed or deleted through REST, because the real
+// daemons here cannot make one to record (LXD 5.0.2 has no buckets at all,
+// Incus 6.0 needs the MinIO client, which Debian does not ship).
+
+// bucketObj is a bucket as GET …/buckets/NAME shows it.
+type bucketObj struct {
+	Config      map[string]string `json:"config"`
+	Description string            `json:"description"`
+	Name        string            `json:"name"`
+	S3URL       string            `json:"s3_url"`
+	Location    string            `json:"location"`
+}
+
+func bucketOf(o *world.Object) any {
+	d := detail(o)
+	return bucketObj{Config: orEmpty(d.Config), Description: d.Description, Name: o.Name, Location: cmp.Or(o.Location, "none")}
+}
+
+// bucketScope checks what a bucket request names, as LXD does: the
+// flavour has buckets (LXD 5.0.2 answers its unknown-path 404), the pool
+// exists; and returns the project whose buckets the request's project uses
+// and the pool.
+func (s *Server) bucketScope(c *call) (string, string, error) {
+	if s.flavor == catalog.LXD50 {
+		return "", "", errNotFound
+	}
+	p, err := c.project()
+	if err != nil {
+		return "", "", err
+	}
+	pool := c.r.PathValue("pool")
+	if !s.rest.hasPool(pool) {
+		return "", "", notFound("Storage pool")
+	}
+	return s.rest.featureProjectLocked(p, "storage.buckets"), pool, nil
+}
+
+// getBuckets answers GET /1.0/storage-pools/POOL/buckets: URLs, or objects
+// with recursion.
+func (s *Server) getBuckets(c *call) (*reply, error) {
+	p, pool, err := s.bucketScope(c)
+	if err != nil {
+		return nil, err
+	}
+	urls, objs := []string{}, []any{}
+	s.withWorld(func(w *world.World) {
+		for _, o := range w.List("storage-bucket", p) {
+			if strings.HasPrefix(o.Path, pool+"/") {
+				urls = append(urls, withProject("/1.0/storage-pools/"+url.PathEscape(pool)+"/buckets/"+url.PathEscape(o.Name), p))
+				objs = append(objs, bucketOf(o))
+			}
+		}
+	})
+	if c.level() > 0 {
+		return ok(objs), nil
+	}
+	return ok(urls), nil
+}
+
+// getBucket answers GET /1.0/storage-pools/POOL/buckets/NAME.
+func (s *Server) getBucket(c *call) (*reply, error) {
+	p, pool, err := s.bucketScope(c)
+	if err != nil {
+		return nil, err
+	}
+	return s.oneOf(c, world.Key{Kind: "storage-bucket", Project: p, Path: pool + "/" + c.r.PathValue("name")}, "Storage bucket", bucketOf)
+}
