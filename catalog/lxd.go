@@ -207,6 +207,54 @@ func (a *LXDAction) SourcePath(names map[string]string, project string) string {
 	return b.String()
 }
 
+// ObjectOf reads the source of an event of this action into the object it
+// names: its project ("" when the resource belongs to none; the source's
+// ?project= first, then the event's project, then "default") and the names
+// along its path, unescaped, with LXD 5.0.2's PROJECT_NAME custom volumes
+// back to NAME. The names are appended to dst[:0]. It reports an error
+// when the source does not have the action's shape. The world's fold and
+// the scenario engine both read events through it, so they agree on what
+// an event is about.
+func (a *LXDAction) ObjectOf(source, project string, dst []string) (proj string, names []string, err error) {
+	path, query, _ := strings.Cut(source, "?")
+	names, ok := a.MatchSource(path, dst)
+	if !ok {
+		return "", names, fmt.Errorf("source %q does not match %s", source, a.Source)
+	}
+	for i, n := range names {
+		if strings.IndexByte(n, '%') >= 0 {
+			if u, err := url.PathUnescape(n); err == nil {
+				names[i] = u
+			}
+		}
+	}
+	if a.PrefixVolume {
+		// LXD 5.0.2 names a custom volume "PROJECT_NAME" in its sources.
+		p := project
+		if p == "" {
+			p = "default"
+		}
+		i := len(names) - 1
+		if a.Resource == "storage-volume-snapshot" {
+			i = 2
+		}
+		names[i] = strings.TrimPrefix(names[i], p+"_")
+	}
+	if !a.ProjectScoped {
+		return "", names, nil
+	}
+	proj = project
+	if query != "" {
+		if q, err := url.ParseQuery(query); err == nil && q.Get("project") != "" {
+			proj = q.Get("project")
+		}
+	}
+	if proj == "" {
+		proj = "default"
+	}
+	return proj, names, nil
+}
+
 // LXDCatalog is every lifecycle action one flavour defines.
 type LXDCatalog struct {
 	Flavor  Flavor

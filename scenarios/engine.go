@@ -36,6 +36,17 @@ type Options struct {
 	// whole dataset.
 	Shard, Shards int
 
+	// Await, when set, is called before a step marked external runs at
+	// virtual time at, and returns when that time has come for whoever
+	// feeds Observe (the simulator: when its clock reaches at), so that the
+	// step sees the objects REST requests made until then; an error (ctx
+	// done) stops the engine with it. Nil runs such steps at once.
+	Await func(ctx context.Context, at time.Time) error
+	// OnSkip, when set, is told of each step marked external that is
+	// skipped because the object it names does not exist (Engine.Skipped
+	// counts them); it runs on the goroutine that calls Next.
+	OnSkip func(err error)
+
 	// check runs the scenario once to find mistakes; mixes and endless
 	// repeats play once and nothing is encoded.
 	check bool
@@ -114,6 +125,8 @@ type Engine struct {
 	limit *checkLimit
 	// free holds records handed back with Recycle, for newRecord.
 	free []*Record
+	// inbox holds what Observe was told, until the next step.
+	inbox *inbox
 	// lxdSteps holds what each LXD step played says (lxdWorld.stepOf).
 	lxdSteps map[*Step]*lxdStep
 	// verbActions holds the flavour's action of each of lxdVerbList's
@@ -135,7 +148,7 @@ func New(s *Scenario, opts Options) (*Engine, error) {
 	if shard != nil {
 		s = shard.forShard(s)
 	}
-	e := &Engine{s: s, opts: opts, cat: cat, lcat: catalog.Linode(), bodies: map[string]*bodyTemplate{}, shard: shard}
+	e := &Engine{s: s, opts: opts, cat: cat, lcat: catalog.Linode(), bodies: map[string]*bodyTemplate{}, shard: shard, inbox: new(inbox)}
 	e.seed = opts.Seed
 	if e.seed == 0 {
 		e.seed = s.Seed
@@ -286,7 +299,8 @@ func (e *Engine) NextContext(ctx context.Context) (*Record, error) {
 				return nil, err
 			}
 		}
-		if err := e.advance(t); err != nil {
+		e.drainObserved()
+		if err := e.advance(ctx, t); err != nil {
 			e.err = err
 			return nil, err
 		}
@@ -340,7 +354,7 @@ func (e *Engine) schedule(at time.Time, r *Record, p *linodeProc) {
 }
 
 // advance runs the next step of a track.
-func (e *Engine) advance(t *track) error {
+func (e *Engine) advance(ctx context.Context, t *track) error {
 	f := t.top()
 	if f == nil {
 		e.finish(t)
@@ -398,11 +412,24 @@ func (e *Engine) advance(t *track) error {
 		if err != nil {
 			return err
 		}
+		if r.Action != "" {
+			// What the event does to the objects the verbs know, so a
+			// later verb can act on what an emit made.
+			md, _ := st.Event["metadata"].(map[string]any)
+			src, _ := md["source"].(string)
+			ctx, _ := md["context"].(map[string]any)
+			e.lxd.observe(r.Action, src, r.Project, r.Location, ctx)
+		}
 		e.schedule(t.now, r, nil)
 		t.now = t.now.Add(time.Microsecond)
 	case StepFault:
 		e.schedule(t.now, &Record{API: st.Fault.API, Fault: st.Fault}, nil)
 	case StepLXD, StepLinode:
+		if external(st) {
+			if err := e.awaitExternal(ctx, t.now); err != nil {
+				return err
+			}
+		}
 		end, err := e.run(t, st, false)
 		if err != nil {
 			return err

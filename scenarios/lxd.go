@@ -36,6 +36,9 @@ type lxdWorld struct {
 	}
 	// names is the map of names each request fills (see apply).
 	names map[string]string
+	// observeOutside is set while observe folds an event from outside the
+	// scenario (Engine.Observe): what it makes is outside.
+	observeOutside bool
 }
 
 // entity is one LXD object.
@@ -50,6 +53,9 @@ type entity struct {
 	// res holds its operations' resources, made from its names
 	// (lxdRequest.resources); whoever changes its name or parent empties it.
 	res map[resKey]resources
+	// outside says the object was made outside the scenario (a REST
+	// request, see Engine.Observe): only a step that names it acts on it.
+	outside bool
 }
 
 // registry keeps the objects of one kind in creation order, so random picks
@@ -128,11 +134,12 @@ type entInfo struct {
 	project   int32 // the project's number in registry.projects
 	state     uint8 // stateBit of state
 	isDefault bool  // named "default"
+	outside   bool  // entity.outside: never picked at random
 }
 
 func (r *registry) infoOf(x *entity) entInfo {
 	return entInfo{project: r.projects.id(x.project), parent: x.parent, busySec: x.busyUntil.Unix(), busyNsec: int32(x.busyUntil.Nanosecond()),
-		state: stateBit(x.state), isDefault: x.name == "default"}
+		state: stateBit(x.state), isDefault: x.name == "default", outside: x.outside}
 }
 
 // sync refreshes x's info after its state or busyUntil changed.
@@ -501,7 +508,11 @@ func (w *lxdWorld) run(t *track, st *Step, inMix bool) (time.Time, error) {
 		if inMix {
 			project = "default"
 		} else {
-			return t.now, argErr(st, "project", "project %q does not exist; projects are %s", project, strings.Join(w.projects(), ", "))
+			err := argErr(st, "project", "project %q does not exist; projects are %s", project, strings.Join(w.projects(), ", "))
+			if external(st) && w.e.skipped(&skipError{err.(*Error)}) {
+				return t.now, nil
+			}
+			return t.now, err
 		}
 	}
 	member := p.member
@@ -530,7 +541,11 @@ func (w *lxdWorld) run(t *track, st *Step, inMix bool) (time.Time, error) {
 		}
 		return end, nil
 	}
-	return w.verb(t, st, st.Verb, p.verb, req, inMix)
+	end, err := w.verb(t, st, st.Verb, p.verb, req, inMix)
+	if err != nil && w.e.skipped(err) {
+		return t.now, nil
+	}
+	return end, err
 }
 
 // lxdStep is what playing an LXD step reads of it every time, read once
@@ -621,7 +636,11 @@ func (w *lxdWorld) pick(t *track, st *Step, kind, project, parent, nameArg, need
 			if project != "" {
 				where += fmt.Sprintf(" in project %s", project)
 			}
-			return nil, argErr(st, nameArg, "%s %q does not exist%s; existing: %s", kind, name, where, listOrNone(r.names(project, parent)))
+			err := argErr(st, nameArg, "%s %q does not exist%s; existing: %s", kind, name, where, listOrNone(r.names(project, parent)))
+			if external(st) {
+				return nil, &skipError{err.(*Error)}
+			}
+			return nil, err
 		}
 		return x, nil
 	}
@@ -647,7 +666,7 @@ func (w *lxdWorld) pick(t *track, st *Step, kind, project, parent, nameArg, need
 			ok = 0
 		}
 		cands[k] = int32(i)
-		k += ok
+		k += ok & (1 ^ b2i(in.outside))
 	}
 	if k == 0 {
 		if inMix {
@@ -1070,21 +1089,9 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v *lxdVerb, x *ent
 		}
 		w.add(x)
 	case v.remove:
-		w.reg(x.kind).remove(x)
-		w.removeChildren(x)
-		if x.kind == "cluster-member" {
-			w.members = without(w.members, x.name)
-		}
+		w.forget(x)
 	case v.rename:
-		r := w.reg(x.kind)
-		r.remove(x)
-		w.renameChildren(x, req.newName)
-		if x.kind == "cluster-member" {
-			w.members = without(w.members, x.name)
-			w.members = append(w.members, req.newName)
-		}
-		x.name, x.res = req.newName, nil
-		r.add(x)
+		w.rename(x, req.newName)
 	}
 	if v.to != "" {
 		x.state = v.to

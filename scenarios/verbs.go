@@ -22,7 +22,7 @@ var argTypes = map[string]map[string]argType{
 		"path": argString, "alias": argString, "network": argString, "zone": argString,
 		"fail": argString, "requestor": argMap, "action": argString, "names": argMap,
 		"context": argMap, "took": argDuration, "backup": argString, "image": argString,
-		"size": argInt,
+		"size": argInt, "external": argBool,
 	},
 	"linode": {
 		"label": argString, "target": argString, "action": argString, "fail": argString,
@@ -35,7 +35,7 @@ var argTypes = map[string]map[string]argType{
 func argNames(api string) []string { return sortedKeys(argTypes[api]) }
 
 var (
-	common   = []string{"project", "member", "fail", "requestor", "took"}
+	common   = []string{"project", "member", "fail", "requestor", "took", "external"}
 	instArgs = append([]string{"name"}, common...)
 )
 

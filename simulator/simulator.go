@@ -83,6 +83,9 @@ type Server struct {
 	next time.Time
 
 	records atomic.Int64
+	// eng is the engine playing, for the LXD server's REST events
+	// (observe) and Stats; nil before the first Run.
+	eng atomic.Pointer[scenarios.Engine]
 
 	ctlToken string // see guard.go
 }
@@ -127,6 +130,8 @@ func New(opts Options) (*Server, error) {
 	lo.Backpressure = lo.Backpressure || opts.Speed == 0
 	// Operations of REST requests take their time on the same clock.
 	lo.Speed = opts.Speed
+	// What REST requests make becomes known to the scenario's steps.
+	lo.Observe = s.observe
 	if s.lxd, err = lxd.New(lo); err != nil {
 		return nil, fmt.Errorf("lxd server: %w", err)
 	}
@@ -199,7 +204,8 @@ func (s *Server) runLocked(scen *scenarios.Scenario) error {
 	if s.closed {
 		return errors.New("run: simulator closed")
 	}
-	opts := scenarios.Options{Seed: s.opts.Seed, Flavor: s.opts.Flavor, Loop: s.opts.Loop}
+	opts := scenarios.Options{Seed: s.opts.Seed, Flavor: s.opts.Flavor, Loop: s.opts.Loop, Await: s.await,
+		OnSkip: func(err error) { s.log.Warn("scenario step skipped", "scenario", scen.Name, "err", err) }}
 	if !scen.StartSet {
 		// Served events are stamped near the wall clock, as a live server's are.
 		opts.Start = time.Now().UTC().Truncate(time.Second)
@@ -219,6 +225,7 @@ func (s *Server) runLocked(scen *scenarios.Scenario) error {
 	s.scen, s.cancel, s.done = scen, cancel, done
 	s.virt, s.wall, s.lastRec, s.next = eng.Start(), time.Now(), time.Time{}, eng.Start()
 	s.mu.Unlock()
+	s.eng.Store(eng)
 	s.log.Info("playing scenario", "scenario", scen.Name, "seed", eng.Seed(), "speed", s.opts.Speed)
 	go s.play(ctx, eng, done)
 	return nil
@@ -317,6 +324,40 @@ func (s *Server) play(ctx context.Context, eng *scenarios.Engine, done chan stru
 	}
 }
 
+// observe passes a lifecycle event the LXD server made for a REST request
+// to the engine playing, so that a step marked external can act on the
+// object it names. It never blocks (Engine.Observe).
+func (s *Server) observe(ev scenarios.Observed) {
+	if eng := s.eng.Load(); eng != nil {
+		eng.Observe(ev)
+	}
+}
+
+// await returns when virtual time at has come on the server's clock, so
+// that a step marked external runs at its time and sees what REST requests
+// made until then, rather than when the player asks the engine for the
+// records after it. At speed 0 the clock is the records' own: at has come.
+func (s *Server) await(ctx context.Context, at time.Time) error {
+	if s.opts.Speed == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	due := s.wall.Add(time.Duration(float64(at.Sub(s.virt)) / s.opts.Speed))
+	s.mu.Unlock()
+	d := time.Until(due)
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
 // Deliver hands a record to the server of its API.
 func (s *Server) Deliver(ctx context.Context, r *scenarios.Record) error {
 	s.records.Add(1)
@@ -341,12 +382,16 @@ func (s *Server) Reset() error {
 
 // Stats says what the servers and the player have done.
 type Stats struct {
-	Scenario    string       `json:"scenario"`
-	Speed       float64      `json:"speed"`
-	VirtualTime time.Time    `json:"virtual_time"`
-	Records     int64        `json:"records"`
-	LXD         lxd.Stats    `json:"lxd"`
-	Linode      linode.Stats `json:"linode"`
+	Scenario    string    `json:"scenario"`
+	Speed       float64   `json:"speed"`
+	VirtualTime time.Time `json:"virtual_time"`
+	Records     int64     `json:"records"`
+	// SkippedSteps counts the steps marked external that were skipped,
+	// in this run of the scenario, because the object they name did not
+	// exist (the log says which).
+	SkippedSteps int64        `json:"skipped_steps"`
+	LXD          lxd.Stats    `json:"lxd"`
+	Linode       linode.Stats `json:"linode"`
 }
 
 // Stats returns the current counts.
@@ -358,7 +403,11 @@ func (s *Server) Stats() Stats {
 	}
 	now := s.nowLocked()
 	s.mu.Unlock()
-	return Stats{Scenario: name, Speed: s.opts.Speed, VirtualTime: now, Records: s.records.Load(), LXD: s.lxd.Stats(), Linode: s.linode.Stats()}
+	var skipped int64
+	if eng := s.eng.Load(); eng != nil {
+		skipped = eng.Skipped()
+	}
+	return Stats{Scenario: name, Speed: s.opts.Speed, VirtualTime: now, Records: s.records.Load(), SkippedSteps: skipped, LXD: s.lxd.Stats(), Linode: s.linode.Stats()}
 }
 
 // Close stops the player and both servers: every LXD client gets a 1001

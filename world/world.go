@@ -21,7 +21,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -493,42 +492,10 @@ func (w *World) KeyOf(action, source, project string) (Key, *catalog.LXDAction, 
 // object's path names (unescaped; 5.0.2's PROJECT_NAME volumes back to
 // NAME). The names slice is w's scratch, valid until the next call.
 func (w *World) keyOf(a *catalog.LXDAction, source, project string) (Key, []string, error) {
-	path, query, _ := strings.Cut(source, "?")
-	names, ok := a.MatchSource(path, w.names)
+	proj, names, err := a.ObjectOf(source, project, w.names)
 	w.names = names
-	if !ok {
-		return Key{}, nil, fmt.Errorf("apply %s: source %q does not match %s", a.Name, source, a.Source)
-	}
-	for i, n := range names {
-		if strings.IndexByte(n, '%') >= 0 {
-			if u, err := url.PathUnescape(n); err == nil {
-				names[i] = u
-			}
-		}
-	}
-	if a.PrefixVolume {
-		// LXD 5.0.2 names a custom volume "PROJECT_NAME" in its sources.
-		p := project
-		if p == "" {
-			p = "default"
-		}
-		i := len(names) - 1
-		if a.Resource == "storage-volume-snapshot" {
-			i = 2
-		}
-		names[i] = strings.TrimPrefix(names[i], p+"_")
-	}
-	proj := ""
-	if a.ProjectScoped {
-		proj = project
-		if query != "" {
-			if q, err := url.ParseQuery(query); err == nil && q.Get("project") != "" {
-				proj = q.Get("project")
-			}
-		}
-		if proj == "" {
-			proj = "default"
-		}
+	if err != nil {
+		return Key{}, nil, fmt.Errorf("apply %s: %w", a.Name, err)
 	}
 	return Key{a.Resource, proj, strings.Join(names, "/")}, names, nil
 }

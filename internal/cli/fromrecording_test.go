@@ -5,6 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -63,5 +66,142 @@ func TestScenariosFromRecording(t *testing.T) {
 	_, errOut, code = run(t, "", "scenarios", "from-recording", yml)
 	if code != ExitUsage || !strings.Contains(errOut, "is not a recording") {
 		t.Errorf("a YAML file: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// fakeVerbs is a scenario of verbs for the fake to play while `record lxd`
+// records it.
+const fakeVerbs = `name: fake-verbs
+api: lxd
+lxd:
+  logging: true
+  projects: [p1]
+steps:
+  - lxd: instance.create
+    name: c1
+    project: p1
+  - lxd: instance.start
+    name: c1
+    project: p1
+  - lxd: instance.snapshot
+    name: c1
+    project: p1
+    snapshot: s0
+  - lxd: instance.stop
+    name: c1
+    project: p1
+  - lxd: instance.rename
+    name: c1
+    project: p1
+    to: c2
+  - lxd: instance.delete
+    name: c2
+    project: p1
+  - lxd: profile.create
+    name: web
+  - lxd: profile.delete
+    name: web
+`
+
+// TestFromRecordingOfTheFake records, with `record lxd`, the fake playing
+// a scenario made of verbs, turns the recording into a scenario and holds
+// it to the same verbs, in order, and to the recording's events when
+// generate plays it: in order, field for field but for ids and times.
+func TestFromRecordingOfTheFake(t *testing.T) {
+	scen, err := scenarios.Parse("fake-verbs.yaml", []byte(fakeVerbs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := scenarios.New(scen, scenarios.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for {
+		if _, err := eng.Next(); err != nil {
+			break
+		}
+		n++
+	}
+	srv, sock := idleSim(t, 0)
+	dir := t.TempDir()
+	rec, yml := filepath.Join(dir, "fake.recording"), filepath.Join(dir, "fake.yaml")
+	type result struct {
+		code   ExitCode
+		errOut string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, _, errOut := runMain(t, "record", "lxd", "--target", "unix://"+sock, "--all-projects", "--count", strconv.Itoa(n), "-o", rec)
+		done <- result{code, errOut}
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for srv.LXD().Stats().Clients == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the recorder never connected")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := srv.Run(scen); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-done:
+		if r.code != ExitOK {
+			t.Fatalf("record lxd: exit %d, %s", r.code, r.errOut)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("record lxd did not get the scenario's events")
+	}
+	_, errOut, code := run(t, "", "scenarios", "from-recording", rec, "-o", yml)
+	if code != ExitOK || !strings.Contains(errOut, "wrote "+yml+" (8 verbs for ") {
+		src, _ := os.ReadFile(yml)
+		t.Fatalf("from-recording: exit %d, stderr %q\n%s", code, errOut, src)
+	}
+	src, err := os.ReadFile(yml)
+	if err != nil {
+		t.Fatal(err)
+	}
+	written, err := scenarios.Parse(yml, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, want []string
+	for _, st := range written.Steps {
+		if st.Kind == scenarios.StepLXD {
+			got = append(got, st.Verb)
+		}
+	}
+	for _, st := range scen.Steps {
+		want = append(want, st.Verb)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("verbs %q, want %q:\n%s", got, want, src)
+	}
+	f, err := os.Open(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, evs, err := scenarios.ReadRecording(f, rec)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	played := lines(mustRun(t, "", "generate", "--scenario", yml))
+	if len(played) != len(evs) {
+		t.Fatalf("generate plays %d events, the recording holds %d", len(played), len(evs))
+	}
+	varies := regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)`)
+	for i, e := range evs {
+		var a, b map[string]any
+		_ = json.Unmarshal(e.Event, &a)
+		_ = json.Unmarshal([]byte(played[i]), &b)
+		delete(a, "timestamp")
+		delete(b, "timestamp")
+		ja, _ := json.Marshal(a)
+		jb, _ := json.Marshal(b)
+		if x, y := varies.ReplaceAllString(string(ja), "X"), varies.ReplaceAllString(string(jb), "X"); x != y {
+			t.Fatalf("event %d: recorded %s, played %s", i, x, y)
+		}
 	}
 }

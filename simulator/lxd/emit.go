@@ -100,13 +100,14 @@ func (s *Server) emitWith(typ, project string, meta []byte, d *world.Detail) {
 }
 
 // emitFrom is emitWith for an event from the cluster member named by
-// location (a request forwarded to the member it acts on).
-func (s *Server) emitFrom(location, typ, project string, meta []byte, d *world.Detail) {
+// location (a request forwarded to the member it acts on). It reports
+// whether the event went on the stream (and into the world).
+func (s *Server) emitFrom(location, typ, project string, meta []byte, d *world.Detail) bool {
 	s.mu.RLock()
 	closed := s.closed
 	s.mu.RUnlock()
 	if closed {
-		return
+		return false
 	}
 	s.seqMu.Lock()
 	defer s.seqMu.Unlock()
@@ -115,12 +116,13 @@ func (s *Server) emitFrom(location, typ, project string, meta []byte, d *world.D
 		// room, a request cannot.
 		s.stats.dropped.Add(1)
 		s.log.Warn("event dropped: a pause holds too many", "type", typ, "held", len(s.pipe.held))
-		return
+		return false
 	}
 	j := scenarios.LXDEventJSON(typ, s.stampLocked(), meta, location, project)
 	s.fold(j, d)
 	s.stats.emitted.Add(1)
 	s.submit(newEvent(frameOf(j), typ, project))
+	return true
 }
 
 // logEvent emits a logging event when Options.Logging is set.
@@ -184,7 +186,9 @@ func (s *Server) lifecycleFrom(location, action string, names map[string]string,
 	case !a.ProjectScoped || evProject == "":
 		evProject = "default"
 	}
-	s.emitFrom(location, events.LXDTypeLifecycle, evProject, scenarios.LXDLifecycleJSON(&lc), d)
+	if s.emitFrom(location, events.LXDTypeLifecycle, evProject, scenarios.LXDLifecycleJSON(&lc), d) && s.opts.Observe != nil {
+		s.opts.Observe(scenarios.Observed{Action: action, Source: lc.Source, Project: evProject, Location: location, Context: ctx})
+	}
 }
 
 // startAction starts the operation that runs an action of the flavour's

@@ -39,6 +39,7 @@ import (
 	"github.com/eventsim/eventsim/events"
 	"github.com/eventsim/eventsim/internal/fastpath"
 	"github.com/eventsim/eventsim/internal/netguard"
+	"github.com/eventsim/eventsim/scenarios"
 	"github.com/eventsim/eventsim/world"
 )
 
@@ -149,6 +150,14 @@ type Options struct {
 	// it is Running. Finished operations stay readable for 5 s of Clock
 	// time, and never less than 5 s of wall time.
 	Speed float64
+
+	// Observe, when set, is told of each lifecycle event the server makes
+	// for a REST request, once the event is on the stream: the simulator
+	// passes them to the scenario engine (scenarios.Engine.Observe), so a
+	// scenario step can act on an object a request made. It is called on
+	// the request's goroutine, possibly with the server's locks held, and
+	// must not block.
+	Observe func(scenarios.Observed)
 
 	// Control, when set, is mounted at /eventsim/v1/ on every listener.
 	Control http.Handler
