@@ -1,0 +1,215 @@
+package lxd
+
+import (
+	"cmp"
+	"encoding/json"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/eventsim/eventsim/catalog"
+	"github.com/eventsim/eventsim/world"
+)
+
+// Network load balancers, network peers and cluster groups are read from
+// the world: those played events made. They cannot be made through REST yet
+// (nothing recorded from a real daemon to hold the fake to).
+
+// loadBalancerObj is GET /1.0/networks/NET/load-balancers/ADDR's answer,
+// fields in LXD's order.
+type loadBalancerObj struct {
+	Description   string            `json:"description"`
+	Config        map[string]string `json:"config"`
+	Backends      json.RawMessage   `json:"backends"`
+	Ports         json.RawMessage   `json:"ports"`
+	ListenAddress string            `json:"listen_address"`
+	Location      string            `json:"location"`
+}
+
+func loadBalancerOf(o *world.Object) any {
+	d := detail(o)
+	return loadBalancerObj{Description: d.Description, Config: orEmpty(d.Config), Backends: rawList(d, "backends"), Ports: rawList(d, "ports"), ListenAddress: o.Name}
+}
+
+// peerObj is GET /1.0/networks/NET/peers/NAME's answer, fields in LXD's
+// order. A peer the fake knows only from its event is "Pending": the
+// target network has not peered back, as far as the fake can tell.
+type peerObj struct {
+	Description   string            `json:"description"`
+	Config        map[string]string `json:"config"`
+	Name          string            `json:"name"`
+	TargetProject string            `json:"target_project"`
+	TargetNetwork string            `json:"target_network"`
+	Status        string            `json:"status"`
+	UsedBy        []string          `json:"used_by"`
+}
+
+func peerOf(o *world.Object) any {
+	d := detail(o)
+	return peerObj{Description: d.Description, Config: orEmpty(d.Config), Name: o.Name,
+		TargetProject: d.Extra["target_project"], TargetNetwork: d.Extra["target_network"],
+		Status: cmp.Or(d.Extra["status"], "Pending"), UsedBy: []string{}}
+}
+
+// getNetworkChildren answers GET /1.0/networks/NET/SEGMENT for a kind the
+// world keeps under networks: URLs, or objects with recursion; an unknown
+// network 404 as LXD's forwards answer it. Without the API extension
+// (flavour lacks) the path is unknown: 404 "not found".
+func (s *Server) getNetworkChildren(kind, segment string, lacks catalog.Flavor, obj func(o *world.Object) any) route {
+	return func(c *call) (*reply, error) {
+		if s.flavor == lacks {
+			return nil, errNotFound
+		}
+		p, network, err := s.forwardScope(c)
+		if err != nil {
+			return nil, err
+		}
+		return s.childrenOf(c, kind, "Network", networkKey(p, network), func(o *world.Object) string {
+			return withProject("/1.0/networks/"+url.PathEscape(network)+"/"+segment+"/"+url.PathEscape(o.Name), p)
+		}, obj)
+	}
+}
+
+// getNetworkChild answers GET /1.0/networks/NET/SEGMENT/NAME.
+func (s *Server) getNetworkChild(kind, what string, lacks catalog.Flavor, obj func(o *world.Object) any) route {
+	return func(c *call) (*reply, error) {
+		if s.flavor == lacks {
+			return nil, errNotFound
+		}
+		p, network, err := s.forwardScope(c)
+		if err != nil {
+			return nil, err
+		}
+		return s.oneOf(c, world.Key{Kind: kind, Project: p, Path: network + "/" + c.r.PathValue("child")}, what, obj)
+	}
+}
+
+// clusterGroupObj is GET /1.0/cluster/groups/NAME's answer, fields in
+// LXD's order.
+type clusterGroupObj struct {
+	Description string   `json:"description"`
+	Members     []string `json:"members"`
+	Name        string   `json:"name"`
+}
+
+// defaultGroup is the group a real cluster always has, holding every
+// member (memberOf answers each member in it).
+const defaultGroup = "default"
+
+func (s *Server) clusterGroupOf(o *world.Object) clusterGroupObj {
+	d := detail(o)
+	return clusterGroupObj{Description: d.Description, Members: []string{}, Name: o.Name}
+}
+
+// clusterGroups is every group: the world's, and "default" with every
+// member unless the world has its own; sorted by name.
+func (s *Server) clusterGroups() []clusterGroupObj {
+	var out []clusterGroupObj
+	s.withWorld(func(w *world.World) {
+		for _, o := range w.List("cluster-group", "") {
+			out = append(out, s.clusterGroupOf(o))
+		}
+		if !slices.ContainsFunc(out, func(g clusterGroupObj) bool { return g.Name == defaultGroup }) {
+			members := []string{}
+			for _, m := range w.List("cluster-member", "") {
+				members = append(members, m.Name)
+			}
+			out = append(out, clusterGroupObj{Description: "Default cluster group", Members: members, Name: defaultGroup})
+		}
+	})
+	slices.SortFunc(out, func(a, b clusterGroupObj) int { return cmp.Compare(a.Name, b.Name) })
+	return out
+}
+
+// getClusterGroups answers GET /1.0/cluster/groups: URLs, or objects with
+// recursion; 400 "This server is not clustered" on a lone server, as LXD.
+func (s *Server) getClusterGroups(c *call) (*reply, error) {
+	if len(s.opts.Members) == 0 {
+		return nil, badRequest("This server is not clustered")
+	}
+	groups := s.clusterGroups()
+	if c.level() > 0 {
+		return ok(groups), nil
+	}
+	urls := make([]string, len(groups))
+	for i, g := range groups {
+		urls[i] = "/1.0/cluster/groups/" + url.PathEscape(g.Name)
+	}
+	return ok(urls), nil
+}
+
+// getClusterGroup answers GET /1.0/cluster/groups/NAME.
+func (s *Server) getClusterGroup(c *call) (*reply, error) {
+	if len(s.opts.Members) == 0 {
+		return nil, badRequest("This server is not clustered")
+	}
+	name := c.r.PathValue("name")
+	for _, g := range s.clusterGroups() {
+		if g.Name == name {
+			return ok(g), nil
+		}
+	}
+	return nil, notFound("Cluster group")
+}
+
+// volumeBackupObj is GET …/volumes/custom/VOL/backups/NAME's answer,
+// fields in LXD's order; the name is the backup's own, without the volume.
+type volumeBackupObj struct {
+	Name             string  `json:"name"`
+	CreatedAt        lxdTime `json:"created_at"`
+	ExpiresAt        lxdTime `json:"expires_at"`
+	VolumeOnly       bool    `json:"volume_only"`
+	OptimizedStorage bool    `json:"optimized_storage"`
+}
+
+func volumeBackupOf(o *world.Object) any {
+	return volumeBackupObj{Name: o.Name, CreatedAt: o.CreatedAt, ExpiresAt: o.CreatedAt.Add(24 * time.Hour)}
+}
+
+// volumeBackupScope checks a custom volume backup request as the writes
+// do: a custom volume that exists; and returns its world key.
+func (s *Server) volumeBackupScope(c *call) (world.Key, error) {
+	if err := customOnly(c); err != nil {
+		return world.Key{}, err
+	}
+	s.rest.mu.Lock()
+	pl, p, v, err := s.volume(c)
+	s.rest.mu.Unlock()
+	if err != nil {
+		return world.Key{}, err
+	}
+	return world.Key{Kind: "storage-volume", Project: p, Path: pl + "/custom/" + v.Name}, nil
+}
+
+// getVolumeBackups answers GET …/volumes/custom/VOL/backups: URLs, or
+// objects with recursion.
+func (s *Server) getVolumeBackups(c *call) (*reply, error) {
+	k, err := s.volumeBackupScope(c)
+	if err != nil {
+		return nil, err
+	}
+	urls, objs := []string{}, []any{}
+	s.withWorld(func(w *world.World) {
+		for _, o := range w.List("storage-volume-backup", k.Project) {
+			if strings.HasPrefix(o.Path, k.Path+"/") {
+				urls = append(urls, withProject("/1.0/storage-pools/"+url.PathEscape(c.r.PathValue("pool"))+"/volumes/custom/"+url.PathEscape(c.r.PathValue("vol"))+"/backups/"+url.PathEscape(o.Name), k.Project))
+				objs = append(objs, volumeBackupOf(o))
+			}
+		}
+	})
+	if c.level() > 0 {
+		return ok(objs), nil
+	}
+	return ok(urls), nil
+}
+
+// getVolumeBackup answers GET …/volumes/custom/VOL/backups/NAME.
+func (s *Server) getVolumeBackup(c *call) (*reply, error) {
+	k, err := s.volumeBackupScope(c)
+	if err != nil {
+		return nil, err
+	}
+	k.Kind, k.Path = "storage-volume-backup", k.Path+"/"+c.r.PathValue("backup")
+	return s.oneOf(c, k, "Storage volume backup", volumeBackupOf)
+}
