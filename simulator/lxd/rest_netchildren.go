@@ -52,16 +52,22 @@ func peerOf(o *world.Object) any {
 		Status: cmp.Or(d.Extra["status"], "Pending"), UsedBy: []string{}}
 }
 
+// networkChildScope checks a request under a network: the flavour has
+// the API extension (lacks does not), the network exists.
+func (s *Server) networkChildScope(c *call, lacks catalog.Flavor) (string, string, error) {
+	if s.flavor == lacks {
+		return "", "", errNotFound
+	}
+	return s.forwardScope(c)
+}
+
 // getNetworkChildren answers GET /1.0/networks/NET/SEGMENT for a kind the
 // world keeps under networks: URLs, or objects with recursion; an unknown
 // network 404 as LXD's forwards answer it. Without the API extension
 // (flavour lacks) the path is unknown: 404 "not found".
 func (s *Server) getNetworkChildren(kind, segment string, lacks catalog.Flavor, obj func(o *world.Object) any) route {
 	return func(c *call) (*reply, error) {
-		if s.flavor == lacks {
-			return nil, errNotFound
-		}
-		p, network, err := s.forwardScope(c)
+		p, network, err := s.networkChildScope(c, lacks)
 		if err != nil {
 			return nil, err
 		}
@@ -74,10 +80,7 @@ func (s *Server) getNetworkChildren(kind, segment string, lacks catalog.Flavor, 
 // getNetworkChild answers GET /1.0/networks/NET/SEGMENT/NAME.
 func (s *Server) getNetworkChild(kind, what string, lacks catalog.Flavor, obj func(o *world.Object) any) route {
 	return func(c *call) (*reply, error) {
-		if s.flavor == lacks {
-			return nil, errNotFound
-		}
-		p, network, err := s.forwardScope(c)
+		p, network, err := s.networkChildScope(c, lacks)
 		if err != nil {
 			return nil, err
 		}
