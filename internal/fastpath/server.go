@@ -200,6 +200,11 @@ func (s *Server) serveConn(nc net.Conn) {
 // the net/http server; err, if not nil, is what reading the connection
 // further gives. It reports whether net/http took it.
 func (s *Server) handoff(nc net.Conn, pending []byte, err error) bool {
+	// From here the connection is net/http's, and so is ending it: a
+	// Shutdown must no longer cut its reads, which it would do to a
+	// WebSocket that net/http made of it (before that client got its close
+	// frame) were the connection still in the set when Shutdown looks.
+	s.conns.forget(nc)
 	_ = nc.SetReadDeadline(time.Time{}) // net/http sets its own
 	s.handoffs.Add(1)
 	hc := &handedConn{Conn: nc, pending: bytes.Clone(pending), err: err}
@@ -289,6 +294,14 @@ func (cs *connSet) add(nc net.Conn) bool {
 	cs.m[nc] = struct{}{}
 	cs.wg.Add(1)
 	return true
+}
+
+// forget takes a connection out of the set, which Shutdown ends; done
+// still counts it out.
+func (cs *connSet) forget(nc net.Conn) {
+	cs.mu.Lock()
+	delete(cs.m, nc)
+	cs.mu.Unlock()
 }
 
 // done forgets a connection, closing it unless net/http has it now.

@@ -149,7 +149,7 @@ func (s *Server) handle(h route, open bool) http.Handler {
 // when Options.Logging is set, and returns the context of the request's
 // later logs (nil without Logging).
 func (s *Server) logHandling(rq *events.LXDLifecycleRequestor, method, uri string, trusted bool) map[string]string {
-	if !s.opts.Logging {
+	if !s.logging() {
 		return nil
 	}
 	reqCtx := map[string]string{"ip": rq.Address, "method": method, "protocol": rq.Protocol, "url": uri, "username": rq.Username}
@@ -175,7 +175,7 @@ func (s *Server) answer(w http.ResponseWriter, code int, body any) {
 // logWriteJSON emits the "WriteJSON" log of an answer's body when
 // Options.Logging is set.
 func (s *Server) logWriteJSON(code int, b []byte) {
-	if !s.opts.Logging {
+	if !s.logging() {
 		return
 	}
 	if msg, ok := scenarios.LXDIndentLog("WriteJSON", b); ok {

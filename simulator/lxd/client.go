@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/eventsim/eventsim/events"
 )
 
 // WebSocket close codes the server sends.
@@ -460,6 +462,12 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	c.readLoop()
 }
 
+// takesLogging reports whether the client's filter lets logging events
+// through.
+func (c *client) takesLogging() bool {
+	return c.types == nil || slices.Contains(c.types, events.LXDTypeLogging)
+}
+
 // register adds a client, unless the server is closing. It counts the
 // client's two goroutines in s.wg.
 func (s *Server) register(c *client) bool {
@@ -471,12 +479,18 @@ func (s *Server) register(c *client) bool {
 	c.id = s.stats.connections.Add(1)
 	s.clients[c] = struct{}{}
 	s.nclients.Store(int64(len(s.clients)))
+	if c.takesLogging() {
+		s.nlogging.Add(1)
+	}
 	s.wg.Add(2)
 	return true
 }
 
 func (s *Server) unregister(c *client) {
 	s.mu.Lock()
+	if _, ok := s.clients[c]; ok && c.takesLogging() {
+		s.nlogging.Add(-1)
+	}
 	delete(s.clients, c)
 	s.nclients.Store(int64(len(s.clients)))
 	s.mu.Unlock()

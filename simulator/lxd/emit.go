@@ -125,9 +125,18 @@ func (s *Server) emitFrom(location, typ, project string, meta []byte, d *world.D
 	return true
 }
 
-// logEvent emits a logging event when Options.Logging is set.
+// logging reports whether the server makes its own logging events now:
+// with Options.Logging, while a connected client takes logging events.
+// Without such a client no one could see them, so they are not made at all
+// (they change nothing in the world): a read such as GET
+// /1.0/instances/NAME then costs no event.
+func (s *Server) logging() bool {
+	return s.opts.Logging && s.nlogging.Load() > 0
+}
+
+// logEvent emits a logging event when logging() holds.
 func (s *Server) logEvent(level, msg string, ctx map[string]string) {
-	if !s.opts.Logging {
+	if !s.logging() {
 		return
 	}
 	s.emit(events.LXDTypeLogging, "", scenarios.LXDLoggingJSON(msg, level, ctx))

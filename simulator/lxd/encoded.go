@@ -187,7 +187,7 @@ func (s *Server) writeRaw(w http.ResponseWriter, code, n int, write func(w io.Wr
 // metadata write writes, when Options.Logging is set; log is the message
 // when made already.
 func (s *Server) logRaw(code, n int, write func(w io.Writer), log []byte) {
-	if !s.opts.Logging {
+	if !s.logging() {
 		return
 	}
 	if log != nil {

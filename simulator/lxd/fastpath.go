@@ -107,7 +107,7 @@ func (s *Server) answerFast(nc net.Conn, out, b []byte) ([]byte, int, fastpath.S
 	if st != fastpath.OK {
 		return out, 0, st
 	}
-	if s.opts.Logging {
+	if s.logging() {
 		s.logHandling(connRequestor(nc), "GET", string(r.target), true)
 	}
 	project := "default"

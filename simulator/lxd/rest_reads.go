@@ -161,7 +161,7 @@ func (s *Server) instanceBody(project, name string, full bool) (body, log []byte
 		switch {
 		case full:
 			body = s.fullJSON(o)
-		case s.opts.Logging:
+		case s.logging():
 			body, log = s.instanceJSON(o), s.instanceLogJSON(o)
 		default:
 			body = s.instanceJSON(o)

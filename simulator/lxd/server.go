@@ -224,6 +224,9 @@ type Server struct {
 	mu       sync.RWMutex // guards clients, closed
 	clients  map[*client]struct{}
 	nclients atomic.Int64 // len(clients), read without s.mu
+	// nlogging counts the clients that take logging events: without one,
+	// the server makes none of its own (see logging).
+	nlogging atomic.Int64
 	closed   bool
 
 	seqMu    sync.Mutex // orders Deliver and the releaser; guards pipe, pace, lastAt, out, outSince, lastOut and timerAt
