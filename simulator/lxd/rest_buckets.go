@@ -3,7 +3,6 @@ package lxd
 import (
 	"cmp"
 	"net/url"
-	"strings"
 
 	"github.com/eventsim/eventsim/catalog"
 	"github.com/eventsim/eventsim/world"
@@ -54,19 +53,9 @@ func (s *Server) getBuckets(c *call) (*reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	urls, objs := []string{}, []any{}
-	s.withWorld(func(w *world.World) {
-		for _, o := range w.List("storage-bucket", p) {
-			if strings.HasPrefix(o.Path, pool+"/") {
-				urls = append(urls, withProject("/1.0/storage-pools/"+url.PathEscape(pool)+"/buckets/"+url.PathEscape(o.Name), p))
-				objs = append(objs, bucketOf(o))
-			}
-		}
-	})
-	if c.level() > 0 {
-		return ok(objs), nil
-	}
-	return ok(urls), nil
+	return s.listUnder(c, "storage-bucket", world.Key{Project: p, Path: pool}, func(o *world.Object) string {
+		return withProject("/1.0/storage-pools/"+url.PathEscape(pool)+"/buckets/"+url.PathEscape(o.Name), p)
+	}, bucketOf), nil
 }
 
 // getBucket answers GET /1.0/storage-pools/POOL/buckets/NAME.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/eventsim/eventsim/catalog"
@@ -192,19 +191,10 @@ func (s *Server) getVolumeBackups(c *call) (*reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	urls, objs := []string{}, []any{}
-	s.withWorld(func(w *world.World) {
-		for _, o := range w.List("storage-volume-backup", k.Project) {
-			if strings.HasPrefix(o.Path, k.Path+"/") {
-				urls = append(urls, withProject("/1.0/storage-pools/"+url.PathEscape(c.r.PathValue("pool"))+"/volumes/custom/"+url.PathEscape(c.r.PathValue("vol"))+"/backups/"+url.PathEscape(o.Name), k.Project))
-				objs = append(objs, volumeBackupOf(o))
-			}
-		}
-	})
-	if c.level() > 0 {
-		return ok(objs), nil
-	}
-	return ok(urls), nil
+	base := "/1.0/storage-pools/" + url.PathEscape(c.r.PathValue("pool")) + "/volumes/custom/" + url.PathEscape(c.r.PathValue("vol")) + "/backups/"
+	return s.listUnder(c, "storage-volume-backup", k, func(o *world.Object) string {
+		return withProject(base+url.PathEscape(o.Name), k.Project)
+	}, volumeBackupOf), nil
 }
 
 // getVolumeBackup answers GET …/volumes/custom/VOL/backups/NAME.

@@ -330,13 +330,20 @@ func (s *Server) deleteRecord(c *call) (*reply, error) {
 }
 
 // childrenOf lists the objects of kind under parent (their paths start
-// with "parent/"): a zone's records, a network's forwards.
+// with "parent/"), 404 parentWhat when the world has no parent: a zone's
+// records, a network's forwards.
 func (s *Server) childrenOf(c *call, kind, parentWhat string, parent world.Key, url func(o *world.Object) string, obj func(o *world.Object) any) (*reply, error) {
 	if s.existing(parent) == nil {
 		return nil, notFound(parentWhat)
 	}
-	var urls []string
-	out := []any{}
+	return s.listUnder(c, kind, parent, url, obj), nil
+}
+
+// listUnder answers a list of the objects of kind under parent, whether or
+// not the world keeps parent itself (a pool's buckets): URLs, or objects
+// with recursion.
+func (s *Server) listUnder(c *call, kind string, parent world.Key, url func(o *world.Object) string, obj func(o *world.Object) any) *reply {
+	urls, out := []string{}, []any{}
 	s.withWorld(func(w *world.World) {
 		for _, o := range w.List(kind, parent.Project) {
 			if strings.HasPrefix(o.Path, parent.Path+"/") {
@@ -346,12 +353,9 @@ func (s *Server) childrenOf(c *call, kind, parentWhat string, parent world.Key, 
 		}
 	})
 	if c.level() > 0 {
-		return ok(out), nil
+		return ok(out)
 	}
-	if urls == nil {
-		urls = []string{}
-	}
-	return ok(urls), nil
+	return ok(urls)
 }
 
 // getRecords answers GET /1.0/network-zones/ZONE/records.
