@@ -332,3 +332,40 @@ func (fl *Fault) MatchesRequest(method, urlPath string) bool {
 	ok, _ := path.Match(fl.Path, urlPath)
 	return ok
 }
+
+// FaultUse is how long a fault put in force on a server stays: for Count
+// requests (or operations), for For, or both, whichever ends first; a fault
+// with neither is used once. The servers that keep faults in force share
+// these rules.
+type FaultUse struct {
+	left  int       // uses still to come; -1 when only until bounds it
+	until time.Time // when it ends; zero when only left bounds it
+}
+
+// StartFault is the use of f put in force at now (on whichever clock the
+// server counts faults).
+func StartFault(f *Fault, now time.Time) FaultUse {
+	u := FaultUse{left: f.Count}
+	if f.For > 0 {
+		u.until = now.Add(f.For)
+		if f.Count == 0 {
+			u.left = -1
+		}
+	} else if u.left <= 0 {
+		u.left = 1
+	}
+	return u
+}
+
+// Over reports whether the fault is used up or past its time at now.
+func (u *FaultUse) Over(now time.Time) bool {
+	return u.left == 0 || !u.until.IsZero() && !now.Before(u.until)
+}
+
+// Use counts one use, and reports whether that was the last.
+func (u *FaultUse) Use() (spent bool) {
+	if u.left > 0 {
+		u.left--
+	}
+	return u.left == 0
+}

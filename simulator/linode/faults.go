@@ -12,9 +12,8 @@ import (
 
 // activeFault is a fault still affecting requests.
 type activeFault struct {
-	f     *scenarios.Fault
-	left  int       // requests it still touches; -1 when only until bounds it
-	until time.Time // on the virtual clock; zero when only left bounds it
+	f   *scenarios.Fault
+	use scenarios.FaultUse // on the virtual clock
 }
 
 // faultSet holds the faults in force, oldest first.
@@ -44,15 +43,7 @@ func (fs *faultSet) add(f *scenarios.Fault, now time.Time) error {
 		return fmt.Errorf("fault %s: %s %w", f.Kind, field, err)
 	}
 	f = &cp
-	a := &activeFault{f: f, left: f.Count}
-	if f.For > 0 {
-		a.until = now.Add(f.For)
-		if f.Count == 0 {
-			a.left = -1
-		}
-	} else if a.left <= 0 {
-		a.left = 1
-	}
+	a := &activeFault{f: f, use: scenarios.StartFault(f, now)}
 	fs.mu.Lock()
 	fs.l = append(fs.l, a)
 	fs.n.Store(int32(len(fs.l)))
@@ -80,7 +71,7 @@ func (fs *faultSet) take(clock func() time.Time, r *http.Request) (p faultPlan, 
 	defer fs.mu.Unlock()
 	live := fs.l[:0]
 	for _, a := range fs.l {
-		if a.left == 0 || !a.until.IsZero() && !now.Before(a.until) {
+		if a.use.Over(now) {
 			continue
 		}
 		live = append(live, a)
@@ -89,9 +80,7 @@ func (fs *faultSet) take(clock func() time.Time, r *http.Request) (p faultPlan, 
 	fs.l = live
 	use := func(a *activeFault) {
 		hit = true
-		if a.left > 0 {
-			a.left--
-		}
+		a.use.Use()
 	}
 	for _, a := range fs.l {
 		if a.f.Kind == scenarios.FaultDropConn {

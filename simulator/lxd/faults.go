@@ -20,9 +20,8 @@ import (
 
 // failure is a request or operation fault still in force.
 type failure struct {
-	f     scenarios.Fault
-	left  int       // requests or operations it still fails; -1 when only until bounds it
-	until time.Time // wall time it ends; zero when only left bounds it
+	f   scenarios.Fault
+	use scenarios.FaultUse // on wall time
 }
 
 // failures holds the failures in force, oldest first.
@@ -39,15 +38,7 @@ type opFailure struct {
 }
 
 func (fs *failures) add(f *scenarios.Fault, now time.Time) {
-	a := &failure{f: *f, left: f.Count}
-	if f.For > 0 {
-		a.until = now.Add(f.For)
-		if f.Count == 0 {
-			a.left = -1
-		}
-	} else if a.left <= 0 {
-		a.left = 1
-	}
+	a := &failure{f: *f, use: scenarios.StartFault(f, now)}
 	fs.mu.Lock()
 	fs.l = append(fs.l, a)
 	fs.n.Store(int32(len(fs.l)))
@@ -70,15 +61,12 @@ func (fs *failures) take(now time.Time, match func(f *scenarios.Fault) bool) *sc
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	fs.l = slices.DeleteFunc(fs.l, func(a *failure) bool {
-		return a.left == 0 || !a.until.IsZero() && !now.Before(a.until)
+		return a.use.Over(now)
 	})
 	fs.n.Store(int32(len(fs.l)))
 	for _, a := range fs.l {
 		if match(&a.f) {
-			if a.left > 0 {
-				a.left--
-			}
-			if a.left == 0 {
+			if a.use.Use() {
 				// Spent: gone at once, so that requests find nothing in
 				// force without taking the lock (the fast path).
 				fs.l = slices.DeleteFunc(fs.l, func(x *failure) bool { return x == a })
