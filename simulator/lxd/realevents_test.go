@@ -1,7 +1,6 @@
 package lxd
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -182,29 +181,13 @@ func TestRecordRealEvents(t *testing.T) {
 	if os.Getenv("EVENTSIM_RECORD") == "" {
 		t.Skip("set EVENTSIM_RECORD=1 to record the real daemons' events")
 	}
-	for _, kind := range []realdaemon.Kind{realdaemon.LXD, realdaemon.Incus} {
-		t.Run(string(kind), func(t *testing.T) {
-			d := realdaemon.Start(t, kind)
-			d.AddDirPool(t, "default")
-			if code, body := d.Request(t, "PATCH", "/1.0/profiles/default", `{"devices":{"root":{"type":"disk","path":"/","pool":"default"}}}`); code != 200 {
-				t.Fatalf("patch default profile: %d %s", code, body)
-			}
-			out := requestEvents(t, d.Socket, nil, nil)
-			for i := range out {
-				out[i].Error, out[i].OpErr = scrubDir(out[i].Error, d.Dir), scrubDir(out[i].OpErr, d.Dir)
-			}
-			var buf bytes.Buffer
-			enc := json.NewEncoder(&buf)
-			enc.SetIndent("", "  ")
-			enc.SetEscapeHTML(false)
-			if err := enc.Encode(out); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join("testdata", "real-events-"+string(kind)+".json"), buf.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
+	recordRealDaemons(t, "events", func(t *testing.T, d *realdaemon.Daemon) any {
+		out := requestEvents(t, d.Socket, nil, nil)
+		for i := range out {
+			out[i].Error, out[i].OpErr = scrubDir(out[i].Error, d.Dir), scrubDir(out[i].OpErr, d.Dir)
+		}
+		return out
+	})
 }
 
 // TestRESTEventsMatchRealDaemons sends eventRequests to the fake of each

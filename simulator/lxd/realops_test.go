@@ -1,7 +1,6 @@
 package lxd
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -88,26 +87,9 @@ func TestRecordRealOperationAnswers(t *testing.T) {
 	if os.Getenv("EVENTSIM_RECORD") == "" {
 		t.Skip("set EVENTSIM_RECORD=1 to record the real daemons' answers")
 	}
-	for _, kind := range []realdaemon.Kind{realdaemon.LXD, realdaemon.Incus} {
-		t.Run(string(kind), func(t *testing.T) {
-			d := realdaemon.Start(t, kind)
-			d.AddDirPool(t, "default")
-			if code, body := d.Request(t, "PATCH", "/1.0/profiles/default", `{"devices":{"root":{"type":"disk","path":"/","pool":"default"}}}`); code != 200 {
-				t.Fatalf("patch default profile: %d %s", code, body)
-			}
-			out := opAnswers(t, func(method, path, body string) (int, []byte) { return d.Request(t, method, path, body) })
-			var buf bytes.Buffer
-			enc := json.NewEncoder(&buf)
-			enc.SetIndent("", "  ")
-			enc.SetEscapeHTML(false)
-			if err := enc.Encode(out); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join("testdata", "real-operations-"+string(kind)+".json"), buf.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
+	recordRealDaemons(t, "operations", func(t *testing.T, d *realdaemon.Daemon) any {
+		return opAnswers(t, func(method, path, body string) (int, []byte) { return d.Request(t, method, path, body) })
+	})
 }
 
 // TestOperationAnswersMatchRealDaemons holds the fake's answers to

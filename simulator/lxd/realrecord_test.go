@@ -73,6 +73,23 @@ func TestRecordRealAnswers(t *testing.T) {
 	if os.Getenv("EVENTSIM_RECORD") == "" {
 		t.Skip("set EVENTSIM_RECORD=1 to record the real daemons' answers")
 	}
+	recordRealDaemons(t, "answers", func(t *testing.T, d *realdaemon.Daemon) any {
+		var out []realAnswer
+		do := func(method, path, body string) (int, []byte) { return d.Request(t, method, path, body) }
+		for _, rq := range answerRequests {
+			a := exchange(t, do, realAnswer{Name: rq.name, Method: rq.method, Path: rq.path, Body: rq.body}, true)
+			a.Error, a.OpErr = scrubDir(a.Error, d.Dir), scrubDir(a.OpErr, d.Dir)
+			out = append(out, a)
+		}
+		return out
+	})
+}
+
+// recordRealDaemons is the body of the TestRecordReal* tests: for real LXD
+// 5.0.2 and Incus 6.0 each, started with a "default" dir pool as the
+// default profile's root disk, it writes what record returns, indented, to
+// testdata/real-NAME-KIND.json.
+func recordRealDaemons(t *testing.T, name string, record func(t *testing.T, d *realdaemon.Daemon) any) {
 	for _, kind := range []realdaemon.Kind{realdaemon.LXD, realdaemon.Incus} {
 		t.Run(string(kind), func(t *testing.T) {
 			d := realdaemon.Start(t, kind)
@@ -80,13 +97,7 @@ func TestRecordRealAnswers(t *testing.T) {
 			if code, body := d.Request(t, "PATCH", "/1.0/profiles/default", `{"devices":{"root":{"type":"disk","path":"/","pool":"default"}}}`); code != 200 {
 				t.Fatalf("patch default profile: %d %s", code, body)
 			}
-			var out []realAnswer
-			do := func(method, path, body string) (int, []byte) { return d.Request(t, method, path, body) }
-			for _, rq := range answerRequests {
-				a := exchange(t, do, realAnswer{Name: rq.name, Method: rq.method, Path: rq.path, Body: rq.body}, true)
-				a.Error, a.OpErr = scrubDir(a.Error, d.Dir), scrubDir(a.OpErr, d.Dir)
-				out = append(out, a)
-			}
+			out := record(t, d)
 			var buf bytes.Buffer
 			enc := json.NewEncoder(&buf)
 			enc.SetIndent("", "  ")
@@ -94,7 +105,7 @@ func TestRecordRealAnswers(t *testing.T) {
 			if err := enc.Encode(out); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(filepath.Join("testdata", "real-answers-"+string(kind)+".json"), buf.Bytes(), 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join("testdata", "real-"+name+"-"+string(kind)+".json"), buf.Bytes(), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		})
