@@ -233,7 +233,8 @@ func appendAny(b []byte, v any) []byte {
 
 // appendMetadata appends what json.Marshal writes for an operation's
 // metadata map: the values the engine puts there (strings, booleans,
-// integers, lists and maps of them) are written by hand, and a map holding
+// integers, lists and maps of them, and the map[string]string of an
+// operation's progress) are written by hand, and a map holding
 // anything else goes through encoding/json whole.
 func appendMetadata(b []byte, m map[string]any) []byte {
 	if out, ok := appendJSONValue(b, m); ok {
@@ -309,6 +310,26 @@ func appendJSONValue(b []byte, v any) ([]byte, bool) {
 			if b, ok = appendJSONValue(b, x[k]); !ok {
 				return b, false
 			}
+		}
+		return append(b, '}'), true
+	case map[string]string:
+		if x == nil {
+			return append(b, "null"...), true
+		}
+		var arr [8]string
+		keys := arr[:0]
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, k)
+			b = append(b, ':')
+			b = appendString(b, x[k])
 		}
 		return append(b, '}'), true
 	}
