@@ -124,6 +124,20 @@ var (
 )
 
 func (g *group) op(d time.Duration, op *events.LXDOperation, project string) {
+	g.opWith(d, op, project, nil)
+}
+
+// progressAt is update i of n of an operation that runs took, reporting p.
+type progressAt struct {
+	p    *LXDProgress
+	i, n int
+	took time.Duration
+}
+
+// opWith is op, with the metadata of progress update pr (when not nil)
+// written straight from it (LXDProgress.AppendMetadataJSON) instead of from
+// op.Metadata.
+func (g *group) opWith(d time.Duration, op *events.LXDOperation, project string, pr *progressAt) {
 	g.step(d)
 	r := g.record(events.LXDTypeOperation, project)
 	if g.w.e.opts.check {
@@ -137,11 +151,14 @@ func (g *group) op(d time.Duration, op *events.LXDOperation, project string) {
 		cp = new(events.LXDOperation)
 	}
 	*cp = *op
-	hasMeta := cp.Metadata != nil
-	if hasMeta {
+	hasMeta := cp.Metadata != nil || pr != nil
+	switch {
+	case pr != nil:
+		meta = pr.p.AppendMetadataJSON(meta, pr.i, pr.n, pr.took)
+	case hasMeta:
 		meta = appendMetadata(meta, cp.Metadata)
-		cp.Metadata = nil
 	}
+	cp.Metadata = nil
 	r.lazy.kind, r.lazy.op, r.lazy.opMeta, r.lazy.opHasMeta, r.lazy.opRes = lazyOperation, cp, meta, hasMeta, g.opRes
 }
 
@@ -708,12 +725,13 @@ func (w *lxdWorld) progress(g *group, req *lxdRequest, op *events.LXDOperation, 
 		if at := start.Add(span * time.Duration(i) / time.Duration(n)); at.After(g.at) {
 			g.at = at
 		}
-		if !w.e.opts.check {
+		if i == n && !w.e.opts.check {
+			// What the operation carries from now on (Success).
 			op.Metadata = p.Metadata(i, n, took)
 		}
 		op.UpdatedAt = g.at
 		g.log(0, "debug", msgUpdated, opCtx)
-		g.op(0, op, opProject)
+		g.opWith(0, op, opProject, &progressAt{p, i, n, took})
 	}
 	if !p.WorkFirst {
 		w.lifecycle(g, req, project, rq)
