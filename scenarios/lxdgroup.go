@@ -54,10 +54,13 @@ type group struct {
 	// opRes is the JSON of the resources of the operation the group's
 	// op events show, made with them (see resources); nil to encode them.
 	opRes []byte
+	// run is the pending heap's run the group's records go into, -1
+	// before the first (Engine.scheduleRun): a group lives for one step.
+	run int32
 }
 
 func (w *lxdWorld) group(t *track, req *lxdRequest) *group {
-	return &group{w: w, t: t, at: t.now, location: w.location(req.member), logging: w.e.s.LXD.Logging}
+	return &group{w: w, t: t, at: t.now, location: w.location(req.member), logging: w.e.s.LXD.Logging, run: -1}
 }
 
 func (g *group) end() time.Time { return g.at }
@@ -89,7 +92,7 @@ func (g *group) emit(typ, project string, meta []byte) {
 func (g *group) record(typ, project string) *Record {
 	r := g.w.e.newRecord()
 	r.API, r.Type, r.Project, r.Location = "lxd", typ, project, g.location
-	g.w.e.schedule(g.at, r, nil)
+	g.w.e.scheduleRun(&g.run, g.at, r)
 	return r
 }
 
