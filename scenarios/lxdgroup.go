@@ -13,6 +13,7 @@ import (
 
 	"github.com/eventsim/eventsim/catalog"
 	"github.com/eventsim/eventsim/events"
+	"github.com/eventsim/eventsim/internal/jsonenc"
 )
 
 // lxdRequest is one REST request to the LXD daemon and what it does.
@@ -348,9 +349,9 @@ func (req *lxdRequest) bodyValues() (vals [len(bodySlots)]string, cmd string) {
 
 // bodyCommand returns the command as JSON for {command}.
 func (req *lxdRequest) bodyCommand() string {
-	c, ok := appendJSONValue(nil, req.context["command"])
-	if !ok {
-		c, _ = json.Marshal(req.context["command"])
+	c, err := jsonenc.AppendValue(nil, req.context["command"])
+	if err != nil {
+		return ""
 	}
 	return string(c)
 }
