@@ -3,7 +3,6 @@ package linode
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/eventsim/eventsim/internal/cputime"
 	"math/rand"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +11,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/eventsim/eventsim/internal/cputime"
+	"github.com/eventsim/eventsim/internal/loadclient"
 )
 
 // instancesN is how many Linodes the account benchmarks hold: the issue's
@@ -104,7 +106,7 @@ func BenchmarkLifecycle(b *testing.B) {
 	start, cpu0 := time.Now(), cputime.Used()
 	b.RunParallel(func(pb *testing.PB) {
 		rc := dialRaw(b, s)
-		defer rc.c.Close()
+		defer rc.Close()
 		tok := s.Token()
 		for pb.Next() {
 			seq.Lock()
@@ -112,7 +114,7 @@ func BenchmarkLifecycle(b *testing.B) {
 			label := "cycle-" + strconv.Itoa(n)
 			seq.Unlock()
 			body := `{"type":"g6-nanode-1","region":"us-east","label":"` + label + `"}`
-			resp := rc.roundTrip(b, "POST /v4/linode/instances HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+tok+
+			resp := roundTrip(b, rc, "POST /v4/linode/instances HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+tok+
 				"\r\nContent-Type: application/json\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body)
 			i := strings.Index(resp, `"id":`)
 			if i < 0 {
@@ -120,9 +122,9 @@ func BenchmarkLifecycle(b *testing.B) {
 			}
 			id := resp[i+5 : i+5+strings.IndexByte(resp[i+5:], ',')]
 			for _, verb := range []string{"boot", "shutdown"} {
-				rc.roundTrip(b, "POST /v4/linode/instances/"+id+"/"+verb+" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+tok+"\r\nContent-Length: 0\r\n\r\n")
+				roundTrip(b, rc, "POST /v4/linode/instances/"+id+"/"+verb+" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+tok+"\r\nContent-Length: 0\r\n\r\n")
 			}
-			rc.roundTrip(b, "DELETE /v4/linode/instances/"+id+" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+tok+"\r\n\r\n")
+			roundTrip(b, rc, "DELETE /v4/linode/instances/"+id+" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+tok+"\r\n\r\n")
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "cycles/s")
@@ -134,9 +136,9 @@ func BenchmarkLifecycle(b *testing.B) {
 	}
 }
 
-// roundTrip sends a request and returns the body of its 200 answer.
-func (rc *rawClient) roundTrip(tb testing.TB, req string) string {
-	code, body, err := rc.do([]byte(req))
+// roundTrip sends a request over rc and returns the body of its 200 answer.
+func roundTrip(tb testing.TB, rc *loadclient.Conn, req string) string {
+	code, body, err := rc.Do([]byte(req))
 	if err != nil || code != http.StatusOK {
 		tb.Fatalf("%.60s: %d %v %s", req, code, err, body)
 	}

@@ -1,15 +1,12 @@
 package linode
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand"
-	"net"
 	"os"
 	"os/signal"
 	"runtime"
@@ -24,6 +21,7 @@ import (
 	"github.com/eventsim/eventsim/catalog"
 	"github.com/eventsim/eventsim/events"
 	"github.com/eventsim/eventsim/internal/cputime"
+	"github.com/eventsim/eventsim/internal/loadclient"
 	"github.com/eventsim/eventsim/scenarios"
 )
 
@@ -113,73 +111,13 @@ func bigServer(b *testing.B) *Server {
 	return big.s
 }
 
-// rawClient is a minimal HTTP/1.1 keep-alive client, so that the figures
-// measure the server rather than net/http's client.
-type rawClient struct {
-	c   net.Conn
-	br  *bufio.Reader
-	buf []byte
-}
-
-func dialRaw(tb testing.TB, s *Server) *rawClient {
-	c, err := net.Dial("tcp", s.ln.Addr().String())
+// dialRaw opens a load-tool connection to s (see internal/loadclient).
+func dialRaw(tb testing.TB, s *Server) *loadclient.Conn {
+	c, err := loadclient.Dial("tcp", s.ln.Addr().String())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &rawClient{c: c, br: bufio.NewReaderSize(c, 64<<10)}
-}
-
-// do sends one request and reads the answer, returning status and body. It
-// allocates nothing once its buffer has grown to the largest body.
-func (rc *rawClient) do(req []byte) (int, []byte, error) {
-	if _, err := rc.c.Write(req); err != nil {
-		return 0, nil, err
-	}
-	line, err := rc.br.ReadSlice('\n')
-	if err != nil {
-		return 0, nil, err
-	}
-	if len(line) < 12 {
-		return 0, nil, fmt.Errorf("bad status line %q", line)
-	}
-	code := atoi(line[9:12])
-	n := -1
-	for {
-		line, err := rc.br.ReadSlice('\n')
-		if err != nil {
-			return 0, nil, err
-		}
-		if len(line) <= 2 {
-			break
-		}
-		if len(line) > 16 && bytes.EqualFold(line[:15], []byte("Content-Length:")) {
-			n = atoi(bytes.TrimSpace(line[15:]))
-		}
-	}
-	if n < 0 {
-		return 0, nil, fmt.Errorf("no Content-Length")
-	}
-	if cap(rc.buf) < n {
-		rc.buf = make([]byte, n)
-	}
-	rc.buf = rc.buf[:n]
-	_, err = io.ReadFull(rc.br, rc.buf)
-	return code, rc.buf, err
-}
-
-// atoi reads a non-negative decimal number; -1 if b is not one.
-func atoi(b []byte) int {
-	if len(b) == 0 || len(b) > 9 {
-		return -1
-	}
-	n := 0
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return -1
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n
+	return c
 }
 
 func request(s *Server, path, filter string) []byte {
@@ -203,13 +141,13 @@ func loadParallel(b *testing.B, s *Server, pick func(rng *rand.Rand) []byte) {
 	start, cpu0 := time.Now(), cputime.Used()
 	b.RunParallel(func(pb *testing.PB) {
 		rc := dialRaw(b, s)
-		defer rc.c.Close()
+		defer rc.Close()
 		seed.Lock()
 		n++
 		rng := rand.New(rand.NewSource(n))
 		seed.Unlock()
 		for pb.Next() {
-			code, body, err := rc.do(pick(rng))
+			code, body, err := rc.Do(pick(rng))
 			if err != nil || code != 200 {
 				b.Errorf("status %d err %v: %.200s", code, err, body)
 				return

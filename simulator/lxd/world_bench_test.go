@@ -1,17 +1,20 @@
 package lxd
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/eventsim/eventsim/internal/cputime"
+	"github.com/eventsim/eventsim/internal/loadclient"
 	"github.com/eventsim/eventsim/scenarios"
 )
 
@@ -116,7 +119,11 @@ func BenchmarkGetInstancesRecursion2(b *testing.B) {
 	}
 }
 
-// BenchmarkGetInstance: one instance by name with 10,000 in the world.
+// BenchmarkGetInstance: one instance by name with 10,000 in the world,
+// asked by net/http's client (tcp, unix) and by a load tool's client
+// (tcp-load, unix-load: internal/loadclient, as wrk asks), all in this
+// process: net/http's client costs about as much CPU per request as the
+// server, on the same 2 cores, so the -load rows say what the server does.
 func BenchmarkGetInstance(b *testing.B) {
 	for _, unix := range []bool{false, true} {
 		b.Run(transport(unix), func(b *testing.B) {
@@ -124,6 +131,45 @@ func BenchmarkGetInstance(b *testing.B) {
 			benchGET(b, s, "/1.0/instances/c4242", unix)
 		})
 	}
+	for _, unix := range []bool{false, true} {
+		b.Run(transport(unix)+"-load", func(b *testing.B) {
+			s := withInstancesOpts(b, 10_000, Options{Socket: b.TempDir() + "/unix.socket"})
+			benchGETLoad(b, s, "/1.0/instances/c4242", unix)
+		})
+	}
+}
+
+// benchGETLoad asks one URL over keep-alive connections of a load tool's
+// client (8 per core, as benchGET), checking every answer is a 200 with
+// the instance's name in it.
+func benchGETLoad(b *testing.B, s *Server, path string, unix bool) {
+	network, addr := "tcp", strings.TrimPrefix(s.URL(), "http://")
+	host := addr
+	if unix {
+		network, addr, host = "unix", s.SocketPath(), "unix.socket" // as lxc names it
+	}
+	req := []byte("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: LXD 5.0.2\r\n\r\n")
+	name := []byte(`"name":"` + path[strings.LastIndexByte(path, '/')+1:] + `"`)
+	b.SetParallelism(8)
+	b.ResetTimer()
+	cpu0 := cputime.Used()
+	b.RunParallel(func(pb *testing.PB) {
+		c, err := loadclient.Dial(network, addr)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer c.Close()
+		for pb.Next() {
+			code, body, err := c.Do(req)
+			if err != nil || code != http.StatusOK || !bytes.Contains(body, name) {
+				b.Errorf("GET %s: %d %v %.200s", path, code, err, body)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+	b.ReportMetric(float64(cputime.Used()-cpu0)/1e3/float64(b.N), "µs-cpu/req")
 }
 
 func transport(unix bool) string {
