@@ -53,8 +53,9 @@ var uuidRE = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}
 
 // tokenExchange sends tokenRequests to the daemon or fake at sock, whose
 // certificate fingerprint is fp and TCP address addr, and returns what it
-// answered and emitted.
-func tokenExchange(t *testing.T, sock, fp, addr string) []tokenAnswer {
+// answered and emitted. registered, when not nil, tells when the server
+// has taken the event listener in.
+func tokenExchange(t *testing.T, sock, fp, addr string, registered func() bool) []tokenAnswer {
 	t.Helper()
 	hc := &http.Client{Timeout: time.Minute, Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
@@ -69,6 +70,9 @@ func tokenExchange(t *testing.T, sock, fp, addr string) []tokenAnswer {
 		t.Fatalf("dial events: %v", err)
 	}
 	defer ws.Close()
+	if registered != nil {
+		waitFor(t, registered, "the server to take the listener in")
+	}
 	frames := make(chan []byte, 256)
 	go func() {
 		defer close(frames)
@@ -176,7 +180,7 @@ func TestRecordRealTokens(t *testing.T) {
 				}
 			}
 			json.Unmarshal(body, &info)
-			out = append(out, tokenExchange(t, d.Socket, info.Metadata.Environment.Fingerprint, addr)...)
+			out = append(out, tokenExchange(t, d.Socket, info.Metadata.Environment.Fingerprint, addr, nil)...)
 			b, err := json.MarshalIndent(out, "", "  ")
 			if err != nil {
 				t.Fatal(err)
@@ -216,7 +220,7 @@ func TestTokensMatchRealDaemons(t *testing.T) {
 			json.Unmarshal(body, &env)
 			got := []tokenAnswer{{Name: "token off the network", Status: code, Error: env.Error, Metadata: "null"}}
 			s := NewServer(t, Options{Flavor: tc.flavor, Socket: filepath.Join(t.TempDir(), "unix.socket")})
-			got = append(got, tokenExchange(t, s.SocketPath(), s.certFP, strings.TrimPrefix(s.URL(), "http://"))...)
+			got = append(got, tokenExchange(t, s.SocketPath(), s.certFP, strings.TrimPrefix(s.URL(), "http://"), func() bool { return s.Stats().Clients > 0 })...)
 			if len(got) != len(want) {
 				t.Fatalf("%d answers, the recording has %d", len(got), len(want))
 			}
