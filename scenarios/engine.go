@@ -179,10 +179,19 @@ func (e *Engine) Start() time.Time { return e.start }
 // the first play.
 func (e *Engine) Pass() int { return e.pass }
 
-// begin starts a pass of the scenario at e.start.
+// begin starts a pass of the scenario at e.start. A pass after the first
+// starts from the objects the last one left (carry): the daemon it plays
+// on still has them.
 func (e *Engine) begin() {
 	e.replay.set = false
+	last := e.lxd
+	if last != nil {
+		e.drainObserved() // into the last pass's world, carried below
+	}
 	e.lxd = newLXDWorld(e)
+	if last != nil {
+		e.lxd.carry(last)
+	}
 	e.linode.reset()
 	root := e.newTrack("main", e.start, e.s.Steps)
 	e.tracks = append(e.tracks[:0], root)
