@@ -242,7 +242,7 @@ steps:
 		t.Fatal(err)
 	}
 	var skips []string
-	e, err := New(s, Options{Loop: true, OnSkip: func(err error) { skips = append(skips, err.Error()) }})
+	e, err := New(s, Options{Loop: true, KeepObjects: true, OnSkip: func(err error) { skips = append(skips, err.Error()) }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -204,7 +204,7 @@ func (s *Server) runLocked(scen *scenarios.Scenario) error {
 	if s.closed {
 		return errors.New("run: simulator closed")
 	}
-	opts := scenarios.Options{Seed: s.opts.Seed, Flavor: s.opts.Flavor, Loop: s.opts.Loop, Await: s.await,
+	opts := scenarios.Options{Seed: s.opts.Seed, Flavor: s.opts.Flavor, Loop: s.opts.Loop, KeepObjects: true, Await: s.await,
 		OnSkip: func(err error) { s.log.Warn("scenario step skipped", "scenario", scen.Name, "err", err) }}
 	if !scen.StartSet {
 		// Served events are stamped near the wall clock, as a live server's are.
