@@ -25,6 +25,13 @@ type Options struct {
 	Start time.Time
 	// Loop plays the scenario again, virtual time running on, when it ends.
 	Loop bool
+	// KeepObjects makes each pass after the first start from the LXD
+	// objects the last pass left (its own and those Observe reported), as
+	// objects the scenario did not make (see Carry): a server whose state
+	// outlives a pass sets it, so that its stream never says an object is
+	// created while the server has it. Unset, each pass starts from the
+	// scenario's lxd: objects alone, as generate's passes always have.
+	KeepObjects bool
 	// DeferJSON leaves the JSON of the LXD logging, operation and
 	// lifecycle events that verbs make to the caller: Next returns them
 	// without it (JSON empty), and Record.AppendJSON writes them, on any
@@ -179,10 +186,21 @@ func (e *Engine) Start() time.Time { return e.start }
 // the first play.
 func (e *Engine) Pass() int { return e.pass }
 
-// begin starts a pass of the scenario at e.start.
+// begin starts a pass of the scenario at e.start. With KeepObjects, a
+// pass after the first starts from the objects the last one left (carry):
+// the server it plays on still has them.
 func (e *Engine) begin() {
 	e.replay.set = false
+	last := e.lxd
+	if last != nil && e.opts.KeepObjects {
+		e.drainObserved() // into the last pass's world, carried below
+	} else {
+		last = nil
+	}
 	e.lxd = newLXDWorld(e)
+	if last != nil {
+		e.lxd.carry(last)
+	}
 	e.linode.reset()
 	root := e.newTrack("main", e.start, e.s.Steps)
 	e.tracks = append(e.tracks[:0], root)

@@ -75,6 +75,8 @@ type registry struct {
 	projects *interned
 	// gen counts the changes to the list (add, remove).
 	gen uint64
+	// outside counts the entities of list made outside the scenario.
+	outside int
 	// busy remembers, for the last few filters a pick found nothing for,
 	// until when at least every object that filter matches stays busy
 	// (see pick).
@@ -147,6 +149,10 @@ func (r *registry) seeBusy(in *entInfo) {
 		}
 	}
 }
+
+// own is how many of the registry's objects the scenario made: a mix keeps
+// their number under populationCap.
+func (r *registry) own() int { return len(r.list) - r.outside }
 
 // interned numbers the projects of a world's registries: the same name
 // always gets the same number while it is in use.
@@ -244,6 +250,9 @@ func (r *registry) add(x *entity) {
 	x.slot = len(r.list)
 	r.list = append(r.list, x)
 	r.info = append(r.info, in)
+	if x.outside {
+		r.outside++
+	}
 	r.seeBusy(&in)
 }
 
@@ -255,6 +264,9 @@ func (r *registry) remove(x *entity) {
 		return
 	}
 	last := len(r.list) - 1
+	if r.list[i].outside {
+		r.outside--
+	}
 	r.list[i].slot = -1
 	r.list[i] = r.list[last]
 	r.info[i] = r.info[last]
@@ -571,6 +583,20 @@ func argErr(st *Step, name, format string, args ...any) error {
 	return &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)}
 }
 
+// taken is the error of a step that would create (or rename onto) a name
+// the object held has: nil, with the step skipped (Engine.Skipped), when
+// something outside the scenario made it (a REST request, an earlier pass
+// or the engine a reset replaced, see carry), since the daemon has it and
+// the stream must not say it is created again; otherwise the scenario's
+// own mistake.
+func (w *lxdWorld) taken(st *Step, name string, held *entity) error {
+	err := argErr(st, name, "%s %q already exists", held.kind, held.name)
+	if held.outside && w.e.skipped(&skipError{err.(*Error)}) {
+		return nil
+	}
+	return err
+}
+
 // run plays an LXD verb at t.now and returns when the client is done.
 func (w *lxdWorld) run(t *track, st *Step, inMix bool) (time.Time, error) {
 	w.depth = 0
@@ -881,7 +907,7 @@ func (w *lxdWorld) verb(t *track, st *Step, name string, v *lxdVerb, req *lxdReq
 	}
 	switch {
 	case v.create:
-		if inMix && len(w.reg(v.kind).list) >= populationCap {
+		if inMix && w.reg(v.kind).own() >= populationCap {
 			if w.depth++; w.depth > 4 {
 				return t.now, nil
 			}
@@ -900,16 +926,16 @@ func (w *lxdWorld) verb(t *track, st *Step, name string, v *lxdVerb, req *lxdReq
 		if v.kind == "cluster-member" {
 			project = ""
 		}
-		if w.reg(v.kind).get(storeProject(v.kind, project), parentName, n) != nil {
+		if held := w.reg(v.kind).get(storeProject(v.kind, project), parentName, n); held != nil {
 			if !inMix {
-				return t.now, argErr(st, childArg, "%s %q already exists", v.kind, n)
+				return t.now, w.taken(st, childArg, held)
 			}
 			n = w.newName(t, v.kind)
 		}
 		x = &entity{kind: v.kind, project: project, parent: parentName, name: n, state: v.to, member: req.member}
 	case v.kind == "server":
 		x = &entity{kind: "server"}
-	case v.kind == "warning" && inMix && len(w.reg("warning").list) >= populationCap:
+	case v.kind == "warning" && inMix && w.reg("warning").own() >= populationCap:
 		// A mix acts on the warnings it has made once there are enough of
 		// them, rather than making up a new one each time: a daemon has a
 		// handful of warnings, and the world keeps constant memory.
@@ -1137,8 +1163,8 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v *lxdVerb, x *ent
 		if to == "" {
 			to = w.newName(t, x.kind)
 		}
-		if r.get(storeProject(x.kind, x.project), x.parent, to) != nil {
-			return t.now, argErr(st, "to", "%s %q already exists", x.kind, to)
+		if held := r.get(storeProject(x.kind, x.project), x.parent, to); held != nil {
+			return t.now, w.taken(st, "to", held)
 		}
 		req.setContext("old_name", x.name)
 		req.oldName = x.name
