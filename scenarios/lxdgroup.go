@@ -224,7 +224,7 @@ func appendLXDEventHead(b []byte, typ string, at time.Time) []byte {
 	b = append(b, `{"type":`...)
 	b = appendQuote(b, typ)
 	b = append(b, `,"timestamp":"`...)
-	b = at.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = appendRFC3339Nano(b, at)
 	return append(b, `","metadata":`...)
 }
 
