@@ -306,7 +306,8 @@ func (v *pathValues) fill(tmpl string) string {
 	if strings.IndexByte(tmpl, '{') < 0 {
 		return tmpl
 	}
-	b := make([]byte, 0, len(tmpl)+64)
+	var b strings.Builder // one allocation, which the string keeps
+	b.Grow(len(tmpl) + 64)
 	for {
 		i := strings.IndexByte(tmpl, '{')
 		if i < 0 {
@@ -316,25 +317,26 @@ func (v *pathValues) fill(tmpl string) string {
 		if j < 0 {
 			break
 		}
-		b = append(b, tmpl[:i]...)
+		b.WriteString(tmpl[:i])
 		tok := tmpl[i : i+j+1]
 		switch {
 		case tok == "{to}":
-			b = append(b, v.to...)
+			b.WriteString(v.to)
 		case tok == "{child}":
-			b = append(b, v.child...)
+			b.WriteString(v.child)
 		case tok == "{name}" && v.entity:
-			b = append(b, v.name...)
+			b.WriteString(v.name)
 		case tok == "{parent}" && v.entity:
-			b = append(b, v.parent...)
+			b.WriteString(v.parent)
 		case tok == "{pool}" && v.hasPool:
-			b = append(b, v.pool...)
+			b.WriteString(v.pool)
 		default:
-			b = append(b, tok...)
+			b.WriteString(tok)
 		}
 		tmpl = tmpl[i+j+1:]
 	}
-	return string(append(b, tmpl...))
+	b.WriteString(tmpl)
+	return b.String()
 }
 
 // bodySlots are the string placeholders of body templates, in the order
