@@ -23,9 +23,9 @@ type lxdWorld struct {
 	scratch []int32              // pick's candidates, as indexes, reused
 	ids     interned             // projects, numbered for the registries' infos
 	regMemo [4]regMemo           // see reg
+	regNext int
 	// resShapes numbers the actions by how their resources are made.
 	resShapes resShapes
-	regNext   int
 	// server is the last requestor's GET /1.0 context (serverCtx).
 	server struct {
 		rq  *events.LXDLifecycleRequestor
