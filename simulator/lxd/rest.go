@@ -17,6 +17,9 @@ import (
 // events of one request are never interleaved with those of another change;
 // it is taken before s.seqMu and s.mu, never after.
 type restState struct {
+	// product names the daemon in the default project's description:
+	// "LXD", or "Incus" for the incus flavour.
+	product  string
 	mu       sync.Mutex
 	projects map[string]*projectInfo // config of projects; absent means the defaults
 	pools    []*pool
@@ -73,8 +76,8 @@ var defaultProjectConfig = map[string]string{
 
 // newRestState makes the objects a fresh server has: the given storage
 // pools ("default" when none).
-func newRestState(pools []string, loc string) *restState {
-	st := &restState{projects: map[string]*projectInfo{}, volumes: map[volKey]*volume{}}
+func newRestState(pools []string, loc, product string) *restState {
+	st := &restState{product: product, projects: map[string]*projectInfo{}, volumes: map[volKey]*volume{}}
 	if len(pools) == 0 {
 		pools = []string{"default"}
 	}
@@ -97,7 +100,7 @@ func (st *restState) info(project string) *projectInfo {
 	}
 	pi := &projectInfo{config: maps.Clone(defaultProjectConfig)}
 	if project == "default" {
-		pi.description = "Default LXD project"
+		pi.description = "Default " + st.product + " project"
 	}
 	st.projects[project] = pi
 	return pi

@@ -20,11 +20,12 @@ type bucketObj struct {
 	Name        string            `json:"name"`
 	S3URL       string            `json:"s3_url"`
 	Location    string            `json:"location"`
+	Project     string            `json:"project,omitempty"` // Incus's (projectField)
 }
 
-func bucketOf(o *world.Object) any {
+func (s *Server) bucketOf(o *world.Object) any {
 	d := detail(o)
-	return bucketObj{Config: orEmpty(d.Config), Description: d.Description, Name: o.Name, Location: cmp.Or(o.Location, "none")}
+	return bucketObj{Config: orEmpty(d.Config), Description: d.Description, Name: o.Name, Location: cmp.Or(o.Location, "none"), Project: s.projectField(o.Project)}
 }
 
 // bucketScope checks what a bucket request names, as LXD does: the
@@ -55,7 +56,7 @@ func (s *Server) getBuckets(c *call) (*reply, error) {
 	}
 	return s.listUnder(c, "storage-bucket", world.Key{Project: p, Path: pool}, func(o *world.Object) string {
 		return withProject("/1.0/storage-pools/"+url.PathEscape(pool)+"/buckets/"+url.PathEscape(o.Name), p)
-	}, bucketOf), nil
+	}, s.bucketOf), nil
 }
 
 // getBucket answers GET /1.0/storage-pools/POOL/buckets/NAME.
@@ -64,5 +65,5 @@ func (s *Server) getBucket(c *call) (*reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.oneOf(c, world.Key{Kind: "storage-bucket", Project: p, Path: pool + "/" + c.r.PathValue("name")}, "Storage bucket", bucketOf)
+	return s.oneOf(c, world.Key{Kind: "storage-bucket", Project: p, Path: pool + "/" + c.r.PathValue("name")}, "Storage bucket", s.bucketOf)
 }

@@ -92,19 +92,34 @@ func hostnameProblem(name string) string {
 
 // --- Network ACLs ---
 
-// aclObj is GET /1.0/network-acls/NAME's answer.
+// aclObj is GET /1.0/network-acls/NAME's answer, fields in the daemons'
+// order (egress before ingress, as both write them).
 type aclObj struct {
 	Name        string            `json:"name"`
 	Description string            `json:"description"`
-	Ingress     json.RawMessage   `json:"ingress"`
 	Egress      json.RawMessage   `json:"egress"`
+	Ingress     json.RawMessage   `json:"ingress"`
 	Config      map[string]string `json:"config"`
 	UsedBy      []string          `json:"used_by"`
+	Project     string            `json:"project,omitempty"` // Incus's (projectField)
 }
 
-func aclOf(o *world.Object) any {
+func (s *Server) aclOf(o *world.Object) any {
 	d := detail(o)
-	return aclObj{Name: o.Name, Description: d.Description, Ingress: rawList(d, "ingress"), Egress: rawList(d, "egress"), Config: orEmpty(d.Config), UsedBy: []string{}}
+	return aclObj{Name: o.Name, Description: d.Description, Ingress: rawList(d, "ingress"), Egress: rawList(d, "egress"), Config: orEmpty(d.Config), UsedBy: []string{},
+		Project: s.projectField(o.Project)}
+}
+
+// projectField is the "project" an object of project p carries: Incus
+// writes it on images, profiles, networks, ACLs, zones and buckets (its
+// extensions images_all_projects, profiles_all_projects and the like,
+// which send incus list --all-projects to read it); LXD 5.0.2 and 6.1
+// write none.
+func (s *Server) projectField(p string) string {
+	if s.flavor != catalog.Incus {
+		return ""
+	}
+	return orDefaultProject(p)
 }
 
 func aclKey(project, name string) world.Key {
@@ -220,17 +235,19 @@ func (s *Server) deleteObject(c *call, action, what string, key func(project str
 
 // --- Network zones and their records ---
 
-// zoneObj is GET /1.0/network-zones/NAME's answer.
+// zoneObj is GET /1.0/network-zones/NAME's answer, fields in the daemons'
+// order.
 type zoneObj struct {
-	Name        string            `json:"name"`
 	Description string            `json:"description"`
 	Config      map[string]string `json:"config"`
+	Name        string            `json:"name"`
 	UsedBy      []string          `json:"used_by"`
+	Project     string            `json:"project,omitempty"` // Incus's (projectField)
 }
 
-func zoneOf(o *world.Object) any {
+func (s *Server) zoneOf(o *world.Object) any {
 	d := detail(o)
-	return zoneObj{Name: o.Name, Description: d.Description, Config: orEmpty(d.Config), UsedBy: []string{}}
+	return zoneObj{Name: o.Name, Description: d.Description, Config: orEmpty(d.Config), UsedBy: []string{}, Project: s.projectField(o.Project)}
 }
 
 // recordObj is GET /1.0/network-zones/ZONE/records/NAME's answer.

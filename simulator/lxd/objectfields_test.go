@@ -1,0 +1,107 @@
+package lxd
+
+import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/eventsim/eventsim/catalog"
+	"github.com/eventsim/eventsim/internal/realdaemon"
+)
+
+// objectFieldRequests make an ACL and a zone, then list the objects whose
+// fields are compared: profiles, ACLs, zones, projects.
+var objectFieldRequests = []struct{ method, path, body string }{
+	{"POST", "/1.0/network-acls", `{"name":"a1"}`},
+	{"POST", "/1.0/network-zones", `{"name":"z1.example"}`},
+	{"GET", "/1.0/profiles?recursion=1", ``},
+	{"GET", "/1.0/network-acls?recursion=1", ``},
+	{"GET", "/1.0/network-zones?recursion=1", ``},
+}
+
+// fieldsOf returns the keys of the first object of a recursion=1 list, in
+// order, with the values of "description" and "project".
+func fieldsOf(t *testing.T, body []byte) string {
+	t.Helper()
+	var env struct{ Metadata []json.RawMessage }
+	if err := json.Unmarshal(body, &env); err != nil || len(env.Metadata) == 0 {
+		t.Fatalf("not a list: %v: %s", err, body)
+	}
+	dec := json.NewDecoder(bytes.NewReader(env.Metadata[0]))
+	dec.Token() // {
+	var keys []string
+	for dec.More() {
+		k, _ := dec.Token()
+		var v json.RawMessage
+		dec.Decode(&v)
+		key := k.(string)
+		if key == "description" || key == "project" {
+			key += "=" + string(v)
+		}
+		keys = append(keys, key)
+	}
+	return strings.Join(keys, ",")
+}
+
+// TestObjectFieldsMatchRealDaemons holds the fields of the fake's profiles,
+// ACLs and zones, in order, and their descriptions and projects, to what
+// real LXD 5.0.2 and Incus 6.0 answer: Incus writes a "project" on each
+// (which incus list --all-projects shows) and calls itself Incus in the
+// default profile's description.
+func TestObjectFieldsMatchRealDaemons(t *testing.T) {
+	for kind, f := range map[realdaemon.Kind]catalog.Flavor{realdaemon.LXD: catalog.LXD50, realdaemon.Incus: catalog.Incus} {
+		t.Run(string(kind), func(t *testing.T) {
+			d := realdaemon.Start(t, kind)
+			s := NewServer(t, Options{Flavor: f, Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-"})
+			for _, rq := range objectFieldRequests {
+				rc, rb := d.Request(t, rq.method, rq.path, rq.body)
+				fc, fb := unixRequest(t, s.SocketPath(), rq.method, rq.path, rq.body)
+				if rc != fc {
+					t.Errorf("%s %s: fake %d, real %d", rq.method, rq.path, fc, rc)
+				}
+				if rq.method != "GET" {
+					continue
+				}
+				if rf, ff := fieldsOf(t, rb), fieldsOf(t, fb); rf != ff {
+					t.Errorf("%s: fake\n  %s\nreal %s\n  %s", rq.path, ff, kind, rf)
+				}
+			}
+		})
+	}
+}
+
+// TestIncusAllProjectsLists: the real incus lists images, profiles,
+// networks, ACLs and zones of every project with their project, which it
+// reads from each object (Incus's *_all_projects extensions).
+func TestIncusAllProjectsLists(t *testing.T) {
+	s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Flavor: catalog.Incus})
+	sock := s.SocketPath()
+	img, fp := imageTarball(t)
+	incusRun(t, sock, "image", "import", img, "--alias", "deb")
+	incusRun(t, sock, "network", "create", "br1", "ipv4.address=10.99.0.1/24", "ipv6.address=none")
+	incusRun(t, sock, "network", "acl", "create", "a1")
+	incusRun(t, sock, "network", "zone", "create", "z1.example")
+	incusRun(t, sock, "project", "create", "p1")
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"image", "list", "-c", "lf"}, []string{"deb," + fp[:12]}}, // -c: no PROJECT column
+		{[]string{"profile", "list"}, []string{"default,default,Default Incus profile,0", "p1,default,Default Incus profile for project p1,0"}},
+		{[]string{"network", "list"}, []string{"default,br1,bridge,YES,10.99.0.1/24,none,,0,CREATED"}},
+		{[]string{"network", "acl", "list"}, []string{"default,a1,,0"}},
+		{[]string{"network", "zone", "list"}, []string{"default,z1.example,,0"}},
+	}
+	if out := incusRun(t, sock, "image", "list", "--all-projects", "--format", "csv"); !strings.HasPrefix(out, "default,deb,"+fp[:12]+",") {
+		t.Errorf("incus image list --all-projects: %q, want the project first", out)
+	}
+	for _, tt := range tests {
+		out := incusRun(t, sock, append(tt.args, "--all-projects", "--format", "csv")...)
+		if got := strings.Split(strings.TrimSpace(out), "\n"); !slices.Equal(got, tt.want) {
+			t.Errorf("incus %s --all-projects: %q, want %q", strings.Join(tt.args, " "), got, tt.want)
+		}
+	}
+}
