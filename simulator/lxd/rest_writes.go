@@ -33,9 +33,11 @@ type objectPut struct {
 	// Ingress and Egress are an ACL's rules, kept as sent.
 	Ingress json.RawMessage `json:"ingress"`
 	Egress  json.RawMessage `json:"egress"`
-	// Entries are a zone record's; Ports a forward's.
-	Entries json.RawMessage `json:"entries"`
-	Ports   json.RawMessage `json:"ports"`
+	// Entries are a zone record's; Ports a forward's or a load
+	// balancer's, Backends a load balancer's.
+	Entries  json.RawMessage `json:"entries"`
+	Ports    json.RawMessage `json:"ports"`
+	Backends json.RawMessage `json:"backends"`
 }
 
 // apply changes d as a PUT (patch false) or PATCH of the body says.
@@ -56,7 +58,7 @@ func (b *objectPut) apply(d *world.Detail, patch bool) {
 	if d.Extra == nil {
 		d.Extra = map[string]string{}
 	}
-	for k, v := range map[string]json.RawMessage{"ingress": b.Ingress, "egress": b.Egress, "entries": b.Entries, "ports": b.Ports} {
+	for k, v := range map[string]json.RawMessage{"ingress": b.Ingress, "egress": b.Egress, "entries": b.Entries, "ports": b.Ports, "backends": b.Backends} {
 		if v != nil || !patch {
 			d.Extra[k] = string(v)
 		}
