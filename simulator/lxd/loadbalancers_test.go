@@ -29,19 +29,11 @@ var lbRefusals = []struct{ method, path, body string }{
 // TestLoadBalancerRefusalsMatchRealDaemons holds the fake's answers to
 // lbRefusals (status and error) to real LXD 5.0.2's and Incus 6.0's.
 func TestLoadBalancerRefusalsMatchRealDaemons(t *testing.T) {
-	for kind, f := range map[realdaemon.Kind]catalog.Flavor{realdaemon.LXD: catalog.LXD50, realdaemon.Incus: catalog.Incus} {
-		t.Run(string(kind), func(t *testing.T) {
-			d := realdaemon.Start(t, kind)
-			s := NewServer(t, Options{Flavor: f, Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-"})
-			for _, rq := range lbRefusals {
-				rc, rb := d.Request(t, rq.method, rq.path, rq.body)
-				fc, fb := unixRequest(t, s.SocketPath(), rq.method, rq.path, rq.body)
-				if re, fe := envelopeError(t, rb), envelopeError(t, fb); rc != fc || re != fe {
-					t.Errorf("%s %s: fake %d %q, real %s %d %q", rq.method, rq.path, fc, fe, kind, rc, re)
-				}
-			}
-		})
-	}
+	againstRealDaemons(t, lbRefusals, func(t *testing.T, kind realdaemon.Kind, rq daemonRequest, real, fake answer) {
+		if re, fe := envelopeError(t, real.body), envelopeError(t, fake.body); real.code != fake.code || re != fe {
+			t.Errorf("%s %s: fake %d %q, real %s %d %q", rq.method, rq.path, fake.code, fe, kind, real.code, re)
+		}
+	})
 }
 
 // TestLoadBalancerWrites: on an OVN network, the real incus creates, lists,

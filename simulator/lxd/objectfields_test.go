@@ -52,22 +52,42 @@ func fieldsOf(t *testing.T, body []byte) string {
 // (which incus list --all-projects shows) and calls itself Incus in the
 // default profile's description.
 func TestObjectFieldsMatchRealDaemons(t *testing.T) {
+	againstRealDaemons(t, objectFieldRequests, func(t *testing.T, kind realdaemon.Kind, rq daemonRequest, real, fake answer) {
+		if real.code != fake.code {
+			t.Errorf("%s %s: fake %d, real %d", rq.method, rq.path, fake.code, real.code)
+		}
+		if rq.method != "GET" {
+			return
+		}
+		if rf, ff := fieldsOf(t, real.body), fieldsOf(t, fake.body); rf != ff {
+			t.Errorf("%s: fake\n  %s\nreal %s\n  %s", rq.path, ff, kind, rf)
+		}
+	})
+}
+
+// daemonRequest is one request for againstRealDaemons.
+type daemonRequest = struct{ method, path, body string }
+
+// answer is a status and body.
+type answer struct {
+	code int
+	body []byte
+}
+
+// againstRealDaemons starts real LXD 5.0.2 and Incus 6.0 (each in a
+// subtest, skipped where it cannot run) and a fake of the matching
+// flavour, sends each request to both in order, and hands both answers to
+// judge.
+func againstRealDaemons(t *testing.T, reqs []daemonRequest, judge func(t *testing.T, kind realdaemon.Kind, rq daemonRequest, real, fake answer)) {
 	for kind, f := range map[realdaemon.Kind]catalog.Flavor{realdaemon.LXD: catalog.LXD50, realdaemon.Incus: catalog.Incus} {
 		t.Run(string(kind), func(t *testing.T) {
 			d := realdaemon.Start(t, kind)
 			s := NewServer(t, Options{Flavor: f, Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-"})
-			for _, rq := range objectFieldRequests {
-				rc, rb := d.Request(t, rq.method, rq.path, rq.body)
-				fc, fb := unixRequest(t, s.SocketPath(), rq.method, rq.path, rq.body)
-				if rc != fc {
-					t.Errorf("%s %s: fake %d, real %d", rq.method, rq.path, fc, rc)
-				}
-				if rq.method != "GET" {
-					continue
-				}
-				if rf, ff := fieldsOf(t, rb), fieldsOf(t, fb); rf != ff {
-					t.Errorf("%s: fake\n  %s\nreal %s\n  %s", rq.path, ff, kind, rf)
-				}
+			for _, rq := range reqs {
+				var real, fake answer
+				real.code, real.body = d.Request(t, rq.method, rq.path, rq.body)
+				fake.code, fake.body = unixRequest(t, s.SocketPath(), rq.method, rq.path, rq.body)
+				judge(t, kind, rq, real, fake)
 			}
 		})
 	}
