@@ -122,3 +122,30 @@ func envelopeError(t *testing.T, body []byte) string {
 	}
 	return env.Error
 }
+
+// unbuiltRefusals are requests to routes whose changes the fake does not
+// make (buckets, cluster groups) but whose refusals it answers as the real
+// daemons do: LXD 5.0.2 has no bucket routes, an unknown pool or bucket,
+// a group on a lone server.
+var unbuiltRefusals = []daemonRequest{
+	{"GET", "/1.0/storage-pools/nope/buckets", ``},
+	{"POST", "/1.0/storage-pools/nope/buckets", `{"name":"bucket1"}`},
+	{"POST", "/1.0/storage-pools", `{"name":"default","driver":"dir"}`},
+	{"PUT", "/1.0/storage-pools/default/buckets/bucket1", `{"description":"x"}`},
+	{"DELETE", "/1.0/storage-pools/default/buckets/bucket1", ``},
+	{"POST", "/1.0/cluster/groups", `{"name":"g1"}`},
+}
+
+// TestUnbuiltRefusalsMatchRealDaemons holds the fake's refusals of bucket
+// and cluster group writes to real LXD 5.0.2's and Incus 6.0's. (The fake
+// has a default pool from the start; the real daemons get theirs midway.)
+func TestUnbuiltRefusalsMatchRealDaemons(t *testing.T) {
+	againstRealDaemons(t, unbuiltRefusals, func(t *testing.T, kind realdaemon.Kind, rq daemonRequest, real, fake answer) {
+		if rq.path == "/1.0/storage-pools" {
+			return // the fake has it already
+		}
+		if re, fe := envelopeError(t, real.body), envelopeError(t, fake.body); real.code != fake.code || re != fe {
+			t.Errorf("%s %s: fake %d %q, real %s %d %q", rq.method, rq.path, fake.code, fe, kind, real.code, re)
+		}
+	})
+}

@@ -248,6 +248,16 @@ func (s *Server) getClusterGroups(c *call) (*reply, error) {
 	return ok(urls), nil
 }
 
+// postClusterGroups answers POST /1.0/cluster/groups on a lone server as
+// LXD 5.0.2 and Incus 6.0.4 do (recorded): 400 "This server is not
+// clustered". Making a group in a cluster is not built: 501.
+func (s *Server) postClusterGroups(c *call) (*reply, error) {
+	if len(s.opts.Members) == 0 {
+		return nil, badRequest("This server is not clustered")
+	}
+	return nil, errNotImplemented
+}
+
 // getClusterGroup answers GET /1.0/cluster/groups/NAME.
 func (s *Server) getClusterGroup(c *call) (*reply, error) {
 	if len(s.opts.Members) == 0 {
