@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -124,4 +125,24 @@ func TestIncusAllProjectsLists(t *testing.T) {
 			t.Errorf("incus %s --all-projects: %q, want %q", strings.Join(tt.args, " "), got, tt.want)
 		}
 	}
+}
+
+// TestProjectsMatchRealDaemons holds the fake's projects to real LXD
+// 5.0.2's and Incus 6.0's, whole: the default project's features and
+// description, and those a project made without features starts with.
+func TestProjectsMatchRealDaemons(t *testing.T) {
+	againstRealDaemons(t, []daemonRequest{
+		{"GET", "/1.0/projects?recursion=1", ``},
+		{"POST", "/1.0/projects", `{"name":"p1"}`},
+		{"GET", "/1.0/projects/p1", ``},
+		{"POST", "/1.0/projects", `{"name":"p2","config":{"features.networks":"true"}}`},
+		{"GET", "/1.0/projects/p2", ``},
+	}, func(t *testing.T, kind realdaemon.Kind, rq daemonRequest, real, fake answer) {
+		var r, f struct{ Metadata any }
+		json.Unmarshal(real.body, &r)
+		json.Unmarshal(fake.body, &f)
+		if real.code != fake.code || !reflect.DeepEqual(r.Metadata, f.Metadata) {
+			t.Errorf("%s %s: fake %d %s\nreal %s %d %s", rq.method, rq.path, fake.code, fake.body, kind, real.code, real.body)
+		}
+	})
 }
