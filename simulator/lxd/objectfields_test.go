@@ -3,6 +3,7 @@ package lxd
 import (
 	"bytes"
 	"encoding/json"
+	"iter"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -31,20 +32,34 @@ func fieldsOf(t *testing.T, body []byte) string {
 	if err := json.Unmarshal(body, &env); err != nil || len(env.Metadata) == 0 {
 		t.Fatalf("not a list: %v: %s", err, body)
 	}
-	dec := json.NewDecoder(bytes.NewReader(env.Metadata[0]))
-	dec.Token() // {
 	var keys []string
-	for dec.More() {
-		k, _ := dec.Token()
-		var v json.RawMessage
-		dec.Decode(&v)
-		key := k.(string)
+	for key, v := range orderedFields(env.Metadata[0]) {
 		if key == "description" || key == "project" {
 			key += "=" + string(v)
 		}
 		keys = append(keys, key)
 	}
 	return strings.Join(keys, ",")
+}
+
+// orderedFields yields a JSON object's keys and values in their order.
+func orderedFields(obj json.RawMessage) iter.Seq2[string, json.RawMessage] {
+	return func(yield func(string, json.RawMessage) bool) {
+		dec := json.NewDecoder(bytes.NewReader(obj))
+		if _, err := dec.Token(); err != nil { // {
+			return
+		}
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				return
+			}
+			var v json.RawMessage
+			if dec.Decode(&v) != nil || !yield(k.(string), v) {
+				return
+			}
+		}
+	}
 }
 
 // TestObjectFieldsMatchRealDaemons holds the fields of the fake's profiles,

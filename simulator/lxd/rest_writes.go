@@ -603,7 +603,20 @@ func (s *Server) certificateToken(c *call, name, typ string, restricted bool, pr
 		Token       bool     `json:"token"`
 	}{name, typ, restricted, projects, "", "", true}
 	var resources map[string][]string // LXD writes null, Incus {}
-	if s.flavor == catalog.Incus {
+	switch s.flavor {
+	case catalog.LXD6:
+		// LXD 6.1's api.CertificatesPost (from its source; no LXD 6 here).
+		request = struct {
+			Name        string   `json:"name"`
+			Type        string   `json:"type"`
+			Restricted  bool     `json:"restricted"`
+			Projects    []string `json:"projects"`
+			Certificate string   `json:"certificate"`
+			Password    string   `json:"password"`
+			TrustToken  string   `json:"trust_token"`
+			Token       bool     `json:"token"`
+		}{name, typ, restricted, projects, "", "", "", true}
+	case catalog.Incus:
 		request = struct {
 			Name        string   `json:"name"`
 			Type        string   `json:"type"`
