@@ -339,7 +339,8 @@ func (s *Server) play(ctx context.Context, eng *scenarios.Engine, done chan stru
 
 // observe passes a lifecycle event the LXD server made for a REST request
 // to the engine playing, so that a step marked external can act on the
-// object it names. It never blocks (Engine.Observe).
+// object it names. It never waits on the engine (Engine.Observe), only,
+// briefly, while a new engine takes over (Run, Reset).
 func (s *Server) observe(ev scenarios.Observed) {
 	s.engSwap.RLock()
 	defer s.engSwap.RUnlock()
