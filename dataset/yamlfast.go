@@ -119,18 +119,9 @@ func (p *jsonWalker) appendValue(dst []byte, indent int, where int) ([]byte, err
 			if dst, err = p.appendValue(dst, indent+2, inMap); err != nil {
 				return dst, err
 			}
-			p.space()
-			if p.i >= len(p.b) {
-				return dst, errYAMLSlow
+			if end, err := p.more('}'); end || err != nil {
+				return dst, err
 			}
-			if p.b[p.i] == '}' {
-				p.i++
-				return dst, nil
-			}
-			if p.b[p.i] != ',' {
-				return dst, errYAMLSlow
-			}
-			p.i++
 		}
 	case c == '[':
 		p.i++
@@ -147,8 +138,6 @@ func (p *jsonWalker) appendValue(dst []byte, indent int, where int) ([]byte, err
 		col := indent
 		if where == inMap {
 			dst = append(dst, '\n')
-		} else {
-			col = indent
 		}
 		first := true
 		for {
@@ -161,18 +150,9 @@ func (p *jsonWalker) appendValue(dst []byte, indent int, where int) ([]byte, err
 			if dst, err = p.appendValue(dst, col+2, inSeq); err != nil {
 				return dst, err
 			}
-			p.space()
-			if p.i >= len(p.b) {
-				return dst, errYAMLSlow
+			if end, err := p.more(']'); end || err != nil {
+				return dst, err
 			}
-			if p.b[p.i] == ']' {
-				p.i++
-				return dst, nil
-			}
-			if p.b[p.i] != ',' {
-				return dst, errYAMLSlow
-			}
-			p.i++
 		}
 	case c == '"':
 		s, err := p.string()
@@ -225,6 +205,23 @@ func (p *jsonWalker) appendValue(dst []byte, indent int, where int) ([]byte, err
 		dst = append(dst, lit...)
 		return append(dst, '\n'), nil
 	}
+}
+
+// more reads what follows a member of an object or array: its end (close),
+// reported as end, or a comma before the next member.
+func (p *jsonWalker) more(close byte) (end bool, err error) {
+	p.space()
+	switch {
+	case p.i >= len(p.b):
+		return false, errYAMLSlow
+	case p.b[p.i] == close:
+		p.i++
+		return true, nil
+	case p.b[p.i] != ',':
+		return false, errYAMLSlow
+	}
+	p.i++
+	return false, nil
 }
 
 func appendIndent(dst []byte, n int) []byte {
