@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
@@ -592,48 +593,42 @@ func (s *Server) certificateToken(c *call, name, typ string, restricted bool, pr
 	}
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
-	// The request as the daemon's api.CertificatesPost encodes it.
-	var request any = struct {
+	// The request as the daemon's api.CertificatesPost encodes it: the
+	// fields every flavour has, then the empty strings of its own
+	// (tokenRequestFields), then "token".
+	head, err := json.Marshal(struct {
 		Name        string   `json:"name"`
 		Type        string   `json:"type"`
 		Restricted  bool     `json:"restricted"`
 		Projects    []string `json:"projects"`
 		Certificate string   `json:"certificate"`
-		Password    string   `json:"password"`
-		Token       bool     `json:"token"`
-	}{name, typ, restricted, projects, "", "", true}
+	}{name, typ, restricted, projects, ""})
+	if err != nil {
+		return nil, fmt.Errorf("encode token request: %w", err)
+	}
+	request := head[:len(head)-1]
+	for _, f := range tokenRequestFields[s.flavor] {
+		request = append(request, `,"`+f+`":""`...)
+	}
+	request = append(request, `,"token":true}`...)
 	var resources map[string][]string // LXD writes null, Incus {}
-	switch s.flavor {
-	case catalog.LXD6:
-		// LXD 6.1's api.CertificatesPost (from its source; no LXD 6 here).
-		request = struct {
-			Name        string   `json:"name"`
-			Type        string   `json:"type"`
-			Restricted  bool     `json:"restricted"`
-			Projects    []string `json:"projects"`
-			Certificate string   `json:"certificate"`
-			Password    string   `json:"password"`
-			TrustToken  string   `json:"trust_token"`
-			Token       bool     `json:"token"`
-		}{name, typ, restricted, projects, "", "", "", true}
-	case catalog.Incus:
-		request = struct {
-			Name        string   `json:"name"`
-			Type        string   `json:"type"`
-			Restricted  bool     `json:"restricted"`
-			Projects    []string `json:"projects"`
-			Certificate string   `json:"certificate"`
-			Description string   `json:"description"`
-			TrustToken  string   `json:"trust_token"`
-			Token       bool     `json:"token"`
-		}{name, typ, restricted, projects, "", "", "", true}
+	if s.flavor == catalog.Incus {
 		resources = map[string][]string{}
 	}
 	op := s.newOperation("token", "Executing operation", "default", "", resources, map[string]any{
 		"addresses": []string{s.tcp.Addr().String()}, "fingerprint": s.certFP,
-		"request": request, "secret": hex.EncodeToString(secret)})
+		"request": json.RawMessage(request), "secret": hex.EncodeToString(secret)})
 	s.start(op)
 	return &reply{op: op}, nil
+}
+
+// tokenRequestFields are the string fields each flavour's
+// api.CertificatesPost has between "certificate" and "token": LXD 5.0.2's
+// and Incus 6.0.4's as recorded, LXD 6.1's from its source.
+var tokenRequestFields = map[catalog.Flavor][]string{
+	catalog.LXD50: {"password"},
+	catalog.LXD6:  {"password", "trust_token"},
+	catalog.Incus: {"description", "trust_token"},
 }
 
 // deleteCertificate answers DELETE /1.0/certificates/FINGERPRINT:
