@@ -133,39 +133,13 @@ func (s *Server) postLoadBalancers(c *call) (*reply, error) {
 
 // putLoadBalancer answers PUT and PATCH …/load-balancers/ADDR:
 // network-load-balancer-updated; 404 "Network load balancer not found".
-func (s *Server) putLoadBalancer(c *call) (*reply, error) {
-	var req objectPut
-	if err := c.decodeRaw(&req); err != nil {
-		return nil, err
-	}
-	p, network, err := s.loadBalancerScope(c)
-	if err != nil {
-		return nil, err
-	}
-	addr := c.r.PathValue("child")
-	d := s.existing(loadBalancerKey(p, network, addr))
-	if d == nil {
-		return nil, notFound("Network load balancer")
-	}
-	req.apply(d, c.r.Method == http.MethodPatch)
-	s.lifecycleWith("network-load-balancer-updated", map[string]string{"network": network, "name": addr}, p, nil, c.rq, d)
-	return emptyOK(), nil
-}
+func (s *Server) putLoadBalancer(c *call) (*reply, error) { return s.updateNetChild(c, loadBalancers) }
 
 // deleteLoadBalancer answers DELETE …/load-balancers/ADDR:
 // network-load-balancer-deleted; 404 "Failed deleting load balancer:
 // Network load balancer not found".
 func (s *Server) deleteLoadBalancer(c *call) (*reply, error) {
-	p, network, err := s.loadBalancerScope(c)
-	if err != nil {
-		return nil, err
-	}
-	addr := c.r.PathValue("child")
-	if s.existing(loadBalancerKey(p, network, addr)) == nil {
-		return nil, &apiError{http.StatusNotFound, "Failed deleting load balancer: Network load balancer not found"}
-	}
-	s.lifecycle("network-load-balancer-deleted", map[string]string{"network": network, "name": addr}, p, nil, c.rq)
-	return emptyOK(), nil
+	return s.deleteNetChild(c, loadBalancers)
 }
 
 // getNetworkChildren answers GET /1.0/networks/NET/SEGMENT for a kind the

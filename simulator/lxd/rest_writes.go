@@ -456,36 +456,61 @@ func (s *Server) postForwards(c *call) (*reply, error) {
 }
 
 // putForward answers PUT and PATCH …/forwards/ADDR: network-forward-updated.
-func (s *Server) putForward(c *call) (*reply, error) {
+func (s *Server) putForward(c *call) (*reply, error) { return s.updateNetChild(c, forwards) }
+
+// deleteForward answers DELETE …/forwards/ADDR: network-forward-deleted.
+func (s *Server) deleteForward(c *call) (*reply, error) { return s.deleteNetChild(c, forwards) }
+
+// netChild is a kind of object the world keeps under a network that REST
+// requests change alike: forwards and load balancers.
+type netChild struct {
+	kind  string // the world's kind; its actions are KIND-updated, KIND-deleted
+	param string // the path's name for its listen address
+	scope func(s *Server, c *call) (project, network string, err error)
+	// missingUpdate and missingDelete are the 404s of a change or a
+	// delete of one that does not exist.
+	missingUpdate, missingDelete string
+}
+
+var (
+	forwards = netChild{"network-forward", "addr", (*Server).forwardScope,
+		"Failed updating forward: Network forward not found", "Failed deleting forward: Network forward not found"}
+	loadBalancers = netChild{"network-load-balancer", "child", (*Server).loadBalancerScope,
+		"Network load balancer not found", "Failed deleting load balancer: Network load balancer not found"}
+)
+
+// updateNetChild answers a PUT or PATCH of a netChild: KIND-updated with
+// the changed detail, 200 {}.
+func (s *Server) updateNetChild(c *call, k netChild) (*reply, error) {
 	var req objectPut
 	if err := c.decodeRaw(&req); err != nil {
 		return nil, err
 	}
-	p, network, err := s.forwardScope(c)
+	p, network, err := k.scope(s, c)
 	if err != nil {
 		return nil, err
 	}
-	addr := c.r.PathValue("addr")
-	d := s.existing(forwardKey(p, network, addr))
+	addr := c.r.PathValue(k.param)
+	d := s.existing(world.Key{Kind: k.kind, Project: p, Path: network + "/" + addr})
 	if d == nil {
-		return nil, &apiError{http.StatusNotFound, "Failed updating forward: Network forward not found"}
+		return nil, &apiError{http.StatusNotFound, k.missingUpdate}
 	}
 	req.apply(d, c.r.Method == http.MethodPatch)
-	s.lifecycleWith("network-forward-updated", map[string]string{"network": network, "name": addr}, p, nil, c.rq, d)
+	s.lifecycleWith(k.kind+"-updated", map[string]string{"network": network, "name": addr}, p, nil, c.rq, d)
 	return emptyOK(), nil
 }
 
-// deleteForward answers DELETE …/forwards/ADDR: network-forward-deleted.
-func (s *Server) deleteForward(c *call) (*reply, error) {
-	p, network, err := s.forwardScope(c)
+// deleteNetChild answers a DELETE of a netChild: KIND-deleted, 200 {}.
+func (s *Server) deleteNetChild(c *call, k netChild) (*reply, error) {
+	p, network, err := k.scope(s, c)
 	if err != nil {
 		return nil, err
 	}
-	addr := c.r.PathValue("addr")
-	if s.existing(forwardKey(p, network, addr)) == nil {
-		return nil, &apiError{http.StatusNotFound, "Failed deleting forward: Network forward not found"}
+	addr := c.r.PathValue(k.param)
+	if s.existing(world.Key{Kind: k.kind, Project: p, Path: network + "/" + addr}) == nil {
+		return nil, &apiError{http.StatusNotFound, k.missingDelete}
 	}
-	s.lifecycle("network-forward-deleted", map[string]string{"network": network, "name": addr}, p, nil, c.rq)
+	s.lifecycle(k.kind+"-deleted", map[string]string{"network": network, "name": addr}, p, nil, c.rq)
 	return emptyOK(), nil
 }
 
