@@ -323,7 +323,7 @@ func New(opts Options) (*Server, error) {
 	if s.info, err = newServerInfo(s); err != nil {
 		return nil, fmt.Errorf("new lxd server: %w", err)
 	}
-	s.rest = newRestState(opts.Pools, s.location())
+	s.rest = newRestState(opts.Pools, s.location(), s.flavor)
 	s.seedWorld()
 	s.handler = s.logRequests(s.routes())
 	idle := opts.IdleTimeout
