@@ -42,6 +42,47 @@ const (
 	heldPerQueue = 64
 )
 
+// burstWaitMax is the longest a request waits for the event listeners
+// (waitForListeners).
+const burstWaitMax = time.Second
+
+// waitForListeners holds a request that changes something, and so makes
+// events, while most event listeners are behind (each with a queue over
+// half full), until most have room again, at most Options.burstWait
+// (burstWaitMax) or until ctx is done. REST requests at speed 0 come as
+// fast as clients send them, faster than any listener reads: their events
+// would fill every queue and evict every listener, however healthy, as a
+// burst must not (see above). One slow listener holds no request: it is
+// evicted when its queue is full, as on schedule.
+func (s *Server) waitForListeners(ctx context.Context) {
+	if s.roomy() || !s.crowded() {
+		return
+	}
+	s.burstHeld.Add(1)
+	ctx, cancel := context.WithTimeout(ctx, s.opts.burstWait)
+	defer cancel()
+	_ = s.pollUntil(ctx, "wait for listeners", func() bool { return !s.crowded() }) // on timeout the request goes on
+}
+
+// crowded reports whether most event clients, evicted ones aside, have a
+// queue over half full.
+func (s *Server) crowded() bool {
+	half := int64(s.queueSize / 2)
+	over, n := 0, 0
+	s.mu.RLock()
+	for c := range s.clients {
+		if c.evicting.Load() {
+			continue
+		}
+		n++
+		if c.qlen.Load() > half {
+			over++
+		}
+	}
+	s.mu.RUnlock()
+	return 2*over > n
+}
+
 // pacing is the state of the look at the clients. s.seqMu guards it and the
 // client fields it names.
 type pacing struct {

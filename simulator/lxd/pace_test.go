@@ -2,9 +2,14 @@ package lxd
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"net/http"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -163,5 +168,76 @@ func TestPauseHoldIsBounded(t *testing.T) {
 	waitFor(t, func() bool { n, _, _ := r.get(); return n == events-limit }, "the events after the reset")
 	if n, inOrder, code := r.get(); !inOrder || code != 0 {
 		t.Errorf("after the reset: %d events, in order from %d %v, close %d", n, limit, inOrder, code)
+	}
+}
+
+// TestRESTBurstWaitsForListeners: REST requests that come faster than the
+// event listeners read (here, listeners that stop reading for a while)
+// wait for them once most are behind, instead of filling every queue: no
+// listener is evicted, and each gets every event, in order, when it reads
+// again.
+func TestRESTBurstWaitsForListeners(t *testing.T) {
+	s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), QueueSize: 16, burstWait: time.Minute})
+	const listeners = 3
+	gate := make(chan struct{})
+	counts := make([]atomic.Int64, listeners)
+	var wg sync.WaitGroup
+	for i := range listeners {
+		c := dialUnix(t, s) // small socket buffers: a listener that does not read is soon behind
+		wg.Go(func() {
+			<-gate
+			for {
+				c.SetReadDeadline(time.Now().Add(time.Minute))
+				_, b, err := c.ReadMessage()
+				if err != nil {
+					return
+				}
+				_, name, ok := strings.Cut(string(b), `"source":"/1.0/profiles/p`)
+				n, err := strconv.Atoi(name[:max(strings.IndexByte(name, '"'), 0)])
+				if !ok || err != nil || int64(n) != counts[i].Load() {
+					t.Errorf("listener %d: event %d is %s", i, counts[i].Load(), b)
+					return
+				}
+				counts[i].Add(1)
+			}
+		})
+	}
+	t.Cleanup(func() { s.Close(); wg.Wait() })
+
+	// Profiles p0, p1, … until a request has waited, and 20 more.
+	made := make(chan int, 1)
+	go func() {
+		after := -1
+		for i := 0; ; i++ {
+			if i == after || s.Stats().Evicted > 0 {
+				made <- i
+				return
+			}
+			resp, err := http.Post(s.URL()+"/1.0/profiles", "application/json", strings.NewReader(fmt.Sprintf(`{"name":"p%d"}`, i)))
+			if err != nil {
+				t.Errorf("profile %d: %v", i, err)
+				made <- i
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusCreated {
+				t.Errorf("profile %d: %s", i, resp.Status)
+			}
+			if after < 0 && s.burstHeld.Load() > 0 {
+				after = i + 20
+			}
+		}
+	}()
+	waitFor(t, func() bool { return s.burstHeld.Load() > 0 || s.Stats().Evicted > 0 }, "a request to wait for the listeners")
+	close(gate)
+	n := <-made
+	if st := s.Stats(); st.Evicted != 0 {
+		t.Fatalf("after %d requests: %d listeners evicted, want none (a request waited %d times)", n, st.Evicted, s.burstHeld.Load())
+	}
+	for i := range counts {
+		waitFor(t, func() bool { return counts[i].Load() >= int64(n) || t.Failed() }, "every event")
+	}
+	if st := s.Stats(); st.Evicted != 0 || st.Clients != listeners {
+		t.Errorf("stats %+v: want every listener still connected", st)
 	}
 }
