@@ -47,13 +47,13 @@ const (
 const burstWaitMax = time.Second
 
 // waitForListeners holds a request that changes something, and so makes
-// events, while most event listeners are behind (each with a queue over
-// half full), until most have room again, at most Options.burstWait
-// (burstWaitMax) or until ctx is done. REST requests at speed 0 come as
-// fast as clients send them, faster than any listener reads: their events
-// would fill every queue and evict every listener, however healthy, as a
-// burst must not (see above). One slow listener holds no request: it is
-// evicted when its queue is full, as on schedule.
+// events, while event listeners are behind (crowded), until they have room
+// again, at most Options.burstWait (burstWaitMax) or until ctx is done.
+// REST requests at speed 0 come as fast as clients send them, faster than
+// any listener reads: their events would fill the queues and evict
+// listeners however healthy, as a burst must not (see above). One slow
+// listener holds no request: it is evicted when its queue is full, as on
+// schedule.
 func (s *Server) waitForListeners(ctx context.Context) {
 	if s.roomy() || !s.crowded() {
 		return
@@ -64,8 +64,8 @@ func (s *Server) waitForListeners(ctx context.Context) {
 	_ = s.pollUntil(ctx, "wait for listeners", func() bool { return !s.crowded() }) // on timeout the request goes on
 }
 
-// crowded reports whether most event clients, evicted ones aside, have a
-// queue over half full.
+// crowded reports whether more than one event client in sixteen (and more
+// than one), evicted ones aside, has a queue over half full.
 func (s *Server) crowded() bool {
 	half := int64(s.queueSize / 2)
 	over, n := 0, 0
@@ -80,7 +80,7 @@ func (s *Server) crowded() bool {
 		}
 	}
 	s.mu.RUnlock()
-	return 2*over > n
+	return over > max(n/16, 1)
 }
 
 // pacing is the state of the look at the clients. s.seqMu guards it and the
