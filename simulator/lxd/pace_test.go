@@ -173,7 +173,7 @@ func TestPauseHoldIsBounded(t *testing.T) {
 
 // TestRESTBurstWaitsForListeners: REST requests that come faster than the
 // event listeners read (here, listeners that stop reading for a while)
-// wait for them once most are behind, instead of filling every queue: no
+// wait for them once several are behind, instead of filling the queues: no
 // listener is evicted, and each gets every event, in order, when it reads
 // again.
 func TestRESTBurstWaitsForListeners(t *testing.T) {
