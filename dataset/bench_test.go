@@ -23,6 +23,8 @@ func BenchmarkGenerate(b *testing.B) {
 		{"ndjson/gzip", "ndjson", "gzip", 0},
 		{"parquet", "parquet", "none", 0},
 		{"parquet/zstd", "parquet", "zstd", 0},
+		{"json", "json", "none", 0},
+		{"yaml", "yaml", "none", 0},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			o := &Options{Scenario: s, API: "lxd", Count: int64(b.N), Format: c.format, Compression: c.compression}

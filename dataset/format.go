@@ -19,6 +19,7 @@ type Writer struct {
 	w      io.Writer
 	format string
 	n      int
+	buf    []byte // the YAML of the last object
 }
 
 // NewWriter returns a writer of the given format (ndjson, json or yaml).
@@ -39,19 +40,15 @@ func (w *Writer) Write(obj []byte) error {
 		_, err := w.w.Write(obj)
 		return err
 	case "yaml":
-		node, err := jsonToYAML(obj)
+		var err error
+		w.buf, err = appendYAML(w.buf[:0], obj)
+		if err == errYAMLSlow {
+			w.buf, err = appendYAMLv3(w.buf[:0], obj)
+		}
 		if err != nil {
 			return err
 		}
-		doc := &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{node}}
-		var buf bytes.Buffer
-		enc := yaml.NewEncoder(&buf)
-		enc.SetIndent(2)
-		if err := enc.Encode(doc); err != nil {
-			return err
-		}
-		_ = enc.Close()
-		_, err = w.w.Write(buf.Bytes())
+		_, err = w.w.Write(w.buf)
 		return err
 	}
 	if _, err := w.w.Write(obj); err != nil {
@@ -78,6 +75,24 @@ func (w *Writer) Close() error {
 		}
 	}
 	return nil
+}
+
+// appendYAMLv3 appends obj, one JSON value, as an item of a top-level YAML
+// sequence, through yaml.v3: what appendYAML leaves.
+func appendYAMLv3(dst, obj []byte) ([]byte, error) {
+	node, err := jsonToYAML(obj)
+	if err != nil {
+		return dst, err
+	}
+	doc := &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{node}}
+	buf := bytes.NewBuffer(dst)
+	enc := yaml.NewEncoder(buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
+		return dst, err
+	}
+	_ = enc.Close()
+	return buf.Bytes(), nil
 }
 
 // jsonToYAML converts one JSON value to a YAML node, keeping key order.

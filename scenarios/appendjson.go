@@ -232,85 +232,12 @@ func appendAny(b []byte, v any) []byte {
 }
 
 // appendMetadata appends what json.Marshal writes for an operation's
-// metadata map: the values the engine puts there (strings, booleans,
-// integers, lists and maps of them) are written by hand, and a map holding
-// anything else goes through encoding/json whole.
+// metadata map (jsonenc.AppendValue: the values the engine puts there are
+// written by hand, anything else through encoding/json).
 func appendMetadata(b []byte, m map[string]any) []byte {
-	if out, ok := appendJSONValue(b, m); ok {
-		return out
-	}
-	enc, err := json.Marshal(m)
+	out, err := jsonenc.AppendValue(b, m)
 	if err != nil {
 		panic(err) // the engine puts only strings, numbers, lists and maps there
 	}
-	return append(b, enc...)
-}
-
-// appendJSONValue appends v as encoding/json writes it, for the kinds of
-// value it knows; it reports false (b's content then undefined past its
-// length) for any other.
-func appendJSONValue(b []byte, v any) ([]byte, bool) {
-	switch x := v.(type) {
-	case nil:
-		return append(b, "null"...), true
-	case string:
-		return appendString(b, x), true
-	case bool:
-		return strconv.AppendBool(b, x), true
-	case int:
-		return strconv.AppendInt(b, int64(x), 10), true
-	case int64:
-		return strconv.AppendInt(b, x, 10), true
-	case []string:
-		if x == nil {
-			return append(b, "null"...), true
-		}
-		b = append(b, '[')
-		for i, s := range x {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, s)
-		}
-		return append(b, ']'), true
-	case []any:
-		if x == nil {
-			return append(b, "null"...), true
-		}
-		b = append(b, '[')
-		for i, e := range x {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			var ok bool
-			if b, ok = appendJSONValue(b, e); !ok {
-				return b, false
-			}
-		}
-		return append(b, ']'), true
-	case map[string]any:
-		if x == nil {
-			return append(b, "null"...), true
-		}
-		var arr [8]string
-		keys := arr[:0]
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		b = append(b, '{')
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, k)
-			b = append(b, ':')
-			var ok bool
-			if b, ok = appendJSONValue(b, x[k]); !ok {
-				return b, false
-			}
-		}
-		return append(b, '}'), true
-	}
-	return b, false
+	return out
 }

@@ -72,6 +72,8 @@ func TestAppendMetadataAndQuoteMatchTheLibraries(t *testing.T) {
 		{"float": 2.5, "nested": map[string]any{"f": 1e21}},                               // encoding/json's number formats
 		{"k1": 1, "k2": 2, "k3": 3, "k4": 4, "k5": 5, "k6": 6, "k7": 7, "k8": 8, "k9": 9}, // more keys than the sort's first array
 		{"u": uint8(3), "s": struct{ A int }{1}},
+		{"progress": map[string]string{"stage": "unpack", "percent": "1", "speed": "<&>\u2028"}, "unpack_progress": "Unpack: 1% (3.00MB/s)", "nil strings": map[string]string(nil)},
+		{"many": map[string]string{"k1": "1", "k2": "2", "k3": "3", "k4": "4", "k5": "5", "k6": "6", "k7": "7", "k8": "8", "k9": "9", "bad": "\xff"}},
 	} {
 		want, err := json.Marshal(m)
 		if err != nil {

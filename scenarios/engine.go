@@ -25,6 +25,13 @@ type Options struct {
 	Start time.Time
 	// Loop plays the scenario again, virtual time running on, when it ends.
 	Loop bool
+	// KeepObjects makes each pass after the first start from the LXD
+	// objects the last pass left (its own and those Observe reported), as
+	// objects the scenario did not make (see Carry): a server whose state
+	// outlives a pass sets it, so that its stream never says an object is
+	// created while the server has it. Unset, each pass starts from the
+	// scenario's lxd: objects alone, as generate's passes always have.
+	KeepObjects bool
 	// DeferJSON leaves the JSON of the LXD logging, operation and
 	// lifecycle events that verbs make to the caller: Next returns them
 	// without it (JSON empty), and Record.AppendJSON writes them, on any
@@ -179,10 +186,21 @@ func (e *Engine) Start() time.Time { return e.start }
 // the first play.
 func (e *Engine) Pass() int { return e.pass }
 
-// begin starts a pass of the scenario at e.start.
+// begin starts a pass of the scenario at e.start. With KeepObjects, a
+// pass after the first starts from the objects the last one left (carry):
+// the server it plays on still has them.
 func (e *Engine) begin() {
 	e.replay.set = false
+	last := e.lxd
+	if last != nil && e.opts.KeepObjects {
+		e.drainObserved() // into the last pass's world, carried below
+	} else {
+		last = nil
+	}
 	e.lxd = newLXDWorld(e)
+	if last != nil {
+		e.lxd.carry(last)
+	}
 	e.linode.reset()
 	root := e.newTrack("main", e.start, e.s.Steps)
 	e.tracks = append(e.tracks[:0], root)
@@ -351,6 +369,20 @@ func (e *Engine) pop() *Record {
 func (e *Engine) schedule(at time.Time, r *Record, p *linodeProc) {
 	e.seq++
 	e.pending.push(pendingItem{at: at, seq: e.seq, rec: r, proc: p})
+}
+
+// scheduleRun puts a record on the timeline after the ones run holds (a
+// run of the pending heap, or -1 for none yet), in the same run when it
+// comes after them, and sets run to the run it went into. A run is for
+// what one engine step schedules: it may be extended only until the
+// engine takes the next record.
+func (e *Engine) scheduleRun(run *int32, at time.Time, r *Record) {
+	e.seq++
+	it := pendingItem{at: at, seq: e.seq, rec: r}
+	if *run >= 0 && e.pending.extend(*run, it) {
+		return
+	}
+	*run = e.pending.push(it)
 }
 
 // advance runs the next step of a track.
@@ -617,20 +649,36 @@ type pendingItem struct {
 
 // pendingHeap is a binary min-heap of what is scheduled, by time then by
 // order of scheduling. (at, seq) orders items totally, so the order they
-// come out in does not depend on how the heap is laid out. The heap itself
-// holds only keys without pointers, which the garbage collector does not
-// have to watch as they move; the items wait in a slab.
+// come out in does not depend on how the heap is laid out. Items come in
+// runs: what one request schedules, in order, waits in one run, and the
+// heap orders the runs by their first item not yet taken, so it holds a
+// few dozen runs instead of every event scheduled. Taking the items of
+// sorted runs smallest first gives the same order as taking the items
+// one by one. The heap itself holds only keys without pointers, which the
+// garbage collector does not have to watch as they move; the runs wait in
+// a slab.
 type pendingHeap struct {
-	keys  []pendingKey
+	keys []pendingKey
+	runs []pendingRun
+	free []int32 // unused slots of runs
+}
+
+// pendingRun is a run of items in (at, seq) order; next is the first not
+// yet taken.
+type pendingRun struct {
 	items []pendingItem
-	free  []int32 // unused slots of items
+	next  int
 }
 
 type pendingKey struct {
 	sec  int64 // at, as seconds and nanoseconds since the Unix epoch
 	nsec int32
-	slot int32 // in items
+	slot int32 // in runs
 	seq  uint64
+}
+
+func keyOf(it *pendingItem, slot int32) pendingKey {
+	return pendingKey{sec: it.at.Unix(), nsec: int32(it.at.Nanosecond()), slot: slot, seq: it.seq}
 }
 
 func (h *pendingHeap) Len() int { return len(h.keys) }
@@ -646,19 +694,24 @@ func less(a, b *pendingKey) bool {
 }
 
 // peek returns the first item without taking it; the heap must not be empty.
-func (h *pendingHeap) peek() *pendingItem { return &h.items[h.keys[0].slot] }
+func (h *pendingHeap) peek() *pendingItem {
+	r := &h.runs[h.keys[0].slot]
+	return &r.items[r.next]
+}
 
-func (h *pendingHeap) push(it pendingItem) {
+// push puts it on the heap as a run of its own, and returns the run.
+func (h *pendingHeap) push(it pendingItem) int32 {
 	var slot int32
 	if n := len(h.free); n > 0 {
 		slot = h.free[n-1]
 		h.free = h.free[:n-1]
-		h.items[slot] = it
 	} else {
-		slot = int32(len(h.items))
-		h.items = append(h.items, it)
+		slot = int32(len(h.runs))
+		h.runs = append(h.runs, pendingRun{})
 	}
-	h.keys = append(h.keys, pendingKey{sec: it.at.Unix(), nsec: int32(it.at.Nanosecond()), slot: slot, seq: it.seq})
+	r := &h.runs[slot]
+	r.items = append(r.items, it)
+	h.keys = append(h.keys, keyOf(&it, slot))
 	q := h.keys
 	for i := len(q) - 1; i > 0; {
 		parent := (i - 1) / 2
@@ -668,15 +721,56 @@ func (h *pendingHeap) push(it pendingItem) {
 		q[i], q[parent] = q[parent], q[i]
 		i = parent
 	}
+	return slot
 }
 
-// pop takes the first item; the heap must not be empty. The hole at the
-// top goes down to a leaf by the smaller child, and the last key rises from
-// there: one comparison a level instead of two, since the last key belongs
-// near the bottom.
+// extend adds it at the end of run, which push returned and whose items
+// have not all been taken since, and reports true; or reports false and
+// does nothing when it would come before the run's last item.
+func (h *pendingHeap) extend(run int32, it pendingItem) bool {
+	r := &h.runs[run]
+	last := &r.items[len(r.items)-1]
+	if it.at.Before(last.at) || it.seq < last.seq {
+		return false
+	}
+	r.items = append(r.items, it)
+	return true
+}
+
+// pop takes the first item; the heap must not be empty.
 func (h *pendingHeap) pop() pendingItem {
 	q := h.keys
 	slot := q[0].slot
+	r := &h.runs[slot]
+	it := r.items[r.next]
+	r.items[r.next] = pendingItem{}
+	if r.next++; r.next < len(r.items) {
+		// The run's next item takes its place, and goes down as far as
+		// it belongs.
+		x := keyOf(&r.items[r.next], slot)
+		n, i := len(q), 0
+		for {
+			l := 2*i + 1
+			if l >= n {
+				break
+			}
+			if c := l + 1; c < n && less(&q[c], &q[l]) {
+				l = c
+			}
+			if !less(&q[l], &x) {
+				break
+			}
+			q[i] = q[l]
+			i = l
+		}
+		q[i] = x
+		return it
+	}
+	r.items, r.next = r.items[:0], 0
+	h.free = append(h.free, slot)
+	// The run is done. The hole at the top goes down to a leaf by the
+	// smaller child, and the last key rises from there: one comparison a
+	// level instead of two, since the last key belongs near the bottom.
 	last := len(q) - 1
 	x := q[last]
 	q = q[:last]
@@ -687,8 +781,8 @@ func (h *pendingHeap) pop() pendingItem {
 			if l >= n {
 				break
 			}
-			if r := l + 1; r < n && less(&q[r], &q[l]) {
-				l = r
+			if c := l + 1; c < n && less(&q[c], &q[l]) {
+				l = c
 			}
 			q[i] = q[l]
 			i = l
@@ -704,8 +798,5 @@ func (h *pendingHeap) pop() pendingItem {
 		q[i] = x
 	}
 	h.keys = q
-	it := h.items[slot]
-	h.items[slot] = pendingItem{}
-	h.free = append(h.free, slot)
 	return it
 }

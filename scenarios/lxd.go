@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"sort"
 	"strings"
@@ -72,7 +73,84 @@ type registry struct {
 	projects *interned
 	// gen counts the changes to the list (add, remove).
 	gen uint64
+	// outside counts the entities of list made outside the scenario.
+	outside int
+	// busy remembers, for the last few filters a pick found nothing for,
+	// until when at least every object that filter matches stays busy
+	// (see pick).
+	busy    [8]busyFilter
+	busyLen int
+	busyOld int // the next one to forget when all are in use
 }
+
+// pickFilter is what a random pick asks of an object apart from being free:
+// its project, parent and state, and not being a kind's "default".
+type pickFilter struct {
+	parent      string
+	project     int32
+	needBits    uint8
+	anyState    bool
+	skipDefault bool
+}
+
+// matches reports whether in fits f, however busy it is. An object made
+// outside the scenario fits none.
+func (f *pickFilter) matches(in *entInfo) bool {
+	return in.project == f.project && (f.anyState || in.state&f.needBits != 0) && !(f.skipDefault && in.isDefault) &&
+		(f.parent == "" || in.parent == f.parent) && !in.outside
+}
+
+// busyFilter says that no object matching f is free before (sec, nsec):
+// a lower bound of their busyUntil, kept as objects change (seeBusy).
+type busyFilter struct {
+	f    pickFilter
+	sec  int64
+	nsec int32
+}
+
+// busyUntil returns the time before which no object matching f is free,
+// if the registry remembers one for f.
+func (r *registry) busyUntil(f *pickFilter) (*busyFilter, bool) {
+	for i := range r.busyLen {
+		if b := &r.busy[i]; b.f == *f {
+			return b, true
+		}
+	}
+	return nil, false
+}
+
+// rememberBusy remembers that no object matching f is free before the
+// earliest busyUntil among them (forever when none matches).
+func (r *registry) rememberBusy(f *pickFilter) {
+	b := busyFilter{f: *f, sec: math.MaxInt64}
+	for i := range r.info {
+		if in := &r.info[i]; f.matches(in) && (in.busySec < b.sec || in.busySec == b.sec && in.busyNsec < b.nsec) {
+			b.sec, b.nsec = in.busySec, in.busyNsec
+		}
+	}
+	if r.busyLen < len(r.busy) {
+		r.busy[r.busyLen] = b
+		r.busyLen++
+		return
+	}
+	r.busy[r.busyOld] = b
+	r.busyOld = (r.busyOld + 1) % len(r.busy)
+}
+
+// seeBusy keeps the remembered bounds true when an object's info becomes
+// in: a bound can only fall to the object's busyUntil. (An object removed,
+// or one that no longer matches, leaves a bound that is still true.)
+func (r *registry) seeBusy(in *entInfo) {
+	for i := range r.busyLen {
+		if b := &r.busy[i]; b.f.matches(in) && (in.busySec < b.sec || in.busySec == b.sec && in.busyNsec < b.nsec) {
+			b.sec, b.nsec = in.busySec, in.busyNsec
+		}
+	}
+}
+
+// own is how many of the registry's objects the scenario made: a mix keeps
+// their number under populationCap.
+func (r *registry) own() int { return len(r.list) - r.outside }
 
 // interned numbers the projects of a world's registries: the same name
 // always gets the same number while it is in use.
@@ -119,6 +197,7 @@ func (n *interned) renumber() {
 	clear(n.ids)
 	n.last.set = false
 	for _, r := range n.regs {
+		r.busyLen, r.busyOld = 0, 0 // their filters name projects by number
 		for i := range r.info {
 			r.info[i].project = n.add(r.list[i].project)
 		}
@@ -146,6 +225,7 @@ func (r *registry) infoOf(x *entity) entInfo {
 func (r *registry) sync(x *entity) {
 	if x.slot >= 0 && x.slot < len(r.list) && r.list[x.slot] == x {
 		r.info[x.slot] = r.infoOf(x)
+		r.seeBusy(&r.info[x.slot])
 	}
 }
 
@@ -168,6 +248,10 @@ func (r *registry) add(x *entity) {
 	x.slot = len(r.list)
 	r.list = append(r.list, x)
 	r.info = append(r.info, in)
+	if x.outside {
+		r.outside++
+	}
+	r.seeBusy(&in)
 }
 
 func (r *registry) remove(x *entity) {
@@ -178,6 +262,9 @@ func (r *registry) remove(x *entity) {
 		return
 	}
 	last := len(r.list) - 1
+	if r.list[i].outside {
+		r.outside--
+	}
 	r.list[i].slot = -1
 	r.list[i] = r.list[last]
 	r.info[i] = r.info[last]
@@ -494,6 +581,20 @@ func argErr(st *Step, name, format string, args ...any) error {
 	return &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)}
 }
 
+// taken is the error of a step that would create (or rename onto) a name
+// the object held has: nil, with the step skipped (Engine.Skipped), when
+// something outside the scenario made it (a REST request, an earlier pass
+// or the engine a reset replaced, see carry), since the daemon has it and
+// the stream must not say it is created again; otherwise the scenario's
+// own mistake.
+func (w *lxdWorld) taken(st *Step, name string, held *entity) error {
+	err := argErr(st, name, "%s %q already exists", held.kind, held.name)
+	if held.outside && w.e.skipped(&skipError{err.(*Error)}) {
+		return nil
+	}
+	return err
+}
+
 // run plays an LXD verb at t.now and returns when the client is done.
 func (w *lxdWorld) run(t *track, st *Step, inMix bool) (time.Time, error) {
 	w.depth = 0
@@ -648,15 +749,21 @@ func (w *lxdWorld) pick(t *track, st *Step, kind, project, parent, nameArg, need
 	// pick allocates nothing; states are compared as bits. Whether an
 	// entry matches is as good as random, so it is worked out without
 	// branches, which would mostly be mispredicted.
+	// Most picks of a busy mix find every fitting object busy; once one
+	// has, the registry knows until when that holds, and picks with the
+	// same filter before then find nothing without looking.
+	f := pickFilter{project: w.ids.id(project), parent: parent, needBits: stateBits(need), anyState: need == "",
+		skipDefault: kind == "profile" || kind == "project"}
+	nowSec, nowNsec := t.now.Unix(), int32(t.now.Nanosecond())
+	if b, ok := r.busyUntil(&f); ok && (nowSec < b.sec || nowSec == b.sec && nowNsec < b.nsec) {
+		return w.pickNone(st, kind, project, need, inMix)
+	}
 	n := len(r.info)
 	if cap(w.scratch) < n {
 		w.scratch = make([]int32, 0, max(n, 2*cap(w.scratch)))
 	}
 	cands := w.scratch[:n]
-	nowSec, nowNsec := t.now.Unix(), int32(t.now.Nanosecond())
-	pid := w.ids.id(project)
-	needBits, anyState := stateBits(need), b2i(need == "")
-	skipDefault := b2i(kind == "profile" || kind == "project")
+	pid, needBits, anyState, skipDefault := f.project, f.needBits, b2i(f.anyState), b2i(f.skipDefault)
 	k := 0
 	for i := range r.info {
 		in := &r.info[i]
@@ -669,16 +776,23 @@ func (w *lxdWorld) pick(t *track, st *Step, kind, project, parent, nameArg, need
 		k += ok & (1 ^ b2i(in.outside))
 	}
 	if k == 0 {
-		if inMix {
-			return nil, nil
-		}
-		state := ""
-		if need != "" {
-			state = strings.ReplaceAll(need, "|", " or ") + " "
-		}
-		return nil, &Error{Pos: st.Pos, Msg: fmt.Sprintf("no %s%s exists for %s to act on in project %s; create one first", state, kind, st.Verb, orDefault(project, "default"))}
+		r.rememberBusy(&f)
+		return w.pickNone(st, kind, project, need, inMix)
 	}
 	return r.list[cands[t.rng.Intn(k)]], nil
+}
+
+// pickNone is what pick returns when nothing fits: nothing in a mix, which
+// does something else instead, and an error for a step.
+func (w *lxdWorld) pickNone(st *Step, kind, project, need string, inMix bool) (*entity, error) {
+	if inMix {
+		return nil, nil
+	}
+	state := ""
+	if need != "" {
+		state = strings.ReplaceAll(need, "|", " or ") + " "
+	}
+	return nil, &Error{Pos: st.Pos, Msg: fmt.Sprintf("no %s%s exists for %s to act on in project %s; create one first", state, kind, st.Verb, orDefault(project, "default"))}
 }
 
 // b2i is 1 for true, 0 for false.
@@ -791,7 +905,7 @@ func (w *lxdWorld) verb(t *track, st *Step, name string, v *lxdVerb, req *lxdReq
 	}
 	switch {
 	case v.create:
-		if inMix && len(w.reg(v.kind).list) >= populationCap {
+		if inMix && w.reg(v.kind).own() >= populationCap {
 			if w.depth++; w.depth > 4 {
 				return t.now, nil
 			}
@@ -810,16 +924,16 @@ func (w *lxdWorld) verb(t *track, st *Step, name string, v *lxdVerb, req *lxdReq
 		if v.kind == "cluster-member" {
 			project = ""
 		}
-		if w.reg(v.kind).get(storeProject(v.kind, project), parentName, n) != nil {
+		if held := w.reg(v.kind).get(storeProject(v.kind, project), parentName, n); held != nil {
 			if !inMix {
-				return t.now, argErr(st, childArg, "%s %q already exists", v.kind, n)
+				return t.now, w.taken(st, childArg, held)
 			}
 			n = w.newName(t, v.kind)
 		}
 		x = &entity{kind: v.kind, project: project, parent: parentName, name: n, state: v.to, member: req.member}
 	case v.kind == "server":
 		x = &entity{kind: "server"}
-	case v.kind == "warning" && inMix && len(w.reg("warning").list) >= populationCap:
+	case v.kind == "warning" && inMix && w.reg("warning").own() >= populationCap:
 		// A mix acts on the warnings it has made once there are enough of
 		// them, rather than making up a new one each time: a daemon has a
 		// handful of warnings, and the world keeps constant memory.
@@ -1047,8 +1161,8 @@ func (w *lxdWorld) apply(t *track, st *Step, verbName string, v *lxdVerb, x *ent
 		if to == "" {
 			to = w.newName(t, x.kind)
 		}
-		if r.get(storeProject(x.kind, x.project), x.parent, to) != nil {
-			return t.now, argErr(st, "to", "%s %q already exists", x.kind, to)
+		if held := r.get(storeProject(x.kind, x.project), x.parent, to); held != nil {
+			return t.now, w.taken(st, "to", held)
 		}
 		req.setContext("old_name", x.name)
 		req.oldName = x.name

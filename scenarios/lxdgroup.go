@@ -13,6 +13,7 @@ import (
 
 	"github.com/eventsim/eventsim/catalog"
 	"github.com/eventsim/eventsim/events"
+	"github.com/eventsim/eventsim/internal/jsonenc"
 )
 
 // lxdRequest is one REST request to the LXD daemon and what it does.
@@ -54,10 +55,13 @@ type group struct {
 	// opRes is the JSON of the resources of the operation the group's
 	// op events show, made with them (see resources); nil to encode them.
 	opRes []byte
+	// run is the pending heap's run the group's records go into, -1
+	// before the first (Engine.scheduleRun): a group lives for one step.
+	run int32
 }
 
 func (w *lxdWorld) group(t *track, req *lxdRequest) *group {
-	return &group{w: w, t: t, at: t.now, location: w.location(req.member), logging: w.e.s.LXD.Logging}
+	return &group{w: w, t: t, at: t.now, location: w.location(req.member), logging: w.e.s.LXD.Logging, run: -1}
 }
 
 func (g *group) end() time.Time { return g.at }
@@ -89,7 +93,7 @@ func (g *group) emit(typ, project string, meta []byte) {
 func (g *group) record(typ, project string) *Record {
 	r := g.w.e.newRecord()
 	r.API, r.Type, r.Project, r.Location = "lxd", typ, project, g.location
-	g.w.e.schedule(g.at, r, nil)
+	g.w.e.scheduleRun(&g.run, g.at, r)
 	return r
 }
 
@@ -124,6 +128,20 @@ var (
 )
 
 func (g *group) op(d time.Duration, op *events.LXDOperation, project string) {
+	g.opWith(d, op, project, nil)
+}
+
+// progressAt is update i of n of an operation that runs took, reporting p.
+type progressAt struct {
+	p    *LXDProgress
+	i, n int
+	took time.Duration
+}
+
+// opWith is op, with the metadata of progress update pr (when not nil)
+// written straight from it (LXDProgress.AppendMetadataJSON) instead of from
+// op.Metadata.
+func (g *group) opWith(d time.Duration, op *events.LXDOperation, project string, pr *progressAt) {
 	g.step(d)
 	r := g.record(events.LXDTypeOperation, project)
 	if g.w.e.opts.check {
@@ -137,11 +155,14 @@ func (g *group) op(d time.Duration, op *events.LXDOperation, project string) {
 		cp = new(events.LXDOperation)
 	}
 	*cp = *op
-	hasMeta := cp.Metadata != nil
-	if hasMeta {
+	hasMeta := cp.Metadata != nil || pr != nil
+	switch {
+	case pr != nil:
+		meta = pr.p.AppendMetadataJSON(meta, pr.i, pr.n, pr.took)
+	case hasMeta:
 		meta = appendMetadata(meta, cp.Metadata)
-		cp.Metadata = nil
 	}
+	cp.Metadata = nil
 	r.lazy.kind, r.lazy.op, r.lazy.opMeta, r.lazy.opHasMeta, r.lazy.opRes = lazyOperation, cp, meta, hasMeta, g.opRes
 }
 
@@ -328,9 +349,9 @@ func (req *lxdRequest) bodyValues() (vals [len(bodySlots)]string, cmd string) {
 
 // bodyCommand returns the command as JSON for {command}.
 func (req *lxdRequest) bodyCommand() string {
-	c, ok := appendJSONValue(nil, req.context["command"])
-	if !ok {
-		c, _ = json.Marshal(req.context["command"])
+	c, err := jsonenc.AppendValue(nil, req.context["command"])
+	if err != nil {
+		return ""
 	}
 	return string(c)
 }
@@ -708,12 +729,13 @@ func (w *lxdWorld) progress(g *group, req *lxdRequest, op *events.LXDOperation, 
 		if at := start.Add(span * time.Duration(i) / time.Duration(n)); at.After(g.at) {
 			g.at = at
 		}
-		if !w.e.opts.check {
+		if i == n && !w.e.opts.check {
+			// What the operation carries from now on (Success).
 			op.Metadata = p.Metadata(i, n, took)
 		}
 		op.UpdatedAt = g.at
 		g.log(0, "debug", msgUpdated, opCtx)
-		g.op(0, op, opProject)
+		g.opWith(0, op, opProject, &progressAt{p, i, n, took})
 	}
 	if !p.WorkFirst {
 		w.lifecycle(g, req, project, rq)

@@ -66,28 +66,94 @@ func (p *LXDProgress) Points(took time.Duration) int {
 // operation that runs took. Every value under a key ending in _progress is
 // a string (lxc panics on anything else).
 func (p *LXDProgress) Metadata(i, n int, took time.Duration) map[string]any {
-	pct := max(int64(float64(i)/float64(n)*100), 1)
-	speed := int64(0)
-	if took > 0 {
-		speed = int64(float64(p.Size) / took.Seconds())
-	}
+	pct, speed := p.percent(i, n), p.speed(took)
 	return map[string]any{
 		"progress":            map[string]string{"stage": p.Stage, "percent": strconv.FormatInt(pct, 10), "speed": strconv.FormatInt(speed, 10)},
 		p.Stage + "_progress": fmt.Sprintf("%s: %d%% (%s/s)", p.Prefix, pct, byteSize(speed)),
 	}
 }
 
-// byteSize writes a byte count as LXD's units.GetByteSizeString(n, 2) does.
-func byteSize(n int64) string {
+// AppendMetadataJSON appends what json.Marshal writes for Metadata(i, n,
+// took), without making the map: the engine writes it for every progress
+// update of every instance it creates.
+func (p *LXDProgress) AppendMetadataJSON(b []byte, i, n int, took time.Duration) []byte {
+	pct, speed := p.percent(i, n), p.speed(took)
+	text := func(b []byte) []byte {
+		// Stage+"_progress": the text lxc shows.
+		b = appendString(b, p.Stage)
+		b = append(b[:len(b)-1], `_progress":`...)
+		// Prefix + ": 12% (3.45MB/s)"; only the prefix may need escaping.
+		b = appendString(b, p.Prefix)
+		b = append(b[:len(b)-1], ": "...)
+		b = strconv.AppendInt(b, pct, 10)
+		b = append(b, "% ("...)
+		b = appendByteSize(b, speed)
+		return append(b, "/s)\""...)
+	}
+	progress := func(b []byte) []byte {
+		b = append(b, `"progress":{"percent":"`...)
+		b = strconv.AppendInt(b, pct, 10)
+		b = append(b, `","speed":"`...)
+		b = strconv.AppendInt(b, speed, 10)
+		b = append(b, `","stage":`...)
+		b = appendString(b, p.Stage)
+		return append(b, '}')
+	}
+	b = append(b, '{')
+	// encoding/json sorts a map's keys.
+	if textKeyFirst(p.Stage) {
+		b = append(text(b), ',')
+		b = progress(b)
+	} else {
+		b = append(progress(b), ',')
+		b = text(b)
+	}
+	return append(b, '}')
+}
+
+// textKeyFirst reports whether stage+"_progress" sorts before "progress",
+// without making the string.
+func textKeyFirst(stage string) bool {
+	const suffix, other = "_progress", "progress"
+	n := len(stage) + len(suffix)
+	for i := 0; i < n && i < len(other); i++ {
+		c := byte(0)
+		if i < len(stage) {
+			c = stage[i]
+		} else {
+			c = suffix[i-len(stage)]
+		}
+		if c != other[i] {
+			return c < other[i]
+		}
+	}
+	return n < len(other)
+}
+
+func (p *LXDProgress) percent(i, n int) int64 { return max(int64(float64(i)/float64(n)*100), 1) }
+
+func (p *LXDProgress) speed(took time.Duration) int64 {
+	if took > 0 {
+		return int64(float64(p.Size) / took.Seconds())
+	}
+	return 0
+}
+
+// appendByteSize appends byteSize(n): %.2f is what strconv writes with
+// precision 2.
+func appendByteSize(b []byte, n int64) []byte {
 	if n < 1000 {
-		return fmt.Sprintf("%dB", n)
+		return append(strconv.AppendInt(b, n, 10), 'B')
 	}
 	v := float64(n)
 	for _, unit := range []string{"kB", "MB", "GB", "TB", "PB"} {
 		v /= 1000
 		if v < 1000 {
-			return fmt.Sprintf("%.2f%s", v, unit)
+			return append(strconv.AppendFloat(b, v, 'f', 2, 64), unit...)
 		}
 	}
-	return fmt.Sprintf("%.2fEB", v/1000)
+	return append(strconv.AppendFloat(b, v/1000, 'f', 2, 64), "EB"...)
 }
+
+// byteSize writes a byte count as LXD's units.GetByteSizeString(n, 2) does.
+func byteSize(n int64) string { return string(appendByteSize(nil, n)) }

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"errors"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -287,4 +288,41 @@ func (w *lxdWorld) rename(x *entity, to string) {
 	}
 	x.name, x.res = to, nil
 	r.add(x)
+}
+
+// Carry makes the engine, not yet played, start from the LXD objects
+// another engine's world holds (with what was observed until now), as
+// objects made outside the scenario: the daemon a reset or a new
+// scenario plays on still has them, whether the old scenario or a REST
+// request made them. The old engine must be stopped.
+func (e *Engine) Carry(from *Engine) {
+	from.drainObserved()
+	e.lxd.carry(from.lxd)
+}
+
+// carry adds the objects of an earlier world (the last pass's, or another
+// engine's) that w lacks, marked outside: only a step that names one acts
+// on it, a mix never picks one, and a step that would create one again is
+// skipped (see verb), so that the stream never says an object is created
+// while it exists. Kinds and objects are carried in a fixed order, so a
+// loop stays deterministic.
+func (w *lxdWorld) carry(old *lxdWorld) {
+	kinds := make([]string, 0, len(old.objs))
+	for k := range old.objs {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	for _, kind := range kinds {
+		r := w.reg(kind)
+		for _, x := range old.objs[kind].list {
+			if r.get(x.project, x.parent, x.name) != nil {
+				continue
+			}
+			w.add(&entity{kind: x.kind, project: x.project, parent: x.parent, name: x.name, state: x.state,
+				typ: x.typ, pool: x.pool, member: x.member, outside: true})
+			if kind == "cluster-member" && !contains(w.members, x.name) {
+				w.members = append(w.members, x.name)
+			}
+		}
+	}
 }

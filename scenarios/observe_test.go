@@ -217,3 +217,110 @@ func TestObserveIsBounded(t *testing.T) {
 		t.Errorf("dropped %d, want 10", e.ObserveDropped())
 	}
 }
+
+// TestLoopAndResetKnowWhatExists holds the engine to the daemon it plays
+// on across a loop pass and a reset: the stream never says an object is
+// created while the daemon has it. A pass starts from what the last one
+// left and what REST requests made (a named create of a name held is
+// skipped, counted, and the next steps act on the object that exists),
+// and an engine that replaces another (Carry) starts from the old one's.
+func TestLoopAndResetKnowWhatExists(t *testing.T) {
+	src := `name: t
+api: lxd
+lxd: {logging: false}
+steps:
+  - lxd: instance.create
+    name: web1
+  - lxd: instance.create
+    name: c2
+  - lxd: instance.delete
+    name: c2
+  - wait: 5s
+`
+	s, err := Parse("t.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var skips []string
+	e, err := New(s, Options{Loop: true, KeepObjects: true, OnSkip: func(err error) { skips = append(skips, err.Error()) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// next reads one record: its lifecycle event as "action name", or "".
+	next := func() string {
+		t.Helper()
+		r, err := e.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Action == "" {
+			return ""
+		}
+		src := string(r.JSON)
+		i := strings.Index(src, `"source":"/1.0/instances/`)
+		name := src[i+len(`"source":"/1.0/instances/`):]
+		return r.Action + " " + name[:strings.IndexByte(name, '"')]
+	}
+	var pass [3][]string
+	for e.Pass() < 3 {
+		lc := next()
+		if lc == "" {
+			continue
+		}
+		p := e.Pass()
+		pass[p] = append(pass[p], lc)
+		if p == 0 && lc == "instance-deleted c2" {
+			// A REST request makes c2 again once the scenario deleted it.
+			e.Observe(Observed{Action: "instance-created", Source: "/1.0/instances/c2", Project: "default", Context: map[string]any{"type": "container"}})
+		}
+		if p == 2 {
+			break
+		}
+	}
+	for _, tt := range []struct {
+		pass int
+		want []string
+	}{
+		{0, []string{"instance-created web1", "instance-created c2", "instance-deleted c2"}},
+		// web1 is there from pass 0 and c2 from the REST request: both
+		// creates are skipped; the delete deletes the REST-made c2.
+		{1, []string{"instance-deleted c2"}},
+	} {
+		if !slices.Equal(pass[tt.pass], tt.want) {
+			t.Errorf("pass %d: %q, want %q", tt.pass, pass[tt.pass], tt.want)
+		}
+	}
+	// Pass 2: c2 is gone, so it is made again.
+	if len(pass[2]) == 0 || pass[2][0] != "instance-created c2" {
+		t.Errorf("pass 2 begins %q, want c2 created again", pass[2])
+	}
+	if e.Skipped() != 3 || len(skips) != 3 || !strings.Contains(skips[0], `t.yaml:6:11: steps[0].name: instance "web1" already exists`) ||
+		!strings.Contains(skips[1], `instance "c2" already exists`) {
+		t.Errorf("skipped %d: %q; want web1's create (at its line) and c2's in pass 1, web1's in pass 2", e.Skipped(), skips)
+	}
+
+	// An engine replacing this one (a reset) starts from what it knew.
+	r, err := New(s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Carry(e)
+	var lc []string
+	for {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Action != "" {
+			lc = append(lc, rec.Action)
+		}
+	}
+	// The old engine stopped in pass 2 after making c2 again: web1 and c2
+	// exist, so their creates are skipped and c2 is deleted.
+	if want := []string{"instance-deleted"}; !slices.Equal(lc, want) || r.Skipped() != 2 {
+		t.Errorf("after a reset: %q, %d skipped; want %q, the creates of web1 and c2 skipped", lc, r.Skipped(), want)
+	}
+}

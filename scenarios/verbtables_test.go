@@ -110,43 +110,57 @@ func TestStateBitsAgreeWithStateIn(t *testing.T) {
 	}
 }
 
-// The pending heap gives items back by time, then by order of scheduling.
+// The pending heap gives items back by time, then by order of scheduling,
+// whether they came alone or in runs (what one step schedules), the same
+// order as a list searched for its smallest item each time.
 func TestPendingHeapOrder(t *testing.T) {
 	rng := rand.New(rand.NewSource(3))
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var h pendingHeap
+	var want []pendingItem // everything pushed and not yet popped
 	var seq uint64
-	popped := 0
+	run := int32(-1) // the run a step would extend: none once anything is popped
+	pop := func() {
+		t.Helper()
+		min := 0
+		for i, o := range want {
+			if o.at.Before(want[min].at) || o.at.Equal(want[min].at) && o.seq < want[min].seq {
+				min = i
+			}
+		}
+		if got := h.pop(); got.at != want[min].at || got.seq != want[min].seq {
+			t.Fatalf("popped %v/%d, want %v/%d", got.at, got.seq, want[min].at, want[min].seq)
+		}
+		want = append(want[:min], want[min+1:]...)
+		run = -1
+	}
+	extended, refused := 0, 0
 	for i := 0; i < 20000; i++ {
 		if h.Len() == 0 || rng.Intn(3) > 0 {
 			seq++
 			// Few distinct times, so ties on time are common.
-			h.push(pendingItem{at: base.Add(time.Duration(rng.Intn(50)) * time.Millisecond), seq: seq})
+			it := pendingItem{at: base.Add(time.Duration(rng.Intn(50)) * time.Millisecond), seq: seq}
+			want = append(want, it)
+			if run >= 0 && rng.Intn(2) == 0 {
+				if h.extend(run, it) {
+					extended++
+					continue
+				}
+				refused++ // it comes before the run's last item
+			}
+			run = h.push(it)
 			continue
 		}
-		it := h.pop()
-		popped++
-		if popped%50 == 0 {
-			for _, k := range h.keys {
-				o := h.items[k.slot]
-				if o.at.Before(it.at) || o.at.Equal(it.at) && o.seq < it.seq {
-					t.Fatalf("popped %v/%d while %v/%d was waiting", it.at, it.seq, o.at, o.seq)
-				}
-			}
-		}
+		pop()
 	}
-	var all []pendingItem
-	for h.Len() > 0 {
-		all = append(all, h.pop())
+	if len(want) < 100 || extended < 1000 || refused < 1000 {
+		t.Fatalf("%d items left to drain, %d runs extended, %d extensions refused: the test does not test", len(want), extended, refused)
 	}
-	for i := 1; i < len(all); i++ {
-		a, b := all[i-1], all[i]
-		if b.at.Before(a.at) || b.at.Equal(a.at) && b.seq < a.seq {
-			t.Fatalf("drained out of order at %d: %v/%d then %v/%d", i, a.at, a.seq, b.at, b.seq)
-		}
+	for len(want) > 0 {
+		pop()
 	}
-	if len(all) < 100 {
-		t.Fatalf("only %d items left to drain", len(all))
+	if h.Len() != 0 {
+		t.Fatalf("%d runs left in an empty heap", h.Len())
 	}
 }
 

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/eventsim/eventsim/scenarios"
 	"github.com/eventsim/eventsim/simulator"
 )
 
@@ -124,4 +126,101 @@ func nextFrameWithin(t *testing.T, c interface {
 		t.Fatalf("read frame: %v", err)
 	}
 	return string(b)
+}
+
+// TestRunAndResetKnowWhatExists: the fake LXD keeps its objects when a
+// new scenario runs or the scenario is reset, so the new engine starts
+// from them (scenarios.Engine.Carry): a step that would create an object
+// the daemon has (made by the old scenario or by the real lxc) is skipped
+// and counted, and the stream never says such an object is created.
+func TestRunAndResetKnowWhatExists(t *testing.T) {
+	const first = "name: first\napi: lxd\nstart: 2030-01-01T00:00:00Z\nlxd: {logging: false}\nsteps:\n  - lxd: instance.create\n    name: web1\n"
+	const second = `name: second
+api: lxd
+start: 2030-01-01T00:00:00Z
+lxd: {logging: false}
+steps:
+  - lxd: instance.create
+    name: web1
+  - lxd: instance.create
+    name: c1
+  - lxd: instance.create
+    name: fresh
+  - lxd: instance.start
+    name: fresh
+  - lxd: instance.stop
+    name: fresh
+`
+	srv := startSim(t, first, simulator.Options{Speed: 0})
+	sock := srv.LXD().SocketPath()
+	lxc := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("lxc", args...)
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "LXD_") {
+				cmd.Env = append(cmd.Env, kv)
+			}
+		}
+		cmd.Env = append(cmd.Env, "LXD_SOCKET="+sock, "LXD_DIR="+t.TempDir(), "LXD_CONF="+t.TempDir())
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("lxc %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.String())
+		}
+		return string(out)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(lxc("list", "--format", "csv", "-c", "n"), "web1") {
+		if time.Now().After(deadline) {
+			t.Fatal("the first scenario never made web1")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	lxc("init", "--empty", "c1")
+	c := wsDialUnix(t, srv)
+	// upTo reads lifecycle events until want arrives.
+	upTo := func(want string) []string {
+		t.Helper()
+		var got []string
+		for !slices.Contains(got, want) {
+			var ev struct {
+				Type     string
+				Metadata struct{ Action, Source string }
+			}
+			if err := json.Unmarshal([]byte(nextFrameWithin(t, c, 30*time.Second)), &ev); err != nil {
+				t.Fatal(err)
+			}
+			if ev.Type == "lifecycle" {
+				got = append(got, ev.Metadata.Action+" "+ev.Metadata.Source)
+			}
+		}
+		return got
+	}
+	scen, err := scenarios.Parse("second.yaml", []byte(second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Run(scen); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"instance-created /1.0/instances/fresh", "instance-started /1.0/instances/fresh", "instance-stopped /1.0/instances/fresh"}
+	if got := upTo(want[2]); !slices.Equal(got, want) {
+		t.Errorf("after run: %q, want %q (web1 and c1 exist)", got, want)
+	}
+	if n := srv.Stats().SkippedSteps; n != 2 {
+		t.Errorf("skipped steps after run: %d, want 2 (the creates of web1 and c1)", n)
+	}
+	if err := srv.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if got := upTo(want[2]); !slices.Equal(got, want[1:]) {
+		t.Errorf("after reset: %q, want %q (web1, c1 and fresh exist)", got, want[1:])
+	}
+	if n := srv.Stats().SkippedSteps; n != 3 {
+		t.Errorf("skipped steps after reset: %d, want 3", n)
+	}
+	if out := lxc("list", "--format", "csv", "-c", "ns"); out != "c1,STOPPED\nfresh,STOPPED\nweb1,STOPPED\n" {
+		t.Errorf("lxc list: %q", out)
+	}
 }

@@ -204,7 +204,7 @@ func (s *Server) runLocked(scen *scenarios.Scenario) error {
 	if s.closed {
 		return errors.New("run: simulator closed")
 	}
-	opts := scenarios.Options{Seed: s.opts.Seed, Flavor: s.opts.Flavor, Loop: s.opts.Loop, Await: s.await,
+	opts := scenarios.Options{Seed: s.opts.Seed, Flavor: s.opts.Flavor, Loop: s.opts.Loop, KeepObjects: true, Await: s.await,
 		OnSkip: func(err error) { s.log.Warn("scenario step skipped", "scenario", scen.Name, "err", err) }}
 	if !scen.StartSet {
 		// Served events are stamped near the wall clock, as a live server's are.
@@ -225,7 +225,13 @@ func (s *Server) runLocked(scen *scenarios.Scenario) error {
 	s.scen, s.cancel, s.done = scen, cancel, done
 	s.virt, s.wall, s.lastRec, s.next = eng.Start(), time.Now(), time.Time{}, eng.Start()
 	s.mu.Unlock()
-	s.eng.Store(eng)
+	if old := s.eng.Swap(eng); old != nil {
+		// The LXD daemon keeps what the old scenario and REST requests
+		// made: the new engine knows it, so that it never says an object
+		// is created while the daemon has it (scenarios.Engine.Carry).
+		// What REST makes from now on goes to the new engine's inbox.
+		eng.Carry(old)
+	}
 	s.log.Info("playing scenario", "scenario", scen.Name, "seed", eng.Seed(), "speed", s.opts.Speed)
 	go s.play(ctx, eng, done)
 	return nil

@@ -1,7 +1,9 @@
 package lxd
 
 import (
-	_ "embed"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -265,10 +267,13 @@ func (s *Server) trust(h http.Handler) http.Handler {
 	})
 }
 
-// The real LXD 5.0.2 daemon's GET /1.0 body, verbatim; New starts from it.
+// serverData holds what New starts GET /1.0 from: the real LXD 5.0.2 and
+// Incus 6.0.4 daemons' GET /1.0 bodies, verbatim, recorded here by
+// TestRecordRealServerInfo, and LXD 6.1's api_extensions, which no daemon
+// here can answer (see the file's header).
 //
-//go:embed data/get-1.0-lxd-5.0.2.json
-var realServerJSON []byte
+//go:embed data/get-1.0-lxd-5.0.2.json data/get-1.0-incus-6.0.4.json data/api-extensions-lxd-6.1.txt
+var serverData embed.FS
 
 // serverInfo is GET /1.0's metadata, fields in the daemon's order.
 type serverInfo struct {
@@ -279,7 +284,10 @@ type serverInfo struct {
 	Auth          string         `json:"auth"`
 	Public        bool           `json:"public"`
 	AuthMethods   []string       `json:"auth_methods"`
-	Environment   *serverEnv     `json:"environment,omitempty"`
+	// AuthUserName and AuthUserMethod are Incus's (extension auth_user).
+	AuthUserName   string     `json:"auth_user_name,omitempty"`
+	AuthUserMethod string     `json:"auth_user_method,omitempty"`
+	Environment    *serverEnv `json:"environment,omitempty"`
 }
 
 // serverEnv is GET /1.0's environment, fields in the daemon's order.
@@ -317,24 +325,50 @@ type storageDriver struct {
 	Remote  bool
 }
 
-// flavorServer is what each flavour calls itself in GET /1.0.
-var flavorServer = map[catalog.Flavor]struct{ server, version string }{
-	catalog.LXD50: {"lxd", "5.0.2"},
-	catalog.LXD6:  {"lxd", "6.1"},
-	catalog.Incus: {"incus", "6.0.0"},
+// flavorServer is what each flavour calls itself in GET /1.0, the recorded
+// GET /1.0 it starts from, and, where no daemon here answers as the flavour
+// does, the file its api_extensions come from.
+var flavorServer = map[catalog.Flavor]struct{ server, version, recording, extensions string }{
+	catalog.LXD50: {"lxd", "5.0.2", "data/get-1.0-lxd-5.0.2.json", ""},
+	catalog.LXD6:  {"lxd", "6.1", "data/get-1.0-lxd-5.0.2.json", "data/api-extensions-lxd-6.1.txt"},
+	catalog.Incus: {"incus", "6.0.4", "data/get-1.0-incus-6.0.4.json", ""},
+}
+
+// extensionList reads a list of api_extensions: one name a line, "#" lines
+// and blank lines left out.
+func extensionList(b []byte) []string {
+	var out []string
+	for line := range strings.Lines(string(b)) {
+		line = strings.TrimSpace(line)
+		if line != "" && !strings.HasPrefix(line, "#") {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 // newServerInfo starts from the real daemon's answer and makes it this
 // server's: its flavour, certificate, name, cluster and storage.
 func newServerInfo(s *Server) (*serverInfo, error) {
+	fl := flavorServer[s.flavor]
 	var env syncResponse
 	var info serverInfo
 	env.Metadata = &info
-	if err := json.Unmarshal(realServerJSON, &env); err != nil {
-		return nil, fmt.Errorf("decode embedded GET /1.0: %w", err)
+	b, err := serverData.ReadFile(fl.recording)
+	if err != nil {
+		return nil, fmt.Errorf("read embedded GET /1.0: %w", err)
+	}
+	if err := json.Unmarshal(b, &env); err != nil {
+		return nil, fmt.Errorf("decode embedded %s: %w", fl.recording, err)
+	}
+	if fl.extensions != "" {
+		b, err := serverData.ReadFile(fl.extensions)
+		if err != nil {
+			return nil, fmt.Errorf("read embedded api_extensions: %w", err)
+		}
+		info.APIExtensions = extensionList(b)
 	}
 	e := info.Environment
-	fl := flavorServer[s.flavor]
 	e.Server, e.ServerVersion = fl.server, fl.version
 	e.Certificate, e.CertificateFingerprint = string(s.certPEM), s.certFP
 	e.ServerPid = os.Getpid()
@@ -371,9 +405,16 @@ func (s *Server) getServer(c *call) (*reply, error) {
 	info := *s.info
 	if !s.isTrusted(r) {
 		info.Auth = "untrusted"
+		info.AuthUserName, info.AuthUserMethod = "", ""
 		info.Environment = nil
 		info.Config = map[string]any{}
 		return ok(&info), nil
+	}
+	if info.AuthUserMethod != "" && r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+		// Incus names a TLS client by its certificate's fingerprint.
+		info.AuthUserMethod = "tls"
+		sum := sha256.Sum256(r.TLS.PeerCertificates[0].Raw)
+		info.AuthUserName = hex.EncodeToString(sum[:])
 	}
 	env := *info.Environment
 	info.Environment = &env

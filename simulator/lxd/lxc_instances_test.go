@@ -195,6 +195,37 @@ func TestIncusInstanceCommands(t *testing.T) {
 	}
 }
 
+// TestIncusLaunch: Incus 6.0 advertises instance_create_start, so `incus
+// launch` sends one create with "start": true and no start request. The
+// instance must be running when launch returns, and the stream says it was
+// created and then started, in the one "Creating instance" operation.
+func TestIncusLaunch(t *testing.T) {
+	s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-", Flavor: catalog.Incus})
+	evs := monitor(t, s)
+	sock := s.SocketPath()
+	img, _ := imageTarball(t)
+	incusRun(t, sock, "image", "import", img, "--alias", "deb")
+	if out := incusRun(t, sock, "launch", "deb", "c1"); !strings.Contains(out, "Launching c1") {
+		t.Errorf("incus launch did not take the instance_create_start path: %q", out)
+	}
+	if out := incusRun(t, sock, "list", "--format", "csv", "-c", "ns"); out != "c1,RUNNING\n" {
+		t.Errorf("incus list after launch: %q, want c1 running", out)
+	}
+	got := collect(t, evs, "instance-started")
+	if lc := actions(got); !slices.Equal(lc[len(lc)-2:], []string{"instance-created /1.0/instances/c1 type=container", "instance-started /1.0/instances/c1"}) {
+		t.Errorf("lifecycle events: %q, want created then started", lc)
+	}
+	ops := map[string]bool{}
+	for _, m := range got {
+		if m["type"] == "operation" {
+			ops[m["metadata"].(map[string]any)["description"].(string)] = true
+		}
+	}
+	if ops["Starting instance"] || !ops["Creating instance"] {
+		t.Errorf("operations %v, want the create's alone", ops)
+	}
+}
+
 // imageTarball writes a unified image tarball (metadata.yaml and an empty
 // rootfs/) as `lxc image import` takes it, and returns its path and
 // SHA-256.

@@ -2,6 +2,7 @@ package lxd
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"os"
 	"path/filepath"
@@ -122,6 +123,79 @@ func TestLXCTrustCommands(t *testing.T) {
 	}
 	if lc := actions(got); !slices.Equal(lc, want) {
 		t.Errorf("lifecycle events:\n%s\nwant:\n%s", strings.Join(lc, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestTrustTokenCommands: lxc config trust add --name (LXD 5.0.2) and
+// incus config trust add NAME (Incus 6.0) make a token the client prints
+// and lists; revoke-token cancels it, and the stream says so.
+func TestTrustTokenCommands(t *testing.T) {
+	tests := []struct {
+		flavor catalog.Flavor
+		add    []string
+	}{
+		{catalog.LXD50, []string{"config", "trust", "add", "--name", "x"}},
+		{catalog.Incus, []string{"config", "trust", "add", "x"}},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.flavor), func(t *testing.T) {
+			s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Flavor: tt.flavor})
+			evs := monitor(t, s)
+			sock := s.SocketPath()
+			run := func(args ...string) string {
+				t.Helper()
+				out, errOut, ok := clientRun(t, tt.flavor, sock, args...)
+				if !ok {
+					t.Fatalf("%v: %s", args, errOut)
+				}
+				return out
+			}
+			out := run(tt.add...)
+			_, tok, found := strings.Cut(out, "Client x certificate add token:\n")
+			raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(tok))
+			var token struct {
+				ClientName  string   `json:"client_name"`
+				Fingerprint string   `json:"fingerprint"`
+				Addresses   []string `json:"addresses"`
+				Secret      string   `json:"secret"`
+			}
+			if !found || err != nil || json.Unmarshal(raw, &token) != nil {
+				t.Fatalf("trust add printed no token: %q", out)
+			}
+			if token.ClientName != "x" || token.Fingerprint != s.certFP || !slices.Equal(token.Addresses, []string{strings.TrimPrefix(s.URL(), "http://")}) || len(token.Secret) != 64 {
+				t.Errorf("token %+v: want client x, the server's fingerprint %s and address %s, a 64-digit secret", token, s.certFP, s.URL())
+			}
+			// The expiry column: "" from lxc, " " from incus, for a token
+			// that does not expire.
+			if out := run("config", "trust", "list-tokens", "--format", "csv"); !strings.HasPrefix(out, "x,"+strings.TrimSpace(tok)+",") || strings.Count(out, "\n") != 1 {
+				t.Errorf("list-tokens: %q", out)
+			}
+			if out := run("config", "trust", "revoke-token", "x"); out != "Certificate add token for x deleted\n" {
+				t.Errorf("revoke-token: %q", out)
+			}
+			if out := run("config", "trust", "list-tokens", "--format", "csv"); out != "" {
+				t.Errorf("list-tokens after revoke: %q", out)
+			}
+			if _, errOut, ok := clientRun(t, tt.flavor, sock, "config", "trust", "revoke-token", "x"); ok || !strings.Contains(errOut, "No certificate add token for member x") {
+				t.Errorf("revoke-token of a revoked token: ok=%v %q", ok, errOut)
+			}
+			got := collect(t, evs, "operation-cancelled")
+			var seen []string
+			for _, m := range got {
+				md := m["metadata"].(map[string]any)
+				switch m["type"] {
+				case "operation":
+					if md["class"] == "token" {
+						seen = append(seen, md["status"].(string))
+					}
+				case "lifecycle":
+					seen = append(seen, md["action"].(string))
+				}
+			}
+			if want := []string{"Pending", "Running", "Cancelling", "Cancelled", "operation-cancelled"}; !slices.Equal(seen, want) {
+				t.Errorf("events %q, want %q", seen, want)
+			}
+		})
 	}
 }
 

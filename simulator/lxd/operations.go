@@ -346,10 +346,9 @@ func (s *Server) setMetadata(o *operation, meta map[string]any) {
 // may_cancel away.
 func (s *Server) setStatus(o *operation, code int, errMsg string) {
 	o.mu.Lock()
+	// may_cancel stays as it was: LXD's mayCancel is true for a token
+	// whatever its status (testdata/real-tokens-*.json).
 	o.op.StatusCode, o.op.Status, o.op.Err = code, events.OpStatus[code], errMsg
-	if events.OpFinal(code) {
-		o.op.MayCancel = false
-	}
 	meta, loc := scenarios.LXDOperationJSON(&o.op), o.op.Location
 	o.mu.Unlock()
 	s.emitFrom(loc, events.LXDTypeOperation, o.project, meta, nil)

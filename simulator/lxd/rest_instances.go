@@ -43,6 +43,10 @@ type instancesPost struct {
 	Ephemeral    bool                         `json:"ephemeral"`
 	Stateful     bool                         `json:"stateful"`
 	Source       instanceSource               `json:"source"`
+	// Start asks Incus (extension instance_create_start, which incus
+	// launch uses) to start the instance in the create operation; LXD's
+	// InstancesPost has no such field and ignores it.
+	Start bool `json:"start"`
 }
 
 type instancePut struct {
@@ -243,6 +247,10 @@ func (s *Server) postInstances(c *call) (*reply, error) {
 		}
 		s.lifecycleWith("instance-created", map[string]string{"name": req.Name}, p,
 			map[string]any{"type": req.Type, "storage-pool": pool}, c.rq, d)
+		if req.Start && s.flavor == catalog.Incus {
+			// Incus's instanceCreateFinish starts it in the same operation.
+			s.lifecycle("instance-started", map[string]string{"name": req.Name}, p, nil, c.rq)
+		}
 		return nil
 	}}
 	if size >= 0 {

@@ -1,6 +1,7 @@
 package lxd
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -509,7 +510,10 @@ func (s *Server) postCertificates(c *call) (*reply, error) {
 		return nil, err
 	}
 	if req.Token {
-		return nil, &apiError{http.StatusNotImplemented, "not implemented: trust tokens"}
+		if req.Certificate != "" {
+			return nil, badRequest("Can't use certificate if token is requested")
+		}
+		return s.certificateToken(c, req.Name, req.Type, req.Restricted, req.Projects)
 	}
 	switch req.Type {
 	case "", "client", "metrics":
@@ -544,6 +548,60 @@ func (s *Server) postCertificates(c *call) (*reply, error) {
 	d := &world.Detail{Type: typ, Extra: map[string]string{"name": req.Name, "certificate": string(pemOf(der))}}
 	s.lifecycleWith("certificate-created", map[string]string{"name": fp}, "", nil, c.rq, d)
 	return created("/1.0/certificates/" + fp), nil
+}
+
+// certificateToken answers POST /1.0/certificates {"token": true} (lxc
+// config trust add without a certificate, incus config trust add NAME) as
+// real LXD 5.0.2 and Incus 6.0.4 do (testdata/real-tokens-*.json): 400
+// with a certificate, unless the type is client, or unless the server
+// listens on TCP, otherwise 202
+// with a token operation ("Executing operation", class token, may_cancel)
+// that runs until it is cancelled (lxc config trust revoke-token deletes
+// it: Cancelling, Cancelled, operation-cancelled). Its metadata is what
+// the client makes the token from: the addresses, the server certificate's
+// fingerprint, the request and a fresh secret. The daemons emit no
+// lifecycle event for it. Using the token to join is not built.
+func (s *Server) certificateToken(c *call, name, typ string, restricted bool, projects []string) (*reply, error) {
+	if typ != "client" {
+		return nil, badRequest("Tokens can only be issued for client certificates")
+	}
+	if s.tcp == nil {
+		return nil, badRequest("Can't issue token when server isn't listening on network")
+	}
+	if projects == nil {
+		projects = []string{}
+	}
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	// The request as the daemon's api.CertificatesPost encodes it.
+	var request any = struct {
+		Name        string   `json:"name"`
+		Type        string   `json:"type"`
+		Restricted  bool     `json:"restricted"`
+		Projects    []string `json:"projects"`
+		Certificate string   `json:"certificate"`
+		Password    string   `json:"password"`
+		Token       bool     `json:"token"`
+	}{name, typ, restricted, projects, "", "", true}
+	var resources map[string][]string // LXD writes null, Incus {}
+	if s.flavor == catalog.Incus {
+		request = struct {
+			Name        string   `json:"name"`
+			Type        string   `json:"type"`
+			Restricted  bool     `json:"restricted"`
+			Projects    []string `json:"projects"`
+			Certificate string   `json:"certificate"`
+			Description string   `json:"description"`
+			TrustToken  string   `json:"trust_token"`
+			Token       bool     `json:"token"`
+		}{name, typ, restricted, projects, "", "", "", true}
+		resources = map[string][]string{}
+	}
+	op := s.newOperation("token", "Executing operation", "default", "", resources, map[string]any{
+		"addresses": []string{s.tcp.Addr().String()}, "fingerprint": s.certFP,
+		"request": request, "secret": hex.EncodeToString(secret)})
+	s.start(op)
+	return &reply{op: op}, nil
 }
 
 // deleteCertificate answers DELETE /1.0/certificates/FINGERPRINT:
