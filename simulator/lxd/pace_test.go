@@ -172,21 +172,43 @@ func TestPauseHoldIsBounded(t *testing.T) {
 }
 
 // TestRESTBurstWaitsForListeners: REST requests that come faster than the
-// event listeners read (here, listeners that stop reading for a while)
-// wait for them once several are behind, instead of filling the queues: no
-// listener is evicted, and each gets every event, in order, when it reads
-// again.
+// event listeners read wait for them instead of filling their queues, when
+// several listeners are behind (here, listeners that stop reading for a
+// while) or one is slow but reading: no listener is evicted, and each gets
+// every event, in order, once it reads at full speed again.
 func TestRESTBurstWaitsForListeners(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// slow says how listener i reads until a request has waited:
+		// not at all (-1), or one frame per delay.
+		slow []time.Duration
+	}{
+		{"three stop reading", []time.Duration{-1, -1, -1}},
+		{"one reads slowly", []time.Duration{0, 5 * time.Millisecond}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testRESTBurstWaits(t, tc.slow) })
+	}
+}
+
+func testRESTBurstWaits(t *testing.T, slow []time.Duration) {
 	s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), QueueSize: 16, burstWait: time.Minute})
-	const listeners = 3
+	listeners := len(slow)
 	gate := make(chan struct{})
 	counts := make([]atomic.Int64, listeners)
 	var wg sync.WaitGroup
 	for i := range listeners {
 		c := dialUnix(t, s) // small socket buffers: a listener that does not read is soon behind
 		wg.Go(func() {
-			<-gate
 			for {
+				switch d := slow[i]; {
+				case d < 0:
+					<-gate
+				case d > 0:
+					select {
+					case <-gate:
+					case <-time.After(d):
+					}
+				}
 				c.SetReadDeadline(time.Now().Add(time.Minute))
 				_, b, err := c.ReadMessage()
 				if err != nil {
@@ -239,5 +261,46 @@ func TestRESTBurstWaitsForListeners(t *testing.T) {
 	}
 	if st := s.Stats(); st.Evicted != 0 || st.Clients != listeners {
 		t.Errorf("stats %+v: want every listener still connected", st)
+	}
+}
+
+// TestRESTBurstEvictsAListenerThatTakesNothing: a listener whose
+// connection takes nothing holds REST requests for no more than a moment:
+// it is evicted when its queue is full, and the one that reads gets every
+// event.
+func TestRESTBurstEvictsAListenerThatTakesNothing(t *testing.T) {
+	s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), QueueSize: 16, burstWait: time.Minute, writeWait: time.Minute})
+	dialUnix(t, s) // never reads
+	reader := dialUnix(t, s)
+	var got atomic.Int64
+	go func() {
+		for {
+			reader.SetReadDeadline(time.Now().Add(time.Minute))
+			if _, _, err := reader.ReadMessage(); err != nil {
+				return
+			}
+			got.Add(1)
+		}
+	}()
+	// A request held for burstWait would time out; so would one held
+	// until the listener's write gives up (writeWait).
+	hc := &http.Client{Timeout: 20 * time.Second}
+	n := 0
+	for ; s.Stats().Evicted == 0; n++ {
+		if n == 20000 {
+			t.Fatalf("after %d requests the listener that reads nothing is still connected: %+v", n, s.Stats())
+		}
+		resp, err := hc.Post(s.URL()+"/1.0/profiles", "application/json", strings.NewReader(fmt.Sprintf(`{"name":"p%d"}`, n)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("profile %d: %s", n, resp.Status)
+		}
+	}
+	waitFor(t, func() bool { return got.Load() >= int64(n) }, "every event at the listener that reads")
+	if st := s.Stats(); st.Evicted != 1 {
+		t.Errorf("stats %+v: want the listener that reads nothing evicted", st)
 	}
 }
