@@ -235,6 +235,11 @@ func testRESTBurstWaits(t *testing.T, slow []time.Duration) {
 				made <- i
 				return
 			}
+			if i == 50000 {
+				t.Errorf("%d requests and none waited for the listeners: %+v", i, s.Stats())
+				made <- i
+				return
+			}
 			resp, err := http.Post(s.URL()+"/1.0/profiles", "application/json", strings.NewReader(fmt.Sprintf(`{"name":"p%d"}`, i)))
 			if err != nil {
 				t.Errorf("profile %d: %v", i, err)
