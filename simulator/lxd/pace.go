@@ -65,7 +65,15 @@ func (s *Server) waitForListeners(ctx context.Context) {
 	s.burstHeld.Add(1)
 	ctx, cancel := context.WithTimeout(ctx, s.opts.burstWait)
 	defer cancel()
-	_ = s.pollUntil(ctx, "wait for listeners", func() bool { return !s.crowded() }) // on timeout the request goes on
+	// While it waits, a listener much slower than the others is evicted as
+	// a laggard, as while a player catches up: a slow listener paces the
+	// requests for at most laggardLimit, not for as long as it stays slow.
+	_ = s.pollUntil(ctx, "wait for listeners", func() bool { // on timeout the request goes on
+		s.seqMu.Lock()
+		s.assessLocked()
+		s.seqMu.Unlock()
+		return !s.crowded()
+	})
 }
 
 // crowded reports whether event clients are behind, evicted ones aside:

@@ -309,3 +309,53 @@ func TestRESTBurstEvictsAListenerThatTakesNothing(t *testing.T) {
 		t.Errorf("stats %+v: want the listener that reads nothing evicted", st)
 	}
 }
+
+// TestRESTBurstEvictsAListenerThatStaysSlow: a listener that keeps reading,
+// but much slower than the requests make events, while another keeps up,
+// paces the requests for a while at most: it is evicted (when its queue
+// fills while its writes hang, or as a laggard once it has been behind for
+// the laggard limit, as while a player catches up), and the requests go
+// on. A slow client does not stall the others for as long as it stays
+// slow.
+func TestRESTBurstEvictsAListenerThatStaysSlow(t *testing.T) {
+	s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), QueueSize: 16, burstWait: time.Minute, laggardLimit: 300 * time.Millisecond})
+	slow, fast := dialUnix(t, s), dialUnix(t, s)
+	var got atomic.Int64
+	for i, c := range []*websocket.Conn{slow, fast} {
+		go func() {
+			for {
+				if i == 0 {
+					time.Sleep(5 * time.Millisecond) // one frame per 5 ms, for ever
+				}
+				c.SetReadDeadline(time.Now().Add(time.Minute))
+				if _, _, err := c.ReadMessage(); err != nil {
+					return
+				}
+				if i == 1 {
+					got.Add(1)
+				}
+			}
+		}()
+	}
+	// A request held for burstWait (a minute) would time out.
+	hc := &http.Client{Timeout: 20 * time.Second}
+	n := 0
+	for ; s.Stats().Evicted == 0; n++ {
+		if n == 50000 {
+			t.Fatalf("after %d requests the slow listener is still connected: %+v", n, s.Stats())
+		}
+		resp, err := hc.Post(s.URL()+"/1.0/profiles", "application/json", strings.NewReader(fmt.Sprintf(`{"name":"p%d"}`, n)))
+		if err != nil {
+			t.Fatalf("profile %d: %v (stats %+v)", n, err, s.Stats())
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("profile %d: %s", n, resp.Status)
+		}
+	}
+	waitFor(t, func() bool { return got.Load() >= int64(n) }, "every event at the listener that keeps up")
+	waitFor(t, func() bool { return s.Stats().Clients == 1 }, "the slow listener gone")
+	if st := s.Stats(); st.Evicted != 1 {
+		t.Errorf("stats %+v: want the slow listener evicted and the other connected", st)
+	}
+}
