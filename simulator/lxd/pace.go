@@ -44,11 +44,11 @@ const (
 
 // burstWaitMax is the longest a request waits for the event listeners
 // (waitForListeners); aliveWithin is how recently a slow listener must have
-// taken bytes (a piece of a write, bufConn.progress) to hold requests alone
-// (crowded): one that takes 4 KiB in that time is reading.
+// been seen reading (client.reading, or a flush) to hold requests alone
+// (crowded).
 const (
 	burstWaitMax = time.Second
-	aliveWithin  = time.Second
+	aliveWithin  = 2 * time.Second
 )
 
 // waitForListeners holds a request that changes something, and so makes
@@ -79,11 +79,11 @@ func (s *Server) waitForListeners(ctx context.Context) {
 
 // crowded reports whether event clients are behind, evicted ones aside:
 // more than one in sixteen (and more than one) with a queue over half full,
-// as in a burst, or any such client whose connection is taking bytes (a
-// piece of a write went out in the last aliveWithin), a slow client but a
-// live one. A client over half full whose connection has taken nothing for
-// that long does not count alone: it is evicted when its queue is full,
-// and holds no one meanwhile.
+// as in a burst, or any such client seen reading in the last aliveWithin
+// (its peer read some of what is on the socket, or its writer flushed a
+// batch), a slow client but a live one. A client over half full that has
+// read nothing for that long does not count alone: it is evicted when its
+// queue is full, and holds no one meanwhile.
 func (s *Server) crowded() bool {
 	half := int64(s.queueSize / 2)
 	alive := time.Now().Add(-aliveWithin).UnixNano()
