@@ -189,6 +189,7 @@ func (a *LXDAction) Placeholders() []string {
 func (a *LXDAction) SourcePath(names map[string]string, project string) string {
 	var b strings.Builder
 	s := a.Source
+	b.Grow(len(s) + 48) // names and a project: one allocation
 	for {
 		i := strings.IndexByte(s, '{')
 		if i < 0 {

@@ -19,8 +19,55 @@ func appendString(b []byte, s string) []byte { return jsonenc.AppendString(b, s)
 
 func appendTime(b []byte, t time.Time) []byte {
 	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = appendRFC3339Nano(b, t)
 	return append(b, '"')
+}
+
+// appendRFC3339Nano appends t.UTC().AppendFormat(b, time.RFC3339Nano),
+// computing the date straight from the Unix day (every event has one or
+// three timestamps). Years before 1970 or after 9999 go to the library.
+func appendRFC3339Nano(b []byte, t time.Time) []byte {
+	sec := t.Unix()
+	if sec < 0 || sec >= 253402300800 { // 10000-01-01
+		return t.UTC().AppendFormat(b, time.RFC3339Nano)
+	}
+	days, clock := sec/86400, sec%86400
+	// The civil date of a day count (Howard Hinnant's days_from_civil,
+	// inverted), in eras of 400 years from 0000-03-01.
+	z := days + 719468
+	era := z / 146097
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d := doy - (153*mp+2)/5 + 1
+	m := mp + 3
+	if m > 12 {
+		m -= 12
+	}
+	y := yoe + era*400
+	if m <= 2 {
+		y++
+	}
+	var buf [30]byte
+	w := buf[:0]
+	w = append(w, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+m/10), byte('0'+m%10), '-', byte('0'+d/10), byte('0'+d%10), 'T',
+		byte('0'+clock/36000), byte('0'+clock/3600%10), ':', byte('0'+clock/600%6), byte('0'+clock/60%10), ':',
+		byte('0'+clock%60/10), byte('0'+clock%10))
+	if ns := t.Nanosecond(); ns != 0 {
+		// Nine digits, then the trailing zeros dropped.
+		w = append(w, '.', '0', '0', '0', '0', '0', '0', '0', '0', '0')
+		for i := len(w) - 1; ns > 0; i-- {
+			w[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		for w[len(w)-1] == '0' {
+			w = w[:len(w)-1]
+		}
+	}
+	w = append(w, 'Z')
+	return append(b, w...)
 }
 
 // ctxKV is one entry of a logging context.

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"encoding/json"
+	"math/rand"
 	"strconv"
 	"testing"
 	"time"
@@ -111,6 +112,35 @@ func TestAppendMetadataGivesUpWhereJSONDiffers(t *testing.T) {
 		}
 		if !ok && string(got) != "x" {
 			t.Errorf("%s: appended %q when giving up", c.name, got)
+		}
+	}
+}
+
+// appendRFC3339Nano writes what time.Time.AppendFormat writes with
+// RFC3339Nano in UTC, for any time: every digit of the date and the clock,
+// nanoseconds with and without trailing zeros, days around leap years and
+// the range's edges.
+func TestAppendRFC3339NanoIsTheLibrary(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	times := []time.Time{
+		{}, time.Unix(0, 0), time.Unix(-1, 999999999), time.Unix(253402300799, 999999999), time.Unix(253402300800, 0),
+		time.Date(2000, 2, 29, 23, 59, 59, 100, time.UTC), time.Date(2100, 3, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 12, 2, 20, 40, 0, 123456789, time.FixedZone("X", 5*3600+1800)),
+	}
+	for range 200000 {
+		ns := rng.Int63n(int64(time.Second))
+		switch rng.Intn(4) {
+		case 0:
+			ns = 0
+		case 1:
+			ns -= ns % 1000
+		}
+		times = append(times, time.Unix(rng.Int63n(253402300800+86400*400)-86400*200, ns))
+	}
+	for _, tm := range times {
+		want := tm.UTC().AppendFormat([]byte("x"), time.RFC3339Nano)
+		if got := appendRFC3339Nano([]byte("x"), tm); string(got) != string(want) {
+			t.Fatalf("appendRFC3339Nano(%v) = %s, want %s", tm, got, want)
 		}
 	}
 }

@@ -24,6 +24,8 @@ type lxdWorld struct {
 	ids     interned             // projects, numbered for the registries' infos
 	regMemo [4]regMemo           // see reg
 	regNext int
+	// resShapes numbers the actions by how their resources are made.
+	resShapes resShapes
 	// server is the last requestor's GET /1.0 context (serverCtx).
 	server struct {
 		rq  *events.LXDLifecycleRequestor
@@ -123,8 +125,16 @@ func (r *registry) busyUntil(f *pickFilter) (*busyFilter, bool) {
 // earliest busyUntil among them (forever when none matches).
 func (r *registry) rememberBusy(f *pickFilter) {
 	b := busyFilter{f: *f, sec: math.MaxInt64}
+	// As pick's scan: whether an object matches is worked out without
+	// branches, which would mostly be mispredicted.
+	anyState, skipDefault := b2i(f.anyState), b2i(f.skipDefault)
 	for i := range r.info {
-		if in := &r.info[i]; f.matches(in) && (in.busySec < b.sec || in.busySec == b.sec && in.busyNsec < b.nsec) {
+		in := &r.info[i]
+		ok := b2i(in.project == f.project) & (b2i(in.state&f.needBits != 0) | anyState) & (1 ^ b2i(in.isDefault)&skipDefault) & (1 ^ b2i(in.outside))
+		if f.parent != "" && in.parent != f.parent {
+			ok = 0
+		}
+		if ok != 0 && (in.busySec < b.sec || in.busySec == b.sec && in.busyNsec < b.nsec) {
 			b.sec, b.nsec = in.busySec, in.busyNsec
 		}
 	}

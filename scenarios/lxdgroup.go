@@ -224,7 +224,7 @@ func appendLXDEventHead(b []byte, typ string, at time.Time) []byte {
 	b = append(b, `{"type":`...)
 	b = appendQuote(b, typ)
 	b = append(b, `,"timestamp":"`...)
-	b = at.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = appendRFC3339Nano(b, at)
 	return append(b, `","metadata":`...)
 }
 
@@ -306,7 +306,8 @@ func (v *pathValues) fill(tmpl string) string {
 	if strings.IndexByte(tmpl, '{') < 0 {
 		return tmpl
 	}
-	b := make([]byte, 0, len(tmpl)+64)
+	var b strings.Builder // one allocation, which the string keeps
+	b.Grow(len(tmpl) + 64)
 	for {
 		i := strings.IndexByte(tmpl, '{')
 		if i < 0 {
@@ -316,25 +317,26 @@ func (v *pathValues) fill(tmpl string) string {
 		if j < 0 {
 			break
 		}
-		b = append(b, tmpl[:i]...)
+		b.WriteString(tmpl[:i])
 		tok := tmpl[i : i+j+1]
 		switch {
 		case tok == "{to}":
-			b = append(b, v.to...)
+			b.WriteString(v.to)
 		case tok == "{child}":
-			b = append(b, v.child...)
+			b.WriteString(v.child)
 		case tok == "{name}" && v.entity:
-			b = append(b, v.name...)
+			b.WriteString(v.name)
 		case tok == "{parent}" && v.entity:
-			b = append(b, v.parent...)
+			b.WriteString(v.parent)
 		case tok == "{pool}" && v.hasPool:
-			b = append(b, v.pool...)
+			b.WriteString(v.pool)
 		default:
-			b = append(b, tok...)
+			b.WriteString(tok)
 		}
 		tmpl = tmpl[i+j+1:]
 	}
-	return string(append(b, tmpl...))
+	b.WriteString(tmpl)
+	return b.String()
 }
 
 // bodySlots are the string placeholders of body templates, in the order
@@ -527,7 +529,8 @@ func (req *lxdRequest) requestBodySlow(vals [len(bodySlots)]string, cmd string) 
 // handlers read too), from the object's names before the request. Each
 // object keeps the maps made for it (entity.res) until its names change,
 // and requests share them: nothing changes an operation's resources.
-func (req *lxdRequest) resources(cat *catalog.LXDCatalog) (map[string][]string, []byte) {
+// Actions whose resources are made alike (resShapes) share them too.
+func (req *lxdRequest) resources(cat *catalog.LXDCatalog, shapes *resShapes) (map[string][]string, []byte) {
 	x := req.entity
 	if x == nil {
 		return nil, nil
@@ -536,7 +539,8 @@ func (req *lxdRequest) resources(cat *catalog.LXDCatalog) (map[string][]string, 
 	if !req.action.ProjectScoped {
 		project = ""
 	}
-	k := resKey{action: req.action, project: project, backup: req.backupName}
+	restored := x.kind == "instance-snapshot" && req.action.Name == "instance-restored"
+	k := resKey{shape: shapes.of(cat, req.action), restored: restored, project: project, backup: req.backupName}
 	if r, ok := x.res[k]; ok {
 		return r.m, r.json
 	}
@@ -544,7 +548,7 @@ func (req *lxdRequest) resources(cat *catalog.LXDCatalog) (map[string][]string, 
 	switch x.kind {
 	case "instance-snapshot":
 		names = map[string]string{"instance": x.parent, "name": x.name}
-		if req.action.Name == "instance-restored" {
+		if restored {
 			names = map[string]string{"name": x.parent}
 		}
 	case "storage-volume-snapshot":
@@ -568,11 +572,42 @@ type resources struct {
 	json []byte
 }
 
-// resKey names one object's operation resources: the action, and what else
-// names them beside the object's names.
+// resKey names one object's operation resources: the shape of the
+// action's, which names of the object it reads, and what else names them.
 type resKey struct {
-	action          *catalog.LXDAction
+	shape           int
+	restored        bool // an instance restored from the snapshot: the instance's name
 	project, backup string
+}
+
+// resShapes numbers the actions by how their operation resources are made
+// (catalog.LXDCatalog.OperationResources): actions that make the same
+// resources from names standing for themselves (each name and the project
+// a placeholder of its own) build them alike from any names, so they get
+// the same number. Most instance actions share one: the instance's URL.
+type resShapes struct {
+	byAction map[*catalog.LXDAction]int
+	shapes   map[string]int
+}
+
+// resPlaceholders stand for the names an operation's resources are made of.
+var resPlaceholders = map[string]string{"name": "\x01", "instance": "\x02", "pool": "\x03", "volume": "\x04"}
+
+func (s *resShapes) of(cat *catalog.LXDCatalog, a *catalog.LXDAction) int {
+	if n, ok := s.byAction[a]; ok {
+		return n
+	}
+	if s.byAction == nil {
+		s.byAction, s.shapes = map[*catalog.LXDAction]int{}, map[string]int{}
+	}
+	shape := string(appendResources(nil, cat.OperationResources(a.Name, resPlaceholders, "\x05")))
+	n, ok := s.shapes[shape]
+	if !ok {
+		n = len(s.shapes)
+		s.shapes[shape] = n
+	}
+	s.byAction[a] = n
+	return n
 }
 
 // play emits a request's events, interleaved as the real daemon does, and
@@ -652,7 +687,7 @@ func (w *lxdWorld) play(t *track, req *lxdRequest) time.Time {
 	wait := make([]byte, 0, len(opsPath)+36+len("/wait"))
 	wait = t.fake.appendUUID(append(wait, opsPath...))
 	waitURL := string(append(wait, "/wait"...))
-	res, resJSON := req.resources(w.e.cat)
+	res, resJSON := req.resources(w.e.cat, &w.resShapes)
 	g.opRes = resJSON
 	op := &events.LXDOperation{
 		ID: waitURL[len(opsPath) : len(opsPath)+36], Class: class, Description: desc, CreatedAt: created, UpdatedAt: created,

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"fmt"
 	"math/rand"
 	"testing"
 	"time"
@@ -211,5 +212,56 @@ func TestPetnameIsGofakeit(t *testing.T) {
 		if got := mine.petname(); got != want {
 			t.Fatalf("draw %d: petname %q, gofakeit %q", i, got, want)
 		}
+	}
+}
+
+// A registry's remembered busy bounds hold whatever happens to its objects:
+// no object a remembered filter matches is free before the bound, so a pick
+// that trusts the bound finds nothing only when a scan would find nothing.
+func TestRegistryBusyBoundsHold(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	ids := interned{ids: map[string]int32{}, regs: map[string]*registry{}, limit: 1024}
+	r := &registry{idx: map[entKey]int{}, projects: &ids}
+	ids.regs["instance"] = r
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	projects, states, parents := []string{"default", "team-a"}, []string{"stopped", "running", "frozen"}, []string{"", "p1"}
+	needs := []string{"", "stopped", "running", "running|frozen"}
+	randomFilter := func() pickFilter {
+		need := needs[rng.Intn(len(needs))]
+		return pickFilter{project: ids.id(projects[rng.Intn(2)]), parent: parents[rng.Intn(2)], needBits: stateBits(need), anyState: need == "", skipDefault: rng.Intn(2) == 0}
+	}
+	remembered := 0
+	for step := 0; step < 20000; step++ {
+		switch op := rng.Intn(10); {
+		case op < 3 && len(r.list) < 60:
+			x := &entity{kind: "instance", project: projects[rng.Intn(2)], parent: parents[rng.Intn(2)], name: fmt.Sprintf("i%d", step),
+				state: states[rng.Intn(3)], busyUntil: base.Add(time.Duration(rng.Intn(1000)) * time.Millisecond), outside: rng.Intn(10) == 0}
+			if rng.Intn(20) == 0 {
+				x.name = "default"
+			}
+			r.add(x)
+		case op < 6 && len(r.list) > 0:
+			x := r.list[rng.Intn(len(r.list))]
+			x.state = states[rng.Intn(3)]
+			x.busyUntil = base.Add(time.Duration(rng.Intn(1000)) * time.Millisecond)
+			r.sync(x)
+		case op < 7 && len(r.list) > 0:
+			r.remove(r.list[rng.Intn(len(r.list))])
+		default:
+			f := randomFilter()
+			r.rememberBusy(&f)
+			remembered++
+		}
+		for i := range r.busyLen {
+			b := &r.busy[i]
+			for j := range r.info {
+				if in := &r.info[j]; b.f.matches(in) && (in.busySec < b.sec || in.busySec == b.sec && in.busyNsec < b.nsec) {
+					t.Fatalf("step %d: %s is free at %d.%09d, before the bound %d.%09d remembered for %+v", step, r.list[j].name, in.busySec, in.busyNsec, b.sec, b.nsec, b.f)
+				}
+			}
+		}
+	}
+	if remembered < 1000 || r.busyLen != len(r.busy) {
+		t.Fatalf("%d bounds remembered, %d kept: the test does not test", remembered, r.busyLen)
 	}
 }
