@@ -86,6 +86,11 @@ type Server struct {
 	// eng is the engine playing, for the LXD server's REST events
 	// (observe) and Stats; nil before the first Run.
 	eng atomic.Pointer[scenarios.Engine]
+	// engSwap is held for writing while a new engine replaces eng and
+	// takes in what the old one knew (Engine.Carry), and for reading while
+	// an event is observed, so that no REST event goes to the old engine
+	// after Carry read it.
+	engSwap sync.RWMutex
 
 	ctlToken string // see guard.go
 }
@@ -225,6 +230,7 @@ func (s *Server) runLocked(scen *scenarios.Scenario) error {
 	s.scen, s.cancel, s.done = scen, cancel, done
 	s.virt, s.wall, s.lastRec, s.next = eng.Start(), time.Now(), time.Time{}, eng.Start()
 	s.mu.Unlock()
+	s.engSwap.Lock()
 	if old := s.eng.Swap(eng); old != nil {
 		// The LXD daemon keeps what the old scenario and REST requests
 		// made: the new engine knows it, so that it never says an object
@@ -232,6 +238,7 @@ func (s *Server) runLocked(scen *scenarios.Scenario) error {
 		// What REST makes from now on goes to the new engine's inbox.
 		eng.Carry(old)
 	}
+	s.engSwap.Unlock()
 	s.log.Info("playing scenario", "scenario", scen.Name, "seed", eng.Seed(), "speed", s.opts.Speed)
 	go s.play(ctx, eng, done)
 	return nil
@@ -332,8 +339,11 @@ func (s *Server) play(ctx context.Context, eng *scenarios.Engine, done chan stru
 
 // observe passes a lifecycle event the LXD server made for a REST request
 // to the engine playing, so that a step marked external can act on the
-// object it names. It never blocks (Engine.Observe).
+// object it names. It never waits on the engine (Engine.Observe), only,
+// briefly, while a new engine takes over (Run, Reset).
 func (s *Server) observe(ev scenarios.Observed) {
+	s.engSwap.RLock()
+	defer s.engSwap.RUnlock()
 	if eng := s.eng.Load(); eng != nil {
 		eng.Observe(ev)
 	}

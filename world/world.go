@@ -127,13 +127,15 @@ type Operation struct {
 
 // World is the state of one daemon.
 type World struct {
-	cat   *catalog.LXDCatalog
-	objs  map[Key]*Object
-	ops   map[string]*Operation
-	ended []*Operation  // finished operations, in the order they ended
-	free  []*Operation  // operations forgotten, to be reused (newOperation)
-	keep  time.Duration // how long of event time they stay; OperationKeep unless set
-	now   time.Time     // the latest event time read
+	cat *catalog.LXDCatalog
+	// product is what the daemon calls itself in descriptions (Product).
+	product string
+	objs    map[Key]*Object
+	ops     map[string]*Operation
+	ended   []*Operation  // finished operations, in the order they ended
+	free    []*Operation  // operations forgotten, to be reused (newOperation)
+	keep    time.Duration // how long of event time they stay; OperationKeep unless set
+	now     time.Time     // the latest event time read
 	// stamp holds the timestamp of the last event applied, parsed into now
 	// only when asked (Now): most events need no time.
 	stamp    [64]byte
@@ -172,10 +174,26 @@ var loggingHead = []byte(`{"type":"logging"`)
 // default project with its default profile. It panics on an unknown
 // flavour, which catalog.ParseFlavor would have refused.
 func New(f catalog.Flavor) *World {
-	w := &World{cat: catalog.MustLXD(f), objs: map[Key]*Object{}, ops: map[string]*Operation{}, keep: OperationKeep}
-	w.put(&Object{Key: Key{"project", "", "default"}, Name: "default", Detail: &Detail{Description: "Default LXD project"}})
-	w.put(&Object{Key: Key{"profile", "default", "default"}, Name: "default", Detail: &Detail{Description: "Default LXD profile"}})
+	w := &World{cat: catalog.MustLXD(f), objs: map[Key]*Object{}, ops: map[string]*Operation{}, keep: OperationKeep, product: Product(f)}
+	w.put(&Object{Key: Key{"project", "", "default"}, Name: "default", Detail: &Detail{Description: "Default " + w.product + " project"}})
+	w.put(&Object{Key: Key{"profile", "default", "default"}, Name: "default", Detail: &Detail{Description: "Default " + w.product + " profile"}})
 	return w
+}
+
+// Product is what a daemon of flavour f calls itself in the descriptions
+// it writes (the default project's and profiles'): "Incus" for Incus,
+// "LXD" for the others.
+func Product(f catalog.Flavor) string {
+	if f == catalog.Incus {
+		return "Incus"
+	}
+	return "LXD"
+}
+
+// defaultProfileFor is the description of the default profile a new
+// project comes with.
+func (w *World) defaultProfileFor(project string) string {
+	return "Default " + w.product + " profile for project " + project
 }
 
 // Applied counts the events applied.
@@ -452,7 +470,7 @@ func (w *World) lifecycle(m lcMeta, project, location string, at time.Time, d *D
 		pk := Key{"profile", k.Path, "default"}
 		if w.objs[pk] == nil {
 			w.put(&Object{Key: pk, Name: "default", CreatedAt: at, UpdatedAt: at,
-				Detail: &Detail{Description: "Default LXD profile for project " + k.Path}})
+				Detail: &Detail{Description: w.defaultProfileFor(k.Path)}})
 		}
 	}
 	if a.Status != "" {
@@ -619,9 +637,9 @@ func (w *World) moveProject(old, name string) {
 		w.touch(o)
 	}
 	for _, o := range moved {
-		if o.Kind == "profile" && o.Name == "default" && o.Detail != nil && o.Detail.Description == "Default LXD profile for project "+old {
+		if o.Kind == "profile" && o.Name == "default" && o.Detail != nil && o.Detail.Description == w.defaultProfileFor(old) {
 			d := *o.Detail
-			d.Description = "Default LXD profile for project " + name
+			d.Description = w.defaultProfileFor(name)
 			o.Detail = &d
 		}
 		w.objs[o.Key] = o

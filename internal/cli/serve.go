@@ -82,9 +82,10 @@ instead, --lxd-socket - serves none. A scenario that ends leaves the
 servers up and idle (--loop plays it again). The fake LXD keeps a world
 folded from every event it serves (lxc list, info, image list, network list,
 warning list, cluster list and operation list show it) and answers REST
-requests for instances, images and aliases, networks, profiles, projects and
-custom storage volumes (so lxc init, launch, start, stop, snapshot, image
-import, network create, profile, project and storage volume commands work)
+requests for instances, images and aliases, networks (with ACLs, zones,
+forwards and load balancers), profiles, projects, custom storage volumes and
+trust (so lxc init, launch, start, stop, snapshot, image import, network
+create, profile, project, storage volume and config trust commands work)
 with the events LXD 5.0.2 emits, stamped on the scenario's clock. The control API is under /eventsim/v1/ on
 every listener (docs/control-api.md); over plain HTTP it needs the control
 token printed at start (or set with --control-token) as

@@ -87,6 +87,9 @@ func (s *Server) handle(h route, open bool) http.Handler {
 			writeError(w, errNotAuthorized)
 			return
 		}
+		if r.Method != http.MethodGet {
+			s.waitForListeners(r.Context())
+		}
 		c := &call{s: s, r: r, rq: requestorOf(r)}
 		reqCtx := s.logHandling(c.rq, r.Method, r.RequestURI, trusted)
 		if err := s.requestFailure(r); err != nil {

@@ -3,7 +3,6 @@ package lxd
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/eventsim/eventsim/internal/cputime"
+	"github.com/eventsim/eventsim/internal/loadclient"
 	"github.com/eventsim/eventsim/scenarios"
 )
 
@@ -21,17 +21,46 @@ import (
 var benchRecord = &scenarios.Record{API: "lxd", Type: "lifecycle", Project: "default", Location: "none",
 	JSON: []byte(`{"type":"lifecycle","timestamp":"2026-11-21T05:46:41.353257134Z","metadata":{"action":"profile-created","source":"/1.0/profiles/wz","requestor":{"username":"root","protocol":"unix","address":"@"}},"location":"none","project":"default"}`)}
 
-// countingClients connects n clients that read and count frames.
+// listener connects an events client that reads as a load tool would
+// (internal/loadclient: one read for all the server has sent, frames cut in
+// place) and waits until the server has it. The listeners share the cores
+// with the server; gorilla/websocket's reader, an allocation per frame and
+// reads of 4 KiB, cost them about as much CPU as the server spends writing.
+func listener(tb testing.TB, s *Server) *loadclient.Events {
+	tb.Helper()
+	before := s.Stats().Connections
+	e, err := loadclient.DialEvents("tcp", strings.TrimPrefix(s.URL(), "http://"), "/1.0/events")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { e.Close() })
+	waitFor(tb, func() bool { return s.Stats().Connections > before }, "server to register the client")
+	return e
+}
+
+// isEvent reports whether a frame is one whole event as the server writes
+// it: a JSON object of a type, ending in a newline.
+func isEvent(f []byte) bool {
+	return bytes.HasPrefix(f, []byte(`{"type":"`)) && bytes.HasSuffix(f, []byte("}\n"))
+}
+
+// countingClients connects n clients that read and count frames, each
+// checked to be a whole event.
 func countingClients(b *testing.B, s *Server, n int) (counts []*atomic.Int64, wait func(want int64)) {
 	b.Helper()
 	var wg sync.WaitGroup
 	for range n {
-		c := dial(b, s, "")
+		c := listener(b, s)
 		cnt := new(atomic.Int64)
 		counts = append(counts, cnt)
 		wg.Go(func() {
 			for {
-				if _, _, err := c.NextReader(); err != nil {
+				f, err := c.Next()
+				if err != nil {
+					return
+				}
+				if !isEvent(f) {
+					b.Errorf("frame %d is not a whole event: %q", cnt.Load(), f)
 					return
 				}
 				cnt.Add(1)
@@ -125,23 +154,20 @@ func BenchmarkLatency100Clients(b *testing.B) {
 	lat := make([][]time.Duration, clients)
 	var wg sync.WaitGroup
 	for i := range clients {
-		c := dial(b, s, "")
+		c := listener(b, s)
 		lat[i] = make([]time.Duration, 0, 4*events) // b.Loop runs one second's worth or two
 		wg.Go(func() {
-			buf := make([]byte, 4096)
 			for {
-				_, r, err := c.NextReader()
+				f, err := c.Next()
 				if err != nil {
 					return
 				}
-				n, err := io.ReadFull(r, buf)
-				if err != io.ErrUnexpectedEOF {
-					b.Errorf("frame of %d bytes: %v", n, err)
-					return
-				}
-				f := buf[:n]
 				now := time.Now().UnixNano()
 				j := bytes.Index(f, []byte(`"sent=`))
+				if !isEvent(f) || j < 0 {
+					b.Errorf("frame is not a whole event with its time: %q", f)
+					return
+				}
 				sent, _ := strconv.ParseInt(string(f[j+6:j+6+bytes.IndexByte(f[j+6:], '"')]), 10, 64)
 				lat[i] = append(lat[i], time.Duration(now-sent))
 			}

@@ -67,6 +67,7 @@ type client struct {
 	missed   atomic.Int32  // pings sent and not answered
 	written  atomic.Uint64 // frames written (flushed) to the connection
 	evicting atomic.Bool
+	flushed  atomic.Int64 // when the writer last flushed a batch, in unix nanoseconds (crowded)
 
 	// Pacing (pace.go), guarded by s.seqMu.
 	queued      uint64        // frames ever put on the queue
@@ -266,6 +267,7 @@ func (c *client) writeBatch(evs []*event) bool {
 	}
 	c.s.stats.written.Add(uint64(n))
 	c.written.Add(uint64(n))
+	c.flushed.Store(time.Now().UnixNano())
 	return true
 }
 

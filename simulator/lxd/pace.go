@@ -42,6 +42,68 @@ const (
 	heldPerQueue = 64
 )
 
+// burstWaitMax is the longest a request waits for the event listeners
+// (waitForListeners); aliveWithin is how recently a slow listener must have
+// written to hold requests alone (crowded).
+const (
+	burstWaitMax = time.Second
+	aliveWithin  = 100 * time.Millisecond
+)
+
+// waitForListeners holds a request that changes something, and so makes
+// events, while event listeners are behind (crowded), until they have room
+// again, at most Options.burstWait (burstWaitMax) or until ctx is done.
+// REST requests at speed 0 come as fast as clients send them, faster than
+// any listener reads: their events would fill the queues and evict
+// listeners however healthy, as a burst must not (see above). A listener
+// whose connection takes nothing holds no request for long: it is evicted
+// when its queue is full, as on schedule.
+func (s *Server) waitForListeners(ctx context.Context) {
+	if s.roomy() || !s.crowded() {
+		return
+	}
+	s.burstHeld.Add(1)
+	ctx, cancel := context.WithTimeout(ctx, s.opts.burstWait)
+	defer cancel()
+	// While it waits, a listener much slower than the others is evicted as
+	// a laggard, as while a player catches up: a slow listener paces the
+	// requests for at most laggardLimit, not for as long as it stays slow.
+	_ = s.pollUntil(ctx, "wait for listeners", func() bool { // on timeout the request goes on
+		s.seqMu.Lock()
+		s.assessLocked()
+		s.seqMu.Unlock()
+		return !s.crowded()
+	})
+}
+
+// crowded reports whether event clients are behind, evicted ones aside:
+// more than one in sixteen (and more than one) with a queue over half full,
+// as in a burst, or any such client whose writer is writing (it flushed a
+// batch in the last aliveWithin), a slow client but a live one. A client
+// over half full that has written nothing for that long (its connection
+// takes nothing) does not count alone: it is evicted when its queue is
+// full, and holds no one meanwhile.
+func (s *Server) crowded() bool {
+	half := int64(s.queueSize / 2)
+	alive := time.Now().Add(-aliveWithin).UnixNano()
+	over, n := 0, 0
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for c := range s.clients {
+		if c.evicting.Load() {
+			continue
+		}
+		n++
+		if c.qlen.Load() > half {
+			if c.flushed.Load() >= alive {
+				return true
+			}
+			over++
+		}
+	}
+	return over > max(n/16, 1)
+}
+
 // pacing is the state of the look at the clients. s.seqMu guards it and the
 // client fields it names.
 type pacing struct {

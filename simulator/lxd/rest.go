@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/eventsim/eventsim/catalog"
 	"github.com/eventsim/eventsim/world"
 )
 
@@ -17,6 +18,10 @@ import (
 // events of one request are never interleaved with those of another change;
 // it is taken before s.seqMu and s.mu, never after.
 type restState struct {
+	flavor catalog.Flavor
+	// product names the daemon in the default project's description:
+	// "LXD", or "Incus" for the incus flavour.
+	product  string
 	mu       sync.Mutex
 	projects map[string]*projectInfo // config of projects; absent means the defaults
 	pools    []*pool
@@ -65,16 +70,40 @@ type volumeSnapshot struct {
 	ExpiresAt   *time.Time        `json:"expires_at"`
 }
 
-// Default configuration of projects, as LXD 5.0.2 sets it on creation.
-var defaultProjectConfig = map[string]string{
+// scenarioProjectConfig is the configuration of a project a scenario
+// names (Options.Projects, AddProject): every feature, so that the objects
+// its events name in that project are the project's own.
+var scenarioProjectConfig = map[string]string{
 	"features.images": "true", "features.networks": "true", "features.profiles": "true",
 	"features.storage.buckets": "true", "features.storage.volumes": "true",
 }
 
+// projectDefaults is the configuration a daemon of flavour f gives its
+// default project (isDefault) or a project made without features, as
+// recorded from real LXD 5.0.2 and Incus 6.0.4 (TestProjectsMatchRealDaemons);
+// LXD 6.1's, from its source (ProjectFeatures), is Incus's.
+func projectDefaults(f catalog.Flavor, isDefault bool) map[string]string {
+	on := []string{"features.images", "features.profiles", "features.storage.volumes"}
+	switch {
+	case f == catalog.LXD50 && isDefault:
+		on = append(on, "features.networks")
+	case f == catalog.LXD50:
+	case isDefault:
+		on = append(on, "features.storage.buckets", "features.networks", "features.networks.zones")
+	default:
+		on = append(on, "features.storage.buckets")
+	}
+	out := make(map[string]string, len(on))
+	for _, k := range on {
+		out[k] = "true"
+	}
+	return out
+}
+
 // newRestState makes the objects a fresh server has: the given storage
 // pools ("default" when none).
-func newRestState(pools []string, loc string) *restState {
-	st := &restState{projects: map[string]*projectInfo{}, volumes: map[volKey]*volume{}}
+func newRestState(pools []string, loc string, f catalog.Flavor) *restState {
+	st := &restState{flavor: f, product: world.Product(f), projects: map[string]*projectInfo{}, volumes: map[volKey]*volume{}}
 	if len(pools) == 0 {
 		pools = []string{"default"}
 	}
@@ -95,9 +124,10 @@ func (st *restState) info(project string) *projectInfo {
 	if pi := st.projects[project]; pi != nil {
 		return pi
 	}
-	pi := &projectInfo{config: maps.Clone(defaultProjectConfig)}
+	pi := &projectInfo{config: maps.Clone(scenarioProjectConfig)}
 	if project == "default" {
-		pi.description = "Default LXD project"
+		pi.config = projectDefaults(st.flavor, true)
+		pi.description = "Default " + st.product + " project"
 	}
 	st.projects[project] = pi
 	return pi

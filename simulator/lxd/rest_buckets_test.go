@@ -41,7 +41,7 @@ func TestBucketsAreReadFromTheWorld(t *testing.T) {
 			if err := json.Unmarshal(env.Metadata, &objs); code != http.StatusOK || err != nil || len(objs) != 1 || objs[0].Name != "b1" {
 				t.Errorf("GET buckets?recursion=1: %d %s", code, env.Metadata)
 			}
-			if code, _, env := do(t, s, "GET", "/1.0/storage-pools/nope/buckets", ""); code != http.StatusNotFound || env.Error != "Storage pool not found" {
+			if code, _, env := do(t, s, "GET", "/1.0/storage-pools/nope/buckets", ""); code != http.StatusNotFound || env.Error != "Failed loading storage pool: Storage pool not found" {
 				t.Errorf("GET buckets of an unknown pool: %d %q", code, env.Error)
 			}
 			playEvent(t, s, "storage-bucket-deleted", "/1.0/storage-pools/default/buckets/b1", "")

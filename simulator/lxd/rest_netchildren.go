@@ -3,8 +3,12 @@ package lxd
 import (
 	"cmp"
 	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/eventsim/eventsim/catalog"
@@ -12,8 +16,9 @@ import (
 )
 
 // Network load balancers, network peers and cluster groups are read from
-// the world: those played events made. They cannot be made through REST yet
-// (nothing recorded from a real daemon to hold the fake to).
+// the world: those played events and REST requests made. Load balancers
+// can be made, changed and deleted through REST on lxd-6 and incus (below);
+// peers and cluster groups cannot yet.
 
 // loadBalancerObj is GET /1.0/networks/NET/load-balancers/ADDR's answer,
 // fields in LXD's order.
@@ -52,7 +57,8 @@ func peerOf(o *world.Object) any {
 }
 
 // networkChildScope checks a request under a network: the flavour has
-// the API extension (lacks does not), the network exists.
+// the API extension (lacks does not; without it the path is unknown: 404
+// "not found"), the network exists (404 as LXD's forwards answer it).
 func (s *Server) networkChildScope(c *call, lacks catalog.Flavor) (string, string, error) {
 	if s.flavor == lacks {
 		return "", "", errNotFound
@@ -60,13 +66,88 @@ func (s *Server) networkChildScope(c *call, lacks catalog.Flavor) (string, strin
 	return s.forwardScope(c)
 }
 
+// peerScope checks a request for network peers, which every flavour has.
+func (s *Server) peerScope(c *call) (string, string, error) { return s.networkChildScope(c, "") }
+
+// loadBalancerScope checks a load balancer request as LXD 6.1 and Incus
+// 6.0 do: the route exists (not on LXD 5.0.2: 404 "not found"), the
+// network exists (404 "Failed loading network: Network not found"), and
+// its driver has load balancers: only OVN's does, so a network of another
+// known type is 400 `Network driver "bridge" does not support load
+// balancers` (recorded from Incus 6.0.4). A network the fake knows only
+// from events, of no known type, is taken to have them.
+func (s *Server) loadBalancerScope(c *call) (string, string, error) {
+	p, network, err := s.networkChildScope(c, catalog.LXD50)
+	if err != nil {
+		return "", "", err
+	}
+	var typ string
+	s.withWorld(func(w *world.World) {
+		if o := w.Get(networkKey(p, network)); o != nil {
+			typ = cmp.Or(detail(o).Type, o.Type)
+		}
+	})
+	if typ != "" && typ != "ovn" {
+		return "", "", badRequest("Network driver %q does not support load balancers", typ)
+	}
+	return p, network, nil
+}
+
+func loadBalancerKey(project, network, addr string) world.Key {
+	return world.Key{Kind: "network-load-balancer", Project: project, Path: network + "/" + addr}
+}
+
+// postLoadBalancers answers POST /1.0/networks/NET/load-balancers
+// {"listen_address","description","config","backends","ports"} as the
+// daemons' OVN driver does: network-load-balancer-created, 201 with
+// Location; 409 "Failed creating load balancer: A load balancer for that
+// listen address already exists"; a listen address that is no IP, 500
+// "Failed creating load balancer: Failed parsing …" (LXD 6.1's and Incus
+// 6.0.4's source: no OVN runs here to record).
+func (s *Server) postLoadBalancers(c *call) (*reply, error) {
+	var req struct {
+		ListenAddress string `json:"listen_address"`
+		objectPut
+	}
+	if err := c.decodeRaw(&req); err != nil {
+		return nil, err
+	}
+	p, network, err := s.loadBalancerScope(c)
+	if err != nil {
+		return nil, err
+	}
+	if s.existing(loadBalancerKey(p, network, req.ListenAddress)) != nil {
+		return nil, conflict("Failed creating load balancer: A load balancer for that listen address already exists")
+	}
+	bits := 32
+	if strings.Contains(req.ListenAddress, ":") {
+		bits = 128
+	}
+	if _, _, err := net.ParseCIDR(fmt.Sprintf("%s/%d", req.ListenAddress, bits)); err != nil {
+		return nil, &apiError{http.StatusInternalServerError, fmt.Sprintf("Failed creating load balancer: Failed parsing %q: %v", req.ListenAddress, err)}
+	}
+	return s.createObject(c, p, loadBalancerKey(p, network, req.ListenAddress), nil, req.objectPut,
+		"network-load-balancer-created", map[string]string{"network": network, "name": req.ListenAddress},
+		"/1.0/networks/"+url.PathEscape(network)+"/load-balancers/"+url.PathEscape(req.ListenAddress))
+}
+
+// putLoadBalancer answers PUT and PATCH …/load-balancers/ADDR:
+// network-load-balancer-updated; 404 "Network load balancer not found".
+func (s *Server) putLoadBalancer(c *call) (*reply, error) { return s.updateNetChild(c, loadBalancers) }
+
+// deleteLoadBalancer answers DELETE …/load-balancers/ADDR:
+// network-load-balancer-deleted; 404 "Failed deleting load balancer:
+// Network load balancer not found".
+func (s *Server) deleteLoadBalancer(c *call) (*reply, error) {
+	return s.deleteNetChild(c, loadBalancers)
+}
+
 // getNetworkChildren answers GET /1.0/networks/NET/SEGMENT for a kind the
-// world keeps under networks: URLs, or objects with recursion; an unknown
-// network 404 as LXD's forwards answer it. Without the API extension
-// (flavour lacks) the path is unknown: 404 "not found".
-func (s *Server) getNetworkChildren(kind, segment string, lacks catalog.Flavor, obj func(o *world.Object) any) route {
+// world keeps under networks: URLs, or objects with recursion. scope
+// checks the request first (networkChildScope, loadBalancerScope).
+func (s *Server) getNetworkChildren(kind, segment string, scope func(*call) (string, string, error), obj func(o *world.Object) any) route {
 	return func(c *call) (*reply, error) {
-		p, network, err := s.networkChildScope(c, lacks)
+		p, network, err := scope(c)
 		if err != nil {
 			return nil, err
 		}
@@ -77,9 +158,9 @@ func (s *Server) getNetworkChildren(kind, segment string, lacks catalog.Flavor, 
 }
 
 // getNetworkChild answers GET /1.0/networks/NET/SEGMENT/NAME.
-func (s *Server) getNetworkChild(kind, what string, lacks catalog.Flavor, obj func(o *world.Object) any) route {
+func (s *Server) getNetworkChild(kind, what string, scope func(*call) (string, string, error), obj func(o *world.Object) any) route {
 	return func(c *call) (*reply, error) {
-		p, network, err := s.networkChildScope(c, lacks)
+		p, network, err := scope(c)
 		if err != nil {
 			return nil, err
 		}
@@ -139,6 +220,16 @@ func (s *Server) getClusterGroups(c *call) (*reply, error) {
 		urls[i] = "/1.0/cluster/groups/" + url.PathEscape(g.Name)
 	}
 	return ok(urls), nil
+}
+
+// postClusterGroups answers POST /1.0/cluster/groups on a lone server as
+// LXD 5.0.2 and Incus 6.0.4 do (recorded): 400 "This server is not
+// clustered". Making a group in a cluster is not built: 501.
+func (s *Server) postClusterGroups(c *call) (*reply, error) {
+	if len(s.opts.Members) == 0 {
+		return nil, badRequest("This server is not clustered")
+	}
+	return nil, errNotImplemented
 }
 
 // getClusterGroup answers GET /1.0/cluster/groups/NAME.

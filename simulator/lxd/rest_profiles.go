@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 
+	"github.com/eventsim/eventsim/catalog"
 	"github.com/eventsim/eventsim/world"
 )
 
@@ -32,6 +33,7 @@ type profile struct {
 	Devices     map[string]map[string]string `json:"devices"`
 	Name        string                       `json:"name"`
 	UsedBy      []string                     `json:"used_by"`
+	Project     string                       `json:"project,omitempty"` // Incus's (projectField)
 }
 
 // profileScope returns the project whose profiles a request works on.
@@ -61,7 +63,7 @@ func (s *Server) profileOf(o *world.Object) *profile {
 	for k, v := range d.Devices {
 		devices[k] = maps.Clone(v)
 	}
-	return &profile{Config: orEmpty(d.Config), Description: d.Description, Devices: devices, Name: o.Name, UsedBy: used}
+	return &profile{Config: orEmpty(d.Config), Description: d.Description, Devices: devices, Name: o.Name, UsedBy: used, Project: s.projectField(o.Project)}
 }
 
 // instanceProfiles are the profiles an instance uses.
@@ -72,11 +74,19 @@ func instanceProfiles(o *world.Object) []string {
 	return []string{"default"}
 }
 
-// getProfiles answers GET /1.0/profiles.
+// getProfiles answers GET /1.0/profiles: the profiles of the request's
+// project, or on incus with all-projects=true (extension
+// profiles_all_projects) of every project.
 func (s *Server) getProfiles(c *call) (*reply, error) {
-	s.rest.mu.Lock()
-	p, err := s.profileScope(c)
-	s.rest.mu.Unlock()
+	var p string
+	var err error
+	if all := c.r.URL.Query().Get("all-projects"); s.flavor == catalog.Incus && (all == "true" || all == "1") {
+		p, err = c.scope() // "" for every project; 400 with project= too
+	} else {
+		s.rest.mu.Lock()
+		p, err = s.profileScope(c)
+		s.rest.mu.Unlock()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +98,7 @@ func (s *Server) getProfiles(c *call) (*reply, error) {
 			if rec {
 				objs = append(objs, s.profileOf(o))
 			} else {
-				urls = append(urls, withProject("/1.0/profiles/"+url.PathEscape(o.Name), p))
+				urls = append(urls, withProject("/1.0/profiles/"+url.PathEscape(o.Name), o.Project))
 			}
 		}
 	})

@@ -91,7 +91,7 @@ func (s *Server) postProjects(c *call) (*reply, error) {
 	if s.hasProject(req.Name) {
 		return nil, conflict("Project %q already exists", req.Name)
 	}
-	pi := &projectInfo{config: maps.Clone(defaultProjectConfig)}
+	pi := &projectInfo{config: projectDefaults(s.flavor, false)}
 	maps.Copy(pi.config, req.Config)
 	if req.Description != nil {
 		pi.description = *req.Description
@@ -115,7 +115,7 @@ func (s *Server) putProject(c *call) (*reply, error) {
 	}
 	pi := s.rest.info(name)
 	if c.r.Method == http.MethodPut {
-		pi.config = maps.Clone(defaultProjectConfig)
+		pi.config = projectDefaults(s.flavor, name == "default")
 		pi.description = ""
 	}
 	maps.Copy(pi.config, req.Config)

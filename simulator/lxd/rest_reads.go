@@ -300,6 +300,7 @@ type imageObj struct {
 	CreatedAt    time.Time         `json:"created_at"`
 	LastUsedAt   time.Time         `json:"last_used_at"`
 	UploadedAt   time.Time         `json:"uploaded_at"`
+	Project      string            `json:"project,omitempty"` // Incus's (projectField)
 }
 
 type imageAliasRef struct {
@@ -333,7 +334,7 @@ func (s *Server) imageOf(o *world.Object) imageObj {
 	img := imageObj{
 		Properties: orEmpty(d.Config), Public: d.Extra["public"] == "true", Profiles: []string{"default"}, Aliases: []imageAliasRef{},
 		Architecture: architecture(d), Filename: d.Extra["filename"], Fingerprint: o.Name, Type: typ,
-		CreatedAt: o.CreatedAt, UploadedAt: o.CreatedAt, LastUsedAt: o.LastUsedAt,
+		CreatedAt: o.CreatedAt, UploadedAt: o.CreatedAt, LastUsedAt: o.LastUsedAt, Project: s.projectField(o.Project),
 	}
 	if d.Profiles != nil {
 		img.Profiles = slices.Clone(d.Profiles)
@@ -420,6 +421,7 @@ type networkObj struct {
 	Managed     bool              `json:"managed"`
 	Status      string            `json:"status"`
 	Locations   []string          `json:"locations"`
+	Project     string            `json:"project,omitempty"` // Incus's (projectField)
 }
 
 func (s *Server) networkOf(o *world.Object) networkObj {
@@ -432,7 +434,7 @@ func (s *Server) networkOf(o *world.Object) networkObj {
 		typ = "bridge"
 	}
 	return networkObj{Config: orEmpty(d.Config), Description: d.Description, Name: o.Name, Type: typ, UsedBy: []string{},
-		Managed: true, Status: "Created", Locations: []string{s.location()}}
+		Managed: true, Status: "Created", Locations: []string{s.location()}, Project: s.projectField(o.Project)}
 }
 
 func (s *Server) getNetworks(c *call) (*reply, error) {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
@@ -33,9 +34,11 @@ type objectPut struct {
 	// Ingress and Egress are an ACL's rules, kept as sent.
 	Ingress json.RawMessage `json:"ingress"`
 	Egress  json.RawMessage `json:"egress"`
-	// Entries are a zone record's; Ports a forward's.
-	Entries json.RawMessage `json:"entries"`
-	Ports   json.RawMessage `json:"ports"`
+	// Entries are a zone record's; Ports a forward's or a load
+	// balancer's, Backends a load balancer's.
+	Entries  json.RawMessage `json:"entries"`
+	Ports    json.RawMessage `json:"ports"`
+	Backends json.RawMessage `json:"backends"`
 }
 
 // apply changes d as a PUT (patch false) or PATCH of the body says.
@@ -56,7 +59,7 @@ func (b *objectPut) apply(d *world.Detail, patch bool) {
 	if d.Extra == nil {
 		d.Extra = map[string]string{}
 	}
-	for k, v := range map[string]json.RawMessage{"ingress": b.Ingress, "egress": b.Egress, "entries": b.Entries, "ports": b.Ports} {
+	for k, v := range map[string]json.RawMessage{"ingress": b.Ingress, "egress": b.Egress, "entries": b.Entries, "ports": b.Ports, "backends": b.Backends} {
 		if v != nil || !patch {
 			d.Extra[k] = string(v)
 		}
@@ -92,19 +95,34 @@ func hostnameProblem(name string) string {
 
 // --- Network ACLs ---
 
-// aclObj is GET /1.0/network-acls/NAME's answer.
+// aclObj is GET /1.0/network-acls/NAME's answer, fields in the daemons'
+// order (egress before ingress, as both write them).
 type aclObj struct {
 	Name        string            `json:"name"`
 	Description string            `json:"description"`
-	Ingress     json.RawMessage   `json:"ingress"`
 	Egress      json.RawMessage   `json:"egress"`
+	Ingress     json.RawMessage   `json:"ingress"`
 	Config      map[string]string `json:"config"`
 	UsedBy      []string          `json:"used_by"`
+	Project     string            `json:"project,omitempty"` // Incus's (projectField)
 }
 
-func aclOf(o *world.Object) any {
+func (s *Server) aclOf(o *world.Object) any {
 	d := detail(o)
-	return aclObj{Name: o.Name, Description: d.Description, Ingress: rawList(d, "ingress"), Egress: rawList(d, "egress"), Config: orEmpty(d.Config), UsedBy: []string{}}
+	return aclObj{Name: o.Name, Description: d.Description, Ingress: rawList(d, "ingress"), Egress: rawList(d, "egress"), Config: orEmpty(d.Config), UsedBy: []string{},
+		Project: s.projectField(o.Project)}
+}
+
+// projectField is the "project" an object of project p carries: Incus
+// writes it on images, profiles, networks, ACLs, zones and buckets (its
+// extensions images_all_projects, profiles_all_projects and the like,
+// which send incus list --all-projects to read it); LXD 5.0.2 and 6.1
+// write none.
+func (s *Server) projectField(p string) string {
+	if s.flavor != catalog.Incus {
+		return ""
+	}
+	return orDefaultProject(p)
 }
 
 func aclKey(project, name string) world.Key {
@@ -220,17 +238,19 @@ func (s *Server) deleteObject(c *call, action, what string, key func(project str
 
 // --- Network zones and their records ---
 
-// zoneObj is GET /1.0/network-zones/NAME's answer.
+// zoneObj is GET /1.0/network-zones/NAME's answer, fields in the daemons'
+// order.
 type zoneObj struct {
-	Name        string            `json:"name"`
 	Description string            `json:"description"`
 	Config      map[string]string `json:"config"`
+	Name        string            `json:"name"`
 	UsedBy      []string          `json:"used_by"`
+	Project     string            `json:"project,omitempty"` // Incus's (projectField)
 }
 
-func zoneOf(o *world.Object) any {
+func (s *Server) zoneOf(o *world.Object) any {
 	d := detail(o)
-	return zoneObj{Name: o.Name, Description: d.Description, Config: orEmpty(d.Config), UsedBy: []string{}}
+	return zoneObj{Name: o.Name, Description: d.Description, Config: orEmpty(d.Config), UsedBy: []string{}, Project: s.projectField(o.Project)}
 }
 
 // recordObj is GET /1.0/network-zones/ZONE/records/NAME's answer.
@@ -436,36 +456,61 @@ func (s *Server) postForwards(c *call) (*reply, error) {
 }
 
 // putForward answers PUT and PATCH …/forwards/ADDR: network-forward-updated.
-func (s *Server) putForward(c *call) (*reply, error) {
+func (s *Server) putForward(c *call) (*reply, error) { return s.updateNetChild(c, forwards) }
+
+// deleteForward answers DELETE …/forwards/ADDR: network-forward-deleted.
+func (s *Server) deleteForward(c *call) (*reply, error) { return s.deleteNetChild(c, forwards) }
+
+// netChild is a kind of object the world keeps under a network that REST
+// requests change alike: forwards and load balancers.
+type netChild struct {
+	kind  string // the world's kind; its actions are KIND-updated, KIND-deleted
+	param string // the path's name for its listen address
+	scope func(s *Server, c *call) (project, network string, err error)
+	// missingUpdate and missingDelete are the 404s of a change or a
+	// delete of one that does not exist.
+	missingUpdate, missingDelete string
+}
+
+var (
+	forwards = netChild{"network-forward", "addr", (*Server).forwardScope,
+		"Failed updating forward: Network forward not found", "Failed deleting forward: Network forward not found"}
+	loadBalancers = netChild{"network-load-balancer", "child", (*Server).loadBalancerScope,
+		"Network load balancer not found", "Failed deleting load balancer: Network load balancer not found"}
+)
+
+// updateNetChild answers a PUT or PATCH of a netChild: KIND-updated with
+// the changed detail, 200 {}.
+func (s *Server) updateNetChild(c *call, k netChild) (*reply, error) {
 	var req objectPut
 	if err := c.decodeRaw(&req); err != nil {
 		return nil, err
 	}
-	p, network, err := s.forwardScope(c)
+	p, network, err := k.scope(s, c)
 	if err != nil {
 		return nil, err
 	}
-	addr := c.r.PathValue("addr")
-	d := s.existing(forwardKey(p, network, addr))
+	addr := c.r.PathValue(k.param)
+	d := s.existing(world.Key{Kind: k.kind, Project: p, Path: network + "/" + addr})
 	if d == nil {
-		return nil, &apiError{http.StatusNotFound, "Failed updating forward: Network forward not found"}
+		return nil, &apiError{http.StatusNotFound, k.missingUpdate}
 	}
 	req.apply(d, c.r.Method == http.MethodPatch)
-	s.lifecycleWith("network-forward-updated", map[string]string{"network": network, "name": addr}, p, nil, c.rq, d)
+	s.lifecycleWith(k.kind+"-updated", map[string]string{"network": network, "name": addr}, p, nil, c.rq, d)
 	return emptyOK(), nil
 }
 
-// deleteForward answers DELETE …/forwards/ADDR: network-forward-deleted.
-func (s *Server) deleteForward(c *call) (*reply, error) {
-	p, network, err := s.forwardScope(c)
+// deleteNetChild answers a DELETE of a netChild: KIND-deleted, 200 {}.
+func (s *Server) deleteNetChild(c *call, k netChild) (*reply, error) {
+	p, network, err := k.scope(s, c)
 	if err != nil {
 		return nil, err
 	}
-	addr := c.r.PathValue("addr")
-	if s.existing(forwardKey(p, network, addr)) == nil {
-		return nil, &apiError{http.StatusNotFound, "Failed deleting forward: Network forward not found"}
+	addr := c.r.PathValue(k.param)
+	if s.existing(world.Key{Kind: k.kind, Project: p, Path: network + "/" + addr}) == nil {
+		return nil, &apiError{http.StatusNotFound, k.missingDelete}
 	}
-	s.lifecycle("network-forward-deleted", map[string]string{"network": network, "name": addr}, p, nil, c.rq)
+	s.lifecycle(k.kind+"-deleted", map[string]string{"network": network, "name": addr}, p, nil, c.rq)
 	return emptyOK(), nil
 }
 
@@ -573,35 +618,42 @@ func (s *Server) certificateToken(c *call, name, typ string, restricted bool, pr
 	}
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
-	// The request as the daemon's api.CertificatesPost encodes it.
-	var request any = struct {
+	// The request as the daemon's api.CertificatesPost encodes it: the
+	// fields every flavour has, then the empty strings of its own
+	// (tokenRequestFields), then "token".
+	head, err := json.Marshal(struct {
 		Name        string   `json:"name"`
 		Type        string   `json:"type"`
 		Restricted  bool     `json:"restricted"`
 		Projects    []string `json:"projects"`
 		Certificate string   `json:"certificate"`
-		Password    string   `json:"password"`
-		Token       bool     `json:"token"`
-	}{name, typ, restricted, projects, "", "", true}
+	}{name, typ, restricted, projects, ""})
+	if err != nil {
+		return nil, fmt.Errorf("encode token request: %w", err)
+	}
+	request := head[:len(head)-1]
+	for _, f := range tokenRequestFields[s.flavor] {
+		request = append(request, `,"`+f+`":""`...)
+	}
+	request = append(request, `,"token":true}`...)
 	var resources map[string][]string // LXD writes null, Incus {}
 	if s.flavor == catalog.Incus {
-		request = struct {
-			Name        string   `json:"name"`
-			Type        string   `json:"type"`
-			Restricted  bool     `json:"restricted"`
-			Projects    []string `json:"projects"`
-			Certificate string   `json:"certificate"`
-			Description string   `json:"description"`
-			TrustToken  string   `json:"trust_token"`
-			Token       bool     `json:"token"`
-		}{name, typ, restricted, projects, "", "", "", true}
 		resources = map[string][]string{}
 	}
 	op := s.newOperation("token", "Executing operation", "default", "", resources, map[string]any{
 		"addresses": []string{s.tcp.Addr().String()}, "fingerprint": s.certFP,
-		"request": request, "secret": hex.EncodeToString(secret)})
+		"request": json.RawMessage(request), "secret": hex.EncodeToString(secret)})
 	s.start(op)
 	return &reply{op: op}, nil
+}
+
+// tokenRequestFields are the string fields each flavour's
+// api.CertificatesPost has between "certificate" and "token": LXD 5.0.2's
+// and Incus 6.0.4's as recorded, LXD 6.1's from its source.
+var tokenRequestFields = map[catalog.Flavor][]string{
+	catalog.LXD50: {"password"},
+	catalog.LXD6:  {"password", "trust_token"},
+	catalog.Incus: {"description", "trust_token"},
 }
 
 // deleteCertificate answers DELETE /1.0/certificates/FINGERPRINT:

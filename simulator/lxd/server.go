@@ -169,6 +169,7 @@ type Options struct {
 	writeWait    time.Duration
 	stallLimit   time.Duration
 	laggardLimit time.Duration
+	burstWait    time.Duration // how long a request waits for the event listeners at most; 0 means burstWaitMax
 }
 
 // Stats counts what the server has done since New.
@@ -240,6 +241,7 @@ type Server struct {
 
 	pace      pacing       // see pace.go
 	fullest   atomic.Int64 // the fullest client queue at the last broadcast or look
+	burstHeld atomic.Int64 // requests that waited for the event listeners (waitForListeners)
 	heldLimit int          // the most events the pause and latency faults hold
 
 	rest *restState // REST objects
@@ -295,6 +297,9 @@ func New(opts Options) (*Server, error) {
 	if s.opts.laggardLimit <= 0 {
 		s.opts.laggardLimit = laggardLimit
 	}
+	if s.opts.burstWait <= 0 {
+		s.opts.burstWait = burstWaitMax
+	}
 	s.heldLimit = heldPerQueue * s.queueSize
 	if s.opts.EventMode == "" {
 		s.opts.EventMode = "full-mesh"
@@ -323,7 +328,7 @@ func New(opts Options) (*Server, error) {
 	if s.info, err = newServerInfo(s); err != nil {
 		return nil, fmt.Errorf("new lxd server: %w", err)
 	}
-	s.rest = newRestState(opts.Pools, s.location())
+	s.rest = newRestState(opts.Pools, s.location(), s.flavor)
 	s.seedWorld()
 	s.handler = s.logRequests(s.routes())
 	idle := opts.IdleTimeout

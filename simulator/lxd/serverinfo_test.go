@@ -122,21 +122,20 @@ func TestAPIExtensionsPerFlavour(t *testing.T) {
 // TestAPIExtensionsMatchRealDaemons holds the fake's api_extensions to what
 // the real LXD 5.0.2 and Incus 6.0 here answer now.
 func TestAPIExtensionsMatchRealDaemons(t *testing.T) {
-	for kind, f := range map[realdaemon.Kind]catalog.Flavor{realdaemon.LXD: catalog.LXD50, realdaemon.Incus: catalog.Incus} {
-		t.Run(string(kind), func(t *testing.T) {
-			d := realdaemon.Start(t, kind)
-			_, body := d.Request(t, "GET", "/1.0", "")
-			var env struct {
-				Metadata struct {
-					APIExtensions []string `json:"api_extensions"`
-				}
+	againstRealDaemons(t, []daemonRequest{{"GET", "/1.0", ""}}, func(t *testing.T, kind realdaemon.Kind, _ daemonRequest, real, fake answer) {
+		var r, f struct {
+			Metadata struct {
+				APIExtensions []string `json:"api_extensions"`
 			}
-			if err := json.Unmarshal(body, &env); err != nil {
-				t.Fatal(err)
-			}
-			if got := fakeExtensions(t, f); !slices.Equal(got, env.Metadata.APIExtensions) {
-				t.Errorf("fake %s: %d api_extensions; real %s: %d", f, len(got), kind, len(env.Metadata.APIExtensions))
-			}
-		})
-	}
+		}
+		if err := json.Unmarshal(real.body, &r); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(fake.body, &f); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(f.Metadata.APIExtensions, r.Metadata.APIExtensions) {
+			t.Errorf("fake: %d api_extensions; real %s: %d", len(f.Metadata.APIExtensions), kind, len(r.Metadata.APIExtensions))
+		}
+	})
 }

@@ -257,3 +257,38 @@ func unixRequest(t *testing.T, sock, method, path, body string) (int, []byte) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, b
 }
+
+// TestTokenRequestPerFlavour holds the request a token operation's
+// metadata repeats to each flavour's api.CertificatesPost: LXD 5.0.2's and
+// Incus 6.0.4's as recorded (TestTokensMatchRealDaemons holds them whole),
+// LXD 6.1's (password and trust_token) from its source.
+func TestTokenRequestPerFlavour(t *testing.T) {
+	for _, tt := range []struct {
+		flavor catalog.Flavor
+		keys   string
+	}{
+		{catalog.LXD50, "name,type,restricted,projects,certificate,password,token"},
+		{catalog.LXD6, "name,type,restricted,projects,certificate,password,trust_token,token"},
+		{catalog.Incus, "name,type,restricted,projects,certificate,description,trust_token,token"},
+	} {
+		s := NewServer(t, Options{Flavor: tt.flavor, Socket: filepath.Join(t.TempDir(), "unix.socket")})
+		code, body := unixRequest(t, s.SocketPath(), "POST", "/1.0/certificates", `{"name":"x","type":"client","token":true}`)
+		var env struct {
+			Metadata struct {
+				Metadata struct {
+					Request json.RawMessage `json:"request"`
+				} `json:"metadata"`
+			} `json:"metadata"`
+		}
+		if err := json.Unmarshal(body, &env); code != http.StatusAccepted || err != nil {
+			t.Fatalf("%s: %d %v: %s", tt.flavor, code, err, body)
+		}
+		var keys []string
+		for k := range orderedFields(env.Metadata.Metadata.Request) {
+			keys = append(keys, k)
+		}
+		if got := strings.Join(keys, ","); got != tt.keys {
+			t.Errorf("%s: request keys %s, want %s", tt.flavor, got, tt.keys)
+		}
+	}
+}
