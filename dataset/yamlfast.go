@@ -19,6 +19,11 @@ import (
 
 var errYAMLSlow = errors.New("yaml: not on the fast path")
 
+// maxSimpleKey is the longest key yaml.v3 writes as "key: value"; a longer
+// one it writes as an explicit "? key" entry (its emitter's simple key
+// check).
+const maxSimpleKey = 128
+
 // appendYAML appends obj, one JSON object, as an item of a top-level YAML
 // sequence ("- key: value\n  key: value\n").
 func appendYAML(dst, obj []byte) ([]byte, error) {
@@ -92,6 +97,9 @@ func (p *jsonWalker) appendValue(dst []byte, indent int, where int) ([]byte, err
 			key, err := p.string()
 			if err != nil {
 				return dst, err
+			}
+			if len(key) > maxSimpleKey {
+				return dst, errYAMLSlow // yaml.v3 writes it as "? key\n: value"
 			}
 			if !first || where == inMap {
 				dst = appendIndent(dst, indent)

@@ -338,3 +338,6 @@ func (cs *connSet) shutdown(timeout time.Duration) {
 }
 
 var aLongTimeAgo = time.Unix(1, 0)
+
+// NetConn returns the connection below, for a look at its socket.
+func (c *handedConn) NetConn() net.Conn { return c.Conn }

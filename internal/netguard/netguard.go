@@ -173,3 +173,8 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// NetConn returns the connection the listener accepted, as tls.Conn's
+// does: for a look at its socket (the LXD server reads how much a slow
+// event client has yet to read).
+func (c *conn) NetConn() net.Conn { return c.Conn }

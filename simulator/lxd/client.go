@@ -67,7 +67,8 @@ type client struct {
 	missed   atomic.Int32  // pings sent and not answered
 	written  atomic.Uint64 // frames written (flushed) to the connection
 	evicting atomic.Bool
-	flushed  atomic.Int64 // when the writer last flushed a batch, in unix nanoseconds (crowded)
+	flushed  atomic.Int64 // when the writer last got bytes onto the connection, or the peer was last seen reading, in unix nanoseconds (crowded)
+	unsent   atomic.Int64 // bytes the peer had yet to read at the last look (reading)
 
 	// Pacing (pace.go), guarded by s.seqMu.
 	queued      uint64        // frames ever put on the queue
@@ -278,8 +279,9 @@ func (c *client) writeClose(req closeReq) {
 }
 
 // bufConn buffers what gorilla/websocket writes, so that a writer can put a
-// batch of frames on the wire in one system call. Every flush has the
-// server's write deadline; the deadlines gorilla sets are superseded by it.
+// batch of frames on the wire in a few system calls. Every piece of a flush
+// has the server's write deadline; the deadlines gorilla sets are
+// superseded by it.
 // The buffer comes from a pool and goes back after each flush, so idle
 // clients hold none.
 type bufConn struct {
@@ -287,9 +289,19 @@ type bufConn struct {
 	wait time.Duration
 	mu   sync.Mutex // guards buf; gorilla may write a control frame from the reader
 	buf  *[]byte
+	// progress, when set, is stored the time (unix nanoseconds) each time
+	// a piece of at most progressChunk bytes is on the connection: a slow
+	// reader makes progress within a flush, a dead one none (crowded).
+	progress *atomic.Int64
 }
 
-const bufSize = 64 << 10
+// bufSize is the buffer; progressChunk is the most a flush writes in one
+// call, so that a listener that reads slowly is seen to read (crowded)
+// well before a whole buffer has gone out.
+const (
+	bufSize       = 64 << 10
+	progressChunk = 4 << 10
+)
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, bufSize); return &b }}
 
@@ -304,8 +316,7 @@ func (b *bufConn) Write(p []byte) (int, error) {
 			return 0, err
 		}
 		if len(p) > cap(*b.buf) {
-			b.Conn.SetWriteDeadline(time.Now().Add(b.wait))
-			return b.Conn.Write(p)
+			return b.writeChunks(p)
 		}
 	}
 	*b.buf = append(*b.buf, p...)
@@ -319,8 +330,7 @@ func (b *bufConn) flushLocked() error {
 	if b.buf == nil || len(*b.buf) == 0 {
 		return nil
 	}
-	b.Conn.SetWriteDeadline(time.Now().Add(b.wait))
-	_, err := b.Conn.Write(*b.buf)
+	_, err := b.writeChunks(*b.buf)
 	*b.buf = (*b.buf)[:0]
 	if err != nil {
 		return fmt.Errorf("write to client: %w", err)
@@ -338,6 +348,26 @@ func (b *bufConn) Flush() error {
 		b.buf = nil
 	}
 	return err
+}
+
+// writeChunks writes p in pieces of at most progressChunk bytes, noting
+// the progress of each. Each piece has the server's write deadline: a
+// client that takes nothing for that long has stopped reading, while one
+// that reads slowly is never cut off in the middle of a large write.
+func (b *bufConn) writeChunks(p []byte) (int, error) {
+	done := 0
+	for done < len(p) {
+		b.Conn.SetWriteDeadline(time.Now().Add(b.wait))
+		n, err := b.Conn.Write(p[done:min(len(p), done+progressChunk)])
+		done += n
+		if n > 0 && b.progress != nil {
+			b.progress.Store(time.Now().UnixNano())
+		}
+		if err != nil {
+			return done, err
+		}
+	}
+	return done, nil
 }
 
 // hijacker hands gorilla/websocket a bufConn in place of the raw connection.
@@ -446,6 +476,9 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 		pongCh:      make(chan string, 1),
 		readerDone:  make(chan struct{}),
 	}
+	hj.bc.mu.Lock()
+	hj.bc.progress = &c.flushed
+	hj.bc.mu.Unlock()
 	if err := hj.bc.Flush(); err != nil || !s.register(c) {
 		c.raw.Close()
 		return

@@ -2,7 +2,10 @@ package lxd
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,22 +17,44 @@ import (
 
 // lbRefusals are load-balancer requests both real daemons here can answer:
 // on a bridge (Incus: 400, only OVN has load balancers; LXD 5.0.2: no such
-// route) and on an unknown network.
-var lbRefusals = []struct{ method, path, body string }{
-	{"POST", "/1.0/networks", `{"name":"br9","type":"bridge","config":{"ipv4.address":"10.99.0.1/24","ipv4.nat":"false","ipv6.address":"none"}}`},
-	{"POST", "/1.0/networks/br9/load-balancers", `{"listen_address":"192.0.2.10"}`},
-	{"GET", "/1.0/networks/br9/load-balancers", ``},
-	{"GET", "/1.0/networks/br9/load-balancers/192.0.2.10", ``},
-	{"PUT", "/1.0/networks/br9/load-balancers/192.0.2.10", `{"description":"x"}`},
-	{"DELETE", "/1.0/networks/br9/load-balancers/192.0.2.10", ``},
-	{"POST", "/1.0/networks/nope/load-balancers", `{"listen_address":"192.0.2.10"}`},
-	{"DELETE", "/1.0/networks/br9", ``},
+// route) and on an unknown network. The real daemons make the bridge in
+// the host's kernel, where its name is shared by every process: bridge
+// names it (hostBridge), and it has no addresses, so no dnsmasq of its own
+// that would bind one.
+func lbRefusals(bridge string) []daemonRequest {
+	return []daemonRequest{
+		{"POST", "/1.0/networks", `{"name":"` + bridge + `","type":"bridge","config":{"ipv4.address":"none","ipv6.address":"none"}}`},
+		{"POST", "/1.0/networks/" + bridge + "/load-balancers", `{"listen_address":"192.0.2.10"}`},
+		{"GET", "/1.0/networks/" + bridge + "/load-balancers", ``},
+		{"GET", "/1.0/networks/" + bridge + "/load-balancers/192.0.2.10", ``},
+		{"PUT", "/1.0/networks/" + bridge + "/load-balancers/192.0.2.10", `{"description":"x"}`},
+		{"DELETE", "/1.0/networks/" + bridge + "/load-balancers/192.0.2.10", ``},
+		{"POST", "/1.0/networks/nope/load-balancers", `{"listen_address":"192.0.2.10"}`},
+		{"DELETE", "/1.0/networks/" + bridge, ``},
+	}
+}
+
+// hostBridge names a bridge a real daemon makes in the host's kernel for
+// t: unique to this process (two test binaries at once, here or in another
+// checkout, must not ask for the same name), at most 15 bytes as the
+// kernel allows, and removed at t's cleanup should the daemon leave it.
+func hostBridge(t *testing.T) string {
+	t.Helper()
+	name := fmt.Sprintf("esim%x", os.Getpid())
+	t.Cleanup(func() {
+		if exec.Command("ip", "link", "show", name).Run() == nil {
+			if out, err := exec.Command("ip", "link", "delete", name).CombinedOutput(); err != nil {
+				t.Logf("remove bridge %s: %v: %s", name, err, out)
+			}
+		}
+	})
+	return name
 }
 
 // TestLoadBalancerRefusalsMatchRealDaemons holds the fake's answers to
 // lbRefusals (status and error) to real LXD 5.0.2's and Incus 6.0's.
 func TestLoadBalancerRefusalsMatchRealDaemons(t *testing.T) {
-	againstRealDaemons(t, lbRefusals, func(t *testing.T, kind realdaemon.Kind, rq daemonRequest, real, fake answer) {
+	againstRealDaemons(t, lbRefusals(hostBridge(t)), func(t *testing.T, kind realdaemon.Kind, rq daemonRequest, real, fake answer) {
 		if re, fe := envelopeError(t, real.body), envelopeError(t, fake.body); real.code != fake.code || re != fe {
 			t.Errorf("%s %s: fake %d %q, real %s %d %q", rq.method, rq.path, fake.code, fe, kind, real.code, re)
 		}

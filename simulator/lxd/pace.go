@@ -44,10 +44,11 @@ const (
 
 // burstWaitMax is the longest a request waits for the event listeners
 // (waitForListeners); aliveWithin is how recently a slow listener must have
-// written to hold requests alone (crowded).
+// taken bytes (a piece of a write, bufConn.progress) to hold requests alone
+// (crowded): one that takes 4 KiB in that time is reading.
 const (
 	burstWaitMax = time.Second
-	aliveWithin  = 100 * time.Millisecond
+	aliveWithin  = time.Second
 )
 
 // waitForListeners holds a request that changes something, and so makes
@@ -78,11 +79,11 @@ func (s *Server) waitForListeners(ctx context.Context) {
 
 // crowded reports whether event clients are behind, evicted ones aside:
 // more than one in sixteen (and more than one) with a queue over half full,
-// as in a burst, or any such client whose writer is writing (it flushed a
-// batch in the last aliveWithin), a slow client but a live one. A client
-// over half full that has written nothing for that long (its connection
-// takes nothing) does not count alone: it is evicted when its queue is
-// full, and holds no one meanwhile.
+// as in a burst, or any such client whose connection is taking bytes (a
+// piece of a write went out in the last aliveWithin), a slow client but a
+// live one. A client over half full whose connection has taken nothing for
+// that long does not count alone: it is evicted when its queue is full,
+// and holds no one meanwhile.
 func (s *Server) crowded() bool {
 	half := int64(s.queueSize / 2)
 	alive := time.Now().Add(-aliveWithin).UnixNano()
@@ -95,7 +96,7 @@ func (s *Server) crowded() bool {
 		}
 		n++
 		if c.qlen.Load() > half {
-			if c.flushed.Load() >= alive {
+			if c.reading() || c.flushed.Load() >= alive {
 				return true
 			}
 			over++
@@ -252,4 +253,23 @@ func (s *Server) ResetFaults() {
 	case s.wake <- struct{}{}:
 	default:
 	}
+}
+
+// reading reports whether the client's peer has read some of what was
+// written to it since the last look (or has read everything), and notes
+// it in c.flushed. A kernel wakes a writer blocked on a slow reader only
+// once much of the socket's buffer is free (a unix socket: three quarters
+// of it, seconds of a slow reader), so the writer's own progress says
+// little; the bytes the peer has yet to read (unsentBytes) say more.
+func (c *client) reading() bool {
+	n, ok := unsentBytes(c.raw)
+	if !ok {
+		return false
+	}
+	last := c.unsent.Swap(int64(n))
+	if n == 0 || int64(n) < last {
+		c.flushed.Store(time.Now().UnixNano())
+		return true
+	}
+	return false
 }

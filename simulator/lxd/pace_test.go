@@ -181,17 +181,22 @@ func TestRESTBurstWaitsForListeners(t *testing.T) {
 		name string
 		// slow says how listener i reads until a request has waited:
 		// not at all (-1), or one frame per delay.
-		slow []time.Duration
+		slow  []time.Duration
+		queue int
 	}{
-		{"three stop reading", []time.Duration{-1, -1, -1}},
-		{"one reads slowly", []time.Duration{0, 5 * time.Millisecond}},
+		{"three stop reading", []time.Duration{-1, -1, -1}, 16},
+		{"one reads slowly", []time.Duration{0, 5 * time.Millisecond}, 16},
+		// With the default queue, a write of the slow listener's takes
+		// many frames (up to 64 KiB): it reads all along, if not a whole
+		// write in a moment.
+		{"one reads slowly, default queue", []time.Duration{0, 10 * time.Millisecond}, DefaultQueueSize},
 	} {
-		t.Run(tc.name, func(t *testing.T) { testRESTBurstWaits(t, tc.slow) })
+		t.Run(tc.name, func(t *testing.T) { testRESTBurstWaits(t, tc.slow, tc.queue) })
 	}
 }
 
-func testRESTBurstWaits(t *testing.T, slow []time.Duration) {
-	s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), QueueSize: 16, burstWait: time.Minute})
+func testRESTBurstWaits(t *testing.T, slow []time.Duration, queue int) {
+	s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), QueueSize: queue, burstWait: time.Minute})
 	listeners := len(slow)
 	gate := make(chan struct{})
 	counts := make([]atomic.Int64, listeners)
