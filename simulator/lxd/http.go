@@ -84,14 +84,16 @@ func adapt(h handlerFunc) http.Handler {
 	})
 }
 
-// routes builds the server's handler. Everything but GET / and GET /1.0 needs
-// a trusted client.
+// routes builds the server's handler. Everything but GET /, GET /1.0 and
+// POST /1.0/certificates (a trust token) needs a trusted client.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	open := func(h route) http.Handler { return s.openAPI(h) }
 	mux.Handle("GET /{$}", open(func(*call) (*reply, error) { return ok([]string{"/1.0"}), nil }))
 	mux.Handle("GET /1.0", open(s.getServer))
 	mux.Handle("GET /1.0/{$}", open(s.getServer))
+	// Untrusted clients may join with a trust token (joinWithToken).
+	mux.Handle("POST /1.0/certificates", open(s.postCertificates))
 	mux.Handle("GET /1.0/events", s.trust(http.HandlerFunc(s.serveEvents)))
 	for _, rt := range []struct {
 		pattern string
@@ -221,7 +223,6 @@ func (s *Server) routes() http.Handler {
 		{"GET /1.0/cluster/groups/{name}", s.getClusterGroup},
 		{"POST /1.0/cluster/groups", s.postClusterGroups},
 		{"GET /1.0/certificates", s.getCertificates},
-		{"POST /1.0/certificates", s.postCertificates},
 		{"GET /1.0/certificates/{name}", s.getCertificate},
 		{"DELETE /1.0/certificates/{name}", s.deleteCertificate},
 		{"GET /1.0/operations", s.getOperations},

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -315,5 +316,78 @@ func TestIncusWriteCommands(t *testing.T) {
 		if out := incusRun(t, sock, append(what, "list", "--format", "csv")...); out != "" {
 			t.Errorf("incus %s list after delete: %q", strings.Join(what, " "), out)
 		}
+	}
+}
+
+// TestJoinWithTrustToken: a token made over the unix socket lets a new
+// lxc (or incus), with a configuration of its own, add the fake as a
+// remote over TLS (lxc remote add NAME TOKEN): the token is used up
+// (cancelled), the client's certificate is trusted under the token's
+// name, and the new remote can list instances.
+func TestJoinWithTrustToken(t *testing.T) {
+	for _, tt := range []struct {
+		flavor catalog.Flavor
+		client string
+		add    []string
+	}{
+		{catalog.LXD50, "lxc", []string{"config", "trust", "add", "--name", "joiner"}},
+		{catalog.Incus, "incus", []string{"config", "trust", "add", "joiner"}},
+	} {
+		t.Run(string(tt.flavor), func(t *testing.T) {
+			s := NewServer(t, Options{Socket: filepath.Join(t.TempDir(), "unix.socket"), Flavor: tt.flavor, TLS: true})
+			evs := monitor(t, s)
+			out, errOut, ok := clientRun(t, tt.flavor, s.SocketPath(), tt.add...)
+			if !ok {
+				t.Fatalf("trust add: %s", errOut)
+			}
+			_, tok, _ := strings.Cut(out, "certificate add token:\n")
+			tok = strings.TrimSpace(tok)
+			// A client of its own: its configuration directory holds the
+			// certificate it makes and the remote it adds.
+			prefix := "LXD_"
+			if tt.flavor == catalog.Incus {
+				prefix = "INCUS_"
+			}
+			remote := func(conf string, args ...string) (string, bool) {
+				cmd := exec.Command(tt.client, args...)
+				for _, kv := range os.Environ() {
+					if !strings.HasPrefix(kv, prefix) {
+						cmd.Env = append(cmd.Env, kv)
+					}
+				}
+				cmd.Env = append(cmd.Env, prefix+"CONF="+conf, prefix+"DIR="+t.TempDir())
+				cmd.Stdin = strings.NewReader("")
+				b, err := cmd.CombinedOutput()
+				return string(b), err == nil
+			}
+			conf := t.TempDir()
+			if out, ok := remote(conf, "remote", "add", "fake", tok); !ok {
+				t.Fatalf("remote add with the token: %s", out)
+			}
+			if out, ok := remote(conf, "list", "fake:", "--format", "csv"); !ok {
+				t.Errorf("list on the new remote: %s", out)
+			}
+			// Another client cannot use it again.
+			if out, ok := remote(t.TempDir(), "remote", "add", "fake", tok); ok || !strings.Contains(out, "No matching certificate add operation found") {
+				t.Errorf("the token used twice: ok=%v %s", ok, out)
+			}
+			if out, _, _ := clientRun(t, tt.flavor, s.SocketPath(), "config", "trust", "list", "--format", "csv"); !strings.Contains(out, "joiner") {
+				t.Errorf("trust list: %q, want the joiner", out)
+			}
+			got := collect(t, evs, "certificate-created")
+			var seen []string
+			for _, m := range got {
+				md := m["metadata"].(map[string]any)
+				switch {
+				case m["type"] == "operation" && md["class"] == "token":
+					seen = append(seen, md["status"].(string))
+				case m["type"] == "lifecycle":
+					seen = append(seen, md["action"].(string))
+				}
+			}
+			if want := []string{"Pending", "Running", "Cancelling", "Cancelled", "operation-cancelled", "certificate-created"}; !slices.Equal(seen, want) {
+				t.Errorf("events %q, want %q", seen, want)
+			}
+		})
 	}
 }

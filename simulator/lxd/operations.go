@@ -378,14 +378,24 @@ func (s *Server) deleteOperation(c *call) (*reply, error) {
 		}
 		return nil, badRequest("Only running operations can be cancelled")
 	}
+	if err := s.cancel(o, c.rq); err != nil {
+		return nil, err
+	}
+	return emptyOK(), nil
+}
+
+// cancel cancels an operation as LXD's Cancel does, for rq: 400 unless it
+// runs and may be cancelled; otherwise the Cancelling then Cancelled
+// events and operation-cancelled.
+func (s *Server) cancel(o *operation, rq *events.LXDLifecycleRequestor) error {
 	o.step.Lock()
 	defer o.step.Unlock()
 	cur := o.snapshot()
 	if cur.StatusCode != events.OpRunning {
-		return nil, badRequest("Only running operations can be cancelled")
+		return badRequest("Only running operations can be cancelled")
 	}
 	if !cur.MayCancel {
-		return nil, badRequest("This operation can't be cancelled")
+		return badRequest("This operation can't be cancelled")
 	}
 	s.ops.mu.Lock()
 	if o.timer != nil && o.timer.Stop() {
@@ -397,8 +407,22 @@ func (s *Server) deleteOperation(c *call) (*reply, error) {
 	s.setStatus(o, events.OpCancelling, "")
 	s.end(o, events.OpCancelled, "")
 	s.logEvent("debug", "Cancelled operation", o.logCtx())
-	s.lifecycle("operation-cancelled", map[string]string{"name": id}, orDefaultProject(o.project), nil, c.rq)
-	return emptyOK(), nil
+	s.lifecycle("operation-cancelled", map[string]string{"name": o.id()}, orDefaultProject(o.project), nil, rq)
+	return nil
+}
+
+// runningToken returns the running trust-token operation whose secret is
+// secret, or nil.
+func (st *opStore) runningToken(secret string) *operation {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, o := range st.byID {
+		op := o.snapshot()
+		if op.Class == "token" && op.Description == "Executing operation" && op.StatusCode == events.OpRunning && op.Metadata["secret"] == secret {
+			return o
+		}
+	}
+	return nil
 }
 
 // getOperations answers GET /1.0/operations from the world: URLs (or

@@ -1,6 +1,7 @@
 package lxd
 
 import (
+	"cmp"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
@@ -550,9 +551,14 @@ func (s *Server) postCertificates(c *call) (*reply, error) {
 		Restricted  bool     `json:"restricted"`
 		Projects    []string `json:"projects"`
 		Token       bool     `json:"token"`
+		Password    string   `json:"password"`    // LXD: a trust token, to join with
+		TrustToken  string   `json:"trust_token"` // Incus, LXD 6: the same
 	}
 	if err := c.decodeRaw(&req); err != nil {
 		return nil, err
+	}
+	if !s.isTrusted(c.r) {
+		return s.joinWithToken(c, cmp.Or(req.TrustToken, req.Password))
 	}
 	if req.Token {
 		if req.Certificate != "" {
@@ -591,6 +597,51 @@ func (s *Server) postCertificates(c *call) (*reply, error) {
 		typ = "client"
 	}
 	d := &world.Detail{Type: typ, Extra: map[string]string{"name": req.Name, "certificate": string(pemOf(der))}}
+	s.lifecycleWith("certificate-created", map[string]string{"name": fp}, "", nil, c.rq, d)
+	return created("/1.0/certificates/" + fp), nil
+}
+
+// joinWithToken answers an untrusted TLS client's POST /1.0/certificates
+// with a trust token (lxc remote add NAME TOKEN sends it as "password",
+// incus as "trust_token") as LXD 5.0.2's certificatesPost does: the token
+// names a running token operation by its secret, which is cancelled (a
+// token is used once: Cancelling, Cancelled, operation-cancelled), and the
+// client's certificate is trusted under the token's name
+// (certificate-created), 201. Anything else is 403: no token, or one
+// that names no running token ("No matching certificate add operation
+// found").
+func (s *Server) joinWithToken(c *call, token string) (*reply, error) {
+	if token == "" || c.r.TLS == nil || len(c.r.TLS.PeerCertificates) == 0 {
+		return nil, errNotAuthorized
+	}
+	raw, err := base64.StdEncoding.DecodeString(token)
+	var tok struct {
+		Secret string `json:"secret"`
+	}
+	if err != nil || json.Unmarshal(raw, &tok) != nil || tok.Secret == "" {
+		return nil, errNotAuthorized // a trust password, which the fake has none of
+	}
+	o := s.ops.runningToken(tok.Secret)
+	if o == nil {
+		return nil, &apiError{http.StatusForbidden, "No matching certificate add operation found"}
+	}
+	var asked struct {
+		Name string `json:"name"`
+		Type string `json:"type"`
+	}
+	if req, ok := o.snapshot().Metadata["request"].(json.RawMessage); ok {
+		_ = json.Unmarshal(req, &asked)
+	}
+	if err := s.cancel(o, c.rq); err != nil {
+		return nil, &apiError{http.StatusForbidden, "No matching certificate add operation found"}
+	}
+	der := c.r.TLS.PeerCertificates[0].Raw
+	sum := sha256.Sum256(der)
+	fp := hex.EncodeToString(sum[:])
+	if s.existing(certKey(fp)) != nil {
+		return nil, conflict("Certificate already in trust store")
+	}
+	d := &world.Detail{Type: cmp.Or(asked.Type, "client"), Extra: map[string]string{"name": asked.Name, "certificate": string(pemOf(der))}}
 	s.lifecycleWith("certificate-created", map[string]string{"name": fp}, "", nil, c.rq, d)
 	return created("/1.0/certificates/" + fp), nil
 }
