@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/eventsim/eventsim/catalog"
 	"github.com/eventsim/eventsim/internal/realdaemon"
 )
@@ -112,29 +110,8 @@ func requestEvents(t *testing.T, sock string, expect []realEvents, registered fu
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, b
 	}
-	d := websocket.Dialer{NetDialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var nd net.Dialer
-		return nd.DialContext(ctx, "unix", sock)
-	}}
-	c, _, err := d.Dial("ws://unix.socket/1.0/events?all-projects=true&type=operation,lifecycle", nil)
-	if err != nil {
-		t.Fatalf("dial events: %v", err)
-	}
-	defer c.Close()
-	if registered != nil {
-		waitFor(t, registered, "the server to take the listener in")
-	}
-	frames := make(chan []byte, 1024)
-	go func() {
-		defer close(frames)
-		for {
-			_, b, err := c.ReadMessage()
-			if err != nil {
-				return
-			}
-			frames <- b
-		}
-	}()
+	frames, stop := unixFrames(t, sock, "all-projects=true&type=operation,lifecycle", 1024, registered)
+	defer stop()
 	// drain collects what arrives until the stream is quiet.
 	drain := func(want int) []string {
 		var out []string

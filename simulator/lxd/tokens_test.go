@@ -61,29 +61,8 @@ func tokenExchange(t *testing.T, sock, fp, addr string, registered func() bool) 
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", sock)
 	}}}
-	d := websocket.Dialer{NetDialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var nd net.Dialer
-		return nd.DialContext(ctx, "unix", sock)
-	}}
-	ws, _, err := d.Dial("ws://unix.socket/1.0/events?type=operation,lifecycle", nil)
-	if err != nil {
-		t.Fatalf("dial events: %v", err)
-	}
-	defer ws.Close()
-	if registered != nil {
-		waitFor(t, registered, "the server to take the listener in")
-	}
-	frames := make(chan []byte, 256)
-	go func() {
-		defer close(frames)
-		for {
-			_, b, err := ws.ReadMessage()
-			if err != nil {
-				return
-			}
-			frames <- b
-		}
-	}()
+	frames, stop := unixFrames(t, sock, "type=operation,lifecycle", 256, registered)
+	defer stop()
 	var opID string
 	scrub := func(s string) string {
 		s = uuidRE.ReplaceAllString(s, "ID")
@@ -291,4 +270,35 @@ func TestTokenRequestPerFlavour(t *testing.T) {
 			t.Errorf("%s: request keys %s, want %s", tt.flavor, got, tt.keys)
 		}
 	}
+}
+
+// unixFrames opens an event listener with query on the unix socket of a
+// daemon or fake and returns the frames it reads, in a channel of buf
+// that is closed when the listener ends, and what ends it. registered,
+// when not nil, tells when the server has taken the listener in.
+func unixFrames(t *testing.T, sock, query string, buf int, registered func() bool) (frames <-chan []byte, stop func()) {
+	t.Helper()
+	d := websocket.Dialer{NetDialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var nd net.Dialer
+		return nd.DialContext(ctx, "unix", sock)
+	}}
+	ws, _, err := d.Dial("ws://unix.socket/1.0/events?"+query, nil)
+	if err != nil {
+		t.Fatalf("dial events: %v", err)
+	}
+	if registered != nil {
+		waitFor(t, registered, "the server to take the listener in")
+	}
+	ch := make(chan []byte, buf)
+	go func() {
+		defer close(ch)
+		for {
+			_, b, err := ws.ReadMessage()
+			if err != nil {
+				return
+			}
+			ch <- b
+		}
+	}()
+	return ch, func() { ws.Close() }
 }
