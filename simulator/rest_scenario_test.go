@@ -59,23 +59,7 @@ func restScenarioRun(t *testing.T, wait time.Duration) bool {
 	srv := startSim(t, fmt.Sprintf(restScenario, wait), simulator.Options{Speed: 1})
 	sock := srv.LXD().SocketPath()
 	c := wsDialUnix(t, srv)
-	lxc := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command("lxc", args...)
-		for _, kv := range os.Environ() {
-			if !strings.HasPrefix(kv, "LXD_") {
-				cmd.Env = append(cmd.Env, kv)
-			}
-		}
-		cmd.Env = append(cmd.Env, "LXD_SOCKET="+sock, "LXD_DIR="+t.TempDir(), "LXD_CONF="+t.TempDir())
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("lxc %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.String())
-		}
-		return string(out)
-	}
+	lxc := lxcAt(t, sock)
 	lxc("init", "--empty", "c1")
 	lxc("start", "c1")
 	stepsAt := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC).Add(wait)
@@ -153,23 +137,7 @@ steps:
 `
 	srv := startSim(t, first, simulator.Options{Speed: 0})
 	sock := srv.LXD().SocketPath()
-	lxc := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command("lxc", args...)
-		for _, kv := range os.Environ() {
-			if !strings.HasPrefix(kv, "LXD_") {
-				cmd.Env = append(cmd.Env, kv)
-			}
-		}
-		cmd.Env = append(cmd.Env, "LXD_SOCKET="+sock, "LXD_DIR="+t.TempDir(), "LXD_CONF="+t.TempDir())
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("lxc %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.String())
-		}
-		return string(out)
-	}
+	lxc := lxcAt(t, sock)
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(lxc("list", "--format", "csv", "-c", "n"), "web1") {
 		if time.Now().After(deadline) {
@@ -222,5 +190,28 @@ steps:
 	}
 	if out := lxc("list", "--format", "csv", "-c", "ns"); out != "c1,STOPPED\nfresh,STOPPED\nweb1,STOPPED\n" {
 		t.Errorf("lxc list: %q", out)
+	}
+}
+
+// lxcAt returns what runs the real lxc against the unix socket sock, with
+// a fresh LXD_DIR and LXD_CONF and no other LXD_ variable, and returns its
+// output; a failure ends the test.
+func lxcAt(t *testing.T, sock string) func(args ...string) string {
+	return func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("lxc", args...)
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "LXD_") {
+				cmd.Env = append(cmd.Env, kv)
+			}
+		}
+		cmd.Env = append(cmd.Env, "LXD_SOCKET="+sock, "LXD_DIR="+t.TempDir(), "LXD_CONF="+t.TempDir())
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("lxc %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.String())
+		}
+		return string(out)
 	}
 }
