@@ -79,17 +79,9 @@ func (p *jsonWalker) appendValue(dst []byte, indent int, where int) ([]byte, err
 	}
 	switch c := p.b[p.i]; {
 	case c == '{':
-		p.i++
-		p.space()
-		if p.i < len(p.b) && p.b[p.i] == '}' {
-			p.i++
-			if where == inMap {
-				dst = append(dst, ' ')
-			}
-			return append(dst, "{}\n"...), nil
-		}
-		if where == inMap {
-			dst = append(dst, '\n')
+		var empty bool
+		if dst, empty = p.open(dst, '}', where); empty {
+			return dst, nil
 		}
 		first := true
 		for {
@@ -105,19 +97,11 @@ func (p *jsonWalker) appendValue(dst []byte, indent int, where int) ([]byte, err
 				dst = appendIndent(dst, indent)
 			}
 			first = false
-			switch yamlStyle(key) {
-			case stylePlain:
-				dst = append(dst, key...)
-			case styleDouble:
-				if len(key) == 0 {
-					return dst, errYAMLSlow
-				}
-				dst = append(dst, '"')
-				dst = append(dst, key...)
-				dst = append(dst, '"')
-			default:
+			style := yamlStyle(key)
+			if style != stylePlain && (style != styleDouble || len(key) == 0) {
 				return dst, errYAMLSlow
 			}
+			dst = appendScalar(dst, key, style)
 			dst = append(dst, ':')
 			p.space()
 			if p.i >= len(p.b) || p.b[p.i] != ':' {
@@ -132,30 +116,21 @@ func (p *jsonWalker) appendValue(dst []byte, indent int, where int) ([]byte, err
 			}
 		}
 	case c == '[':
-		p.i++
-		p.space()
-		if p.i < len(p.b) && p.b[p.i] == ']' {
-			p.i++
-			if where == inMap {
-				dst = append(dst, ' ')
-			}
-			return append(dst, "[]\n"...), nil
-		}
 		// A sequence in a mapping is indented under its key; in a
 		// sequence it starts on the item's line.
-		col := indent
-		if where == inMap {
-			dst = append(dst, '\n')
+		var empty bool
+		if dst, empty = p.open(dst, ']', where); empty {
+			return dst, nil
 		}
 		first := true
 		for {
 			if !first || where == inMap {
-				dst = appendIndent(dst, col)
+				dst = appendIndent(dst, indent)
 			}
 			first = false
 			dst = append(dst, "- "...)
 			var err error
-			if dst, err = p.appendValue(dst, col+2, inSeq); err != nil {
+			if dst, err = p.appendValue(dst, indent+2, inSeq); err != nil {
 				return dst, err
 			}
 			if end, err := p.more(']'); end || err != nil {
@@ -170,27 +145,16 @@ func (p *jsonWalker) appendValue(dst []byte, indent int, where int) ([]byte, err
 		if where == inMap {
 			dst = append(dst, ' ')
 		}
-		switch yamlStyle(s) {
-		case stylePlain:
-			dst = append(dst, s...)
-		case styleDouble: // only strings needing no escapes get this style
-			dst = append(dst, '"')
-			dst = append(dst, s...)
-			dst = append(dst, '"')
-		case styleSingle: // only strings without quotes get this style
-			dst = append(dst, '\'')
-			dst = append(dst, s...)
-			dst = append(dst, '\'')
+		switch style := yamlStyle(s); style {
+		case stylePlain, styleDouble, styleSingle:
+			return append(appendScalar(dst, s, style), '\n'), nil
 		case styleLiteral:
 			if where != inMap {
 				return dst, errYAMLSlow
 			}
-			dst = appendLiteral(dst, s, indent)
-			return dst, nil
-		default:
-			return dst, errYAMLSlow
+			return appendLiteral(dst, s, indent), nil
 		}
-		return append(dst, '\n'), nil
+		return dst, errYAMLSlow
 	default:
 		start := p.i
 		for p.i < len(p.b) {
@@ -213,6 +177,45 @@ func (p *jsonWalker) appendValue(dst []byte, indent int, where int) ([]byte, err
 		dst = append(dst, lit...)
 		return append(dst, '\n'), nil
 	}
+}
+
+// open reads the opening bracket of an object or array at p.i, and an
+// empty one whole, writing it ("{}" or "[]"); otherwise it ends the line
+// of the collection's key, if it has one.
+func (p *jsonWalker) open(dst []byte, close byte, where int) (_ []byte, empty bool) {
+	p.i++
+	p.space()
+	if p.i < len(p.b) && p.b[p.i] == close {
+		p.i++
+		if where == inMap {
+			dst = append(dst, ' ')
+		}
+		if close == '}' {
+			return append(dst, "{}\n"...), true
+		}
+		return append(dst, "[]\n"...), true
+	}
+	if where == inMap {
+		dst = append(dst, '\n')
+	}
+	return dst, false
+}
+
+// appendScalar writes s in a single-line style yamlStyle picked: plain,
+// or quoted (yamlStyle gives the quoted styles only to strings that need
+// no escapes).
+func appendScalar(dst, s []byte, style int) []byte {
+	switch style {
+	case styleDouble:
+		dst = append(dst, '"')
+		dst = append(dst, s...)
+		return append(dst, '"')
+	case styleSingle:
+		dst = append(dst, '\'')
+		dst = append(dst, s...)
+		return append(dst, '\'')
+	}
+	return append(dst, s...)
 }
 
 // more reads what follows a member of an object or array: its end (close),
