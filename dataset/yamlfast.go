@@ -3,6 +3,7 @@ package dataset
 import (
 	"errors"
 	"strconv"
+	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -18,6 +19,9 @@ import (
 // writer then sends through yaml.v3 as before.
 
 var errYAMLSlow = errors.New("yaml: not on the fast path")
+
+// yamlTimeLayout is the layout yaml.v3 reads a zoned timestamp with.
+const yamlTimeLayout = "2006-1-2T15:4:5.999999999Z07:00"
 
 // maxSimpleKey is the longest key yaml.v3 writes as "key: value"; a longer
 // one it writes as an explicit "? key" entry (its emitter's simple key
@@ -438,8 +442,15 @@ func yamlStyle(s []byte) int {
 		return styleSlow
 	case first >= '0' && first <= '9':
 		switch {
-		case allDigits(s), isTimestamp(s, true):
+		case allDigits(s):
 			return styleDouble
+		case isTimestamp(s, true):
+			// yaml.v3 reads it back as a time, and so quotes it, only if
+			// it is a real one; "0000-00-00T…Z" it writes plain.
+			if _, err := time.Parse(yamlTimeLayout, string(s)); err == nil {
+				return styleDouble
+			}
+			return styleSlow
 		case isUUID(s), isTimestamp(s, false), isDotted(s), isHex(s):
 			return stylePlain
 		case isClock(s):
