@@ -2,7 +2,6 @@ package lxd
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -173,18 +172,11 @@ func TestRecordRealEvents(t *testing.T) {
 func TestRESTEventsMatchRealDaemons(t *testing.T) {
 	for _, tc := range []struct {
 		flavor catalog.Flavor
-		file   string
-	}{{catalog.LXD50, "real-events-lxd.json"}, {catalog.Incus, "real-events-incus.json"}} {
+		kind   string
+	}{{catalog.LXD50, "lxd"}, {catalog.Incus, "incus"}} {
 		t.Run(string(tc.flavor), func(t *testing.T) {
 			t.Parallel()
-			b, err := os.ReadFile(filepath.Join("testdata", tc.file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var want []realEvents
-			if err := json.Unmarshal(b, &want); err != nil {
-				t.Fatal(err)
-			}
+			want := readRecording[realEvents](t, "events", tc.kind)
 			s := NewServer(t, Options{Flavor: tc.flavor, Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-"})
 			got := requestEvents(t, s.SocketPath(), want, func() bool { return s.Stats().Clients > 0 })
 			if len(got) != len(want) {

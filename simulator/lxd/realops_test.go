@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -102,14 +101,7 @@ func TestOperationAnswersMatchRealDaemons(t *testing.T) {
 	}{{"lxd", catalog.LXD50}, {"incus", catalog.Incus}} {
 		for _, speed := range []float64{0, 10} {
 			t.Run(fmt.Sprintf("%s/speed-%g", tc.kind, speed), func(t *testing.T) {
-				b, err := os.ReadFile(filepath.Join("testdata", "real-operations-"+tc.kind+".json"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				var want []realAnswer
-				if err := json.Unmarshal(b, &want); err != nil {
-					t.Fatal(err)
-				}
+				want := readRecording[realAnswer](t, "operations", tc.kind)
 				s := NewServer(t, Options{Flavor: tc.flavor, Speed: speed})
 				hc := &http.Client{Timeout: 10 * time.Second}
 				got := opAnswers(t, func(method, path, body string) (int, []byte) {

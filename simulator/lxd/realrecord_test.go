@@ -112,6 +112,21 @@ func recordRealDaemons(t *testing.T, name string, record func(t *testing.T, d *r
 	}
 }
 
+// readRecording reads what recordRealDaemons wrote for name and kind
+// ("lxd" or "incus"): testdata/real-NAME-KIND.json.
+func readRecording[T any](t *testing.T, name, kind string) []T {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "real-"+name+"-"+kind+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []T
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // exchange sends a's request with do and fills in the answer: status,
 // envelope type and error; for an async answer the operation's resources
 // and, with wait, its final status and err.
@@ -163,14 +178,7 @@ func TestInstanceAnswersMatchRealDaemons(t *testing.T) {
 		flavor catalog.Flavor
 	}{{"lxd", catalog.LXD50}, {"incus", catalog.Incus}} {
 		t.Run(tc.kind, func(t *testing.T) {
-			b, err := os.ReadFile(filepath.Join("testdata", "real-answers-"+tc.kind+".json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var want []realAnswer
-			if err := json.Unmarshal(b, &want); err != nil {
-				t.Fatal(err)
-			}
+			want := readRecording[realAnswer](t, "answers", tc.kind)
 			s := NewServer(t, Options{Flavor: tc.flavor})
 			hc := &http.Client{Timeout: 10 * time.Second}
 			do := func(method, path, body string) (int, []byte) {

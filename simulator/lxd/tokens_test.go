@@ -180,17 +180,10 @@ func TestRecordRealTokens(t *testing.T) {
 func TestTokensMatchRealDaemons(t *testing.T) {
 	for _, tc := range []struct {
 		flavor catalog.Flavor
-		file   string
-	}{{catalog.LXD50, "real-tokens-lxd.json"}, {catalog.Incus, "real-tokens-incus.json"}} {
+		kind   string
+	}{{catalog.LXD50, "lxd"}, {catalog.Incus, "incus"}} {
 		t.Run(string(tc.flavor), func(t *testing.T) {
-			b, err := os.ReadFile(filepath.Join("testdata", tc.file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var want []tokenAnswer
-			if err := json.Unmarshal(b, &want); err != nil {
-				t.Fatal(err)
-			}
+			want := readRecording[tokenAnswer](t, "tokens", tc.kind)
 			off := NewServer(t, Options{Flavor: tc.flavor, Socket: filepath.Join(t.TempDir(), "unix.socket"), Addr: "-"})
 			code, body := unixRequest(t, off.SocketPath(), "POST", "/1.0/certificates", tokenRequests[0].body)
 			var env struct {
