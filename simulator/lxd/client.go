@@ -67,7 +67,7 @@ type client struct {
 	missed   atomic.Int32  // pings sent and not answered
 	written  atomic.Uint64 // frames written (flushed) to the connection
 	evicting atomic.Bool
-	flushed  atomic.Int64 // when the writer last flushed a batch, or the peer was last seen reading, in unix nanoseconds (crowded)
+	lastRead atomic.Int64 // when the peer was last seen reading (its writer flushed a batch, or its socket held less unread), in unix nanoseconds (crowded)
 	unsent   atomic.Int64 // bytes the peer had yet to read at the last look (reading)
 
 	// Pacing (pace.go), guarded by s.seqMu.
@@ -268,7 +268,7 @@ func (c *client) writeBatch(evs []*event) bool {
 	}
 	c.s.stats.written.Add(uint64(n))
 	c.written.Add(uint64(n))
-	c.flushed.Store(time.Now().UnixNano())
+	c.lastRead.Store(time.Now().UnixNano())
 	return true
 }
 

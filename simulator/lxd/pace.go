@@ -96,7 +96,7 @@ func (s *Server) crowded() bool {
 		}
 		n++
 		if c.qlen.Load() > half {
-			if c.reading() || c.flushed.Load() >= alive {
+			if c.reading() || c.lastRead.Load() >= alive {
 				return true
 			}
 			over++
@@ -257,7 +257,7 @@ func (s *Server) ResetFaults() {
 
 // reading reports whether the client's peer has read some of what was
 // written to it since the last look (or has read everything), and notes
-// it in c.flushed. A kernel wakes a writer blocked on a slow reader only
+// it in c.lastRead. A kernel wakes a writer blocked on a slow reader only
 // once much of the socket's buffer is free (a unix socket: three quarters
 // of it, seconds of a slow reader), so the writer's own progress says
 // little; the bytes the peer has yet to read (unsentBytes) say more.
@@ -268,7 +268,7 @@ func (c *client) reading() bool {
 	}
 	last := c.unsent.Swap(int64(n))
 	if n == 0 || int64(n) < last {
-		c.flushed.Store(time.Now().UnixNano())
+		c.lastRead.Store(time.Now().UnixNano())
 		return true
 	}
 	return false
